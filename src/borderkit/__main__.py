@@ -1,0 +1,3 @@
+from borderkit.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The ``borderkit`` command line (click), one module per command."""

@@ -1,0 +1,84 @@
+"""``borderkit datasets``: list, describe, verify and summarise the bundled cases."""
+
+from __future__ import annotations
+
+import click
+
+from borderkit.cli.options import dataset_argument, echo_json, json_option
+
+
+@click.group()
+def datasets() -> None:
+    """The bundled cases and their registry (sources, licences, hashes)."""
+
+
+@datasets.command("list")
+@json_option
+def list_(as_json: bool) -> None:
+    """Names of the bundled datasets."""
+    from borderkit import datasets as ds
+
+    names = ds.names()
+    if as_json:
+        echo_json(names)
+    else:
+        for name in names:
+            click.echo(name)
+
+
+@datasets.command("info")
+@dataset_argument
+@json_option
+def info(name: str, as_json: bool) -> None:
+    """Every layer of a dataset with its source, licence and row count."""
+    from borderkit import datasets as ds
+
+    entry = ds.info(name)
+    if as_json:
+        echo_json(entry)
+        return
+    click.echo(f"{entry.get('title', name)} ({name})")
+    click.echo(f"region (lon_min, lat_min, lon_max, lat_max): {entry.get('bbox')}")
+    click.echo("")
+    rows = []
+    for key, meta in entry["files"].items():
+        licences = sorted({entry["source_entries"].get(s, {}).get("licence", "?") for s in meta.get("sources", [])})
+        rows.append(
+            (
+                key,
+                str(meta.get("rows", "")),
+                ", ".join(meta.get("sources", [])),
+                ", ".join(licences),
+                meta["path"],
+            )
+        )
+    header = ("layer", "rows", "sources", "licences", "file")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    for r in [header, *rows]:
+        click.echo("  ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+    click.echo("")
+    click.echo("Sources")
+    for src, meta in entry["source_entries"].items():
+        line = f"  {src}: {meta.get('title', '')} — licence {meta.get('licence', '?')}"
+        if meta.get("attribution"):
+            line += f" — attribution: {meta['attribution']}"
+        click.echo(line)
+
+
+@datasets.command("verify")
+@dataset_argument
+def verify(name: str) -> None:
+    """Check every file's sha256 against the registry (exit code 3 on mismatch)."""
+    from borderkit import datasets as ds
+
+    paths = ds.verify(name)
+    click.echo(f"{name}: {len(paths)} files match registry.json")
+
+
+@datasets.command("summary")
+@dataset_argument
+def summary(name: str) -> None:
+    """Load a dataset (hash-checked, validated) and print its summary."""
+    from borderkit import datasets as ds
+
+    click.echo(ds.load(name).summary())

@@ -374,6 +374,8 @@ def build(*, cache: Path, out: Path) -> dict:
             "title": "The two reports the Armenia-Azerbaijan case is built from",
             "reports": CASE_REPORTS,
             "used_for": "incidents and claims (dates, places, numbers; quoted only as short phrases)",
+            "licence": "facts only: dates, places and numbers extracted, with short quotations where the wording is the claim; "
+            "the report texts are not redistributed (copyright of their publishers)",
         },
         "curated-facts": {
             "title": "Curated places, incidents and claims with a citation per row",
@@ -383,7 +385,7 @@ def build(*, cache: Path, out: Path) -> dict:
                 "geodata/sources/claims.csv",
             ],
             "provenance": "geodata/sources/README.md",
-            "licence": "project curation; each fact cites its own source (see README)",
+            "licence": "CC0-1.0 for the curation; each fact cites its own source (see geodata/sources/README.md)",
             "attribution": "",
             "rows": {"places": len(place_features), "places_located": located,
                      "incidents": len(incident_features), "claims": len(claims)},

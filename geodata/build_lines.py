@@ -760,6 +760,44 @@ def _self_crossings(geom) -> list[str]:
     ] if uniq else []
 
 
+def _close_overshooting_ring(coords: np.ndarray, max_tail_m: float = 1000.0) -> tuple[np.ndarray, str | None]:
+    """Close an exclave outline whose digitised ends run past each other.
+
+    GSHHG stores some exclave outlines as open polylines whose first and last segments
+    cross (the digitiser overshot the closing point). The outline is then the loop
+    between the crossing and itself; the short tails beyond it are overshoot, and kept
+    they would make the line cross itself. The ring is cut at the crossing only when
+    both tails are shorter than ``max_tail_m``; the note says exactly what was removed.
+    """
+    if np.array_equal(coords[0], coords[-1]):
+        return coords, None
+    segs = shapely.linestrings(np.stack([coords[:-1], coords[1:]], axis=1))
+    a, b = shapely.STRtree(segs).query(segs, predicate="intersects")
+    keep = b > a + 1
+    if not keep.any():
+        return coords, None
+    # the crossing nearest to both ends: smallest start index, largest end index
+    order = np.lexsort((-b[keep], a[keep]))
+    i, j = int(a[keep][order[0]]), int(b[keep][order[0]])
+    cross = shapely.get_coordinates(shapely.intersection(segs[i], segs[j]))
+    if len(cross) != 1:
+        return coords, None
+    p = cross[0]
+    head = np.vstack([coords[: i + 1], p])
+    tail = np.vstack([p, coords[j + 1 :]])
+    head_m = GEOD.line_length(head[:, 0], head[:, 1])
+    tail_m = GEOD.line_length(tail[:, 0], tail[:, 1])
+    if max(head_m, tail_m) > max_tail_m:
+        return coords, None
+    ring = np.vstack([p, coords[i + 1 : j + 1], p])
+    note = (
+        f"The stored polyline is open and its ends run past each other; it was closed at their crossing "
+        f"({p[0]:.5f}E {p[1]:.5f}N), dropping {head_m:.0f} m of overshoot before the first crossing segment and "
+        f"{tail_m:.0f} m after the last (digitising overshoot; the outline itself is unchanged)."
+    )
+    return ring, note
+
+
 def _section_label(section: str) -> str:
     if section.startswith("exclave:"):
         return f"exclave {EXCLAVES[section.split(':', 1)[1]]['label']}"
@@ -1018,8 +1056,15 @@ def build(*, cache: Path, out: Path) -> dict:
 
     # ---- GSHHG (lines only) ---------------------------------------------------------
     sections, g_notes = load_gshhg(cache)
-    pieces, votes = orient_gshhg(sections, full_geoms["natural-earth-10m"]["ARM"])
     by_section = {}
+    for section, lst in sections.items():
+        if section.startswith("exclave:"):
+            for k, coords in enumerate(lst):
+                closed, note = _close_overshooting_ring(coords)
+                if note:
+                    lst[k] = closed
+                    by_section.setdefault(section, []).append(note)
+    pieces, votes = orient_gshhg(sections, full_geoms["natural-earth-10m"]["ARM"])
     for section, lst in sections.items():
         for coords in lst:
             if section.startswith("exclave:") and not np.array_equal(coords[0], coords[-1]):

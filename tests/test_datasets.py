@@ -64,7 +64,7 @@ def test_orientation_matches_territories_geometrically(case):
         az, _, dist = GEOD.inv(lon1, lat1, lon2, lat2)
         keep &= (dist > 400) & (dist < 20000)
         mid_lon, mid_lat, _ = GEOD.fwd(lon1[keep], lat1[keep], az[keep], dist[keep] / 2)
-        left_lon, left_lat, _ = GEOD.fwd(mid_lon, mid_lat, az[keep] - 90, 200.0)
+        left_lon, left_lat, _ = GEOD.fwd(mid_lon, mid_lat, az[keep] - 90, np.full(keep.sum(), 200.0))
         inside = shapely.contains_xy(arm, left_lon, left_lat)
         assert inside.mean() > 0.9, (src, inside.mean())
 
@@ -134,11 +134,10 @@ def test_towns_agree_with_geonames_reference(case, shared_path):
     """Towns taken from GeoNames match the independent GeoNames rows in ../shared within 1 m."""
     ref = pd.read_csv(shared_path("geonames-cities500-AM-AZ/cities500_AM_AZ.txt"), sep="\t", header=None, dtype=str)
     ref = ref.set_index(0)
-    gn = case.places[case.places.get("geonames_id", pd.Series("", index=case.places.index)).astype(str) != ""]
+    gid_of = case.places["coord_source"].str.extract(r"^GeoNames (\d+)", expand=False)
     checked = 0
-    for _, row in gn.iterrows():
-        gid = str(row["geonames_id"]).split(".")[0]
-        if gid not in ref.index:
+    for gid, (_, row) in zip(gid_of, case.places.iterrows(), strict=True):
+        if not isinstance(gid, str) or gid not in ref.index:
             continue
         lat, lon = float(ref.loc[gid, 4]), float(ref.loc[gid, 5])
         d = GEOD.inv(lon, lat, row.geometry.x, row.geometry.y)[2]
@@ -152,7 +151,8 @@ def test_incidents_are_those_of_the_two_reports(case):
     dates = set(pd.to_datetime(inc["date"]).dt.strftime("%Y-%m-%d"))
     assert {"2024-04-05", "2024-04-06", "2024-04-10", "2024-04-13", "2021-05-12"} <= dates
     text = " ".join(inc["place_name"]).lower()
-    for name in ("tovuz", "vardenis", "goris", "ishkhanasar", "khndzoresk", "ashagi seyfali", "sev"):
+    # the reports' own spellings (Basarkechar = Vardenis, Tovuzgala = Berd, Khndoresk = Khndzoresk)
+    for name in ("tovuz", "basarkechar", "goris", "ishkhanasar", "khndoresk", "ashagi seyfali", "sev"):
         assert name in text, name
     assert (inc["precision_m"] > 0).all()
     for sources in inc["sources"]:
@@ -169,30 +169,36 @@ def test_claims_hold_the_reports_numbers(case):
     assert (c["source"].str.len() > 0).all()
 
 
-def _sample(ds, lon, lat):
-    rows, cols = ds.index(lon, lat)
-    return ds.read(1)[np.asarray(rows), np.asarray(cols)].astype(float)
-
-
-def test_dem_covers_syunik_and_is_georeferenced_like_dted(case, shared_path):
-    """GLOBE clip vs NIMA DTED0 (an independent DEM): same relief, and no grid shift."""
+def test_dem_covers_syunik_and_is_registered_like_its_dted0_lineage(case, shared_path):
+    """GLOBE 30″ took its values here from DTED Level 0 (same 30″ spacing). DTED posts sit on whole
+    30″ positions (pixel-is-point), GLOBE cells are 30″ areas; with correct georeferencing every
+    GLOBE cell holds the DTED0 post at its north-west corner. Read DTED0 independently (../shared)
+    and check that relation: it pins the GLOBE clip's transform to the exact cell."""
     rasterio = pytest.importorskip("rasterio")
-    lon, lat = np.meshgrid(np.arange(46.02, 46.98, 0.01), np.arange(39.02, 39.98, 0.01))
-    lon, lat = lon.ravel(), lat.ravel()
     with rasterio.open(case.dem) as ds:
         w, s, e, n = ds.bounds
         assert w <= 45.0 and e >= 47.0 and s <= 38.8 and n >= 40.2
         assert ds.crs.to_epsg() == 4326
-        globe = _sample(ds, lon, lat)
-        step = abs(ds.transform.a)
-        shifted = {(dx, dy): _sample(ds, lon + dx * step, lat + dy * step) for dx in (-1, 0, 1) for dy in (-1, 0, 1)}
+        assert abs(ds.transform.a - 1 / 120) < 1e-12 and abs(ds.transform.e + 1 / 120) < 1e-12
+        globe = ds.read(1)
+        t = ds.transform
     with rasterio.open(shared_path("dted0-caucasus/e046/n39.dt0")) as dt:
-        dted = _sample(dt, lon, lat)
-    corr = {k: np.corrcoef(v, dted)[0, 1] for k, v in shifted.items()}
-    assert corr[(0, 0)] > 0.95
-    assert max(corr, key=corr.get) == (0, 0), corr
-    assert np.median(np.abs(globe - dted)) < 100
-    assert globe.max() > 3300  # the Ishkhanasar massif
+        dted = dt.read(1)
+        dt_t = dt.transform
+    # NW corners of GLOBE cells inside 46.05–46.95 E, 39.05–39.95 N (away from tile edges)
+    cols = np.arange(int(round((46.05 - t.c) / t.a)), int(round((46.95 - t.c) / t.a)))
+    rows = np.arange(int(round((t.f - 39.95) / -t.e)), int(round((t.f - 39.05) / -t.e)))
+    cc, rr = np.meshgrid(cols, rows)
+    corner_lon = t.c + cc * t.a
+    corner_lat = t.f + rr * t.e
+    # DTED post indices: the transform of a pixel-is-point file puts post centres at pixel centres
+    dcol = np.rint((corner_lon - dt_t.c) / dt_t.a - 0.5).astype(int)
+    drow = np.rint((corner_lat - dt_t.f) / dt_t.e - 0.5).astype(int)
+    same = globe[rr, cc] == dted[drow, dcol]
+    assert same.mean() > 0.99, same.mean()
+    # shifted by one cell the relation breaks (so the test can fail)
+    assert (globe[rr, cc + 1] == dted[drow, dcol]).mean() < 0.5
+    assert globe[rr, cc].max() > 3300  # the Ishkhanasar massif
 
 
 def test_unknown_dataset_is_a_clear_error():

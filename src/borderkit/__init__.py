@@ -30,7 +30,7 @@ from borderkit.errors import (
 if TYPE_CHECKING:  # pragma: no cover
     from borderkit import datasets
     from borderkit.claims import read_claims
-    from borderkit.io import read_incidents, read_layer, read_lines, read_places
+    from borderkit.io import read_incidents, read_layer, read_lines, read_places, read_territories
 
 # name -> (module, attribute or None for the module itself)
 _LAZY = {
@@ -39,6 +39,7 @@ _LAZY = {
     "read_lines": ("borderkit.io", "read_lines"),
     "read_incidents": ("borderkit.io", "read_incidents"),
     "read_places": ("borderkit.io", "read_places"),
+    "read_territories": ("borderkit.io", "read_territories"),
     "read_layer": ("borderkit.io", "read_layer"),
     "read_claims": ("borderkit.claims", "read_claims"),
 }

@@ -1,0 +1,67 @@
+"""Readers for the files people bring: lines, territories, incidents, places.
+
+Importing :mod:`borderkit.io` is cheap: geopandas, pyogrio and shapely are
+imported on first use of a reader, and pyarrow only when a GeoParquet file is
+read. See :mod:`borderkit.io.readers` for formats, CRS rules, ``errors=`` and
+row numbering, and :mod:`borderkit.io.external` for ACLED and UCDP GED.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "read_layer",
+    "read_lines",
+    "read_territories",
+    "read_incidents",
+    "read_places",
+    "ACLED_GEO_PRECISION_M",
+    "ACLED_TIME_PRECISION",
+    "UCDP_WHERE_PREC_M",
+    "UCDP_DATE_PREC",
+    "UCDP_TYPE_OF_VIOLENCE",
+    "is_acled",
+    "is_ucdp_ged",
+]
+
+_LAZY = {
+    "read_layer": ".readers",
+    "read_lines": ".readers",
+    "read_territories": ".readers",
+    "read_incidents": ".readers",
+    "read_places": ".readers",
+    "ACLED_GEO_PRECISION_M": ".external",
+    "ACLED_TIME_PRECISION": ".external",
+    "UCDP_WHERE_PREC_M": ".external",
+    "UCDP_DATE_PREC": ".external",
+    "UCDP_TYPE_OF_VIOLENCE": ".external",
+    "is_acled": ".external",
+    "is_ucdp_ged": ".external",
+}
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .external import (
+        ACLED_GEO_PRECISION_M,
+        ACLED_TIME_PRECISION,
+        UCDP_DATE_PREC,
+        UCDP_TYPE_OF_VIOLENCE,
+        UCDP_WHERE_PREC_M,
+        is_acled,
+        is_ucdp_ged,
+    )
+    from .readers import read_incidents, read_layer, read_lines, read_places, read_territories
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'borderkit.io' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

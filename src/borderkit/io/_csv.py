@@ -1,0 +1,206 @@
+"""CSV tables: decoding, records with their spreadsheet row numbers, HXL rows, geometry.
+
+Conventions
+-----------
+* Every value is read as text (``""`` when empty); nothing is converted here.
+* The first record is the header. When the second record is an HXL hashtag row
+  (every non-empty cell starts with ``#``, as in HDX exports such as ACLED's
+  ``conflict_data_arm.csv``), it is kept aside in ``hxl`` and not read as data.
+* Data rows are numbered from 1 (the first record after the header rows);
+  ``header_rows`` (1, or 2 with an HXL row) turns that into the row a
+  spreadsheet shows. A record may span several lines (quoted line breaks): the
+  numbers count records, as a spreadsheet does, not physical lines.
+* CSV carries no CRS: coordinates are taken as WGS84 longitude/latitude
+  degrees (EPSG:4326) unless the reader is given ``crs=``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from borderkit.errors import EmptyFileError, FileFormatError, Problem
+
+from ._text import decode_bytes
+
+__all__ = ["CsvTable", "read_csv_table", "LAT_NAMES", "LON_NAMES", "WKT_NAMES", "find_column"]
+
+LAT_NAMES = ("latitude", "lat", "y")
+"""Column names taken as latitude (compared without case), in order of preference."""
+LON_NAMES = ("longitude", "lon", "lng", "long", "x")
+"""Column names taken as longitude (compared without case), in order of preference."""
+WKT_NAMES = ("geometry", "wkt", "geom", "the_geom")
+"""Column names taken as WKT geometry (compared without case)."""
+
+
+@dataclass
+class CsvTable:
+    frame: pd.DataFrame
+    rows: np.ndarray
+    header_rows: int
+    hxl: dict[str, str] | None
+    delimiter: str
+    # (position, column, message) problems found while splitting records
+    issues: list[tuple[int, str | None, str]] = field(default_factory=list)
+
+
+def find_column(columns: list[str], names: tuple[str, ...]) -> str | None:
+    lower = {str(c).strip().lower(): c for c in reversed(columns)}
+    for n in names:
+        if n in lower:
+            return lower[n]
+    return None
+
+
+def _sniff_delimiter(text: str, path: str) -> str:
+    if path.lower().endswith((".tsv", ".tab")):
+        return "\t"
+    first = text.split("\n", 1)[0]
+    counts = {d: first.count(d) for d in (",", ";", "\t", "|")}
+    best = max(counts, key=lambda d: counts[d])
+    return best if counts[best] > 0 else ","
+
+
+def _is_hxl(record: list[str]) -> bool:
+    cells = [c.strip() for c in record]
+    return any(cells) and all((not c) or c.startswith("#") for c in cells)
+
+
+def read_csv_table(data: bytes, *, path: str, encoding: str | None = None) -> CsvTable:
+    """Parse CSV bytes into a text DataFrame, keeping every record.
+
+    Raises
+    ------
+    EmptyFileError
+        No bytes, or a header without data rows.
+    EncodingError
+        Bytes that are not valid in the encoding (see :func:`decode_bytes`).
+    FileFormatError
+        A quoted value that never ends (a truncated file), a duplicate column
+        name, or a last row cut short in a file without a final line break.
+    """
+    if not data.strip():
+        raise EmptyFileError(
+            problems=[Problem(f"the file is empty ({len(data)} bytes); export the data again", path=path)],
+            path=path,
+        )
+    # the delimiter is guessed on the ASCII part of the first line, so it can
+    # be known before decoding (for the row/column of an encoding error)
+    first_line = data.split(b"\n", 1)[0].decode("latin-1")
+    delimiter = _sniff_delimiter(first_line, path)
+    text = decode_bytes(data, path=path, encoding=encoding, csv_delimiter=delimiter)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    records: list[list[str]] = []
+    try:
+        for rec in reader:
+            records.append(rec)
+    except csv.Error as exc:
+        n_data = max(len(records) - 1, 0)
+        raise FileFormatError(
+            problems=[
+                Problem(
+                    f"cannot parse the CSV at line {reader.line_num} ({exc}) after {n_data} complete "
+                    "row(s): a quoted value never ends — the file looks truncated or has a stray "
+                    "quote; export it again or close the quote",
+                    path=path,
+                    row=n_data + 1 if n_data else None,
+                )
+            ],
+            path=path,
+        ) from exc
+    if not records or not any(c.strip() for c in records[0]):
+        raise EmptyFileError(
+            problems=[Problem("the file has no header row; export the data again", path=path)], path=path
+        )
+    header = [c.strip() for c in records[0]]
+    seen: dict[str, int] = {}
+    for c in header:
+        seen[c] = seen.get(c, 0) + 1
+    dups = [c for c, k in seen.items() if k > 1]
+    if dups:
+        raise FileFormatError(
+            problems=[
+                Problem(
+                    f"column {d!r} appears {seen[d]} times in the header; give every column a unique name",
+                    path=path,
+                    column=d,
+                )
+                for d in dups
+            ],
+            path=path,
+        )
+    header_rows = 1
+    hxl = None
+    if len(records) > 1 and _is_hxl(records[1]):
+        header_rows = 2
+        hxl = {h: t.strip() for h, t in zip(header, records[1], strict=False) if t.strip()}
+    body = records[header_rows:]
+    # a record that is entirely empty (a blank line) is not data, but it keeps
+    # its number so that rows match what a spreadsheet shows
+    keep = [i for i, r in enumerate(body) if any(c.strip() for c in r)]
+    if not keep:
+        raise EmptyFileError(
+            problems=[
+                Problem(
+                    "the file has a header but no data rows; add rows or choose the right file", path=path
+                )
+            ],
+            path=path,
+        )
+    ncol = len(header)
+    issues: list[tuple[int, str | None, str]] = []
+    extra: dict[int, str] = {}
+    rows_data: list[list[str]] = []
+    last = keep[-1]
+    ends_with_newline = text.endswith(("\n", "\r"))
+    for pos, i in enumerate(keep):
+        r = body[i]
+        if len(r) < ncol:
+            if i == last and not ends_with_newline:
+                raise FileFormatError(
+                    problems=[
+                        Problem(
+                            f"the last row has {len(r)} of {ncol} fields and the file does not end with a "
+                            "line break: the file looks truncated; export or download it again",
+                            path=path,
+                            row=i + 1,
+                            column=header[len(r) - 1] if r else None,
+                        )
+                    ],
+                    path=path,
+                )
+            issues.append(
+                (
+                    pos,
+                    header[len(r)] if len(r) < ncol else None,
+                    f"the row has {len(r)} fields but the header has {ncol}; the row was cut short "
+                    "or a value holds an unquoted line break — complete the row or quote the value",
+                )
+            )
+            r = r + [""] * (ncol - len(r))
+        elif len(r) > ncol:
+            issues.append(
+                (
+                    pos,
+                    None,
+                    f"the row has {len(r)} fields but the header has {ncol}; quote values that "
+                    f"contain the delimiter {delimiter!r}",
+                )
+            )
+            extra[pos] = delimiter.join(r[ncol:])
+            r = r[:ncol]
+        rows_data.append(r)
+    frame = pd.DataFrame(rows_data, columns=header, dtype=object)
+    for c in frame.columns:
+        frame[c] = frame[c].astype(str)
+    if extra:
+        col = "_extra_fields"
+        frame[col] = [extra.get(p, "") for p in range(len(frame))]
+    rows = np.asarray(keep, dtype=np.int64) + 1
+    return CsvTable(
+        frame=frame, rows=rows, header_rows=header_rows, hxl=hxl, delimiter=delimiter, issues=issues
+    )

@@ -1,0 +1,942 @@
+"""Reading lines, territories, incidents and places from the files people bring.
+
+Formats
+-------
+GeoJSON, GeoPackage, Shapefile (also zipped: ``.zip``/``.shp.zip``), KML, GPX,
+GeoParquet and CSV. Other formats GDAL reads are tried through pyogrio.
+
+CSV
+    Point coordinates in ``latitude``/``lat``/``y`` and
+    ``longitude``/``lon``/``lng``/``long``/``x`` columns (any case), or WKT in a
+    ``geometry``/``wkt`` column (for lines and polygons; rows with an empty WKT
+    cell fall back to latitude/longitude). CSV carries no CRS: coordinates are
+    taken as WGS84 degrees (EPSG:4326) unless ``crs=`` says otherwise. The
+    delimiter (``,``, ``;``, tab, ``|``) is taken from the header line.
+
+CRS
+    GeoJSON is EPSG:4326 by RFC 7946, and so are KML and GPX by their
+    specifications. A Shapefile without ``.prj``, a GeoPackage layer without a
+    spatial reference, or a GeoParquet file whose ``crs`` is null has *no* CRS:
+    that is an error (:class:`~borderkit.errors.CRSError`) unless ``crs=`` is
+    given. A declared CRS other than WGS84 is reprojected to EPSG:4326 with
+    ``always_xy`` (longitude, latitude) axis order; that is not an error.
+
+ACLED and UCDP GED
+    Recognised by their columns in any format and mapped to the INCIDENTS
+    schema by :func:`read_incidents` (see :mod:`borderkit.io.external`); every
+    original column is kept. HDX exports, whose second row holds HXL hashtags
+    (``#date``, ``#geo+lat`` …), are read with that row set aside (in
+    ``gdf.attrs["borderkit"]["hxl"]``).
+
+Errors and row numbers
+----------------------
+No row is ever dropped silently. With ``errors="raise"`` (the default) any
+problem raises one :class:`~borderkit.errors.ValidationError` (or a subclass:
+``CRSError``, ``FileFormatError``, ``EmptyFileError``, ``EncodingError``)
+whose ``problems`` lists every problem of every row. With
+``errors="collect"`` the reader returns ``(good, rejected)``:
+
+``good``
+    GeoDataFrame of the rows without any problem (conformed to the schema).
+``rejected``
+    DataFrame with one row per rejected input row: ``row`` (1-based data row),
+    ``spreadsheet_row`` (CSV only: the row a spreadsheet shows, counting the
+    header and an HXL row), ``columns`` (the columns at fault, comma-separated),
+    ``problems`` (the messages, ``"; "``-separated), then the row's original
+    values as read. ``rejected.attrs["problems"]`` holds the
+    :class:`~borderkit.errors.Problem` objects.
+
+Problems of the whole file (unreadable, empty, truncated, not valid text in the
+encoding, a required column missing, no CRS) raise in both modes.
+
+Nothing is dropped: every column of the input is kept after the schema's
+columns. The only exception are the columns GDAL adds to every KML and GPX
+feature (``altitudeMode``, ``link1_href`` …) when they are empty in every row.
+
+``Problem.row`` is the 1-based *data* row: the first feature or record is row
+1 (the CSV header, and the HXL row of an HDX export, are not counted). CSV
+messages end with ``[spreadsheet row N]``, the number a spreadsheet shows
+(data row + 1, or + 2 with an HXL row).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, NoReturn, TypeAlias
+
+import numpy as np
+import pandas as pd
+
+from borderkit.errors import (
+    EmptyFileError,
+    EncodingError,
+    FileFormatError,
+    OptionalDependencyError,
+    Problem,
+)
+from borderkit.schema import LayerSchema
+
+if TYPE_CHECKING:  # geopandas is imported on first use only
+    from geopandas import GeoDataFrame
+
+__all__ = ["read_layer", "read_lines", "read_territories", "read_incidents", "read_places"]
+
+Errors = Literal["raise", "collect"]
+Result: TypeAlias = "GeoDataFrame | tuple[GeoDataFrame, pd.DataFrame]"
+
+_CSV_SUFFIXES = (".csv", ".tsv", ".tab", ".txt")
+_PARQUET_SUFFIXES = (".parquet", ".geoparquet", ".pq")
+_XML_SUFFIXES = (".kml", ".gpx")
+_JSON_SUFFIXES = (".geojson", ".json", ".geojsonl", ".geojsons")
+
+# Columns of other names that mean a schema column (compared without case).
+_ALIASES: dict[str, dict[str, tuple[str, ...]]] = {
+    "places": {"name_en": ("name",), "elevation_m": ("ele", "elevation")},
+    "incidents": {"description": ("desc",)},
+    "lines": {},
+    "territories": {},
+}
+
+# Columns GDAL adds to every KML/GPX layer; dropped when empty in every row.
+_KML_COLUMNS = frozenset(
+    (
+        "id Name description timestamp begin end altitudeMode tessellate extrude visibility "
+        "drawOrder icon snippet"
+    ).split()
+)
+_GPX_COLUMNS = frozenset(
+    (
+        "ele time magvar geoidheight name cmt desc src link1_href link1_text link1_type link2_href "
+        "link2_text link2_type sym type fix sat hdop vdop pdop ageofdgpsdata dgpsid number"
+    ).split()
+)
+_DRIVER_COLUMNS = {"KML": _KML_COLUMNS, "LIBKML": _KML_COLUMNS, "GPX": _GPX_COLUMNS}
+# KML/LIBKML default values of their style columns count as empty
+_KML_DEFAULTS = {"tessellate": (-1, 0), "extrude": (0,), "visibility": (-1, 1)}
+
+_GPX_LAYERS = {
+    "lines": ("tracks", "routes"),
+    "territories": (),
+    "incidents": ("waypoints",),
+    "places": ("waypoints", "tracks", "routes"),
+}
+
+
+@dataclass
+class _Loaded:
+    frame: Any  # GeoDataFrame, or DataFrame for tables before geometry
+    raw: pd.DataFrame
+    log: Any
+    fmt: str
+    driver: str = ""
+    is_table: bool = False
+    crs_carrying: bool = False
+    crs_missing_what: str = ""
+    sheet_offset: int | None = None
+    coord_columns: tuple[str, str] | None = None
+    source_columns: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+# ---------------------------------------------------------------------------
+# helpers
+# ---------------------------------------------------------------------------
+
+
+def _fail(error: type, message: str, path: str, **kw: Any) -> NoReturn:
+    raise error(problems=[Problem(message, path=path, **kw)], path=path)
+
+
+def _suffix(path: str) -> str:
+    low = path.lower()
+    if low.endswith(".shp.zip"):
+        return ".shp.zip"
+    return os.path.splitext(low)[1]
+
+
+def _shp_truncations(names: list[str]) -> dict[str, str]:
+    """The names GDAL gives ``names`` in a DBF (10 characters, made unique in order)."""
+    used: set[str] = set()
+    out: dict[str, str] = {}
+    for name in names:
+        cand = name[:10]
+        if cand.lower() in used:
+            for i in range(1, 100):
+                cand = f"{name[:8]}_{i}" if i < 10 else f"{name[:7]}_{i:02d}"
+                if cand.lower() not in used:
+                    break
+        used.add(cand.lower())
+        out[name] = cand
+    return out
+
+
+def _harmonise(frame: pd.DataFrame, schema: LayerSchema, driver: str) -> pd.DataFrame:
+    """Rename columns that clearly mean a schema column (never overwriting one)."""
+    cols = [str(c) for c in frame.columns]
+    present = set(cols)
+    rename: dict[str, str] = {}
+
+    def take(old: str, new: str) -> None:
+        if old in present and new not in present and old not in rename and new not in rename.values():
+            rename[old] = new
+
+    if driver == "GPX":
+        for c in cols:
+            if c.startswith("ogr_"):
+                take(c, c[4:])
+    if driver == "ESRI Shapefile":
+        for name, short in _shp_truncations(schema.names).items():
+            if name != short:
+                take(short, name)
+    targets = set(present) - set(rename) | set(rename.values())
+    for name in schema.names:
+        if name in targets or name == "geometry":
+            continue
+        matches = [c for c in cols if c.lower() == name.lower() and c not in rename]
+        if len(matches) == 1:
+            take(matches[0], name)
+            targets.add(name)
+            continue
+        for alias in _ALIASES.get(schema.kind, {}).get(name, ()):
+            matches = [c for c in cols if c.lower() == alias and c not in rename]
+            if len(matches) == 1:
+                take(matches[0], name)
+                targets.add(name)
+                break
+    return frame.rename(columns=rename) if rename else frame
+
+
+def _drop_empty_driver_columns(frame: Any, driver: str) -> Any:
+    names = _DRIVER_COLUMNS.get(driver)
+    if not names:
+        return frame
+    drop = []
+    for c in frame.columns:
+        if c not in names or c == getattr(frame, "_geometry_column_name", None):
+            continue
+        s = frame[c]
+        empty = s.isna() | (s.astype(str).str.strip() == "")
+        if c in _KML_DEFAULTS and driver in ("KML", "LIBKML"):
+            empty |= s.isin(_KML_DEFAULTS[c])
+        if bool(empty.all()):
+            drop.append(c)
+    return frame.drop(columns=drop) if drop else frame
+
+
+def _bounds_hint(gdf: Any) -> str:
+    from borderkit.validate import _guess_projected
+
+    b = gdf.geometry.total_bounds
+    if not np.isfinite(b).all():
+        return "pass crs= with the CRS the coordinates are in"
+    if abs(b[0]) <= 180 and abs(b[2]) <= 180 and abs(b[1]) <= 90 and abs(b[3]) <= 90:
+        return "its coordinates look like longitude/latitude degrees: pass crs='EPSG:4326' if they are WGS84"
+    guess = _guess_projected(np.array([(b[0] + b[2]) / 2]), np.array([(b[1] + b[3]) / 2]))[0]
+    if guess:
+        code = guess.split(" ")[0]
+        return (
+            f"its coordinates look projected (metres); read as {guess} they fall in the case region: "
+            f"pass crs={code!r}"
+        )
+    return (
+        "its coordinates look projected (metres): pass crs= with their CRS, "
+        "e.g. crs='EPSG:32638' (UTM zone 38N)"
+    )
+
+
+# ---------------------------------------------------------------------------
+# loading by format
+# ---------------------------------------------------------------------------
+
+
+def _load_csv_bytes(data: bytes, path: str, *, encoding: str | None) -> _Loaded:
+    from borderkit.validate import IssueLog
+
+    from ._csv import read_csv_table
+
+    table = read_csv_table(data, path=path, encoding=encoding)
+    log = IssueLog(len(table.frame), path=path, rows=table.rows, sheet_offset=table.header_rows)
+    for pos, col, msg in table.issues:
+        log.add_rows([pos], col, msg)
+    return _Loaded(
+        frame=table.frame,
+        raw=table.frame.copy(),
+        log=log,
+        fmt="CSV",
+        is_table=True,
+        sheet_offset=table.header_rows,
+        meta={"hxl": table.hxl, "delimiter": table.delimiter},
+    )
+
+
+def _check_zip(path: str) -> list[str]:
+    try:
+        with zipfile.ZipFile(path) as zf:
+            bad = zf.testzip()
+            names = zf.namelist()
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        _fail(
+            FileFormatError,
+            f"the zip archive is truncated or corrupt ({exc}); download or zip it again",
+            path,
+        )
+    if bad is not None:
+        _fail(
+            FileFormatError,
+            f"member {bad!r} of the zip archive is corrupt (CRC mismatch); zip it again",
+            path,
+        )
+    return names
+
+
+def _xml_encoding(data: bytes) -> str | None:
+    m = re.match(rb"^\s*<\?xml[^>]*encoding=[\"']([A-Za-z0-9._\-]+)[\"']", data[:300])
+    return m.group(1).decode("ascii") if m else None
+
+
+def _precheck_text(path: str, suffix: str, encoding: str | None) -> None:
+    """Decode text formats up front so a bad byte is reported with its offset."""
+    from ._text import decode_bytes
+
+    data = Path(path).read_bytes()
+    if suffix in _XML_SUFFIXES:
+        declared = _xml_encoding(data)
+        decode_bytes(data, path=path, encoding=declared or encoding)
+    else:
+        decode_bytes(data, path=path, encoding=encoding)
+
+
+def _choose_layer(src: str, path: str, schema: LayerSchema, layer: str | int | None) -> tuple[Any, str]:
+    import pyogrio
+
+    try:
+        layers = pyogrio.list_layers(src)
+    except Exception as exc:  # pyogrio.errors.DataSourceError and friends
+        _fail(
+            FileFormatError,
+            f"cannot open the file as a GIS dataset ({exc}); it may be truncated, corrupt or of an "
+            "unsupported format — export it again as GeoJSON, GeoPackage or CSV",
+            path,
+        )
+    names = [str(x) for x in layers[:, 0]] if len(layers) else []
+    if not names:
+        _fail(EmptyFileError, "the file holds no layers; export the data again", path)
+    info = pyogrio.read_info(src, layer=names[0])
+    driver = str(info.get("driver", ""))
+    if layer is not None:
+        if isinstance(layer, int):
+            if not 0 <= layer < len(names):
+                _fail(FileFormatError, f"layer index {layer} does not exist; the layers are {names}", path)
+            return names[layer], driver
+        if layer not in names:
+            _fail(FileFormatError, f"no layer {layer!r}; the layers are {names}: pass one as layer=", path)
+        return layer, driver
+    if len(names) == 1:
+        return names[0], driver
+    if driver == "GPX":
+        for cand in _GPX_LAYERS.get(schema.kind, ()):
+            if cand in names and len(pyogrio.read_dataframe(src, layer=cand, read_geometry=False)):
+                return cand, driver
+        _fail(
+            EmptyFileError,
+            f"the GPX file has no {'/'.join(_GPX_LAYERS.get(schema.kind, ())) or 'usable'} features "
+            f"for a {schema.kind} layer; pass layer= (one of {names})",
+            path,
+        )
+    wanted = [t.lower() for t in schema.geometry_types]
+    fits = []
+    for name, gtype in zip(names, layers[:, 1], strict=True):
+        g = str(gtype).lower().replace("3d ", "").replace(" z", "").replace(" m", "")
+        if g in wanted:
+            try:
+                count = pyogrio.read_info(src, layer=name).get("features", -1)
+            except Exception:
+                count = -1
+            if count != 0:
+                fits.append(name)
+    if len(fits) == 1:
+        return fits[0], driver
+    _fail(
+        FileFormatError,
+        f"the file has {len(names)} layers ({', '.join(names)}) and "
+        + (
+            f"{len(fits)} of them fit a {schema.kind} layer"
+            if fits
+            else f"none is clearly a {schema.kind} layer"
+        )
+        + "; pass layer= with the one to read",
+        path,
+    )
+
+
+def _dbf_bytes(src: str, layer: str) -> bytes | None:
+    """The .dbf of shapefile layer ``layer`` (plain or inside a zip), if there is one."""
+    if src.startswith("/vsizip/"):
+        archive = src[len("/vsizip/") :]
+        try:
+            with zipfile.ZipFile(archive) as zf:
+                for n in zf.namelist():
+                    if n.lower().endswith(".dbf") and os.path.basename(n)[:-4].lower() == layer.lower():
+                        return zf.read(n)
+        except (OSError, zipfile.BadZipFile):
+            return None
+        return None
+    base = Path(src)
+    folder = base if base.is_dir() else base.parent
+    for f in folder.iterdir():
+        if f.suffix.lower() == ".dbf" and f.stem.lower() == layer.lower():
+            return f.read_bytes()
+    return None
+
+
+def _dbf_non_utf8(data: bytes) -> list[tuple[int, str, bytes, int]]:
+    """(row, field, raw value, offset of the bad byte) of every DBF text value that is not UTF-8.
+
+    A DBF is a 32-byte header (record count at 4, header length at 8, record
+    length at 10), 32-byte field descriptors up to 0x0D, then fixed-width
+    records that start with a deletion flag byte.
+    """
+    import struct
+
+    n_rec, header_len, rec_len = struct.unpack("<IHH", data[4:12])
+    fields = []
+    pos = 32
+    offset = 1
+    while pos + 32 <= header_len and data[pos] != 0x0D:
+        name = data[pos : pos + 11].split(b"\0", 1)[0].decode("ascii", errors="replace")
+        ftype = chr(data[pos + 11])
+        length = data[pos + 16]
+        fields.append((name, ftype, offset, length))
+        offset += length
+        pos += 32
+    out = []
+    for i in range(n_rec):
+        start = header_len + i * rec_len
+        rec = data[start : start + rec_len]
+        if len(rec) < rec_len:
+            break
+        for name, ftype, off, length in fields:
+            if ftype not in "CM":
+                continue
+            raw = rec[off : off + length].rstrip(b" \0")
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                out.append((i + 1, name, raw, start + off + e.start))
+    return out
+
+
+def _locate_bad_text(src: str, layer: str, path: str, exc: UnicodeDecodeError) -> NoReturn:
+    """Name the rows and columns whose text is not UTF-8 (shapefiles: read from the .dbf)."""
+    from ._text import guess_encoding
+
+    found = []
+    dbf = _dbf_bytes(src, layer)
+    if dbf is not None:
+        try:
+            found = _dbf_non_utf8(dbf)
+        except Exception:  # a damaged .dbf: fall back to the general message
+            found = []
+    guess = guess_encoding(b" ".join(raw for _, _, raw, _ in found)) if found else "cp1251"
+    fix = f"pass encoding={guess!r} to the reader (or write the file as UTF-8)"
+    if found:
+        problems = [
+            Problem(
+                f"text {raw[:40]!r} is not valid UTF-8 (byte {dbf[off]:02x} at byte offset {off} of the "
+                f".dbf); {fix}",
+                path=path,
+                row=row,
+                column=name,
+            )
+            for row, name, raw, off in found
+        ]
+    else:
+        problems = [Problem(f"text is not valid UTF-8 ({exc.reason} at byte {exc.start}); {fix}", path=path)]
+    raise EncodingError(problems=problems, path=path) from exc
+
+
+def _load_ogr(src: str, path: str, schema: LayerSchema, *, layer: Any, encoding: str | None) -> _Loaded:
+    import pyogrio
+
+    from borderkit.validate import IssueLog
+
+    name, driver = _choose_layer(src, path, schema, layer)
+    kw: dict[str, Any] = {}
+    if encoding:
+        kw["encoding"] = encoding
+    try:
+        gdf = pyogrio.read_dataframe(src, layer=name, **kw)
+    except UnicodeDecodeError as exc:
+        _locate_bad_text(src, name, path, exc)
+    except Exception as exc:
+        _fail(
+            FileFormatError,
+            f"cannot read layer {name!r} ({exc}); the file may be truncated or corrupt — export it again",
+            path,
+        )
+    if len(gdf) == 0:
+        _fail(EmptyFileError, f"layer {name!r} has no features; add features or choose another layer", path)
+    gdf = _drop_empty_driver_columns(gdf, driver)
+    crs_carrying = driver not in ("GeoJSON", "GeoJSONSeq", "KML", "LIBKML", "GPX")
+    what = {
+        "ESRI Shapefile": "the shapefile has no .prj file, so its CRS is unknown",
+        "GPKG": "the GeoPackage layer has no spatial reference system (srs_id 0/-1), so its CRS is unknown",
+    }.get(driver, f"the {driver} layer declares no CRS")
+    return _Loaded(
+        frame=gdf,
+        raw=pd.DataFrame(gdf),
+        log=IssueLog(len(gdf), path=path),
+        fmt=driver,
+        driver=driver,
+        crs_carrying=crs_carrying,
+        crs_missing_what=what,
+        meta={"layer": name},
+    )
+
+
+def _load_parquet(path: str) -> _Loaded:
+    from borderkit.validate import IssueLog
+
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError as exc:
+        raise OptionalDependencyError(
+            "reading GeoParquet needs pyarrow: pip install 'borderkit[parquet]'"
+        ) from exc
+    import geopandas as gpd
+
+    try:
+        import pyarrow.parquet as pq
+
+        meta = pq.read_metadata(path).metadata or {}
+    except Exception as exc:
+        _fail(
+            FileFormatError,
+            f"cannot read the Parquet file ({exc}); it may be truncated or corrupt — export it again",
+            path,
+        )
+    if b"geo" in meta:
+        try:
+            gdf = gpd.read_parquet(path)
+        except Exception as exc:
+            _fail(FileFormatError, f"cannot read the GeoParquet file ({exc}); export it again", path)
+        if gdf.geometry.name != "geometry":
+            if "geometry" in gdf.columns:
+                gdf = gdf.rename(columns={"geometry": "geometry_attribute"})
+            gdf = gdf.rename_geometry("geometry")
+        if len(gdf) == 0:
+            _fail(EmptyFileError, "the GeoParquet file has no rows", path)
+        return _Loaded(
+            frame=gdf,
+            raw=pd.DataFrame(gdf),
+            log=IssueLog(len(gdf), path=path),
+            fmt="GeoParquet",
+            crs_carrying=True,
+            crs_missing_what="the GeoParquet file's crs is null (unknown CRS)",
+        )
+    # a plain Parquet table: read it like a CSV (latitude/longitude or WKT)
+    df = pd.read_parquet(path)
+    if len(df) == 0:
+        _fail(EmptyFileError, "the Parquet file has no rows", path)
+    return _Loaded(frame=df, raw=df.copy(), log=IssueLog(len(df), path=path), fmt="Parquet", is_table=True)
+
+
+def _load(path: str, schema: LayerSchema, *, layer: Any, encoding: str | None) -> _Loaded:
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    if p.is_dir():
+        # a folder of shapefiles, a FileGDB …: let GDAL open it
+        return _load_ogr(str(p), path, schema, layer=layer, encoding=encoding)
+    size = p.stat().st_size
+    if size == 0:
+        _fail(EmptyFileError, "the file is empty (0 bytes); export or download it again", path)
+    suffix = _suffix(path)
+    if suffix in _CSV_SUFFIXES:
+        return _load_csv_bytes(p.read_bytes(), path, encoding=encoding)
+    if suffix in _PARQUET_SUFFIXES:
+        return _load_parquet(path)
+    if suffix in (".zip", ".shp.zip"):
+        names = [n for n in _check_zip(path) if not n.endswith("/")]
+        data_files = [n for n in names if not os.path.basename(n).startswith((".", "__MACOSX"))]
+        csvs = [n for n in data_files if n.lower().endswith(_CSV_SUFFIXES)]
+        gis = [
+            n
+            for n in data_files
+            if n.lower().endswith((".shp", ".gpkg", ".geojson", ".json", ".kml", ".gpx"))
+        ]
+        if csvs and not gis:
+            if len(csvs) > 1:
+                _fail(FileFormatError, f"the zip holds several CSV files ({', '.join(csvs)}); unzip it", path)
+            with zipfile.ZipFile(path) as zf:
+                data = zf.read(csvs[0])
+            return _load_csv_bytes(data, f"{path}/{csvs[0]}", encoding=encoding)
+        return _load_ogr(f"/vsizip/{os.path.abspath(path)}", path, schema, layer=layer, encoding=encoding)
+    if suffix in _XML_SUFFIXES or suffix in _JSON_SUFFIXES:
+        _precheck_text(path, suffix, encoding)
+    return _load_ogr(path, path, schema, layer=layer, encoding=encoding)
+
+
+# ---------------------------------------------------------------------------
+# tables (CSV, plain Parquet) -> geometry
+# ---------------------------------------------------------------------------
+
+
+def _table_geometry(loaded: _Loaded, schema: LayerSchema) -> Any:
+    import geopandas as gpd
+    import shapely
+
+    from borderkit.validate import _short, to_text
+
+    from ._csv import LAT_NAMES, LON_NAMES, WKT_NAMES, find_column
+
+    frame: pd.DataFrame = loaded.frame
+    log = loaded.log
+    cols = [str(c) for c in frame.columns]
+    n = len(frame)
+    wkt = find_column(cols, WKT_NAMES)
+    lat = find_column(cols, LAT_NAMES)
+    lon = find_column(cols, LON_NAMES)
+    geoms = np.full(n, None, dtype=object)
+    need = np.ones(n, dtype=bool)
+    if wkt is not None:
+        col = frame[wkt]
+        if col.map(lambda v: isinstance(v, bytes | bytearray)).any():
+            has = col.notna().to_numpy()
+            parsed = shapely.from_wkb(np.where(has, col.to_numpy(dtype=object), None), on_invalid="ignore")
+            kind = "WKB"
+        else:
+            text = to_text(col).str.strip()
+            has = (text != "").to_numpy()
+            parsed = shapely.from_wkt(np.where(has, text.to_numpy(dtype=object), None), on_invalid="ignore")
+            kind = "WKT"
+        bad = has & shapely.is_missing(parsed)
+        log.add_rows(
+            bad,
+            wkt,
+            lambda p: (
+                f"{_short(str(frame[wkt].iloc[p]))} is not valid {kind}; write e.g. "
+                "LINESTRING (45.1 39.2, 45.3 39.4) (longitude first)"
+            ),
+            block=("geometry",),
+        )
+        geoms = np.asarray(parsed, dtype=object)
+        need = ~has
+    coord_columns = None
+    if lat is not None and lon is not None:
+        tx = to_text(frame[lon]).str.strip()
+        ty = to_text(frame[lat]).str.strip()
+        x = pd.to_numeric(tx.where(tx != ""), errors="coerce").to_numpy(dtype=float)
+        y = pd.to_numeric(ty.where(ty != ""), errors="coerce").to_numpy(dtype=float)
+        ex = (tx == "").to_numpy()
+        ey = (ty == "").to_numpy()
+
+        def _nan_msg(col: str, t: pd.Series) -> Any:
+            def f(p: int) -> str:
+                v = t.iloc[p]
+                hint = (
+                    "convert degrees/minutes/seconds to decimal degrees"
+                    if re.search(r"[°'\"NSEW]", v)
+                    else "use a dot as decimal separator"
+                    if "," in v
+                    else "write decimal degrees"
+                )
+                return f"{_short(v)} is not a number; {hint} (e.g. {'39.2' if col == lat else '46.4'})"
+
+            return f
+
+        nx = need & ~ex & np.isnan(x)
+        ny = need & ~ey & np.isnan(y)
+        log.add_rows(nx, lon, _nan_msg(lon, tx), block=("geometry",))
+        log.add_rows(ny, lat, _nan_msg(lat, ty), block=("geometry",))
+        only_x = need & ~ex & ey & ~nx
+        only_y = need & ex & ~ey & ~ny
+        log.add_rows(only_x, lat, f"{lat!r} is empty but {lon!r} is given; fill in both", block=("geometry",))
+        log.add_rows(only_y, lon, f"{lon!r} is empty but {lat!r} is given; fill in both", block=("geometry",))
+        ok = need & ~np.isnan(x) & ~np.isnan(y)
+        if ok.any():
+            geoms[ok] = shapely.points(x[ok], y[ok])
+        coord_columns = (lon, lat)
+    elif wkt is None:
+        log.add_file(
+            "no coordinates: the table has no latitude/lat/y and longitude/lon/lng/long/x columns and "
+            "no WKT 'geometry'/'wkt' column; add them",
+            column="geometry",
+            category="columns",
+        )
+    attrs = frame.drop(columns=[wkt]) if wkt is not None else frame
+    loaded.coord_columns = coord_columns
+    return gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=None)
+
+
+# ---------------------------------------------------------------------------
+# public API
+# ---------------------------------------------------------------------------
+
+
+def _collect(result: Any, loaded: _Loaded) -> tuple[Any, pd.DataFrame]:
+    log = loaded.log
+    bad = log.bad_positions()
+    problems = log.problems()
+    by_pos = log.messages_by_position()
+    keep = np.ones(len(result), dtype=bool)
+    keep[bad] = False
+    good = result.iloc[np.flatnonzero(keep)].reset_index(drop=True)
+    raw = loaded.raw.iloc[bad].reset_index(drop=True)
+    info = pd.DataFrame(
+        {
+            "row": log.rows[bad].astype(np.int64),
+            "columns": [", ".join(dict.fromkeys(c for c, _ in by_pos[p] if c)) for p in bad],
+            "problems": ["; ".join(m for _, m in by_pos[p]) for p in bad],
+        }
+    )
+    if loaded.sheet_offset:
+        info.insert(1, "spreadsheet_row", info["row"] + loaded.sheet_offset)
+    raw = raw.rename(columns={c: f"input_{c}" for c in raw.columns if c in info.columns})
+    rejected = pd.concat([info, raw], axis=1)
+    rejected.attrs["problems"] = [p for p in problems if p.row is not None]
+    return good, rejected
+
+
+def read_layer(
+    path: str | os.PathLike[str],
+    kind: str,
+    *,
+    layer: str | int | None = None,
+    errors: Errors = "raise",
+    repair: bool = False,
+    crs: Any = None,
+    swap_check: bool = True,
+    encoding: str | None = None,
+) -> Result:
+    """Read a layer of ``kind`` from a file, validated against its schema.
+
+    Parameters
+    ----------
+    path
+        GeoJSON, GeoPackage, Shapefile (``.shp`` or zipped), KML, GPX,
+        GeoParquet or CSV file (see the module documentation).
+    kind
+        ``"lines"``, ``"territories"``, ``"incidents"`` or ``"places"``.
+    layer
+        Layer name or index in multi-layer files (GeoPackage, KML, GPX); by
+        default the only layer, or the only one whose geometry fits ``kind``.
+    errors
+        ``"raise"`` (default): raise on any problem, listing every bad row.
+        ``"collect"``: return ``(good, rejected)`` (see the module
+        documentation); problems of the whole file still raise.
+    repair
+        Repair invalid geometries with :func:`shapely.make_valid` (rows marked
+        in a ``geometry_repaired`` column, and a
+        :class:`~borderkit.validate.GeometryRepairedWarning`).
+    crs
+        CRS of the coordinates in the file (anything pyproj accepts, e.g.
+        ``"EPSG:32638"``): needed when the file has none, and overrides a wrong
+        one. The result is always EPSG:4326.
+    swap_check
+        Report data that lands in the case region only after swapping
+        latitude and longitude.
+    encoding
+        Text encoding of the file (default UTF-8), e.g. ``"cp1251"``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame or tuple of (GeoDataFrame, pandas.DataFrame)
+        EPSG:4326; the schema's columns in schema order, then every other column
+        of the input. ``gdf.attrs["borderkit"]`` tells the path, format, layer,
+        the export recognised (``"acled"``/``"ucdp-ged"``) and any HXL tags.
+
+    Raises
+    ------
+    borderkit.errors.ValidationError
+        Listing every problem (``.problems``); subclasses name the kind:
+        ``CRSError``, ``FileFormatError``, ``EmptyFileError``, ``EncodingError``.
+    FileNotFoundError
+        When ``path`` does not exist.
+    """
+    import geopandas as gpd
+
+    from borderkit.validate import _schema, conform
+
+    if errors not in ("raise", "collect"):
+        raise ValueError(f"errors must be 'raise' or 'collect', not {errors!r}")
+    schema = _schema(kind)
+    path_s = os.fspath(path)
+    loaded = _load(path_s, schema, layer=layer, encoding=encoding)
+    log = loaded.log
+    frame = loaded.frame
+    geom_name = getattr(frame, "_geometry_column_name", None) if isinstance(frame, gpd.GeoDataFrame) else None
+    frame_crs = frame.crs if geom_name else None
+
+    # ACLED / UCDP GED
+    from .external import detect_export, map_acled, map_ucdp_ged
+
+    attrs = pd.DataFrame(frame.drop(columns=[geom_name])) if geom_name else frame
+    export = detect_export(attrs.columns)
+    missing_hint = ""
+    if export and schema.kind == "incidents":
+        mapper = map_acled if export == "acled" else map_ucdp_ged
+        attrs, loaded.source_columns = mapper(attrs, log)
+    elif export:
+        article = "an" if export == "acled" else "a"
+        missing_hint = (
+            f" — this file looks like {article} {export.upper()} export: read it with read_incidents"
+        )
+    attrs = _harmonise(attrs, schema, loaded.driver)
+    if loaded.is_table:
+        loaded.frame = attrs
+        gdf = _table_geometry(loaded, schema)
+    else:
+        gdf = gpd.GeoDataFrame(attrs, geometry=frame.geometry.values, crs=frame_crs)
+
+    # CRS
+    if crs is not None:
+        gdf = gdf.set_crs(crs, allow_override=True)
+    elif gdf.crs is None:
+        if loaded.crs_carrying:
+            log.add_file(
+                f"{loaded.crs_missing_what}; {_bounds_hint(gdf)}, or fix the file",
+                column="geometry",
+                category="crs",
+            )
+        else:
+            gdf = gdf.set_crs("EPSG:4326")
+
+    result = conform(
+        gdf,
+        schema,
+        log,
+        coord_columns=loaded.coord_columns,
+        source_columns=loaded.source_columns,
+        repair=repair,
+        swap_check=swap_check,
+        missing_hint=missing_hint,
+    )
+    result.attrs["borderkit"] = {
+        "path": path_s,
+        "format": loaded.fmt,
+        "layer": loaded.meta.get("layer"),
+        "export": export if schema.kind == "incidents" else None,
+        "hxl": loaded.meta.get("hxl"),
+    }
+    if errors == "raise" or log.file_issues:
+        log.raise_if_any()
+        if errors == "raise":
+            return result
+    good, rejected = _collect(result, loaded)
+    good.attrs["borderkit"] = result.attrs["borderkit"]
+    return good, rejected
+
+
+def read_lines(
+    path: str | os.PathLike[str],
+    *,
+    layer: str | int | None = None,
+    errors: Errors = "raise",
+    repair: bool = False,
+    crs: Any = None,
+    swap_check: bool = True,
+    encoding: str | None = None,
+) -> Result:
+    """Read a lines layer (claimed or cartographic boundary lines).
+
+    See :func:`read_layer` for the parameters, the return value and the errors;
+    the columns are :data:`borderkit.schema.LINES`.
+    """
+    return read_layer(
+        path,
+        "lines",
+        layer=layer,
+        errors=errors,
+        repair=repair,
+        crs=crs,
+        swap_check=swap_check,
+        encoding=encoding,
+    )
+
+
+def read_territories(
+    path: str | os.PathLike[str],
+    *,
+    layer: str | int | None = None,
+    errors: Errors = "raise",
+    repair: bool = False,
+    crs: Any = None,
+    swap_check: bool = True,
+    encoding: str | None = None,
+) -> Result:
+    """Read a territories layer (polygons a source assigns to a party).
+
+    See :func:`read_layer`; the columns are :data:`borderkit.schema.TERRITORIES`.
+    """
+    return read_layer(
+        path,
+        "territories",
+        layer=layer,
+        errors=errors,
+        repair=repair,
+        crs=crs,
+        swap_check=swap_check,
+        encoding=encoding,
+    )
+
+
+def read_incidents(
+    path: str | os.PathLike[str],
+    *,
+    layer: str | int | None = None,
+    errors: Errors = "raise",
+    repair: bool = False,
+    crs: Any = None,
+    swap_check: bool = True,
+    encoding: str | None = None,
+) -> Result:
+    """Read an incidents layer; ACLED and UCDP GED exports are recognised and mapped.
+
+    See :func:`read_layer`; the columns are :data:`borderkit.schema.INCIDENTS`,
+    and :mod:`borderkit.io.external` describes the ACLED/UCDP mapping and the
+    precision tables (:data:`~borderkit.io.external.ACLED_GEO_PRECISION_M`,
+    :data:`~borderkit.io.external.UCDP_WHERE_PREC_M`).
+    """
+    return read_layer(
+        path,
+        "incidents",
+        layer=layer,
+        errors=errors,
+        repair=repair,
+        crs=crs,
+        swap_check=swap_check,
+        encoding=encoding,
+    )
+
+
+def read_places(
+    path: str | os.PathLike[str],
+    *,
+    layer: str | int | None = None,
+    errors: Errors = "raise",
+    repair: bool = False,
+    crs: Any = None,
+    swap_check: bool = True,
+    encoding: str | None = None,
+) -> Result:
+    """Read a places layer (gazetteer points; roads as lines).
+
+    See :func:`read_layer`; the columns are :data:`borderkit.schema.PLACES`.
+    A ``name`` column (KML/GPX) is taken as ``name_en`` and GPX ``ele`` as
+    ``elevation_m`` when those are missing.
+    """
+    return read_layer(
+        path,
+        "places",
+        layer=layer,
+        errors=errors,
+        repair=repair,
+        crs=crs,
+        swap_check=swap_check,
+        encoding=encoding,
+    )

@@ -1,0 +1,1327 @@
+"""Validation of borderkit layers: every problem, with its row and column, at once.
+
+The readers in :mod:`borderkit.io` and the bundled dataset loader both call the
+functions here, so a file a user brings and a file borderkit ships are held to
+the same rules.
+
+Public functions
+----------------
+:func:`validate_lines`, :func:`validate_territories`, :func:`validate_incidents`,
+:func:`validate_places` (and the generic :func:`validate_layer`) take a
+GeoDataFrame, bring it to the layer's schema and return the conformed copy, or
+raise a :class:`~borderkit.errors.ValidationError` whose ``problems`` list holds
+every problem found -- never only the first one. :func:`find_problems` returns
+that list without raising.
+
+What "conformed" means
+----------------------
+* EPSG:4326: a layer in another *declared* CRS is reprojected (``always_xy``
+  axis order, longitude first); that is not an error. A layer without a CRS is.
+* The schema's columns come first, in schema order, then every other column of
+  the input, in its order (nothing is dropped). Optional text columns are
+  filled with ``""``, optional numbers with NaN.
+* Dates become ``datetime64[ns]`` at midnight (the date only). Accepted text:
+  ``YYYY-MM-DD`` (``/`` also accepted as separator, a time part is ignored),
+  ``YYYY-MM`` and ``YYYY`` (first day of the month/year).
+* ``sources`` becomes a list of dicts with exactly the keys ``publication``,
+  ``title``, ``date``, ``url`` (JSON text, a list, a dict or a plain text/URL
+  are accepted); a URL must be ``http://`` or ``https://``.
+* ``kind``/``date_precision`` are compared without case and stored lower-case;
+  party codes are stored upper-case.
+
+Row numbers
+-----------
+``Problem.row`` is the 1-based *data* row: the first feature or record is row 1
+and header rows are not counted. For CSV files the message also gives the row
+as a spreadsheet shows it (``[spreadsheet row 5]``), which counts the header
+and, in HDX exports, the HXL hashtag row.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import re
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import numpy as np
+import pandas as pd
+
+from borderkit.errors import (
+    CRSError,
+    EmptyFileError,
+    EncodingError,
+    FileFormatError,
+    Problem,
+    ValidationError,
+)
+from borderkit.schema import (
+    DATE_PRECISIONS,
+    INCIDENTS,
+    LINES,
+    PLACE_KINDS,
+    PLACES,
+    SCHEMAS,
+    SOURCE_KEYS,
+    TERRITORIES,
+    LayerSchema,
+)
+
+if TYPE_CHECKING:  # geopandas is imported on first use only
+    from geopandas import GeoDataFrame
+
+__all__ = [
+    "CASE_REGION",
+    "LAYER_KINDS",
+    "PROJECTED_CANDIDATES",
+    "GeometryRepairedWarning",
+    "validate_layer",
+    "validate_lines",
+    "validate_territories",
+    "validate_incidents",
+    "validate_places",
+    "find_problems",
+    "parse_dates",
+    "normalise_sources",
+]
+
+CASE_REGION: tuple[float, float, float, float] = (43.4, 38.3, 50.9, 41.9)
+"""The case region as (west, south, east, north) in degrees: 43.4-50.9 E, 38.3-41.9 N.
+
+Used by the swapped latitude/longitude check and to recognise projected
+coordinates: data that lands here only after swapping x/y (or only after
+reading it in another CRS) was almost certainly written that way by mistake.
+"""
+
+LAYER_KINDS: tuple[str, ...] = ("lines", "territories", "incidents", "places")
+"""Layer kinds that carry a geometry (``claims`` is a plain table)."""
+
+PROJECTED_CANDIDATES: tuple[tuple[str, str], ...] = (
+    ("EPSG:32638", "WGS 84 / UTM zone 38N"),
+    ("EPSG:32639", "WGS 84 / UTM zone 39N"),
+    ("EPSG:32637", "WGS 84 / UTM zone 37N"),
+    ("EPSG:3857", "WGS 84 / Pseudo-Mercator"),
+)
+"""Projected CRSs tried when coordinates in metres are labelled as degrees.
+
+The first one under which the data falls in :data:`CASE_REGION` is named in
+the error message as the CRS to pass.
+"""
+
+_PROJECTED_THRESHOLD = 1000.0
+"""A coordinate larger than this (in absolute value) is metres, not degrees."""
+
+_DATE_HINT = "write dates as YYYY-MM-DD (e.g. 2020-07-12)"
+
+_ISO_DATE = re.compile(
+    r"^\s*(?P<y>\d{4})(?:[-/](?P<m>\d{1,2})(?:[-/](?P<d>\d{1,2}))?)?"
+    r"(?:[T ]\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)?)?\s*$"
+)
+_PARTY = re.compile(r"^[A-Z]{3}$")
+_URL_LIKE = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:\S*$")
+
+# Categories of problems decide the type of the error raised.
+_ERROR_TYPES: dict[str, type[ValidationError]] = {
+    "crs": CRSError,
+    "encoding": EncodingError,
+    "format": FileFormatError,
+    "empty": EmptyFileError,
+}
+
+
+class GeometryRepairedWarning(UserWarning):
+    """Emitted when ``repair=True`` changed geometries (the rows are also flagged in
+    the ``geometry_repaired`` column)."""
+
+
+# ---------------------------------------------------------------------------
+# Problem log
+# ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Issue:
+    pos: int | None
+    column: str | None
+    message: str
+    category: str
+
+
+class IssueLog:
+    """Collects problems by *position* in a frame and turns them into
+    :class:`~borderkit.errors.Problem` objects with user-facing row numbers.
+
+    Parameters
+    ----------
+    n
+        Number of rows of the frame.
+    path
+        File named in every problem.
+    rows
+        User-facing 1-based data row number of each position (default 1..n).
+    sheet_offset
+        Header rows above the data in a spreadsheet view (1 for CSV, 2 for an
+        HDX export with its HXL row); when given, messages end with
+        ``[spreadsheet row N]``.
+    """
+
+    def __init__(
+        self,
+        n: int,
+        *,
+        path: str | None = None,
+        rows: Sequence[int] | np.ndarray | None = None,
+        sheet_offset: int | None = None,
+    ) -> None:
+        self.n = n
+        self.path = None if path is None else str(path)
+        self.rows = np.arange(1, n + 1) if rows is None else np.asarray(rows, dtype=np.int64)
+        if len(self.rows) != n:
+            raise ValueError("rows must have one number per row")
+        self.sheet_offset = sheet_offset
+        self.items: list[_Issue] = []
+        self._blocked: dict[str, np.ndarray] = {}
+
+    # -- adding ---------------------------------------------------------
+    def add_file(self, message: str, *, column: str | None = None, category: str = "data") -> None:
+        """A problem of the whole file (no row)."""
+        self.items.append(_Issue(None, column, message, category))
+
+    def add_rows(
+        self,
+        where: np.ndarray | Sequence[int] | pd.Series,
+        column: str | None,
+        message: str | Callable[[int], str] | Sequence[str],
+        *,
+        category: str = "data",
+        block: Iterable[str] = (),
+    ) -> None:
+        """Add one problem per selected position.
+
+        ``where`` is a boolean mask or an array of positions; ``message`` a
+        string, a function of the position, or one string per selected position.
+        Columns named in ``block`` are not checked again for these positions
+        (so one cause gives one problem, not two).
+        """
+        pos = _positions(where, self.n)
+        if len(pos) == 0:
+            return
+        if isinstance(message, str):
+            msgs: Sequence[str] = [message] * len(pos)
+        elif callable(message):
+            msgs = [message(int(p)) for p in pos]
+        else:
+            msgs = list(message)
+            if len(msgs) != len(pos):
+                raise ValueError("one message per position expected")
+        for p, m in zip(pos, msgs, strict=True):
+            self.items.append(_Issue(int(p), column, m, category))
+        for col in block:
+            self.block(col, pos)
+
+    def block(self, column: str, where: np.ndarray | Sequence[int]) -> None:
+        mask = self._blocked.setdefault(column, np.zeros(self.n, dtype=bool))
+        mask[_positions(where, self.n)] = True
+
+    def blocked(self, column: str) -> np.ndarray:
+        """Boolean mask of positions whose ``column`` is already reported."""
+        return self._blocked.get(column, np.zeros(self.n, dtype=bool))
+
+    def has_file_issue(self, category: str) -> bool:
+        return any(i.pos is None and i.category == category for i in self.items)
+
+    # -- reading --------------------------------------------------------
+    @property
+    def file_issues(self) -> list[_Issue]:
+        return [i for i in self.items if i.pos is None]
+
+    def bad_positions(self) -> np.ndarray:
+        return np.array(sorted({i.pos for i in self.items if i.pos is not None}), dtype=np.int64)
+
+    def _problem(self, issue: _Issue) -> Problem:
+        if issue.pos is None:
+            return Problem(issue.message, path=self.path, column=issue.column)
+        row = int(self.rows[issue.pos])
+        msg = issue.message
+        if self.sheet_offset:
+            msg = f"{msg} [spreadsheet row {row + self.sheet_offset}]"
+        return Problem(msg, path=self.path, row=row, column=issue.column)
+
+    def problems(self) -> list[Problem]:
+        """Every problem: file-level ones first, then by row (stable)."""
+        file_level = [self._problem(i) for i in self.items if i.pos is None]
+        by_row = sorted((i for i in self.items if i.pos is not None), key=lambda i: i.pos)
+        return file_level + [self._problem(i) for i in by_row]
+
+    def messages_by_position(self) -> dict[int, list[tuple[str | None, str]]]:
+        out: dict[int, list[tuple[str | None, str]]] = {}
+        for i in self.items:
+            if i.pos is not None:
+                out.setdefault(i.pos, []).append((i.column, i.message))
+        return out
+
+    def error_type(self, items: Iterable[_Issue] | None = None) -> type[ValidationError]:
+        cats = {i.category for i in (self.items if items is None else items)}
+        if len(cats) == 1:
+            return _ERROR_TYPES.get(cats.pop(), ValidationError)
+        return ValidationError
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise self.error_type()(problems=self.problems(), path=self.path)
+
+
+def _positions(where: Any, n: int) -> np.ndarray:
+    arr = np.asarray(where)
+    if arr.dtype == bool:
+        if arr.shape != (n,):
+            raise ValueError("mask of the wrong length")
+        return np.flatnonzero(arr)
+    return arr.astype(np.int64).ravel()
+
+
+# ---------------------------------------------------------------------------
+# Value helpers (shared with borderkit.io)
+# ---------------------------------------------------------------------------
+
+
+def _short(value: Any, limit: int = 60) -> str:
+    text = repr(value) if not isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[: limit - 4] + "…" + text[-1]
+
+
+def _fmt_value(v: Any) -> str:
+    if isinstance(v, str):
+        return v
+    if isinstance(v, bool | np.bool_):
+        return str(bool(v))
+    if isinstance(v, float | np.floating) and math.isfinite(v) and float(v).is_integer():
+        return str(int(v))
+    if isinstance(v, pd.Timestamp):
+        return v.isoformat()
+    if isinstance(v, bytes):
+        return v.decode("utf-8", errors="replace")
+    return str(v)
+
+
+def to_text(series: pd.Series) -> pd.Series:
+    """Text column with ``""`` for missing values (numbers shown without ``.0``)."""
+    obj = series.astype(object)
+    na = pd.isna(obj).to_numpy(dtype=bool) if len(obj) else np.zeros(0, dtype=bool)
+    out = obj.where(~na, "")
+    nonstr = ~out.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    if nonstr.any():
+        out[nonstr] = out[nonstr].map(_fmt_value)
+    return pd.Series(out.to_numpy(dtype=object), index=series.index, dtype=object).astype(str)
+
+
+def parse_dates(series: pd.Series, *, formats: Sequence[str] = ()) -> tuple[pd.Series, np.ndarray, pd.Series]:
+    """Parse a column of dates, vectorised.
+
+    Parameters
+    ----------
+    series
+        Text, datetime or date values.
+    formats
+        Further :func:`~datetime.datetime.strptime` formats tried, in order, for
+        values that are not ISO 8601 (e.g. ``"%d %B %Y"`` for ACLED web exports).
+
+    Returns
+    -------
+    dates
+        ``datetime64[ns]`` at midnight, NaT where empty or unparseable.
+    bad
+        Boolean mask of values that are present but not a date.
+    granularity
+        ``"day"``, ``"month"`` or ``"year"`` (what the text gave), ``""`` if
+        unknown.
+    """
+    n = len(series)
+    index = series.index
+    if pd.api.types.is_datetime64_any_dtype(series.dtype):
+        s = series
+        if getattr(s.dt, "tz", None) is not None:
+            s = s.dt.tz_localize(None)
+        out = s.dt.normalize().astype("datetime64[ns]")
+        gran = pd.Series(np.where(out.isna(), "", "day"), index=index, dtype=object)
+        return out, np.zeros(n, dtype=bool), gran
+    obj = series.astype(object)
+    na = pd.isna(obj).to_numpy(dtype=bool) if n else np.zeros(0, dtype=bool)
+    is_str = obj.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    result = pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
+    gran = pd.Series("", index=index, dtype=object)
+    bad = np.zeros(n, dtype=bool)
+    # date/datetime objects (GeoParquet date32, GPKG datetimes in object columns)
+    other = ~na & ~is_str
+    if other.any():
+        conv = pd.to_datetime(obj[other], errors="coerce")
+        if getattr(conv.dt, "tz", None) is not None:
+            conv = conv.dt.tz_localize(None)
+        result[other] = conv.dt.normalize().astype("datetime64[ns]")
+        gran[other] = "day"
+        bad[other] = conv.isna().to_numpy()
+    text = obj.where(is_str, "").astype(str).str.strip()
+    present = is_str & (text != "").to_numpy(dtype=bool)
+    if present.any():
+        parts = text[present].str.extract(_ISO_DATE)
+        matched = parts["y"].notna().to_numpy(dtype=bool)
+        y = parts["y"]
+        m = parts["m"].fillna("1").str.zfill(2)
+        d = parts["d"].fillna("1").str.zfill(2)
+        iso = (y + "-" + m + "-" + d).where(parts["y"].notna())
+        parsed = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
+        g = np.where(parts["d"].notna(), "day", np.where(parts["m"].notna(), "month", "year"))
+        sub_idx = text.index[present]
+        result.loc[sub_idx] = parsed.to_numpy()
+        gran.loc[sub_idx] = np.where(matched & parsed.notna().to_numpy(), g, "")
+        still = ~matched
+        for fmt in formats:
+            if not still.any():
+                break
+            idx = sub_idx[still]
+            conv = pd.to_datetime(text.loc[idx], format=fmt, errors="coerce").astype("datetime64[ns]")
+            ok = conv.notna().to_numpy()
+            result.loc[idx[ok]] = conv[ok].dt.normalize().to_numpy()
+            gran.loc[idx[ok]] = "day"
+            still[np.flatnonzero(still)[ok]] = False
+        pos = np.flatnonzero(present)
+        bad[pos] = result.iloc[pos].isna().to_numpy()
+    return result, bad, gran
+
+
+def _is_http_url(url: str) -> bool:
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return False
+    return parts.scheme.lower() in ("http", "https") and bool(parts.netloc)
+
+
+def _source_record(item: Any, errs: list[str]) -> dict[str, str] | None:
+    if isinstance(item, dict):
+        rec = dict.fromkeys(SOURCE_KEYS, "")
+        for k, v in item.items():
+            key = str(k).strip().lower()
+            if key not in SOURCE_KEYS:
+                errs.append(f"unknown key {str(k)!r} in a source record; use only " + ", ".join(SOURCE_KEYS))
+                continue
+            rec[key] = "" if v is None or (isinstance(v, float) and math.isnan(v)) else _fmt_value(v).strip()
+        return rec
+    if isinstance(item, str):
+        text = item.strip()
+        if not text:
+            return None
+        if _URL_LIKE.match(text):
+            return {"publication": "", "title": "", "date": "", "url": text}
+        return {"publication": text, "title": "", "date": "", "url": ""}
+    errs.append(f"a source record must be an object with keys {', '.join(SOURCE_KEYS)}, not {_short(item)}")
+    return None
+
+
+def normalise_sources(value: Any) -> tuple[list[dict[str, str]], list[str]]:
+    """Turn one ``sources`` value into a list of records.
+
+    Accepts JSON text (a list of objects or one object), a list/tuple/array of
+    dicts or strings, a dict, or plain text (a URL becomes ``{"url": …}``, other
+    text ``{"publication": …}``).
+
+    Returns
+    -------
+    records, errors
+        ``errors`` holds one message per problem (bad JSON, unknown key, a URL
+        that is not http(s)); the records are still returned.
+    """
+    errs: list[str] = []
+    if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NA:
+        return [], errs
+    if isinstance(value, np.ndarray):
+        value = value.tolist()
+    items: list[Any]
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return [], errs
+        if text[0] in "[{":
+            try:
+                loaded = json.loads(text)
+            except json.JSONDecodeError as exc:
+                errs.append(
+                    f"sources is not valid JSON ({exc.msg} at character {exc.pos}); write a JSON list "
+                    'like [{"publication": "…", "title": "…", "date": "2021-05-13", "url": "https://…"}]'
+                )
+                return [], errs
+            items = loaded if isinstance(loaded, list) else [loaded]
+        else:
+            items = [text]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    elif isinstance(value, dict):
+        items = [value]
+    else:
+        items = [_fmt_value(value)]
+    records = []
+    for item in items:
+        if isinstance(item, np.ndarray):
+            item = item.tolist()
+        rec = _source_record(item, errs)
+        if rec is not None:
+            records.append(rec)
+    for rec in records:
+        url = rec["url"]
+        if url and not _is_http_url(url):
+            errs.append(
+                f"source URL {_short(url)} is not an http(s) link; give the web address starting with "
+                "https:// (other schemes such as javascript: or file: are refused)"
+            )
+    return records, errs
+
+
+# ---------------------------------------------------------------------------
+# Geometry checks
+# ---------------------------------------------------------------------------
+
+
+def _geom_type_ids(names: Iterable[str]) -> set[int]:
+    import shapely
+
+    return {int(getattr(shapely.GeometryType, n.upper())) for n in names}
+
+
+_TYPE_NAMES = {
+    -1: "missing geometry",
+    0: "Point",
+    1: "LineString",
+    2: "LinearRing",
+    3: "Polygon",
+    4: "MultiPoint",
+    5: "MultiLineString",
+    6: "MultiPolygon",
+    7: "GeometryCollection",
+}
+
+_TYPE_HINTS = {
+    "lines": "convert it to a LineString (polygons: their boundary) or load the file as the right layer kind",
+    "territories": "load lines with read_lines, or close the ring into a Polygon",
+    "incidents": "give each incident one Point (e.g. the centroid of the area reported)",
+    "places": "give a place a Point (roads a LineString)",
+}
+
+
+def _boxes_intersect(
+    x0: np.ndarray, y0: np.ndarray, x1: np.ndarray, y1: np.ndarray, box: Sequence[float]
+) -> np.ndarray:
+    w, s, e, n = box
+    return (x1 >= w) & (x0 <= e) & (y1 >= s) & (y0 <= n)
+
+
+def _guess_projected(cx: np.ndarray, cy: np.ndarray) -> list[str | None]:
+    """For each centre (metres), the first candidate CRS that puts it in the case region."""
+    from pyproj import Transformer
+
+    out: list[str | None] = [None] * len(cx)
+    todo = np.ones(len(cx), dtype=bool)
+    for code, name in PROJECTED_CANDIDATES:
+        if not todo.any():
+            break
+        tr = Transformer.from_crs(code, "EPSG:4326", always_xy=True)
+        lon, lat = tr.transform(cx, cy)
+        lon = np.asarray(lon, dtype=float)
+        lat = np.asarray(lat, dtype=float)
+        inside = (
+            np.isfinite(lon)
+            & np.isfinite(lat)
+            & (lon >= CASE_REGION[0])
+            & (lon <= CASE_REGION[2])
+            & (lat >= CASE_REGION[1])
+            & (lat <= CASE_REGION[3])
+        )
+        for i in np.flatnonzero(inside & todo):
+            out[i] = f"{code} ({name})"
+        todo &= ~inside
+    return out
+
+
+def _check_geometry(
+    geoms: np.ndarray,
+    schema: LayerSchema,
+    log: IssueLog,
+    *,
+    coord_columns: tuple[str, str] | None,
+    crs_label: str,
+    check_coordinates: bool,
+    swap_check: bool,
+    repair: bool,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check geometries; return (possibly repaired geometries, repaired mask)."""
+    import shapely
+
+    n = len(geoms)
+    geoms = np.asarray(geoms, dtype=object).copy()
+    repaired = np.zeros(n, dtype=bool)
+    gcol = "geometry"
+    xcol, ycol = coord_columns if coord_columns else (gcol, gcol)
+    blocked = log.blocked(gcol)
+
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    report_missing = missing & ~blocked & (not schema.allow_empty_geometry)
+    if coord_columns:
+        msg_missing = (
+            f"no coordinates: {ycol!r} and {xcol!r} are empty; fill in both in decimal degrees "
+            "(e.g. latitude 39.2, longitude 46.4)"
+        )
+        miss_col = ycol
+    else:
+        msg_missing = (
+            "the feature has no geometry; give it a "
+            + " or ".join(schema.geometry_types)
+            + " in longitude/latitude degrees, or remove the feature"
+        )
+        miss_col = gcol
+    log.add_rows(report_missing, miss_col, msg_missing, block=(gcol,))
+    present = ~missing & ~blocked
+
+    # -- geometry type ----------------------------------------------------
+    type_ids = shapely.get_type_id(geoms)
+    allowed = _geom_type_ids(schema.geometry_types)
+    wrong = present & ~np.isin(type_ids, list(allowed))
+    want = " or ".join(schema.geometry_types)
+    log.add_rows(
+        wrong,
+        gcol,
+        lambda p: (
+            f"geometry is a {_TYPE_NAMES.get(int(type_ids[p]), '?')}, but a {schema.kind} layer takes "
+            f"{want}; {_TYPE_HINTS.get(schema.kind, 'convert it')}"
+        ),
+        block=(gcol,),
+    )
+    present &= ~wrong
+
+    # -- NaN / infinite coordinates (vectorised over all vertices) -------
+    coords, idx = shapely.get_coordinates(geoms, return_index=True)
+    if len(coords):
+        nonfinite = ~np.isfinite(coords).all(axis=1)
+        bad_rows = np.unique(idx[nonfinite])
+        mask = np.zeros(n, dtype=bool)
+        mask[bad_rows] = True
+        mask &= present
+        log.add_rows(
+            mask,
+            ycol if coord_columns else gcol,
+            "coordinates are NaN (missing) or infinite; fill in the missing coordinates or remove the vertex",
+            block=(gcol,),
+        )
+        present &= ~mask
+
+    # -- ranges, swapped, projected --------------------------------------
+    if check_coordinates and present.any():
+        b = shapely.bounds(geoms)
+        x0, y0, x1, y1 = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
+        with np.errstate(invalid="ignore"):
+            lon_bad = present & ((x0 < -180) | (x1 > 180))
+            lat_bad = present & ((y0 < -90) | (y1 > 90))
+            out = lon_bad | lat_bad
+            big = present & (np.nanmax(np.abs(b), axis=1, initial=0.0) > _PROJECTED_THRESHOLD)
+            orig_in = present & _boxes_intersect(x0, y0, x1, y1, CASE_REGION)
+            swap_in = present & _boxes_intersect(y0, x0, y1, x1, CASE_REGION)
+        swapped = np.zeros(n, dtype=bool)
+        if swap_check:
+            # outside the region (or out of range) as written, inside it once
+            # x and y are swapped: almost certainly written the wrong way round
+            swapped = present & ~big & ~orig_in & swap_in
+        if swapped.any():
+            if coord_columns:
+                fix = f"swap the columns {ycol!r} and {xcol!r}"
+            else:
+                fix = (
+                    "swap x and y (x must be longitude, y latitude), e.g. re-export with the axis order fixed"
+                )
+            log.add_rows(
+                swapped,
+                ycol if coord_columns else gcol,
+                lambda p: (
+                    f"looks like latitude and longitude are swapped; swapping puts it in the case region "
+                    f"({CASE_REGION[0]}–{CASE_REGION[2]} E, {CASE_REGION[1]}–{CASE_REGION[3]} N) — {fix} "
+                    f"(read now as longitude {_num(x0[p])}, latitude {_num(y0[p])})"
+                ),
+                block=(gcol,),
+            )
+        proj = big & ~swapped
+        if proj.any():
+            pos = np.flatnonzero(proj)
+            guesses = _guess_projected((x0[pos] + x1[pos]) / 2, (y0[pos] + y1[pos]) / 2)
+            msgs = []
+            for p, guess in zip(pos, guesses, strict=True):
+                head = (
+                    f"coordinates ({_num(x0[p])}, {_num(y0[p])}) look like a projected CRS in metres, "
+                    f"not longitude/latitude degrees, but the layer says {crs_label}"
+                )
+                if guess:
+                    tail = (
+                        f"; read as {guess} they fall in the case region — pass "
+                        f"crs={guess.split(' ')[0]!r} to the reader "
+                        "(or gdf.set_crs(..., allow_override=True))"
+                    )
+                else:
+                    tail = (
+                        "; set the CRS they were written in, e.g. UTM zone 38N (crs='EPSG:32638'), "
+                        "with the reader's crs= or gdf.set_crs(..., allow_override=True)"
+                    )
+                msgs.append(head + tail)
+            log.add_rows(pos, ycol if coord_columns else gcol, msgs, category="crs", block=(gcol,))
+        rest = out & ~swapped & ~big
+        if rest.any():
+
+            def _range_msg(p: int) -> str:
+                parts = []
+                if lat_bad[p]:
+                    v = y1[p] if y1[p] > 90 else y0[p]
+                    parts.append(f"latitude {_num(v)} is outside -90…90")
+                if lon_bad[p]:
+                    v = x1[p] if x1[p] > 180 else x0[p]
+                    parts.append(f"longitude {_num(v)} is outside -180…180")
+                return " and ".join(parts) + "; correct the value (decimal degrees, WGS84)"
+
+            if coord_columns:
+                for mask, col in ((rest & lat_bad, ycol), (rest & lon_bad & ~lat_bad, xcol)):
+                    log.add_rows(mask, col, _range_msg, block=(gcol,))
+            else:
+                log.add_rows(rest, gcol, _range_msg, block=(gcol,))
+        present &= ~(swapped | proj | rest)
+
+    # -- validity ----------------------------------------------------------
+    if present.any():
+        valid = np.ones(n, dtype=bool)
+        valid[present] = shapely.is_valid(geoms[present])
+        simple = np.ones(n, dtype=bool)
+        is_line = present & np.isin(type_ids, [1, 5])
+        if is_line.any():
+            simple[is_line] = shapely.is_simple(geoms[is_line])
+            # OGC "simple" also fails for parts that merely meet end to end;
+            # only a crossing (noding adds a vertex) is a problem
+            for p in np.flatnonzero(is_line & ~simple):
+                simple[p] = _crossing_point(geoms[p]) is None
+        bad_valid = present & ~valid
+        bad_simple = present & valid & ~simple
+        if repair and (bad_valid.any() or bad_simple.any()):
+            fix = bad_valid | bad_simple
+            pos = np.flatnonzero(fix)
+            new = shapely.make_valid(geoms[pos], method="structure", keep_collapsed=False)
+            # OGC calls a self-crossing line valid, so make_valid keeps it as it
+            # is: split such lines at their crossings instead.
+            lines_left = np.isin(shapely.get_type_id(new), [1, 5]) & ~shapely.is_simple(new)
+            for i in np.flatnonzero(lines_left):
+                if _crossing_point(new[i]) is not None:
+                    new[i] = shapely.node(new[i])
+            ok = (
+                ~shapely.is_empty(new)
+                & np.isin(shapely.get_type_id(new), list(allowed))
+                & shapely.is_valid(new)
+            )
+            geoms[pos[ok]] = new[ok]
+            repaired[pos[ok]] = True
+            failed = pos[~ok]
+            log.add_rows(
+                failed,
+                gcol,
+                lambda p: (
+                    f"geometry is invalid ({shapely.is_valid_reason(geoms[p])}) and shapely.make_valid "
+                    f"could not turn it into a valid {want}; fix it in the source"
+                ),
+            )
+        else:
+            if bad_valid.any():
+                pos = np.flatnonzero(bad_valid)
+                reasons = shapely.is_valid_reason(geoms[pos])
+                log.add_rows(
+                    pos,
+                    gcol,
+                    [
+                        f"geometry is invalid ({r}); fix it in the source or pass repair=True "
+                        "to repair it with shapely.make_valid"
+                        for r in reasons
+                    ],
+                )
+            if bad_simple.any():
+                pos = np.flatnonzero(bad_simple)
+                log.add_rows(pos, gcol, [_crossing_message(geoms[p]) for p in pos])
+    return geoms, repaired
+
+
+def _num(v: float) -> str:
+    if not np.isfinite(v):
+        return str(v)
+    return f"{v:.6f}".rstrip("0").rstrip(".") if abs(v) < 1000 else f"{v:.1f}"
+
+
+def _crossing_point(geom: Any) -> tuple[float, float] | None:
+    """A point where a line crosses itself (a vertex noding adds), or None."""
+    import shapely
+
+    before = {tuple(c) for c in shapely.get_coordinates(geom)}
+    for c in shapely.get_coordinates(shapely.node(geom)):
+        t = tuple(c)
+        if t not in before:
+            return t
+    return None
+
+
+def _crossing_message(geom: Any) -> str:
+    where = ""
+    pt = _crossing_point(geom)
+    if pt is not None:
+        where = f" at ({_num(pt[0])}, {_num(pt[1])})"
+    return (
+        f"the line crosses itself{where} (self-intersection); fix the vertex order in the source "
+        "or pass repair=True to split it at the crossing"
+    )
+
+
+# ---------------------------------------------------------------------------
+# Conforming a frame to a schema
+# ---------------------------------------------------------------------------
+
+
+def _is_wgs84(crs: Any) -> bool:
+    from pyproj import CRS
+
+    try:
+        c = CRS.from_user_input(crs)
+    except Exception:
+        return False
+    return c.equals(CRS.from_epsg(4326), ignore_axis_order=True)
+
+
+def _crs_label(crs: Any) -> str:
+    if crs is None:
+        return "no CRS"
+    try:
+        epsg = crs.to_epsg()
+    except Exception:
+        epsg = None
+    return f"EPSG:{epsg}" if epsg else str(getattr(crs, "name", crs))
+
+
+def conform(
+    frame: Any,
+    schema: LayerSchema,
+    log: IssueLog,
+    *,
+    coord_columns: tuple[str, str] | None = None,
+    source_columns: dict[str, str] | None = None,
+    repair: bool = False,
+    swap_check: bool = True,
+    missing_hint: str = "",
+) -> Any:
+    """Bring ``frame`` to ``schema``; record every problem in ``log``.
+
+    Returns the conformed GeoDataFrame (all rows, bad ones included: callers
+    decide whether to raise or split). Internal to borderkit: the readers call
+    it with extra context (row numbers, coordinate columns, original column
+    names for messages).
+    """
+    import geopandas as gpd
+
+    src = source_columns or {}
+    n = len(frame)
+    if not isinstance(frame, gpd.GeoDataFrame):
+        raise TypeError(f"expected a GeoDataFrame, got {type(frame).__name__}")
+    if len(log.rows) != n:
+        raise ValueError("the issue log does not match the frame")
+    # work on positions; the caller's index is given back at the end
+    original_index = frame.index
+    frame = frame.reset_index(drop=True)
+
+    # -- geometry column & CRS -------------------------------------------
+    gname = getattr(frame, "_geometry_column_name", None)
+    has_geom = gname is not None and gname in frame.columns
+    if has_geom:
+        geom_name = frame.geometry.name
+        geoseries = frame.geometry
+        crs = frame.crs
+    else:
+        geom_name = None
+        geoseries = gpd.GeoSeries([None] * n, index=frame.index)
+        crs = None
+        log.add_file(
+            f"the {schema.kind} layer has no geometry column; give it one (or, in a CSV, "
+            "latitude/longitude or WKT 'geometry' columns)",
+            column="geometry",
+            category="columns",
+        )
+    check_coordinates = True
+    if has_geom and crs is None:
+        check_coordinates = False
+        if not log.has_file_issue("crs"):
+            log.add_file(
+                "the layer has no CRS; set it, e.g. gdf.set_crs('EPSG:4326') for longitude/latitude degrees",
+                column="geometry",
+                category="crs",
+            )
+        crs_label = "no CRS"
+    else:
+        crs_label = _crs_label(crs)
+    if has_geom and crs is not None and not _is_wgs84(crs):
+        # Declared CRS other than WGS84: reprojecting is fine, unless the
+        # numbers are plainly degrees under a projected label.
+        from pyproj import CRS
+
+        c = CRS.from_user_input(crs)
+        b = geoseries.bounds.to_numpy(dtype=float)
+        finite = np.isfinite(b).all(axis=1)
+        if (
+            c.is_projected
+            and finite.any()
+            and (np.abs(b[finite][:, [0, 2]]) <= 180).all()
+            and (np.abs(b[finite][:, [1, 3]]) <= 90).all()
+        ):
+            log.add_file(
+                f"the layer says {crs_label} (a projected CRS in metres) but every coordinate is within "
+                "±180/±90, i.e. looks like longitude/latitude degrees; if so, pass crs='EPSG:4326' "
+                "(or gdf.set_crs('EPSG:4326', allow_override=True))",
+                column="geometry",
+                category="crs",
+            )
+            check_coordinates = False
+        else:
+            # geopandas reprojects with pyproj's always_xy=True (lon, lat order)
+            geoseries = geoseries.to_crs("EPSG:4326")
+    geoms = geoseries.to_numpy() if n else np.empty(0, dtype=object)
+    geoms = np.asarray(geoms, dtype=object)
+
+    new_geoms, repaired = _check_geometry(
+        geoms,
+        schema,
+        log,
+        coord_columns=coord_columns,
+        crs_label=crs_label,
+        check_coordinates=check_coordinates,
+        swap_check=swap_check,
+        repair=repair,
+    )
+
+    # -- attribute columns -------------------------------------------------
+    out: dict[str, Any] = {}
+    for col in schema.columns:
+        if col.dtype == "geometry":
+            continue
+        name = col.name
+        shown = src.get(name, name)
+        present = name in frame.columns and name != geom_name
+        blocked = log.blocked(name)
+        if not present:
+            if col.required:
+                close = difflib.get_close_matches(name, [str(c) for c in frame.columns], n=1, cutoff=0.75)
+                did = f" (is {close[0]!r} meant to be it? rename it)" if close else ""
+                log.add_file(
+                    f"missing required column {name!r} of the {schema.kind} schema "
+                    f"({col.description.rstrip('.')}); add a column named {name!r}{did}{missing_hint}",
+                    column=name,
+                    category="columns",
+                )
+                blocked = np.ones(n, dtype=bool)
+            raw = pd.Series([None] * n, index=frame.index, dtype=object)
+        else:
+            raw = frame[name]
+        out[name] = _convert_column(raw, col, schema, log, shown=shown, blocked=blocked)
+
+    # -- identity ------------------------------------------------------------
+    if schema.id_column and schema.id_column in frame.columns:
+        idc = schema.id_column
+        shown = src.get(idc, idc)
+        ids = out[idc].str.strip()
+        blocked = log.blocked(idc)
+        empty = (ids == "").to_numpy() & ~blocked
+        log.add_rows(empty, shown, f"{shown} is empty; give every row a unique id", block=(idc,))
+        dup = ids.duplicated(keep=False).to_numpy() & ~empty & ~blocked
+        if dup.any():
+            rows_of: dict[str, list[int]] = {}
+            pos = np.flatnonzero(dup)
+            for p in pos:
+                rows_of.setdefault(ids.iloc[p], []).append(int(log.rows[p]))
+            log.add_rows(
+                pos,
+                shown,
+                lambda p: (
+                    f"duplicate id {ids.iloc[p]!r}: used by rows "
+                    + ", ".join(map(str, rows_of[ids.iloc[p]]))
+                    + "; ids must be unique — rename or remove the duplicates"
+                ),
+            )
+
+    # -- cross-column rules ----------------------------------------------------
+    if "date" in out and "date_end" in out:
+        d0, d1 = out["date"], out["date_end"]
+        before = (d1 < d0).to_numpy(dtype=bool) & ~log.blocked("date_end") & ~log.blocked("date")
+        shown = src.get("date_end", "date_end")
+        log.add_rows(
+            before,
+            shown,
+            lambda p: (
+                f"date_end {d1.iloc[p].date()} is before date {d0.iloc[p].date()}; swap them or correct one"
+            ),
+        )
+
+    # -- assemble ----------------------------------------------------------------
+    extras = [c for c in frame.columns if c not in out and c != geom_name]
+    result = pd.concat([pd.DataFrame(out, index=frame.index), pd.DataFrame(frame[extras])], axis=1)
+    if "geometry" in extras:  # a non-active column of that name would clash with the geometry
+        result = result.rename(columns={"geometry": "geometry_attribute"})
+    if repair:
+        result["geometry_repaired"] = repaired
+    result = gpd.GeoDataFrame(
+        result, geometry=gpd.GeoSeries(new_geoms, index=frame.index, crs="EPSG:4326"), crs="EPSG:4326"
+    )
+    # geometry at the schema position (last in every schema), extras after it
+    order = [c for c in schema.names if c in result.columns] + [
+        c for c in result.columns if c not in schema.names
+    ]
+    result = result[order]
+    result.index = original_index
+    if repair and repaired.any():
+        rows = ", ".join(str(int(r)) for r in log.rows[repaired][:20])
+        more = "" if repaired.sum() <= 20 else f" … ({int(repaired.sum())} in all)"
+        where = f"{log.path}: " if log.path else ""
+        warnings.warn(
+            f"{where}repaired {int(repaired.sum())} invalid geometr{'y' if repaired.sum() == 1 else 'ies'} "
+            f"with shapely.make_valid (rows {rows}{more}); they are marked in column 'geometry_repaired'",
+            GeometryRepairedWarning,
+            stacklevel=3,
+        )
+    return result
+
+
+def _convert_column(
+    raw: pd.Series,
+    col: Any,
+    schema: LayerSchema,
+    log: IssueLog,
+    *,
+    shown: str,
+    blocked: np.ndarray,
+) -> pd.Series:
+    n = len(raw)
+    name = col.name
+    if col.dtype == "str":
+        text = to_text(raw)
+        stripped = text.str.strip()
+        if name in ("kind", "date_precision"):
+            allowed = PLACE_KINDS if name == "kind" else DATE_PRECISIONS
+            low = stripped.str.lower()
+            empty = (low == "").to_numpy()
+            if col.required:
+                log.add_rows(
+                    empty & ~blocked,
+                    shown,
+                    f"{name} is empty; use one of: {', '.join(allowed)}",
+                )
+            bad = ~low.isin(allowed).to_numpy() & ~empty & ~blocked
+            log.add_rows(
+                bad,
+                shown,
+                lambda p: f"{_short(text.iloc[p])} is not a valid {name}; use one of: {', '.join(allowed)}",
+            )
+            return low.where(~bad, text).astype(str)
+        if name in ("left_party", "right_party", "party"):
+            up = stripped.str.upper()
+            bad = ~up.str.match(_PARTY).to_numpy(dtype=bool) & (up != "").to_numpy() & ~blocked
+            log.add_rows(
+                bad,
+                shown,
+                lambda p: (
+                    f"{_short(text.iloc[p])} is not an ISO 3166-1 alpha-3 party code; "
+                    "write e.g. ARM, AZE, GEO"
+                ),
+            )
+            return up.where(~bad, text).astype(str)
+        if name == "claimant":
+            norm = stripped.str.replace(r"\s*;\s*", ";", regex=True)
+            low = norm.str.lower()
+            up = norm.str.upper()
+            is_carto = (low == "cartographic").to_numpy()
+            codes_ok = up.str.match(r"^[A-Z]{3}(;[A-Z]{3})*$").to_numpy(dtype=bool)
+            bad = ~is_carto & ~codes_ok & (norm != "").to_numpy() & ~blocked
+            log.add_rows(
+                bad,
+                shown,
+                lambda p: (
+                    f"{_short(text.iloc[p])} is not a claimant; use a party code (ARM), codes joined by ';' "
+                    "(ARM;AZE) or 'cartographic'"
+                ),
+            )
+            val = np.where(is_carto, "cartographic", np.where(codes_ok, up, text))
+            return pd.Series(val, index=raw.index, dtype=object).astype(str)
+        return text
+    if col.dtype in ("float", "int"):
+        obj = raw.astype(object)
+        num = pd.to_numeric(raw, errors="coerce") if n else pd.Series([], dtype=float)
+        num = pd.Series(np.asarray(num, dtype=float), index=raw.index)
+        text = to_text(raw).str.strip()
+        empty = (text == "").to_numpy() | pd.isna(obj).to_numpy(dtype=bool)
+        notnum = num.isna().to_numpy() & ~empty & ~blocked
+        log.add_rows(
+            notnum,
+            shown,
+            lambda p: (
+                f"{_short(text.iloc[p])} is not a number; write {name} as a plain number "
+                "with a dot as decimal separator (e.g. 1500.5)"
+            ),
+            block=(name,),
+        )
+        if name in ("precision_m", "scale_or_accuracy_m"):
+            what = (
+                "the radius of location uncertainty in metres"
+                if name == "precision_m"
+                else "the horizontal accuracy of the line in metres"
+            )
+            still = ~blocked & ~notnum
+            missing = num.isna().to_numpy() & still
+            log.add_rows(missing, shown, f"{name} is missing (NaN); give {what}, a number > 0")
+            le0 = (num <= 0).to_numpy() & still
+            log.add_rows(
+                le0,
+                shown,
+                lambda p: f"{name} is {_num(num.iloc[p])}; it must be {what}, a number > 0",
+            )
+        return num
+    if col.dtype == "date":
+        dates, bad, _ = parse_dates(raw)
+        text = to_text(raw).str.strip()
+        bad &= ~blocked
+        log.add_rows(
+            bad,
+            shown,
+            lambda p: f"{_short(text.iloc[p])} is not a date; {_DATE_HINT}",
+        )
+        if col.required:
+            missing = dates.isna().to_numpy() & ~bad & ~blocked
+            log.add_rows(missing, shown, f"{name} is empty; {_DATE_HINT}")
+        return dates
+    if col.dtype == "sources":
+        records: list[list[dict[str, str]]] = []
+        errs_at: list[tuple[int, str]] = []
+        values = raw.astype(object).tolist()
+        for p, v in enumerate(values):
+            recs, errs = normalise_sources(v)
+            records.append(recs)
+            if blocked[p]:
+                continue
+            for e in errs:
+                errs_at.append((p, e))
+            if not recs and not errs and col.required:
+                errs_at.append(
+                    (
+                        p,
+                        "no source given; add at least one source record "
+                        '(JSON text such as [{"publication": "…", "url": "https://…"}], or a URL)',
+                    )
+                )
+        if errs_at:
+            log.add_rows([p for p, _ in errs_at], shown, [e for _, e in errs_at])
+        arr = np.empty(n, dtype=object)
+        for i, r in enumerate(records):
+            arr[i] = r
+        return pd.Series(arr, index=raw.index, dtype=object)
+    raise ValueError(f"unknown column dtype {col.dtype!r}")  # pragma: no cover
+
+
+# ---------------------------------------------------------------------------
+# Public API
+# ---------------------------------------------------------------------------
+
+
+def _schema(kind: str | LayerSchema) -> LayerSchema:
+    if isinstance(kind, LayerSchema):
+        return kind
+    if kind not in LAYER_KINDS:
+        known = ", ".join(LAYER_KINDS)
+        if kind in SCHEMAS:
+            raise ValueError(f"{kind!r} has no geometry; layer kinds are: {known}")
+        raise ValueError(f"unknown layer kind {kind!r}; use one of: {known}")
+    return SCHEMAS[kind]
+
+
+def find_problems(
+    gdf: GeoDataFrame,
+    kind: str,
+    *,
+    path: str | None = None,
+    repair: bool = False,
+    swap_check: bool = True,
+) -> list[Problem]:
+    """Every problem of ``gdf`` as a ``kind`` layer (an empty list when it is fine).
+
+    Parameters
+    ----------
+    gdf
+        The layer.
+    kind
+        ``"lines"``, ``"territories"``, ``"incidents"`` or ``"places"``.
+    path
+        File named in the problems.
+    repair, swap_check
+        As in :func:`validate_layer`.
+    """
+    schema = _schema(kind)
+    log = IssueLog(len(gdf), path=path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", GeometryRepairedWarning)
+        conform(gdf, schema, log, repair=repair, swap_check=swap_check)
+    return log.problems()
+
+
+def validate_layer(
+    gdf: GeoDataFrame,
+    kind: str,
+    *,
+    path: str | None = None,
+    repair: bool = False,
+    swap_check: bool = True,
+) -> GeoDataFrame:
+    """Check ``gdf`` against the ``kind`` schema and return its conformed copy.
+
+    Parameters
+    ----------
+    gdf
+        A GeoDataFrame (any declared CRS; it is reprojected to EPSG:4326).
+    kind
+        ``"lines"``, ``"territories"``, ``"incidents"`` or ``"places"``.
+    path
+        File the data came from, named in every problem.
+    repair
+        Repair invalid geometries with :func:`shapely.make_valid` (lines that
+        cross themselves are split at the crossing) instead of reporting them;
+        repaired rows are marked in a ``geometry_repaired`` column and a
+        :class:`GeometryRepairedWarning` is emitted.
+    swap_check
+        Report points/lines that land in :data:`CASE_REGION` only after
+        swapping x and y (a heuristic; turn off for data far from the region).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326, schema columns first in schema order, then the other columns.
+
+    Raises
+    ------
+    borderkit.errors.ValidationError
+        With every problem in ``.problems`` (a :class:`~borderkit.errors.CRSError`
+        when all of them are CRS problems).
+    """
+    schema = _schema(kind)
+    log = IssueLog(len(gdf), path=path)
+    result = conform(gdf, schema, log, repair=repair, swap_check=swap_check)
+    log.raise_if_any()
+    return result
+
+
+def validate_lines(
+    gdf: GeoDataFrame, *, path: str | None = None, repair: bool = False, swap_check: bool = True
+) -> GeoDataFrame:
+    """Check a lines layer against :data:`borderkit.schema.LINES`; return its conformed copy.
+
+    Parameters
+    ----------
+    gdf
+        The layer, in any declared CRS.
+    path
+        File the layer came from, named in every problem.
+    repair, swap_check
+        See :func:`validate_layer`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326, schema columns first, then the other columns.
+
+    Raises
+    ------
+    borderkit.errors.ValidationError
+        With every problem in ``.problems``.
+    """
+    return validate_layer(gdf, LINES.kind, path=path, repair=repair, swap_check=swap_check)
+
+
+def validate_territories(
+    gdf: GeoDataFrame, *, path: str | None = None, repair: bool = False, swap_check: bool = True
+) -> GeoDataFrame:
+    """Check a territories layer against :data:`borderkit.schema.TERRITORIES`; return its conformed copy.
+
+    Parameters
+    ----------
+    gdf
+        The layer, in any declared CRS.
+    path
+        File the layer came from, named in every problem.
+    repair, swap_check
+        See :func:`validate_layer`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326, schema columns first, then the other columns.
+
+    Raises
+    ------
+    borderkit.errors.ValidationError
+        With every problem in ``.problems``.
+    """
+    return validate_layer(gdf, TERRITORIES.kind, path=path, repair=repair, swap_check=swap_check)
+
+
+def validate_incidents(
+    gdf: GeoDataFrame, *, path: str | None = None, repair: bool = False, swap_check: bool = True
+) -> GeoDataFrame:
+    """Check an incidents layer against :data:`borderkit.schema.INCIDENTS`; return its conformed copy.
+
+    Parameters
+    ----------
+    gdf
+        The layer, in any declared CRS.
+    path
+        File the layer came from, named in every problem.
+    repair, swap_check
+        See :func:`validate_layer`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326, schema columns first, then the other columns.
+
+    Raises
+    ------
+    borderkit.errors.ValidationError
+        With every problem in ``.problems``.
+    """
+    return validate_layer(gdf, INCIDENTS.kind, path=path, repair=repair, swap_check=swap_check)
+
+
+def validate_places(
+    gdf: GeoDataFrame, *, path: str | None = None, repair: bool = False, swap_check: bool = True
+) -> GeoDataFrame:
+    """Check a places layer against :data:`borderkit.schema.PLACES`; return its conformed copy.
+
+    Parameters
+    ----------
+    gdf
+        The layer, in any declared CRS.
+    path
+        File the layer came from, named in every problem.
+    repair, swap_check
+        See :func:`validate_layer`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326, schema columns first, then the other columns.
+
+    Raises
+    ------
+    borderkit.errors.ValidationError
+        With every problem in ``.problems``.
+    """
+    return validate_layer(gdf, PLACES.kind, path=path, repair=repair, swap_check=swap_check)

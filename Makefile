@@ -31,6 +31,7 @@ data: $(STAMP)
 ## Benchmarks (not part of the test suite); results go to BENCHMARKS.md by hand.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_geodesy.py
+	$(BIN)/python benchmarks/bench_viewshed.py
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet ruff

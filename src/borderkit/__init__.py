@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
 _LAZY = {
     "datasets": ("borderkit.datasets", None),
     "geodesy": ("borderkit.geodesy", None),
+    "terrain": ("borderkit.terrain", None),
     "read_lines": ("borderkit.io", "read_lines"),
     "read_incidents": ("borderkit.io", "read_incidents"),
     "read_places": ("borderkit.io", "read_places"),

@@ -42,7 +42,12 @@ EXIT_INTERNAL = 70
 # command name -> "module:attribute"; the module is imported on first use.
 COMMANDS: dict[str, str] = {
     "datasets": "borderkit.cli.datasets_cmd:datasets",
+    "dem": "borderkit.cli.dem_cmd:dem",
+    "los": "borderkit.cli.los_cmd:los",
+    "peak": "borderkit.cli.peak_cmd:peak",
+    "profile": "borderkit.cli.profile_cmd:profile",
     "validate": "borderkit.cli.validate_cmd:validate",
+    "viewshed": "borderkit.cli.viewshed_cmd:viewshed",
 }
 
 

@@ -1,0 +1,192 @@
+"""Hillshade of a DEM, and an RGBA PNG of it for a Leaflet ``ImageOverlay``.
+
+The slope is computed with Horn's (1981) 3×3 kernel on metric cell sizes: on a
+longitude/latitude grid the east-west cell size is taken per row (it shrinks
+with the cosine of the latitude), so the relief is not exaggerated east-west.
+Illumination follows the usual convention (azimuth clockwise from north,
+altitude above the horizon), as ``gdaldem hillshade``.
+
+:func:`hillshade_png` warps the shade to Web Mercator (EPSG:3857, the CRS of a
+Leaflet map) so that the image lines up with the base map everywhere inside its
+bounds, and encodes it as an RGBA PNG with a small built-in encoder: the same
+DEM and options always give the same bytes.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import struct
+import zlib
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from borderkit.errors import ValidationError
+from borderkit.terrain.dem import _E2, DEM, WGS84_A, open_dem
+
+__all__ = ["hillshade", "hillshade_png", "encode_png"]
+
+
+def _cell_sizes(dem: DEM) -> tuple[np.ndarray, np.ndarray]:
+    """East-west and north-south cell sizes in metres, per row (shape ``(rows, 1)``)."""
+    rows = dem.shape[0]
+    if dem.is_lonlat or dem.crs.is_geographic:
+        t = dem.transform
+        lat = np.radians(t.f + (np.arange(rows) + 0.5) * t.e)
+        s2 = np.sin(lat) ** 2
+        n = WGS84_A / np.sqrt(1 - _E2 * s2)
+        m = WGS84_A * (1 - _E2) / (1 - _E2 * s2) ** 1.5
+        dx = n * np.cos(lat) * math.radians(abs(t.a))
+        dy = m * math.radians(abs(t.e))
+        return dx[:, None], dy[:, None]
+    ew, ns = dem.resolution_m()
+    return np.full((rows, 1), ew), np.full((rows, 1), ns)
+
+
+def hillshade(
+    dem: DEM | str | os.PathLike[str] | None = None,
+    *,
+    azimuth_deg: float = 315.0,
+    altitude_deg: float = 45.0,
+    z_factor: float = 1.0,
+) -> np.ndarray:
+    """Hillshade in ``[0, 1]`` (``NaN`` where the DEM has no data), on the DEM's grid.
+
+    Parameters
+    ----------
+    dem
+        A :class:`~borderkit.terrain.dem.DEM`, a path, or ``None`` (bundled case DEM).
+    azimuth_deg
+        Direction the light comes from, degrees clockwise from north.
+    altitude_deg
+        Height of the light above the horizon, degrees.
+    z_factor
+        Vertical exaggeration.
+    """
+    d = dem if isinstance(dem, DEM) else open_dem(dem)
+    z = d.data.astype(np.float64)
+    if z.shape[0] < 3 or z.shape[1] < 3:
+        raise ValidationError("hillshade needs a DEM of at least 3 × 3 cells")
+    zp = np.pad(z, 1, mode="edge")
+    # Horn's kernel; rows go north→south
+    a, b, c = zp[:-2, :-2], zp[:-2, 1:-1], zp[:-2, 2:]
+    dd, f = zp[1:-1, :-2], zp[1:-1, 2:]
+    g, h, i = zp[2:, :-2], zp[2:, 1:-1], zp[2:, 2:]
+    dx, dy = _cell_sizes(d)
+    dzdx = ((c + 2 * f + i) - (a + 2 * dd + g)) / (8.0 * dx) * z_factor  # towards east
+    dzdy = ((g + 2 * h + i) - (a + 2 * b + c)) / (8.0 * dy) * z_factor  # towards south
+    slope = np.arctan(np.hypot(dzdx, dzdy))
+    aspect = np.arctan2(dzdy, -dzdx)
+    zen = math.radians(90.0 - altitude_deg)
+    az = math.radians(360.0 - azimuth_deg + 90.0)
+    shade = np.cos(zen) * np.cos(slope) + np.sin(zen) * np.sin(slope) * np.cos(az - aspect)
+    shade = np.clip(shade, 0.0, 1.0)
+    shade[~np.isfinite(z)] = np.nan
+    return shade
+
+
+def encode_png(rgba: np.ndarray) -> bytes:
+    """Encode an ``(rows, cols, 4)`` RGBA or ``(rows, cols, 3)`` RGB uint8 array as PNG bytes.
+
+    Deterministic (no timestamps or text chunks; zlib level 9, no filtering).
+    """
+    if rgba.dtype != np.uint8 or rgba.ndim != 3 or rgba.shape[2] not in (3, 4):
+        raise ValidationError("encode_png expects a (rows, cols, 3 or 4) uint8 array")
+    rows, cols, nb = rgba.shape
+    raw = np.concatenate([np.zeros((rows, 1), np.uint8), rgba.reshape(rows, cols * nb)], axis=1).tobytes()
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
+
+    ihdr = struct.pack(">IIBBBBB", cols, rows, 8, 6 if nb == 4 else 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
+
+
+def hillshade_png(
+    dem: DEM | str | os.PathLike[str] | None = None,
+    *,
+    output: str | os.PathLike[str] | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+    azimuth_deg: float = 315.0,
+    altitude_deg: float = 45.0,
+    z_factor: float = 1.0,
+    opacity: float = 0.6,
+    web_mercator: bool = True,
+    overwrite: bool = False,
+) -> dict[str, Any]:
+    """Hillshade as an RGBA PNG plus the bounds Leaflet's ``L.imageOverlay`` needs.
+
+    Parameters
+    ----------
+    dem
+        A DEM, a path, or ``None`` (bundled case DEM).
+    output
+        Also write the PNG to this file.
+    bbox
+        ``(west, south, east, north)`` degrees: shade only this area.
+    azimuth_deg, altitude_deg, z_factor
+        As in :func:`hillshade`.
+    opacity
+        Alpha of the shade (0–1); no-data cells are transparent.
+    web_mercator
+        Warp the image to EPSG:3857 rows (default) so it aligns with a Leaflet
+        base map; ``False`` keeps the DEM's grid (fine for small areas).
+
+    Returns
+    -------
+    dict
+        ``png`` (bytes), ``bounds`` ``[[south, west], [north, east]]`` in
+        degrees (Leaflet order), ``width``, ``height``, ``crs`` of the image
+        rows, and ``attribution`` (the DEM's name).
+    """
+    d = dem if isinstance(dem, DEM) else open_dem(dem)
+    if bbox is not None:
+        d = d.subset(bbox)
+    shade = hillshade(d, azimuth_deg=azimuth_deg, altitude_deg=altitude_deg, z_factor=z_factor)
+    west, south, east, north = d.lonlat_bounds()
+    crs_name = d.crs.to_string()
+    if web_mercator:
+        from rasterio.enums import Resampling
+        from rasterio.warp import calculate_default_transform, reproject
+
+        rows, cols = shade.shape
+        dst_t, w, h = calculate_default_transform(d.crs, "EPSG:3857", cols, rows, *d.bounds)
+        dst = np.full((h, w), np.nan, dtype=np.float32)
+        reproject(
+            source=shade.astype(np.float32), destination=dst, src_transform=d.transform, src_crs=d.crs,
+            src_nodata=np.nan, dst_transform=dst_t, dst_crs="EPSG:3857", dst_nodata=np.nan,
+            resampling=Resampling.bilinear,
+        )
+        shade = dst
+        from pyproj import Transformer
+
+        tr = Transformer.from_crs("EPSG:3857", "EPSG:4326", always_xy=True)
+        x0, y1 = dst_t.c, dst_t.f
+        x1, y0 = dst_t.c + dst_t.a * w, dst_t.f + dst_t.e * h
+        west, south = tr.transform(x0, y0)
+        east, north = tr.transform(x1, y1)
+        crs_name = "EPSG:3857"
+    valid = np.isfinite(shade)
+    gray = np.where(valid, np.round(np.nan_to_num(shade) * 255.0), 0).astype(np.uint8)
+    alpha = np.where(valid, int(round(255 * float(np.clip(opacity, 0.0, 1.0)))), 0).astype(np.uint8)
+    rgba = np.dstack([gray, gray, gray, alpha])
+    png = encode_png(rgba)
+    if output is not None:
+        out = Path(output)
+        if out.exists() and not overwrite:
+            from borderkit.terrain.visibility import OutputExistsError
+
+            raise OutputExistsError(f"{out} exists; pass overwrite=True to replace it")
+        out.write_bytes(png)
+    return {
+        "png": png,
+        "bounds": [[float(south), float(west)], [float(north), float(east)]],
+        "width": int(rgba.shape[1]),
+        "height": int(rgba.shape[0]),
+        "crs": crs_name,
+        "attribution": d.name,
+        "parameters": {"azimuth_deg": azimuth_deg, "altitude_deg": altitude_deg, "z_factor": z_factor,
+                       "opacity": opacity, "method": "Horn (1981) slope on metric cell sizes"},
+    }

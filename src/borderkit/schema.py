@@ -105,7 +105,7 @@ SOURCE_KEYS = ("publication", "title", "date", "url")
 """Keys of one record in ``incidents.sources`` (a list of such records)."""
 
 _SOURCE_META = (
-    Column("source", "str", True, "Registry name of the source this feature comes from (e.g. 'naturalearth-10m')."),
+    Column("source", "str", True, "Registry name of the source this feature comes from (e.g. 'natural-earth-10m')."),
     Column("source_version", "str", True, "Version of the source data (e.g. '5.1.1')."),
     Column("source_date", "str", True, "Date or year the source depicts, ISO 8601 ('2017', '1992-06')."),
     Column(

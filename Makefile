@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml
 ## The main job on the embedded Armenia–Azerbaijan case.
 map: $(STAMP)
 	$(BIN)/borderkit datasets summary armenia-azerbaijan
+	$(BIN)/borderkit map
 
 ## The whole test suite.
 test: $(STAMP)

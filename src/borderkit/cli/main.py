@@ -44,6 +44,7 @@ COMMANDS: dict[str, str] = {
     "datasets": "borderkit.cli.datasets_cmd:datasets",
     "dem": "borderkit.cli.dem_cmd:dem",
     "los": "borderkit.cli.los_cmd:los",
+    "map": "borderkit.cli.map_cmd:map_",
     "peak": "borderkit.cli.peak_cmd:peak",
     "profile": "borderkit.cli.profile_cmd:profile",
     "validate": "borderkit.cli.validate_cmd:validate",

@@ -1,0 +1,286 @@
+"""``borderkit map``: render the bundled case, or your own data, as an interactive and static map."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from borderkit.cli.options import check_output, echo_json, json_option, overwrite_option
+from borderkit.datasets import DEFAULT_CASE
+
+DEFAULT_OUTPUT_DIR = Path("maps")
+
+_VECTOR_KINDS = (
+    ("line_id", "lines"),
+    ("territory_id", "territories"),
+    ("incident_id", "incidents"),
+    ("place_id", "places"),
+)
+
+
+def _columns(path: Path) -> list[str]:
+    """Column names of a vector/CSV file, without reading its rows."""
+    suffix = "".join(path.suffixes[-2:]).lower() if path.name.lower().endswith(".shp.zip") else path.suffix.lower()
+    if suffix in (".csv", ".tsv", ".txt"):
+        import csv
+
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            head = f.readline()
+        dialect = csv.Sniffer().sniff(head, delimiters=",;\t|") if head.strip() else csv.excel
+        return [c.strip() for c in next(csv.reader([head], dialect))]
+    import pyogrio
+
+    info = pyogrio.read_info(path)
+    return [str(c) for c in info["fields"]]
+
+
+def detect_kind(path: Path) -> str:
+    """What a DATA file holds.
+
+    One of ``lines``, ``territories``, ``incidents``, ``places``,
+    ``measurements``, ``dem`` or ``scan``.
+
+    GeoTIFFs are a DEM when they have one band that is not 8-bit and no colour
+    map, else a scanned map. Vector and CSV files are told by their id column;
+    ACLED and UCDP GED exports are incidents; a table with ``from_lon``,
+    ``from_lat``, ``to_lon``, ``to_lat`` is a measurement table.
+    """
+    from borderkit.errors import FileFormatError
+
+    if path.suffix.lower() in (".tif", ".tiff"):
+        from borderkit.maps._raster import is_dem
+
+        return "dem" if is_dem(path) else "scan"
+    try:
+        cols = _columns(path)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a file-format problem
+        raise FileFormatError(f"{path}: cannot read the columns of this file ({exc})") from exc
+    lower = {c.lower() for c in cols}
+    for col, kind in _VECTOR_KINDS:
+        if col in lower:
+            return kind
+    if {"from_lon", "from_lat", "to_lon", "to_lat"} <= lower:
+        return "measurements"
+    try:
+        from borderkit.io.external import detect_export
+
+        if detect_export(cols):
+            return "incidents"
+    except ImportError:  # pragma: no cover - io is part of borderkit
+        pass
+    raise FileFormatError(
+        f"{path}: cannot tell what this file holds; it needs one of the columns line_id (lines), "
+        "incident_id (incidents), place_id (places), territory_id (territories), or be a GeoTIFF "
+        "(DEM or georeferenced map scan)"
+    )
+
+
+def _read(path: Path, kind: str) -> Any:
+    import borderkit
+
+    if kind == "lines":
+        return borderkit.read_lines(path)
+    if kind == "incidents":
+        return borderkit.read_incidents(path)
+    if kind == "places":
+        return borderkit.read_places(path)
+    if kind == "territories":
+        from borderkit.io import read_territories
+
+        return read_territories(path)
+    if kind == "measurements":
+        import pandas as pd
+
+        return pd.read_csv(path)
+    raise ValueError(kind)
+
+
+def _collect(data: tuple[Path, ...]) -> dict[str, Any]:
+    import pandas as pd
+
+    layers: dict[str, Any] = {}
+    scans: list[Path] = []
+    for path in data:
+        kind = detect_kind(path)
+        if kind == "scan":
+            scans.append(path)
+            continue
+        if kind == "dem":
+            if "dem" in layers:
+                raise click.UsageError(f"{path}: only one DEM can be drawn (already have {layers['dem']})")
+            layers["dem"] = path
+            continue
+        frame = _read(path, kind)
+        if kind in layers:
+            frame = pd.concat([layers[kind], frame], ignore_index=True)
+            if hasattr(layers[kind], "crs"):
+                import geopandas as gpd
+
+                frame = gpd.GeoDataFrame(frame, geometry="geometry", crs=layers[kind].crs)
+        layers[kind] = frame
+    if scans:
+        layers["scans"] = scans
+    return layers
+
+
+def _case_measurements(case: Any) -> Any:
+    """Measurement segments from the measurement engine, when it is installed (else ``None``)."""
+    try:
+        from borderkit.maps.builder import case_measurements
+    except ImportError:  # pragma: no cover
+        return None
+    return case_measurements(case)
+
+
+def _human(n: int) -> str:
+    return f"{n / 1e6:.2f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
+
+
+@click.command("map")
+@click.argument("data", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path), metavar="[DATA]...")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="HTML file to write ('-' for stdout). Default: maps/armenia-azerbaijan.html without DATA, "
+    "maps/<first DATA file name>.html with DATA (relative to the current directory).",
+)
+@click.option("--offline", is_flag=True, help="One self-contained file: inline Leaflet and plugins, no tile basemaps.")
+@click.option("--png", "png", type=click.Path(dir_okay=False, path_type=Path), help="Also write a static PNG map.")
+@click.option("--svg", "svg", type=click.Path(dir_okay=False, path_type=Path), help="Also write a static SVG map.")
+@click.option("--title", default=None, help="Title of the map (default: names the case).")
+@click.option(
+    "--simplify-m",
+    type=click.FloatRange(min=0),
+    default=30.0,
+    show_default=True,
+    help="Display simplification tolerance in metres (0 keeps every vertex; analysis never uses it).",
+)
+@click.option(
+    "--case",
+    "case_name",
+    default=None,
+    metavar="NAME",
+    help=f"Bundled case to draw (default {DEFAULT_CASE} when no DATA).",
+)
+@overwrite_option
+@json_option
+def map_(
+    data: tuple[Path, ...],
+    output: Path | None,
+    offline: bool,
+    png: Path | None,
+    svg: Path | None,
+    title: str | None,
+    simplify_m: float,
+    case_name: str | None,
+    overwrite: bool,
+    as_json: bool,
+) -> None:
+    """Draw a map of the bundled case, or of DATA files.
+
+    Without DATA, renders the bundled Armenia–Azerbaijan case to
+    maps/armenia-azerbaijan.html (the folder is created in the current
+    directory; this default file is always rewritten). DATA files are told apart
+    by their columns: line_id → lines, incident_id → incidents, place_id →
+    places, territory_id → territories; a GeoTIFF is a DEM (hillshade) when it
+    has one non-8-bit band, else a georeferenced scan of an old map (image
+    overlay with an opacity slider).
+
+    Files given with -o, --png or --svg are not replaced unless --overwrite is
+    given. Rendering the same inputs twice gives byte-identical files.
+    """
+    from borderkit.maps.builder import make_map, prepare_context, render_html
+
+    for p in (output, png, svg):
+        if p is not None and str(p) != "-":
+            check_output(p, overwrite)
+
+    layers: dict[str, Any] = {}
+    case = None
+    if data:
+        layers = _collect(data)
+        if case_name:
+            from borderkit import datasets
+
+            case = datasets.load(case_name)
+    else:
+        from borderkit import datasets
+
+        case = datasets.load(case_name or DEFAULT_CASE)
+    if case is not None and "measurements" not in layers:
+        meas = _case_measurements(case)
+        if meas is not None:
+            layers["measurements"] = meas
+
+    if output is None:
+        stem = (case_name or DEFAULT_CASE) if not data else data[0].name.split(".")[0]
+        output = DEFAULT_OUTPUT_DIR / f"{stem}.html"
+
+    ctx = prepare_context(case, title=title, simplify_m=simplify_m, **layers)
+    m = make_map(ctx, offline=offline)
+    html = render_html(m)
+    if offline:
+        from borderkit.maps.builder import external_references
+
+        refs = external_references(html)
+        if refs:  # pragma: no cover - guarded by tests
+            raise RuntimeError("offline map refers to external resources: " + ", ".join(refs[:3]))
+    written: dict[str, Any] = {}
+    if str(output) == "-":
+        sys.stdout.write(html)
+        sys.stdout.flush()
+    else:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        tmp = output.with_name(output.name + ".tmp")
+        tmp.write_bytes(html.encode("utf-8"))
+        tmp.replace(output)
+        written["html"] = str(output)
+    size = len(html.encode("utf-8"))
+
+    if png is not None or svg is not None:
+        from borderkit.maps.static import save_static
+
+        if png is not None:
+            written["png"] = str(save_static(ctx, png, fmt="png"))
+        if svg is not None:
+            written["svg"] = str(save_static(ctx, svg, fmt="svg"))
+
+    report = dict(ctx.report)
+    disp = report.get("max_displacement_m", {})
+    summary = {
+        "written": written,
+        "html_bytes": size,
+        "offline": offline,
+        "simplify_tolerance_m": report.get("simplify_tolerance_m"),
+        "max_displacement_m": max(disp.values()) if disp else 0.0,
+        "line_sources": [g["source"] for g in ctx.payload["lines"]],
+        "incidents": len(ctx.payload["incidents"]),
+        "places": len(ctx.payload["places"]),
+        "unlocated_places": report.get("unlocated_places", []),
+        "measurements": len(ctx.payload["measurements"]),
+        "areas": report.get("areas", []),
+        "warnings": report.get("warnings", []),
+    }
+    to_stderr = str(output) == "-"  # the page went to stdout: the summary goes to stderr
+    if as_json:
+        if not to_stderr:
+            echo_json(summary)
+        else:
+            click.echo(json.dumps(summary, indent=2, sort_keys=True, default=str), err=True)
+        return
+    lines = [
+        f"wrote {', '.join(written.values()) or 'stdout'} (HTML {_human(size)}, offline={'yes' if offline else 'no'})",
+        f"line sources: {', '.join(summary['line_sources']) or 'none'}; incidents: {summary['incidents']}; "
+        f"places: {summary['places']} (+{len(summary['unlocated_places'])} unlocated); "
+        f"measurements: {summary['measurements']}",
+        f"display simplification: {summary['simplify_tolerance_m']:g} m tolerance, "
+        f"largest displacement {summary['max_displacement_m']:.1f} m (geodesic)",
+    ]
+    lines += [f"warning: {w}" for w in summary["warnings"]]
+    for line in lines:
+        click.echo(line, err=to_stderr)

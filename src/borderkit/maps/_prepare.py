@@ -1,0 +1,863 @@
+"""Turn layers into the plain, escaped-by-construction records a map embeds (internal).
+
+Everything here is deterministic: rows are sorted by their id, sources by name,
+coordinates rounded to 6 decimals (about 0.1 m) and text passed through
+:func:`borderkit.maps.escape.clean_text`. The records are later serialised with
+:func:`borderkit.maps.escape.script_json` and put into the DOM by the page script
+with ``textContent`` only.
+
+Display simplification
+----------------------
+Lines and polygons are simplified for display only (Douglas–Peucker with
+``preserve_topology=True``) in a local azimuthal equidistant projection centred
+on the data, with a tolerance in **metres** (default 30 m), then transformed back
+to longitude/latitude. The largest displacement is measured for every geometry as
+the geodesic distance (WGS84, ``pyproj.Geod``) from each original vertex to the
+nearest point of the simplified geometry (nearest point chosen in the plane) and
+reported. Analysis functions never see the simplified geometries.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from borderkit.maps.escape import clean_text, safe_url
+from borderkit.maps.style import (
+    LANGUAGES,
+    PLACE_COLORS,
+    incident_colors,
+    line_styles,
+)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas
+    import pandas
+
+__all__ = ["MapInputs", "RasterOverlay", "collect_inputs", "prepare"]
+
+COORD_DECIMALS = 6
+KIND_BY_ID = {
+    "line_id": "lines",
+    "territory_id": "territories",
+    "incident_id": "incidents",
+    "place_id": "places",
+    "claim_id": "claims",
+}
+
+
+@dataclass
+class RasterOverlay:
+    """A PNG to show as a Leaflet image overlay.
+
+    Attributes
+    ----------
+    name
+        Display name (escaped when shown).
+    png
+        PNG bytes, already in Web Mercator row spacing (see ``borderkit.maps._raster``).
+    bounds
+        ``(west, south, east, north)`` in degrees (EPSG:4326).
+    kind
+        ``"hillshade"`` or ``"scan"``.
+    attribution, licence
+        Credits shown in the credits box.
+    opacity
+        Initial opacity (0–1).
+    """
+
+    name: str
+    png: bytes
+    bounds: tuple[float, float, float, float]
+    kind: str = "scan"
+    attribution: str = ""
+    licence: str = ""
+    opacity: float = 0.7
+    note: str = ""
+
+
+@dataclass
+class MapInputs:
+    """Everything a map can show; every layer is optional."""
+
+    name: str = "map"
+    lines: geopandas.GeoDataFrame | None = None
+    territories: geopandas.GeoDataFrame | None = None
+    incidents: geopandas.GeoDataFrame | None = None
+    places: geopandas.GeoDataFrame | None = None
+    claims: pandas.DataFrame | None = None
+    measurements: pandas.DataFrame | None = None
+    disagreements: geopandas.GeoDataFrame | None = None
+    viewsheds: geopandas.GeoDataFrame | None = None
+    hillshade: RasterOverlay | None = None
+    dem: Path | None = None
+    scans: list[RasterOverlay] = field(default_factory=list)
+    sources: dict[str, dict[str, Any]] = field(default_factory=dict)
+    dataset_sources: list[str] = field(default_factory=list)
+
+
+def _kind_of(frame: Any) -> str | None:
+    cols = set(getattr(frame, "columns", []))
+    for col, kind in KIND_BY_ID.items():
+        if col in cols:
+            return kind
+    return None
+
+
+def collect_inputs(case_or_layers: Any = None, **layers: Any) -> MapInputs:
+    """Gather the layers of a ``Case``, a dict of layers or a sequence of frames.
+
+    Keyword arguments (``lines=…``, ``incidents=…`` …) replace or add layers.
+    A frame's kind is recognised by its id column (``line_id`` → lines,
+    ``incident_id`` → incidents, ``place_id`` → places, ``territory_id`` →
+    territories, ``claim_id`` → claims).
+    """
+    inputs = MapInputs()
+    obj = case_or_layers
+    if obj is not None and hasattr(obj, "lines") and hasattr(obj, "incidents"):  # a borderkit Case
+        inputs.name = str(getattr(obj, "name", "map"))
+        for key in ("lines", "territories", "incidents", "places", "claims"):
+            setattr(inputs, key, getattr(obj, key, None))
+        dem = getattr(obj, "dem", None)
+        inputs.dem = Path(dem) if dem else None
+        inputs.sources = dict(getattr(obj, "sources", {}) or {})
+        meta = getattr(obj, "meta", {}) or {}
+        inputs.dataset_sources = sorted({s for f in meta.get("files", {}).values() for s in f.get("sources", [])})
+    elif isinstance(obj, Mapping):
+        for key, value in obj.items():
+            if key in ("dem",):
+                inputs.dem = Path(value) if value else None
+            elif key == "sources":
+                inputs.sources = dict(value or {})
+            elif key == "name":
+                inputs.name = str(value)
+            elif hasattr(inputs, key):
+                setattr(inputs, key, value)
+            else:
+                raise TypeError(f"unknown layer {key!r}; expected one of lines, territories, incidents, places, …")
+    elif obj is not None:
+        frames = [obj] if hasattr(obj, "columns") else list(obj)
+        for frame in frames:
+            kind = _kind_of(frame)
+            if kind is None:
+                raise TypeError(
+                    "cannot tell the kind of a layer: it has none of the id columns " + ", ".join(KIND_BY_ID)
+                )
+            current = getattr(inputs, kind)
+            if current is None:
+                setattr(inputs, kind, frame)
+            else:
+                import pandas as pd
+
+                setattr(inputs, kind, pd.concat([current, frame], ignore_index=True))
+    for key, value in layers.items():
+        if value is None:
+            continue
+        if key == "dem":
+            inputs.dem = Path(value)
+        elif key == "scans":
+            inputs.scans = list(value)
+        elif not hasattr(inputs, key):
+            raise TypeError(f"unknown layer {key!r}")
+        else:
+            setattr(inputs, key, value)
+    return inputs
+
+
+# ---------------------------------------------------------------------------------------------
+# geometry helpers
+
+
+def _r(x: float) -> float:
+    v = round(float(x), COORD_DECIMALS)
+    return 0.0 if v == 0 else v  # no "-0.0"
+
+
+def _coords(seq: Iterable[Sequence[float]]) -> list[list[float]]:
+    out: list[list[float]] = []
+    for c in seq:
+        pt = [_r(c[0]), _r(c[1])]
+        if not out or out[-1] != pt:
+            out.append(pt)
+    return out
+
+
+def _line_parts(geom: Any) -> list[list[list[float]]]:
+    """[[lon, lat], …] per part of a (Multi)LineString."""
+    import shapely
+
+    parts = []
+    for part in shapely.get_parts(geom):
+        if part.is_empty:
+            continue
+        if part.geom_type == "LineString":
+            c = _coords(part.coords)
+            if len(c) >= 2:
+                parts.append(c)
+        elif part.geom_type in ("Polygon",):
+            parts.append(_coords(part.exterior.coords))
+    return parts
+
+
+def _polygon_parts(geom: Any) -> list[list[list[list[float]]]]:
+    """Per polygon: [exterior, hole, …] each [[lon, lat], …]."""
+    import shapely
+
+    out = []
+    for part in shapely.get_parts(geom):
+        if part.is_empty or part.geom_type != "Polygon":
+            continue
+        rings = [_coords(part.exterior.coords)] + [_coords(r.coords) for r in part.interiors]
+        rings = [r for r in rings if len(r) >= 4]
+        if rings:
+            out.append(rings)
+    return out
+
+
+class _Local:
+    """Local azimuthal equidistant projection centred on a bounding box (display only)."""
+
+    def __init__(self, bounds: Sequence[float]) -> None:
+        from pyproj import Geod, Transformer
+
+        west, south, east, north = bounds
+        lon0 = (west + east) / 2.0
+        lat0 = (south + north) / 2.0
+        crs = f"+proj=aeqd +lat_0={lat0:.6f} +lon_0={lon0:.6f} +datum=WGS84 +units=m +no_defs"
+        self.fwd = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
+        self.inv = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
+        self.geod = Geod(ellps="WGS84")
+
+    def project(self, geom: Any) -> Any:
+        import shapely
+
+        return shapely.transform(geom, lambda xy: _stack(self.fwd.transform(xy[:, 0], xy[:, 1])))
+
+    def unproject(self, geom: Any) -> Any:
+        import shapely
+
+        return shapely.transform(geom, lambda xy: _stack(self.inv.transform(xy[:, 0], xy[:, 1])))
+
+
+def _stack(xy: tuple[Any, Any]) -> Any:
+    import numpy as np
+
+    return np.column_stack([np.asarray(xy[0]), np.asarray(xy[1])])
+
+
+def _displacement_m(local: _Local, projected: Any, simple: Any) -> float:
+    """Largest geodesic distance (m) from a vertex of *projected* to the nearest point of *simple*."""
+    import numpy as np
+    import shapely
+
+    coords = shapely.get_coordinates(projected)
+    if not len(coords) or simple is None or simple.is_empty:
+        return 0.0 if not len(coords) else float("inf")
+    near = shapely.shortest_line(shapely.points(coords), simple)
+    a = shapely.get_coordinates(near)  # 2 per line: original vertex, nearest point
+    orig, nearest = a[0::2], a[1::2]
+    lon1, lat1 = local.inv.transform(orig[:, 0], orig[:, 1])
+    lon2, lat2 = local.inv.transform(nearest[:, 0], nearest[:, 1])
+    _, _, dist = local.geod.inv(lon1, lat1, lon2, lat2)
+    return float(np.nanmax(np.abs(dist)))
+
+
+def simplify_for_display(geoms: Sequence[Any], *, tolerance_m: float, local: _Local) -> tuple[list[Any], float]:
+    """Simplify lon/lat geometries with a tolerance in metres; return them and the max displacement (m).
+
+    The displacement is the geodesic distance from each original vertex to the
+    nearest point of its simplified geometry (nearest point found in the local
+    plane), maximised over all vertices of all geometries. GEOS may move a
+    ring's start vertex by more than the tolerance; such a geometry is
+    simplified again with a smaller tolerance (×0.7 each time), so the reported
+    displacement never exceeds *tolerance_m*.
+    """
+    import shapely
+
+    out = []
+    worst = 0.0
+    for geom in geoms:
+        geom = _geom(geom)
+        if geom is None or tolerance_m <= 0:
+            out.append(geom)
+            continue
+        projected = local.project(geom)
+        tol = tolerance_m
+        simple = shapely.simplify(projected, tol, preserve_topology=True)
+        disp = _displacement_m(local, projected, simple)
+        while disp > tolerance_m and tol > tolerance_m / 16:
+            tol *= 0.7
+            simple = shapely.simplify(projected, tol, preserve_topology=True)
+            disp = _displacement_m(local, projected, simple)
+        if disp > tolerance_m:
+            simple, disp = projected, 0.0
+        worst = max(worst, disp)
+        out.append(local.unproject(simple))
+    return out, worst
+
+
+def _bounds_of(frames: Iterable[Any]) -> tuple[float, float, float, float] | None:
+    import numpy as np
+
+    boxes = []
+    for f in frames:
+        if f is None or len(f) == 0 or not hasattr(f, "geometry"):
+            continue
+        geo = f.geometry[~(f.geometry.isna() | f.geometry.is_empty)]
+        if len(geo):
+            boxes.append(geo.total_bounds)
+    if not boxes:
+        return None
+    arr = np.array(boxes, dtype=float)
+    return (float(arr[:, 0].min()), float(arr[:, 1].min()), float(arr[:, 2].max()), float(arr[:, 3].max()))
+
+
+# ---------------------------------------------------------------------------------------------
+# value helpers
+
+
+def _num(value: Any) -> float | None:
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
+def _date_iso(value: Any) -> str:
+    """``YYYY-MM-DD`` of a date-like value, or ``""``."""
+    text = clean_text(value).strip()
+    if not text:
+        return ""
+    try:
+        import pandas as pd
+
+        ts = pd.Timestamp(value)
+        if pd.isna(ts):
+            return ""
+        return ts.strftime("%Y-%m-%d")
+    except (ValueError, TypeError):
+        return text[:10]
+
+
+def date_label(date: str, precision: str, date_end: str = "") -> str:
+    """A date as precise as its precision says: ``2021-05-12``, ``week of …``, ``2021-05``, ``2021``."""
+    if not date:
+        return "date unknown"
+    p = (precision or "day").strip().lower()
+    if p == "year":
+        text = date[:4]
+    elif p == "month":
+        text = date[:7]
+    elif p == "week":
+        text = f"week of {date}"
+    else:
+        text = date
+    if date_end and date_end != date:
+        text += f" – {date_end}"
+    return text
+
+
+def _sources_list(value: Any) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            return []
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return [{"text": text, "url": None}]
+    if isinstance(value, Mapping):
+        value = [value]
+    out = []
+    for rec in list(value):
+        if isinstance(rec, Mapping):
+            pub = clean_text(rec.get("publication"))
+            title = clean_text(rec.get("title"))
+            date = clean_text(rec.get("date"))
+            url_raw = clean_text(rec.get("url"))
+            parts = [p for p in (pub, f"“{title}”" if title else "", date) if p]
+            text = ", ".join(parts) or url_raw or "source"
+            url = safe_url(url_raw)
+            out.append({"text": text, "url": url, "url_text": "" if url or not url_raw else url_raw})
+        else:
+            raw = clean_text(rec)
+            url = safe_url(raw)
+            out.append({"text": raw, "url": url, "url_text": ""})
+    return out
+
+
+def _col(row: Mapping[str, Any], name: str) -> str:
+    return clean_text(row.get(name, ""))
+
+
+def _geom(value: Any) -> Any:
+    """A shapely geometry, or ``None`` for missing/empty ones (NaN, None, empty)."""
+    if value is None or not hasattr(value, "is_empty") or value.is_empty:
+        return None
+    return value
+
+
+# ---------------------------------------------------------------------------------------------
+# disagreement polygons
+
+
+def disagreement_polygons(
+    territories: Any, *, min_area_km2: float, parties: Iterable[str] | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Ground two sources assign to different parties, and ground one source assigns twice.
+
+    For every pair of sources A < B and parties p ≠ q: ``A[p] ∩ B[q]``; within one
+    source: ``A[p] ∩ A[q]``. Areas are on the WGS84 ellipsoid
+    (``Geod.geometry_area_perimeter``), km². Polygons smaller than
+    *min_area_km2* are left off the map but counted in the totals. With
+    *parties*, only pairs of those parties are considered (the map passes the
+    parties on either side of its lines, e.g. ARM and AZE).
+
+    Returns
+    -------
+    (list, list)
+        Polygon records (with ``geometry``) and one summary per pair.
+    """
+    import shapely
+    from pyproj import Geod
+
+    geod = Geod(ellps="WGS84")
+    if territories is None or len(territories) == 0:
+        return [], []
+    by: dict[tuple[str, str], Any] = {}
+    for (src, party), group in territories.groupby(["source", "party"], sort=True):
+        geoms = [g for g in map(_geom, group.geometry) if g is not None]
+        if geoms:
+            by[(str(src), str(party))] = shapely.make_valid(shapely.union_all(geoms))
+    keys = sorted(by)
+    wanted = None if parties is None else set(parties)
+    records: list[dict[str, Any]] = []
+    summaries: list[dict[str, Any]] = []
+    for i, (sa, pa) in enumerate(keys):
+        for sb, pb in keys[i + 1 :]:
+            if pa == pb or (wanted is not None and not {pa, pb} <= wanted):
+                continue
+            within = sa == sb
+            inter = shapely.intersection(by[(sa, pa)], by[(sb, pb)])
+            polys = [p for p in shapely.get_parts(inter) if p.geom_type == "Polygon" and not p.is_empty]
+            if not polys:
+                continue
+            areas = [abs(geod.geometry_area_perimeter(p)[0]) / 1e6 for p in polys]
+            total = sum(areas)
+            if total <= 0:
+                continue
+            shown = [(p, a) for p, a in zip(polys, areas, strict=True) if a >= min_area_km2]
+            summaries.append(
+                {
+                    "kind": "overlap" if within else "disagreement",
+                    "source_a": sa,
+                    "party_a": pa,
+                    "source_b": sb,
+                    "party_b": pb,
+                    "parts": len(polys),
+                    "parts_shown": len(shown),
+                    "area_km2": total,
+                }
+            )
+            for p, a in shown:
+                records.append(
+                    {
+                        "kind": "overlap" if within else "disagreement",
+                        "source_a": sa,
+                        "party_a": pa,
+                        "source_b": sb,
+                        "party_b": pb,
+                        "area_km2": a,
+                        "geometry": p,
+                    }
+                )
+    records.sort(key=lambda r: (r["kind"], r["source_a"], r["party_a"], r["source_b"], r["party_b"], -r["area_km2"]))
+    return records, summaries
+
+
+def _given_disagreements(frame: Any) -> list[dict[str, Any]]:
+    import shapely
+    from pyproj import Geod
+
+    geod = Geod(ellps="WGS84")
+    out = []
+    for _, row in frame.iterrows():
+        geom = _geom(row.geometry)
+        if geom is None:
+            continue
+        area = _num(row.get("area_km2"))
+        if area is None:
+            area = sum(abs(geod.geometry_area_perimeter(p)[0]) for p in shapely.get_parts(geom)) / 1e6
+        out.append(
+            {
+                "kind": clean_text(row.get("kind", "")) or "disagreement",
+                "source_a": _col(row, "source_a"),
+                "party_a": _col(row, "party_a"),
+                "source_b": _col(row, "source_b"),
+                "party_b": _col(row, "party_b"),
+                "area_km2": area,
+                "geometry": geom,
+            }
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# measurements
+
+MEASUREMENT_ALIASES = {
+    "from_lon": ("from_lon", "lon1", "start_lon", "subject_lon", "point_lon"),
+    "from_lat": ("from_lat", "lat1", "start_lat", "subject_lat", "point_lat"),
+    "to_lon": ("to_lon", "lon2", "end_lon", "nearest_lon", "reference_lon"),
+    "to_lat": ("to_lat", "lat2", "end_lat", "nearest_lat", "reference_lat"),
+    "value": ("value", "measured_value", "distance_km", "distance_m", "depth_m", "depth_km"),
+    "unit": ("unit", "measured_unit"),
+    "line_source": ("line_source", "source", "reference_source", "line"),
+    "label": ("label", "claim_id", "name"),
+}
+
+
+def _measure_value(row: Mapping[str, Any], col: str | None) -> tuple[float | None, str]:
+    if col is None:
+        return None, ""
+    v = _num(row.get(col))
+    unit = ""
+    for name in MEASUREMENT_ALIASES["unit"]:
+        if name in row and clean_text(row.get(name)):
+            unit = clean_text(row.get(name))
+            break
+    if not unit:
+        unit = "km" if col.endswith("_km") else "m" if col.endswith("_m") else ""
+    return v, unit
+
+
+def measurement_records(frame: Any) -> list[dict[str, Any]]:
+    """Measurement segments to label on the map.
+
+    Expected columns (aliases in ``MEASUREMENT_ALIASES``): ``from_lon``,
+    ``from_lat``, ``to_lon``, ``to_lat``, ``value``, ``unit``, ``line_source``;
+    optional ``label``/``claim_id``, ``claimed_value``, ``claimed_unit``,
+    ``method``, ``statement``. Rows without the four coordinates are skipped.
+    """
+    if frame is None or len(frame) == 0:
+        return []
+    cols = list(frame.columns)
+
+    def pick(key: str) -> str | None:
+        for name in MEASUREMENT_ALIASES[key]:
+            if name in cols:
+                return name
+        return None
+
+    names = {k: pick(k) for k in MEASUREMENT_ALIASES}
+    out = []
+    for _, row in frame.iterrows():
+        row = row.to_dict()
+        coords = [_num(row.get(names[k])) if names[k] else None for k in ("from_lon", "from_lat", "to_lon", "to_lat")]
+        if any(c is None for c in coords):
+            continue
+        value, unit = _measure_value(row, names["value"])
+        if value is None:
+            continue
+        out.append(
+            {
+                "id": clean_text(row.get("measurement_id", "")) or clean_text(row.get("claim_id", "")),
+                "label": clean_text(row.get(names["label"])) if names["label"] else "",
+                "from": [_r(coords[0]), _r(coords[1])],
+                "to": [_r(coords[2]), _r(coords[3])],
+                "value": value,
+                "unit": unit,
+                "value_text": _format_value(value, unit),
+                "line_source": clean_text(row.get(names["line_source"])) if names["line_source"] else "",
+                "claimed": _claimed_text(row),
+                "method": clean_text(row.get("method", "")),
+                "statement": clean_text(row.get("statement", "")),
+                "quantity": clean_text(row.get("quantity", "")),
+                "permanent": _flag(row.get("permanent", True)),
+            }
+        )
+    out.sort(key=lambda r: (r["id"], r["label"], r["line_source"], r["from"], r["to"]))
+    return out
+
+
+def _flag(value: Any) -> bool:
+    if isinstance(value, str):
+        return value.strip().lower() not in ("0", "false", "no", "")
+    try:
+        return bool(value) and not (isinstance(value, float) and math.isnan(value))
+    except (TypeError, ValueError):
+        return True
+
+
+def _format_value(value: float, unit: str) -> str:
+    if unit == "km":
+        return f"{value:.2f} km" if abs(value) < 10 else f"{value:.1f} km"
+    if unit == "m":
+        return f"{value:,.0f} m"
+    return f"{value:g} {unit}".strip()
+
+
+def _claimed_text(row: Mapping[str, Any]) -> str:
+    v = _num(row.get("claimed_value"))
+    if v is None:
+        return ""
+    q = clean_text(row.get("qualifier", ""))
+    unit = clean_text(row.get("claimed_unit", ""))
+    return " ".join(p for p in (q, f"{v:g}", unit) if p)
+
+
+# ---------------------------------------------------------------------------------------------
+# the payload
+
+
+def _source_meta(inputs: MapInputs, name: str, row: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    reg = inputs.sources.get(name, {}) or {}
+    row = row or {}
+    return {
+        "name": clean_text(name),
+        "title": clean_text(reg.get("title", "")),
+        "licence": clean_text(reg.get("licence", "")) or clean_text(row.get("licence", "")),
+        "attribution": clean_text(reg.get("attribution", "")) or clean_text(row.get("attribution", "")),
+        "url": safe_url(reg.get("url") or reg.get("homepage") or ""),
+        "version": clean_text(row.get("source_version", "")) or clean_text(reg.get("version", "")),
+    }
+
+
+def prepare(
+    inputs: MapInputs,
+    *,
+    simplify_m: float,
+    min_area_km2: float,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Build the JSON payload of a map and a report of what was done.
+
+    Returns
+    -------
+    (dict, dict)
+        ``payload`` (embedded in the page) and ``report`` (sizes, simplification
+        displacement, areas; for the CLI and the docs).
+    """
+    # the view: the lines and incidents (the dispute), else whatever there is
+    bounds = _bounds_of([inputs.lines, inputs.incidents, inputs.viewsheds]) or _bounds_of(
+        [inputs.places, inputs.territories]
+    )
+    if bounds is None and inputs.hillshade is not None:
+        bounds = inputs.hillshade.bounds
+    if bounds is None and inputs.scans:
+        bounds = inputs.scans[0].bounds
+    if bounds is None:
+        bounds = (-10.0, -10.0, 10.0, 10.0)
+    local = _Local(bounds)
+    report: dict[str, Any] = {"simplify_tolerance_m": simplify_m, "max_displacement_m": {}}
+    payload: dict[str, Any] = {"lines": [], "areas": [], "incidents": [], "places": [], "measurements": []}
+
+    # -- lines: one group per source -------------------------------------------------------------
+    lines = inputs.lines
+    if lines is not None and len(lines):
+        lines = lines.sort_values(["source", "line_id"], kind="mergesort")
+        styles = line_styles(str(s) for s in lines["source"])
+        simple, worst = simplify_for_display(list(lines.geometry), tolerance_m=simplify_m, local=local)
+        report["max_displacement_m"]["lines"] = worst
+        n_in = n_out = 0
+        groups: dict[str, dict[str, Any]] = {}
+        for (_, row), geom, orig in zip(lines.iterrows(), simple, lines.geometry, strict=True):
+            src = clean_text(row["source"])
+            g = groups.get(src)
+            if g is None:
+                meta = _source_meta(inputs, src, row.to_dict())
+                g = groups[src] = {
+                    "key": f"line:{src}",
+                    "source": src,
+                    "meta": meta,
+                    "date": _col(row, "source_date"),
+                    "accuracy_m": _num(row.get("scale_or_accuracy_m")),
+                    "style": styles[str(row["source"])],
+                    "features": [],
+                }
+            import shapely
+
+            n_in += int(shapely.get_num_coordinates(orig)) if orig is not None else 0
+            parts = _line_parts(geom) if geom is not None else []
+            n_out += sum(len(p) for p in parts)
+            g["features"].append(
+                {
+                    "id": _col(row, "line_id"),
+                    "name": _col(row, "name"),
+                    "claimant": _col(row, "claimant"),
+                    "left": _col(row, "left_party"),
+                    "right": _col(row, "right_party"),
+                    "section": _col(row, "section"),
+                    "notes": _col(row, "notes"),
+                    "version": _col(row, "source_version"),
+                    "date": _col(row, "source_date"),
+                    "licence": _col(row, "licence"),
+                    "lines": parts,
+                }
+            )
+        payload["lines"] = [groups[k] for k in sorted(groups)]
+        report["line_vertices"] = {"original": n_in, "displayed": n_out}
+
+    # -- disagreement / overlap polygons ---------------------------------------------------------
+    if inputs.disagreements is not None:
+        recs = _given_disagreements(inputs.disagreements)
+        summaries: list[dict[str, Any]] = []
+    else:
+        parties = None
+        if inputs.lines is not None and len(inputs.lines):
+            parties = sorted(
+                {
+                    clean_text(v)
+                    for col in ("left_party", "right_party")
+                    if col in inputs.lines
+                    for v in inputs.lines[col]
+                }
+                - {""}
+            )
+        report["area_parties"] = parties
+        recs, summaries = disagreement_polygons(inputs.territories, min_area_km2=min_area_km2, parties=parties)
+    simple, worst = simplify_for_display([r["geometry"] for r in recs], tolerance_m=simplify_m, local=local)
+    report["max_displacement_m"]["areas"] = worst
+    report["areas"] = summaries
+    for rec, geom in zip(recs, simple, strict=True):
+        polys = _polygon_parts(geom)
+        if not polys:
+            continue
+        payload["areas"].append(
+            {
+                "kind": rec["kind"],
+                "source_a": clean_text(rec["source_a"]),
+                "party_a": clean_text(rec["party_a"]),
+                "source_b": clean_text(rec["source_b"]),
+                "party_b": clean_text(rec["party_b"]),
+                "area_km2": round(float(rec["area_km2"]), 4),
+                "polygons": polys,
+            }
+        )
+    payload["area_totals"] = [
+        {k: (round(v, 4) if isinstance(v, float) else clean_text(v) if isinstance(v, str) else v) for k, v in s.items()}
+        for s in summaries
+    ]
+
+    # -- incidents --------------------------------------------------------------------------------
+    inc = inputs.incidents
+    if inc is not None and len(inc):
+        inc = inc.sort_values("incident_id", kind="mergesort")
+        colors = incident_colors(clean_text(t) for t in inc["type"])
+        for _, row in inc.iterrows():
+            geom = _geom(row.geometry)
+            if geom is None:
+                continue
+            date = _date_iso(row.get("date"))
+            date_end = _date_iso(row.get("date_end"))
+            prec = _col(row, "date_precision") or "day"
+            itype = _col(row, "type")
+            payload["incidents"].append(
+                {
+                    "id": _col(row, "incident_id"),
+                    "lon": _r(geom.x),
+                    "lat": _r(geom.y),
+                    "precision_m": _num(row.get("precision_m")) or 0.0,
+                    "type": itype,
+                    "color": colors[itype],
+                    "date": date,
+                    "date_end": date_end,
+                    "date_precision": prec,
+                    "date_label": date_label(date, prec, date_end),
+                    "description": _col(row, "description"),
+                    "actors": _col(row, "actors"),
+                    "place_name": _col(row, "place_name"),
+                    "reported_claims": _col(row, "reported_claims"),
+                    "sources": _sources_list(row.get("sources")),
+                }
+            )
+        payload["incidents"].sort(key=lambda r: (r["date"], r["id"]))
+        payload["incident_types"] = [{"type": t, "color": c} for t, c in sorted(colors.items())]
+
+    # -- places -----------------------------------------------------------------------------------
+    places = inputs.places
+    unlocated = []
+    if places is not None and len(places):
+        places = places.sort_values("place_id", kind="mergesort")
+        for _, row in places.iterrows():
+            geom = _geom(row.geometry)
+            names = [
+                {"lang": lang, "name": _col(row, f"name_{lang}")} for lang in LANGUAGES if _col(row, f"name_{lang}")
+            ]
+            if geom is None:
+                unlocated.append(_col(row, "place_id"))
+                continue
+            kind = _col(row, "kind")
+            rec: dict[str, Any] = {
+                "id": _col(row, "place_id"),
+                "kind": kind,
+                "color": PLACE_COLORS.get(kind, "#333333"),
+                "names": names,
+                "elevation_m": _num(row.get("elevation_m")),
+                "elevation_source": _col(row, "elevation_source"),
+                "coord_source": _col(row, "coord_source"),
+                "notes": _col(row, "notes"),
+            }
+            if geom.geom_type == "Point":
+                rec["point"] = [_r(geom.x), _r(geom.y)]
+            else:
+                (g2,), _ = simplify_for_display([geom], tolerance_m=simplify_m, local=local)
+                rec["lines"] = _line_parts(g2)
+            payload["places"].append(rec)
+    report["unlocated_places"] = unlocated
+
+    # -- measurements -----------------------------------------------------------------------------
+    payload["measurements"] = measurement_records(inputs.measurements)
+
+    # -- viewsheds --------------------------------------------------------------------------------
+    vs = inputs.viewsheds
+    payload["viewsheds"] = []
+    if vs is not None and len(vs):
+        simple, worst = simplify_for_display(list(vs.geometry), tolerance_m=simplify_m, local=local)
+        report["max_displacement_m"]["viewsheds"] = worst
+        from pyproj import Geod
+
+        geod = Geod(ellps="WGS84")
+        for (_, row), geom, orig in zip(vs.iterrows(), simple, vs.geometry, strict=True):
+            polys = _polygon_parts(geom)
+            if not polys:
+                continue
+            area = abs(geod.geometry_area_perimeter(orig)[0]) / 1e6
+            label = ""
+            for col in ("name", "observer", "place_id", "viewshed_id"):
+                if col in row and clean_text(row[col]):
+                    label = clean_text(row[col])
+                    break
+            payload["viewsheds"].append(
+                {
+                    "label": label,
+                    "observer_height_m": _num(row.get("observer_height_m")),
+                    "method": clean_text(row.get("method", "")),
+                    "area_km2": round(area, 4),
+                    "polygons": polys,
+                }
+            )
+
+    payload["bounds"] = [_r(b) for b in bounds]
+    return payload, report
+
+
+def credits(inputs: MapInputs, payload: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every data source named by the map, with licence and attribution, sorted by name."""
+    seen: dict[str, dict[str, Any]] = {}
+    for name in inputs.dataset_sources:
+        seen[name] = _source_meta(inputs, name)
+    for g in payload.get("lines", []):
+        seen.setdefault(g["source"], g["meta"])
+    for frame in (inputs.territories,):
+        if frame is not None and len(frame) and "source" in frame.columns:
+            for _, row in frame.drop_duplicates("source").iterrows():
+                name = clean_text(row["source"])
+                seen.setdefault(name, _source_meta(inputs, name, row.to_dict()))
+    return [seen[k] for k in sorted(seen)]

@@ -1,0 +1,654 @@
+/* borderkit page script (MIT). Builds the map's layers, legend, credits, timeline and tools
+ * from the JSON data block of the page.
+ *
+ * Safety rule: no string from the data is ever parsed as HTML. Every data string is put into
+ * the DOM with textContent (inside <bdi> so that right-to-left overrides cannot leak), and a
+ * link is made only for URLs that start with http:// or https:// (checked in Python and again
+ * here). Leaflet popups and tooltips receive DOM nodes, never HTML strings.
+ */
+(function () {
+  "use strict";
+
+  var SAFE_URL = /^https?:\/\/[^\s<>"'`\\]+$/i;
+  /* popups pan clear of the title box and the legend */
+  var POPUP = { maxWidth: 380, autoPanPaddingTopLeft: L.point(60, 90), autoPanPaddingBottomRight: L.point(360, 40) };
+
+  function popupOptions(extra) { return L.extend({}, POPUP, extra || {}); }
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) { e.className = cls; }
+    if (text !== undefined && text !== null) { e.textContent = String(text); }
+    return e;
+  }
+
+  function bidi(text) {
+    var b = document.createElement("bdi");
+    b.textContent = text === undefined || text === null ? "" : String(text);
+    return b;
+  }
+
+  function row(parent, label, value) {
+    if (value === undefined || value === null || value === "") { return; }
+    var d = el("div", "bk-row");
+    d.appendChild(el("span", "bk-k", label + ": "));
+    d.appendChild(bidi(value));
+    parent.appendChild(d);
+  }
+
+  function link(rec) {
+    if (rec.url && SAFE_URL.test(rec.url)) {
+      var a = el("a", "bk-link");
+      a.href = rec.url;
+      a.rel = "noopener noreferrer nofollow";
+      a.target = "_blank";
+      a.appendChild(bidi(rec.text));
+      return a;
+    }
+    var s = el("span", "bk-nolink");
+    s.appendChild(bidi(rec.text));
+    if (rec.url_text) {
+      s.appendChild(document.createTextNode(" "));
+      var u = el("span", "bk-badurl");
+      u.appendChild(document.createTextNode("(not a web link: "));
+      u.appendChild(bidi(rec.url_text));
+      u.appendChild(document.createTextNode(")"));
+      s.appendChild(u);
+    }
+    return s;
+  }
+
+  function fmt(x, digits) {
+    if (x === null || x === undefined) { return ""; }
+    return Number(x).toLocaleString("en-GB", { maximumFractionDigits: digits, minimumFractionDigits: digits });
+  }
+
+  function latlngs(parts) {
+    return parts.map(function (part) {
+      return part.map(function (c) { return [c[1], c[0]]; });
+    });
+  }
+
+  function polyLatlngs(polygons) {
+    return polygons.map(function (rings) { return latlngs(rings); });
+  }
+
+  function stop(container) {
+    L.DomEvent.disableClickPropagation(container);
+    L.DomEvent.disableScrollPropagation(container);
+  }
+
+  function swatchLine(style) {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("width", "34");
+    svg.setAttribute("height", "12");
+    svg.setAttribute("class", "bk-swatch");
+    var l = document.createElementNS(ns, "line");
+    l.setAttribute("x1", "1"); l.setAttribute("y1", "6"); l.setAttribute("x2", "33"); l.setAttribute("y2", "6");
+    l.setAttribute("stroke", style.color);
+    l.setAttribute("stroke-width", String(style.weight || 3));
+    if (style.dashArray) { l.setAttribute("stroke-dasharray", style.dashArray); }
+    svg.appendChild(l);
+    return svg;
+  }
+
+  function swatchBox(style) {
+    var s = el("span", "bk-box");
+    s.style.background = style.fillColor || style.color;
+    s.style.borderColor = style.color;
+    s.style.opacity = "0.85";
+    return s;
+  }
+
+  function swatchDot(color) {
+    var s = el("span", "bk-dot");
+    s.style.background = color;
+    return s;
+  }
+
+  /* ---------------------------------------------------------------- popups */
+
+  function linePopup(g, f) {
+    var d = el("div", "bk-popup");
+    d.appendChild(el("div", "bk-h", "Line"));
+    row(d, "source", g.source);
+    row(d, "title", g.meta.title);
+    row(d, "name", f.name);
+    row(d, "section", f.section);
+    row(d, "claimant", f.claimant);
+    row(d, "left / right party", (f.left || "?") + " / " + (f.right || "?"));
+    row(d, "source date", f.date);
+    row(d, "version", f.version);
+    row(d, "accuracy", g.accuracy_m === null ? "" : "± " + fmt(g.accuracy_m, 0) + " m");
+    row(d, "licence", f.licence || g.meta.licence);
+    row(d, "notes", f.notes);
+    row(d, "id", f.id);
+    return d;
+  }
+
+  function areaPopup(a) {
+    var d = el("div", "bk-popup");
+    if (a.kind === "overlap") {
+      d.appendChild(el("div", "bk-h", "Overlap within one source"));
+      row(d, "source", a.source_a);
+      row(d, "assigned to both", a.party_a + " and " + a.party_b);
+    } else {
+      d.appendChild(el("div", "bk-h", "Sources disagree"));
+      row(d, a.source_a + " assigns it to", a.party_a);
+      row(d, a.source_b + " assigns it to", a.party_b);
+    }
+    row(d, "area", fmt(a.area_km2, 2) + " km² (WGS84 ellipsoid)");
+    return d;
+  }
+
+  function incidentPopup(r) {
+    var d = el("div", "bk-popup");
+    var h = el("div", "bk-h");
+    h.appendChild(bidi(r.type || "incident"));
+    d.appendChild(h);
+    row(d, "date", r.date_label + " (precision: " + r.date_precision + ")");
+    row(d, "place", r.place_name);
+    row(d, "location uncertainty", "± " + fmt(r.precision_m, 0) + " m");
+    var desc = el("div", "bk-desc");
+    desc.appendChild(bidi(r.description));
+    d.appendChild(desc);
+    row(d, "actors", r.actors);
+    row(d, "reported numbers", r.reported_claims);
+    if (r.sources && r.sources.length) {
+      d.appendChild(el("div", "bk-k", "sources:"));
+      var ul = el("ul", "bk-sources");
+      r.sources.forEach(function (s) {
+        var li = el("li");
+        li.appendChild(link(s));
+        ul.appendChild(li);
+      });
+      d.appendChild(ul);
+    }
+    row(d, "id", r.id);
+    return d;
+  }
+
+  function placeNames(parent, names) {
+    names.forEach(function (n) {
+      var line = el("div", "bk-name");
+      line.appendChild(el("span", "bk-lang", n.lang));
+      line.appendChild(document.createTextNode(" "));
+      line.appendChild(bidi(n.name));
+      parent.appendChild(line);
+    });
+  }
+
+  function placePopup(p) {
+    var d = el("div", "bk-popup");
+    d.appendChild(el("div", "bk-h", p.kind));
+    placeNames(d, p.names);
+    if (p.elevation_m !== null && p.elevation_m !== undefined) {
+      row(d, "elevation", fmt(p.elevation_m, 0) + " m");
+      row(d, "elevation source", p.elevation_source);
+    }
+    row(d, "coordinates source", p.coord_source);
+    row(d, "notes", p.notes);
+    row(d, "id", p.id);
+    return d;
+  }
+
+  function placeLabel(p) {
+    var d = el("div", "bk-plabel");
+    placeNames(d, p.names);
+    if (p.kind === "peak" && p.elevation_m !== null && p.elevation_m !== undefined) {
+      var e = el("div", "bk-elev");
+      e.appendChild(document.createTextNode(fmt(p.elevation_m, 0) + " m · "));
+      e.appendChild(bidi(p.elevation_source_short || "source unknown"));
+      d.appendChild(e);
+    }
+    return d;
+  }
+
+  function measureLabel(m) {
+    var d = el("div", "bk-mlabel");
+    d.appendChild(document.createTextNode(m.value_text));
+    if (m.line_source) {
+      d.appendChild(document.createTextNode(" · line: "));
+      d.appendChild(bidi(m.line_source));
+    }
+    return d;
+  }
+
+  function measurePopup(m) {
+    var d = el("div", "bk-popup");
+    d.appendChild(el("div", "bk-h", "Measurement"));
+    row(d, "what", m.label);
+    row(d, "quantity", m.quantity);
+    row(d, "measured", m.value_text);
+    row(d, "line source", m.line_source);
+    row(d, "claimed", m.claimed);
+    row(d, "statement", m.statement);
+    row(d, "method", m.method);
+    return d;
+  }
+
+  /* ---------------------------------------------------------------- controls */
+
+  var Box = L.Control.extend({
+    options: { position: "topright", className: "" },
+    initialize: function (node, options) { L.setOptions(this, options); this._node = node; },
+    onAdd: function () {
+      var c = el("div", "leaflet-control bk-control " + this.options.className);
+      c.appendChild(this._node);
+      stop(c);
+      return c;
+    }
+  });
+
+  function details(summary, open, cls) {
+    var d = el("details", cls || "");
+    if (open) { d.open = true; }
+    d.appendChild(el("summary", "", summary));
+    return d;
+  }
+
+  function buildLegend(data) {
+    var d = details("Legend", true, "bk-legend");
+    if (data.lines.length) {
+      d.appendChild(el("div", "bk-lh", "Lines (one layer per source)"));
+      data.lines.forEach(function (g) {
+        var item = el("div", "bk-li");
+        item.setAttribute("data-source", g.source);
+        item.appendChild(swatchLine(g.style));
+        var t = el("div", "bk-lt");
+        var n = el("div", "bk-ln");
+        n.appendChild(bidi(g.source));
+        t.appendChild(n);
+        var bits = [];
+        if (g.meta.title) { bits.push(g.meta.title); }
+        if (g.date) { bits.push("date " + g.date); }
+        if (g.accuracy_m !== null && g.accuracy_m !== undefined) { bits.push("± " + fmt(g.accuracy_m, 0) + " m"); }
+        if (g.meta.licence) { bits.push(g.meta.licence); }
+        var s = el("div", "bk-ls");
+        s.appendChild(bidi(bits.join(" · ")));
+        t.appendChild(s);
+        item.appendChild(t);
+        d.appendChild(item);
+      });
+    }
+    if (data.areas.length || (data.area_totals && data.area_totals.length)) {
+      d.appendChild(el("div", "bk-lh", "Areas (km² on the WGS84 ellipsoid)"));
+      var kinds = {};
+      data.areas.forEach(function (a) { kinds[a.kind] = true; });
+      if (kinds.disagreement) {
+        var i1 = el("div", "bk-li");
+        i1.appendChild(swatchBox(data.styles.disagreement));
+        i1.appendChild(el("span", "", "two sources assign to different parties"));
+        d.appendChild(i1);
+      }
+      if (kinds.overlap) {
+        var i2 = el("div", "bk-li");
+        i2.appendChild(swatchBox(data.styles.overlap));
+        i2.appendChild(el("span", "", "one source assigns to two parties"));
+        d.appendChild(i2);
+      }
+      var totals = details("Area by pair of sources (" + (data.area_totals || []).length + ")", false, "bk-totals");
+      d.appendChild(totals);
+      (data.area_totals || []).forEach(function (s) {
+        var t = el("div", "bk-ls bk-total");
+        var txt = s.kind === "overlap"
+          ? s.source_a + ": " + s.party_a + " & " + s.party_b
+          : s.source_a + " " + s.party_a + " / " + s.source_b + " " + s.party_b;
+        t.appendChild(bidi(txt));
+        t.appendChild(document.createTextNode(" — " + fmt(s.area_km2, 1) + " km² in " + s.parts + " part(s)"));
+        totals.appendChild(t);
+      });
+    }
+    if (data.incidents.length) {
+      d.appendChild(el("div", "bk-lh", "Incidents (ring: location uncertainty)"));
+      data.incident_types.forEach(function (t) {
+        var item = el("div", "bk-li");
+        item.setAttribute("data-incident-type", t.type);
+        item.appendChild(swatchDot(t.color));
+        item.appendChild(bidi(t.type));
+        d.appendChild(item);
+      });
+    }
+    if (data.places.length) {
+      var ip = el("div", "bk-li");
+      ip.appendChild(el("span", "bk-peak-sym", "▲"));
+      ip.appendChild(el("span", "", "peak: height · source; names in every language given (az, en, hy, ru)"));
+      d.appendChild(ip);
+    }
+    if (data.measurements.length) {
+      var im = el("div", "bk-li");
+      im.appendChild(swatchLine(data.styles.measurement));
+      im.appendChild(el("span", "", "measurement: value · line source"));
+      d.appendChild(im);
+    }
+    if (data.viewsheds.length) {
+      var iv = el("div", "bk-li");
+      iv.appendChild(swatchBox(data.styles.viewshed));
+      iv.appendChild(el("span", "", "visible from the observer"));
+      d.appendChild(iv);
+    }
+    d.appendChild(el("div", "bk-note", data.notes.disclaimer));
+    return d;
+  }
+
+  function buildCredits(data) {
+    var d = details("Sources & licences", false, "bk-credits");
+    var ul = el("ul");
+    data.credits.forEach(function (c) {
+      var li = el("li");
+      li.setAttribute("data-source", c.name);
+      var head = el("b");
+      head.appendChild(bidi(c.name));
+      li.appendChild(head);
+      var bits = [];
+      if (c.title) { bits.push(c.title); }
+      if (c.version) { bits.push("version " + c.version); }
+      if (c.licence) { bits.push("licence: " + c.licence); }
+      if (bits.length) { li.appendChild(document.createTextNode(" — ")); li.appendChild(bidi(bits.join("; "))); }
+      if (c.attribution) {
+        var a = el("div", "bk-attr");
+        a.appendChild(bidi(c.attribution));
+        li.appendChild(a);
+      }
+      if (c.url) {
+        var u = el("div");
+        u.appendChild(link({ text: c.url, url: c.url }));
+        li.appendChild(u);
+      }
+      ul.appendChild(li);
+    });
+    d.appendChild(el("div", "bk-lh", "Data"));
+    d.appendChild(ul);
+    if (data.basemaps.length) {
+      d.appendChild(el("div", "bk-lh", "Basemaps"));
+      var ub = el("ul");
+      data.basemaps.forEach(function (b) {
+        var li = el("li");
+        li.appendChild(el("b", "", b.name));
+        li.appendChild(document.createTextNode(" — " + b.credit + " "));
+        li.appendChild(link({ text: b.url, url: b.url }));
+        ub.appendChild(li);
+      });
+      d.appendChild(ub);
+    }
+    if (data.overlay_credits.length) {
+      d.appendChild(el("div", "bk-lh", "Images"));
+      var ui = el("ul");
+      data.overlay_credits.forEach(function (o) {
+        var li = el("li");
+        li.appendChild(bidi(o.name));
+        var bits = [];
+        if (o.attribution) { bits.push(o.attribution); }
+        bits.push("licence: " + (o.licence || "not stated"));
+        if (o.note) { bits.push(o.note); }
+        li.appendChild(document.createTextNode(" — "));
+        li.appendChild(bidi(bits.join("; ")));
+        ui.appendChild(li);
+      });
+      d.appendChild(ui);
+    }
+    d.appendChild(el("div", "bk-lh", "Software"));
+    var us = el("ul");
+    data.software.forEach(function (s) {
+      var li = el("li");
+      li.appendChild(document.createTextNode(s.name + " " + s.version + " (" + s.licence + ") "));
+      li.appendChild(link({ text: s.url, url: s.url }));
+      us.appendChild(li);
+    });
+    d.appendChild(us);
+    d.appendChild(el("div", "bk-note", data.notes.simplification));
+    return d;
+  }
+
+  function buildTimeline(map, group, items, data) {
+    var dates = [];
+    items.forEach(function (it) { if (it.rec.date && dates.indexOf(it.rec.date) < 0) { dates.push(it.rec.date); } });
+    dates.sort();
+    var box = el("div", "bk-timeline");
+    var label = el("div", "bk-tl-label");
+    var input = el("input");
+    input.type = "range";
+    input.min = "0";
+    input.max = String(Math.max(dates.length - 1, 0));
+    input.step = "1";
+    input.value = input.max;
+    input.setAttribute("aria-label", "Show incidents up to this date");
+    box.appendChild(el("div", "bk-lh", "Timeline"));
+    box.appendChild(input);
+    box.appendChild(label);
+    var state = { visible: 0 };
+
+    function apply() {
+      var i = Number(input.value);
+      var limit = dates.length ? dates[i] : "";
+      var n = 0;
+      items.forEach(function (it) {
+        var show = !it.rec.date || !limit || it.rec.date <= limit;
+        if (show) {
+          n += 1;
+          if (!group.hasLayer(it.marker)) { group.addLayer(it.halo); group.addLayer(it.marker); }
+        } else if (group.hasLayer(it.marker)) {
+          group.removeLayer(it.marker);
+          group.removeLayer(it.halo);
+        }
+      });
+      state.visible = n;
+      box.setAttribute("data-visible", String(n));
+      label.textContent = (limit ? "up to " + limit + ": " : "") + n + " of " + items.length + " incidents";
+    }
+    input.addEventListener("input", apply);
+    input.addEventListener("change", apply);
+    apply();
+    new Box(box, { position: "bottomleft", className: "bk-timeline-control" }).addTo(map);
+    return state;
+  }
+
+  function buildOpacity(map, overlays, list) {
+    if (!list.length) { return; }
+    var box = el("div", "bk-opacity");
+    box.appendChild(el("div", "bk-lh", "Image opacity"));
+    list.forEach(function (o) {
+      var layer = overlays[o.key];
+      if (!layer) { return; }
+      var lab = el("label", "bk-op-row");
+      var name = el("span", "bk-op-name");
+      name.appendChild(bidi(o.name));
+      var input = el("input");
+      input.type = "range";
+      input.min = "0";
+      input.max = "100";
+      input.step = "5";
+      input.value = String(Math.round(o.opacity * 100));
+      input.setAttribute("data-overlay", o.key);
+      input.addEventListener("input", function () { layer.setOpacity(Number(input.value) / 100); });
+      lab.appendChild(name);
+      lab.appendChild(input);
+      box.appendChild(lab);
+    });
+    new Box(box, { position: "bottomleft", className: "bk-opacity-control" }).addTo(map);
+  }
+
+  function buildMouse(map) {
+    var box = el("div", "bk-mouse", "lat —, lon —");
+    map.on("mousemove", function (e) {
+      box.textContent = "lat " + e.latlng.lat.toFixed(5) + "°, lon " + e.latlng.wrap().lng.toFixed(5) + "°";
+    });
+    new Box(box, { position: "bottomright", className: "bk-mouse-control" }).addTo(map);
+  }
+
+  function escapeHtml(text) {
+    var d = document.createElement("div");
+    d.textContent = String(text);
+    return d.innerHTML;  /* text-node serialisation: &, <, > escaped; used in text context only */
+  }
+
+  function buildAttribution(map, data) {
+    /* Leaflet's attribution line takes HTML: every piece is escaped first. */
+    if (!map.attributionControl || !data.credits.length) { return; }
+    var lineSources = data.lines.map(function (g) { return g.source; });
+    var parts = data.credits.filter(function (c) { return lineSources.indexOf(c.name) >= 0; }).map(function (c) {
+      var osm = /odbl/i.test(c.licence + " " + c.attribution) ? " (© OpenStreetMap contributors, ODbL)" : "";
+      return escapeHtml(c.name + osm);
+    });
+    if (!parts.length) { return; }
+    map.attributionControl.addAttribution("Lines: " + parts.join(", ") + "; all sources: see Sources &amp; licences");
+  }
+
+  function buildTitle(map, data) {
+    var box = el("div", "bk-title");
+    box.appendChild(el("div", "bk-title-main", data.title));
+    if (data.subtitle) { box.appendChild(el("div", "bk-title-sub", data.subtitle)); }
+    map.getContainer().appendChild(box);
+    L.DomEvent.disableClickPropagation(box);
+  }
+
+  /* ---------------------------------------------------------------- layers */
+
+  function build(map, refs, data) {
+    var groups = refs.groups;
+    var api = { incidents: [], timeline: null };
+
+    data.lines.forEach(function (g) {
+      var group = groups[g.key];
+      g.features.forEach(function (f) {
+        if (!f.lines.length) { return; }
+        var style = { color: g.style.color, weight: g.style.weight, opacity: g.style.opacity,
+                      dashArray: g.style.dashArray || null, className: "bk-line" };
+        var layer = L.polyline(latlngs(f.lines), style);
+        var tip = el("div");
+        tip.appendChild(bidi(g.source));
+        if (f.name) { tip.appendChild(document.createTextNode(" · ")); tip.appendChild(bidi(f.name)); }
+        layer.bindTooltip(tip, { sticky: true });
+        layer.bindPopup(function () { return linePopup(g, f); }, popupOptions());
+        group.addLayer(layer);
+      });
+    });
+
+    data.areas.forEach(function (a) {
+      var group = groups[a.kind === "overlap" ? "areas:overlap" : "areas:disagreement"];
+      var style = a.kind === "overlap" ? data.styles.overlap : data.styles.disagreement;
+      var layer = L.polygon(polyLatlngs(a.polygons), L.extend({ className: "bk-area" }, style));
+      var tip = el("div");
+      tip.appendChild(bidi(a.kind === "overlap"
+        ? a.source_a + ": " + a.party_a + " & " + a.party_b
+        : a.source_a + " " + a.party_a + " / " + a.source_b + " " + a.party_b));
+      tip.appendChild(document.createTextNode(" — " + fmt(a.area_km2, 2) + " km²"));
+      layer.bindTooltip(tip, { sticky: true });
+      layer.bindPopup(function () { return areaPopup(a); }, popupOptions());
+      group.addLayer(layer);
+    });
+
+    data.viewsheds.forEach(function (v) {
+      var layer = L.polygon(polyLatlngs(v.polygons), L.extend({ className: "bk-viewshed" }, data.styles.viewshed));
+      var tip = el("div");
+      tip.appendChild(document.createTextNode("visible from "));
+      tip.appendChild(bidi(v.label || "observer"));
+      tip.appendChild(document.createTextNode(" — " + fmt(v.area_km2, 1) + " km²"));
+      layer.bindTooltip(tip, { sticky: true });
+      var pop = el("div", "bk-popup");
+      pop.appendChild(el("div", "bk-h", "Viewshed"));
+      row(pop, "observer", v.label);
+      row(pop, "observer height", v.observer_height_m === null ? "" : fmt(v.observer_height_m, 1) + " m");
+      row(pop, "area", fmt(v.area_km2, 2) + " km²");
+      row(pop, "method", v.method);
+      layer.bindPopup(pop, popupOptions());
+      groups["viewsheds"].addLayer(layer);
+    });
+
+    data.places.forEach(function (p) {
+      var group = groups["places"];
+      var layer;
+      var minor = ["peak", "city"].indexOf(p.kind) < 0;
+      if (p.point) {
+        var ll = [p.point[1], p.point[0]];
+        if (p.kind === "peak") {
+          layer = L.marker(ll, { icon: L.divIcon({ className: "bk-peak", html: "▲", iconSize: [14, 14] }),
+                                 keyboard: false });
+        } else {
+          layer = L.circleMarker(ll, { radius: 4, color: "#ffffff", weight: 1, fillColor: p.color,
+                                       fillOpacity: 1, className: "bk-place" });
+        }
+      } else {
+        layer = L.polyline(latlngs(p.lines), { color: p.color, weight: 2, dashArray: "4 3", className: "bk-road" });
+      }
+      if (p.names.length || p.kind === "peak") {
+        layer.bindTooltip(placeLabel(p), {
+          permanent: true, direction: "right", offset: [6, 0],
+          className: "bk-place-label" + (minor ? " bk-minor" : "") + (p.kind === "peak" ? " bk-peak-label" : "")
+        });
+      }
+      layer.bindPopup(function () { return placePopup(p); }, popupOptions());
+      group.addLayer(layer);
+    });
+
+    data.measurements.forEach(function (m) {
+      var group = groups["measurements"];
+      var a = [m.from[1], m.from[0]], b = [m.to[1], m.to[0]];
+      var line = L.polyline([a, b], L.extend({ className: "bk-measure" }, data.styles.measurement));
+      if (m.permanent === false) {
+        line.bindTooltip(measureLabel(m), { sticky: true, className: "bk-measure-label bk-measure-minor" });
+      } else {
+        line.bindTooltip(measureLabel(m), { permanent: true, direction: "center", className: "bk-measure-label" });
+      }
+      line.bindPopup(function () { return measurePopup(m); }, popupOptions());
+      group.addLayer(line);
+      [a, b].forEach(function (p) {
+        group.addLayer(L.circleMarker(p, { radius: 3, color: "#111", weight: 1, fillColor: "#fff", fillOpacity: 1 }));
+      });
+    });
+
+    var incGroup = groups["incidents"];
+    data.incidents.forEach(function (r) {
+      var ll = [r.lat, r.lon];
+      var halo = L.circle(ll, { radius: r.precision_m, color: r.color, weight: 1, dashArray: "3 4",
+                                fillColor: r.color, fillOpacity: 0.08, interactive: false, className: "bk-halo" });
+      var marker = L.circleMarker(ll, { radius: 7, color: "#ffffff", weight: 2, fillColor: r.color,
+                                        fillOpacity: 0.95, className: "bk-incident" });
+      var tip = el("div");
+      tip.appendChild(document.createTextNode(r.date_label + " · "));
+      tip.appendChild(bidi(r.type));
+      tip.appendChild(document.createTextNode(" · "));
+      tip.appendChild(bidi(r.place_name));
+      marker.bindTooltip(tip);
+      marker.bindPopup(function () { return incidentPopup(r); }, popupOptions());
+      api.incidents.push({ rec: r, marker: marker, halo: halo });
+    });
+    if (incGroup) {
+      api.timeline = buildTimeline(map, incGroup, api.incidents, data);
+    }
+
+    /* chrome */
+    buildTitle(map, data);
+    buildAttribution(map, data);
+    new Box(buildLegend(data), { position: "topright", className: "bk-legend-control" }).addTo(map);
+    buildOpacity(map, refs.overlays, data.image_overlays);
+    L.control.scale({ metric: true, imperial: false, maxWidth: 160, position: "bottomleft" }).addTo(map);
+    if (L.Control.FullScreen) {
+      new L.Control.FullScreen({ position: "topleft", title: "Full screen", titleCancel: "Exit full screen" }).addTo(map);
+    }
+    if (L.control.polylineMeasure) {
+      L.control.polylineMeasure({ position: "topleft", unit: "kilometres", showBearings: true,
+                                  clearMeasurementsOnStop: false, showClearControl: true,
+                                  measureControlTitleOn: "Measure distances (great circle, spherical Earth)",
+                                  measureControlTitleOff: "Stop measuring" }).addTo(map);
+    }
+    buildMouse(map);
+    new Box(buildCredits(data), { position: "bottomright", className: "bk-credits-control" }).addTo(map);
+
+    function zoomClass() {
+      var c = map.getContainer();
+      if (map.getZoom() < data.label_min_zoom) { L.DomUtil.addClass(c, "bk-zoom-low"); }
+      else { L.DomUtil.removeClass(c, "bk-zoom-low"); }
+    }
+    map.on("zoomend", zoomClass);
+    zoomClass();
+
+    window.borderkitMaps = window.borderkitMaps || [];
+    window.borderkitMaps.push({ map: map, api: api, data: data });
+    document.documentElement.setAttribute("data-borderkit-ready", "1");
+    return api;
+  }
+
+  window.borderkit = { build: build, version: "1" };
+}());

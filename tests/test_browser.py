@@ -1,0 +1,361 @@
+"""Maps in a real browser: Playwright (PyPI) driving Debian's Chromium (/usr/bin/chromium).
+
+Outside CI these tests skip when Playwright or Chromium is missing; with ``CI=true``
+a missing browser fails them. Pages are opened from ``file://`` URLs. Every network
+request goes through ``page.route``: the pinned CDN assets are answered from the
+vendored files (so their Subresource-Integrity hashes are checked by the browser),
+tiles with a blank PNG, and anything else is aborted and recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+CHROMIUM = os.environ.get("BORDERKIT_CHROMIUM", "/usr/bin/chromium")
+LAUNCH_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-default-apps",
+    "--disable-extensions",
+]
+ASSETS = Path(__file__).resolve().parent.parent / "src" / "borderkit" / "maps" / "assets"
+BLANK_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360606060000000050001a5f645400000000049454e44ae426082"
+)
+
+
+def _missing(msg: str) -> None:
+    if IN_CI:
+        pytest.fail(f"CI=true but {msg}: browser tests must run in CI")
+    pytest.skip(msg)
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("playwright is not installed (pip install playwright)")
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        _missing(f"{CHROMIUM} not found (apt-get install chromium)")
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+        yield b
+        b.close()
+
+
+def _cdn_files() -> dict[str, Path]:
+    manifest = json.loads((ASSETS / "manifest.json").read_text(encoding="utf-8"))
+    return {f["cdn_url"]: ASSETS / p["directory"] / f["file"] for p in manifest["packages"] for f in p["files"]}
+
+
+class Session:
+    """One page with console, error, dialog and request logging."""
+
+    def __init__(self, browser, path: Path, *, block_all: bool = False, width: int = 1400, height: int = 900):
+        self.page = browser.new_page(viewport={"width": width, "height": height})
+        self.console: list[tuple[str, str]] = []
+        self.errors: list[str] = []
+        self.dialogs: list[str] = []
+        self.requests: list[str] = []
+        self.aborted: list[str] = []
+        self.url = path.resolve().as_uri()
+        cdn = _cdn_files()
+        page = self.page
+        page.on("console", lambda m: self.console.append((m.type, m.text)))
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+
+        def on_dialog(d):
+            self.dialogs.append(d.message)
+            d.dismiss()
+
+        page.on("dialog", on_dialog)
+
+        def route(r):
+            u = r.request.url
+            self.requests.append(u)
+            if u == self.url:
+                return r.continue_()
+            if not block_all and u in cdn:
+                ctype = "text/css" if u.endswith(".css") else "application/javascript"
+                return r.fulfill(
+                    status=200,
+                    body=cdn[u].read_bytes(),
+                    headers={"Content-Type": ctype, "Access-Control-Allow-Origin": "*"},
+                )
+            if not block_all and any(
+                h in u for h in ("tile.openstreetmap.org", "tile.opentopomap.org", "server.arcgisonline.com")
+            ):
+                return r.fulfill(
+                    status=200,
+                    body=BLANK_PNG,
+                    headers={"Content-Type": "image/png", "Access-Control-Allow-Origin": "*"},
+                )
+            self.aborted.append(u)
+            return r.abort()
+
+        page.route("**/*", route)
+        page.goto(self.url)
+        page.wait_for_selector('html[data-borderkit-ready="1"]', timeout=20000)
+        page.wait_for_timeout(300)
+
+    def console_errors(self) -> list[str]:
+        return [t for k, t in self.console if k == "error"] + self.errors
+
+    def flag(self):
+        return self.page.evaluate("window.__bk_pwned === undefined ? null : window.__bk_pwned")
+
+    def visible_incidents(self) -> int:
+        return self.page.locator("path.bk-incident").count()
+
+    def close(self):
+        self.page.close()
+
+
+# ------------------------------------------------------------------------------------ maps under test
+
+
+def _scan_tif(path: Path) -> Path:
+    """A small georeferenced RGB 'old map' in UTM 38N."""
+    import numpy as np
+    import rasterio
+    from affine import Affine
+
+    yy, xx = np.mgrid[0:100, 0:120]
+    rgb = np.stack([(xx * 2 % 255), (yy * 2 % 255), np.full_like(xx, 90)]).astype("uint8")
+    profile = {"driver": "GTiff", "width": 120, "height": 100, "count": 3, "dtype": "uint8", "crs": "EPSG:32638"}
+    with rasterio.open(path, "w", transform=Affine(300, 0, 400000, 0, -300, 4420000), **profile) as ds:
+        ds.write(rgb)
+    return path
+
+
+@pytest.fixture(scope="module")
+def maps_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("maps")
+
+
+@pytest.fixture(scope="module")
+def case():
+    import borderkit
+
+    try:
+        return borderkit.datasets.load()
+    except Exception as exc:  # noqa: BLE001
+        if IN_CI:
+            raise
+        pytest.skip(f"bundled case not loadable yet: {exc}")
+
+
+@pytest.fixture(scope="module")
+def case_maps(case, maps_dir):
+    from borderkit.maps import make_map, save_html
+    from borderkit.maps.builder import case_measurements
+
+    meas = case_measurements(case)
+    online = save_html(make_map(case, measurements=meas), maps_dir / "case.html")
+    offline = save_html(make_map(case, measurements=meas, offline=True), maps_dir / "case-offline.html")
+    return online, offline
+
+
+@pytest.fixture(scope="module")
+def hostile_maps(maps_dir):
+    from borderkit.maps import make_map, save_html
+    from borderkit.maps._synthetic import HOSTILE, synthetic_layers
+
+    text = " ".join(HOSTILE)
+    layers = synthetic_layers(hostile=True)
+    tif = _scan_tif(maps_dir / "hostile-sheet.tif")
+    layers["scans"] = [{"path": tif, "name": "Sheet " + text, "attribution": text, "licence": text, "note": text}]
+    title = "Hostile " + text
+    online = save_html(make_map(layers, title=title, label_min_zoom=0), maps_dir / "hostile.html")
+    offline = save_html(make_map(layers, title=title, offline=True, label_min_zoom=0), maps_dir / "hostile-off.html")
+    return online, offline
+
+
+# ------------------------------------------------------------------------------------ tests
+
+
+def test_default_map_loads_without_console_errors(browser, case_maps):
+    s = Session(browser, case_maps[0])
+    try:
+        assert s.console_errors() == []
+        assert s.page.locator(".leaflet-container").count() == 1
+        # the pinned assets were loaded (SRI-checked); nothing else was asked for except tiles
+        assert s.aborted == []
+        assert s.page.evaluate("typeof L !== 'undefined' && L.version") == "1.9.4"
+        assert s.page.evaluate("!!(L.Control.FullScreen && L.Control.PolylineMeasure)")
+        assert s.page.locator(".leaflet-control-scale-line").count() == 1
+        assert s.page.locator(".bk-title").inner_text().startswith("Armenia")
+    finally:
+        s.close()
+
+
+def test_layer_control_lists_every_source(browser, case, case_maps):
+    s = Session(browser, case_maps[0])
+    try:
+        labels = s.page.locator(".leaflet-control-layers label").all_text_contents()
+        joined = "\n".join(labels)
+        for src in sorted(set(case.lines["source"])):
+            assert f"Line: {src}" in joined, src
+        for base in ("OpenStreetMap", "OpenTopoMap", "Satellite (Esri World Imagery)"):
+            assert base in joined
+        legend = s.page.locator(".bk-legend").inner_text()
+        credits = s.page.locator(".bk-credits").text_content()
+        for src in sorted(set(case.lines["source"])):
+            assert src in legend and src in credits
+        assert "OpenStreetMap contributors" in credits and "ODbL" in credits
+        # toggling a source hides its lines
+        n = s.page.locator("path.bk-line").count()
+        first = sorted(set(case.lines["source"]))[0]
+        s.page.locator(".leaflet-control-layers").hover()
+        s.page.locator(".leaflet-control-layers label", has_text=f"Line: {first}").locator("input").uncheck()
+        assert 0 < s.page.locator("path.bk-line").count() < n
+    finally:
+        s.close()
+
+
+def test_timeline_filters_incidents(browser, case, case_maps):
+    s = Session(browser, case_maps[0])
+    try:
+        total = len(case.incidents)
+        assert s.visible_incidents() == total
+        slider = s.page.locator(".bk-timeline input[type=range]")
+        slider.focus()
+        s.page.keyboard.press("Home")
+        first_date = (
+            min(case.incidents["date"]).strftime("%Y-%m-%d")
+            if hasattr(min(case.incidents["date"]), "strftime")
+            else str(min(case.incidents["date"]))[:10]
+        )
+        n_first = int(sum(str(d)[:10] <= first_date for d in case.incidents["date"]))
+        assert s.visible_incidents() == n_first < total
+        assert s.page.locator(".bk-timeline").get_attribute("data-visible") == str(n_first)
+        s.page.keyboard.press("ArrowRight")
+        assert s.visible_incidents() >= n_first
+        s.page.keyboard.press("End")
+        assert s.visible_incidents() == total
+        assert s.console_errors() == []
+    finally:
+        s.close()
+
+
+def test_popup_shows_escaped_text_and_nothing_executes(browser, hostile_maps):
+    from borderkit.maps._synthetic import HOSTILE
+
+    for path in hostile_maps:
+        s = Session(browser, path)
+        try:
+            page = s.page
+            # open a popup of every kind of feature
+            page.locator("path.bk-incident").first.click(force=True)
+            popup = page.locator(".leaflet-popup-content")
+            text = popup.text_content()
+            for h in HOSTILE[:6]:
+                assert h in text
+            # no element was created from the data
+            assert (
+                page.locator(
+                    ".leaflet-popup-content img, .leaflet-popup-content svg, .leaflet-popup-content script"
+                ).count()
+                == 0
+            )
+            links = popup.locator("a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+            assert links and all(h.startswith("https://example.org/report") for h in links)
+            assert "javascript:" in text  # the bad URLs are shown as plain text
+            for sel in ("path.bk-line", "path.bk-area", "path.bk-measure", "path.bk-place", "path.bk-viewshed"):
+                page.locator(sel).first.click(force=True)
+                page.wait_for_timeout(50)
+            page.locator(".bk-credits summary").click()
+            page.locator(".bk-totals summary").click()
+            page.mouse.move(700, 450)
+            page.wait_for_timeout(200)
+            assert page.locator("img[src='x'], svg[onload]").count() == 0
+            assert s.flag() is None
+            assert s.dialogs == []
+            assert s.console_errors() == []
+            assert page.title().startswith("Hostile <script>")
+            labels = "\n".join(page.locator(".leaflet-control-layers label").all_text_contents())
+            assert "<script>window.__bk_pwned=1" in labels
+            assert HOSTILE[1] in page.locator(".bk-opacity").text_content()
+            assert HOSTILE[1] in page.locator(".bk-credits").text_content()
+        finally:
+            s.close()
+
+
+def test_offline_file_renders_with_all_network_blocked(browser, case_maps):
+    s = Session(browser, case_maps[1], block_all=True)
+    try:
+        assert s.requests == [s.url], s.requests
+        assert s.aborted == []
+        assert s.console_errors() == []
+        assert s.page.evaluate("L.version") == "1.9.4"
+        # the hillshade is embedded and decoded
+        ok = s.page.evaluate(
+            "Array.from(document.querySelectorAll('img.leaflet-image-layer'))"
+            ".every(i => i.complete && i.naturalWidth > 0)"
+        )
+        assert ok and s.page.locator("img.leaflet-image-layer").count() >= 1
+        assert s.page.locator(".leaflet-tile").count() == 0
+        assert s.page.locator("path.bk-line").count() > 0
+        # zooming and panning ask for nothing either
+        s.page.locator(".leaflet-control-zoom-in").click()
+        s.page.mouse.move(600, 400)
+        s.page.mouse.down()
+        s.page.mouse.move(500, 300)
+        s.page.mouse.up()
+        s.page.wait_for_timeout(300)
+        assert s.requests == [s.url]
+        assert s.console_errors() == []
+    finally:
+        s.close()
+
+
+def test_measuring_tool_and_mouse_coordinates_work(browser, hostile_maps):
+    s = Session(browser, hostile_maps[1], block_all=True)
+    try:
+        page = s.page
+        page.mouse.move(700, 500)
+        assert page.locator(".bk-mouse").inner_text().startswith("lat ")
+        page.locator("#polyline-measure-control").click()
+        page.mouse.click(600, 500)
+        page.mouse.click(800, 520)
+        page.mouse.dblclick(800, 520)
+        page.wait_for_timeout(200)
+        totals = page.locator(".polyline-measure-tooltip-total").all_text_contents()
+        assert any("km" in t for t in totals), totals
+        assert s.console_errors() == []
+        # the map did not jump (the Leaflet >= 1.8 problem of leaflet-measure)
+        assert page.evaluate("window.borderkitMaps[0].map.getZoom()") >= 1
+    finally:
+        s.close()
+
+
+def test_scan_overlay_has_an_opacity_slider(browser, maps_dir):
+    from borderkit.maps import make_map, save_html
+    from borderkit.maps._synthetic import synthetic_layers
+
+    tif = _scan_tif(maps_dir / "sheet.tif")
+    path = save_html(make_map(synthetic_layers(), scans=[tif], offline=True), maps_dir / "scan.html")
+    s = Session(browser, path, block_all=True)
+    try:
+        slider = s.page.locator(".bk-opacity input[data-overlay='image0']")
+        assert slider.count() == 1
+        slider.fill("20")
+        op = s.page.evaluate("getComputedStyle(document.querySelector('img.leaflet-image-layer')).opacity")
+        assert float(op) == pytest.approx(0.2)
+        assert s.console_errors() == []
+    finally:
+        s.close()

@@ -1,0 +1,628 @@
+"""Maps without a browser: determinism, escaping, offline/SRI assets, areas, simplification, static export, CLI."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("folium")
+
+from borderkit.maps import make_map, render_html, save_html  # noqa: E402
+from borderkit.maps._synthetic import HOSTILE, HOSTILE_URLS, synthetic_layers  # noqa: E402
+from borderkit.maps.builder import external_references  # noqa: E402
+from borderkit.maps.escape import BIDI_CONTROLS, html_text, safe_url, script_json  # noqa: E402
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+REPO = Path(__file__).resolve().parent.parent
+ASSETS = REPO / "src" / "borderkit" / "maps" / "assets"
+
+
+# ------------------------------------------------------------------------------------ helpers
+
+
+class _Page(HTMLParser):
+    """Tags, attributes and script bodies of a page, parsed as a browser tokenizer would."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.scripts: list[tuple[dict[str, str | None], str]] = []
+        self._in_script: dict[str, str | None] | None = None
+        self._buf: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.append((tag, a))
+        if tag == "script":
+            self._in_script = a
+            self._buf = []
+
+    def handle_data(self, data):
+        if self._in_script is not None:
+            self._buf.append(data)
+
+    def handle_endtag(self, tag):
+        if tag == "script" and self._in_script is not None:
+            self.scripts.append((self._in_script, "".join(self._buf)))
+            self._in_script = None
+
+
+def parse(html: str) -> _Page:
+    p = _Page()
+    p.feed(html)
+    p.close()
+    return p
+
+
+def embedded_data(html: str) -> dict:
+    page = parse(html)
+    blocks = [body for attrs, body in page.scripts if attrs.get("type") == "application/json"]
+    assert len(blocks) == 1
+    return json.loads(blocks[0])
+
+
+def load_case():
+    """The bundled case; skipped outside CI when it cannot be loaded (it is built by other engineers)."""
+    import borderkit
+
+    try:
+        return borderkit.datasets.load()
+    except Exception as exc:  # noqa: BLE001
+        if IN_CI:
+            raise
+        pytest.skip(f"bundled case not loadable yet: {exc}")
+
+
+@pytest.fixture(scope="module")
+def layers():
+    return synthetic_layers()
+
+
+@pytest.fixture(scope="module")
+def scan_tif(tmp_path_factory):
+    """A small georeferenced RGB 'old map' in UTM 38N."""
+    rasterio = pytest.importorskip("rasterio")
+    import numpy as np
+    from affine import Affine
+
+    path = tmp_path_factory.mktemp("scan") / "sheet.tif"
+    yy, xx = np.mgrid[0:60, 0:80]
+    rgb = np.stack([(xx * 3 % 255), (yy * 4 % 255), np.full_like(xx, 120)]).astype("uint8")
+    profile = {"driver": "GTiff", "width": 80, "height": 60, "count": 3, "dtype": "uint8", "crs": "EPSG:32638"}
+    with rasterio.open(path, "w", transform=Affine(500, 0, 400000, 0, -500, 4420000), **profile) as ds:
+        ds.write(rgb)
+    return path
+
+
+@pytest.fixture(scope="module")
+def hostile_layers(scan_tif):
+    layers = synthetic_layers(hostile=True)
+    text = " ".join(HOSTILE)
+    layers["scans"] = [{"path": scan_tif, "name": "Sheet " + text, "attribution": text, "licence": text, "note": text}]
+    return layers
+
+
+# ------------------------------------------------------------------------------------ imports
+
+
+def test_import_borderkit_does_not_import_folium_or_matplotlib():
+    code = (
+        "import sys, borderkit, borderkit.maps, borderkit.cli.map_cmd; "
+        "bad = [m for m in ('folium', 'branca', 'matplotlib', 'jinja2') if m in sys.modules]; "
+        "print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
+
+
+# ------------------------------------------------------------------------------------ escaping
+
+
+def test_html_text_escapes_markup_quotes_and_bidi():
+    s = html_text('<img src=x onerror="a()">\'`\u202e')
+    assert "<" not in s and ">" not in s and '"' not in s and "'" not in s and "`" not in s
+    assert "\u202e" not in s and "&#x202e;" in s
+
+
+def test_script_json_is_safe_inside_script_and_round_trips():
+    obj = {"a": "</script><!-- \u2028\u2029 & ' ` \u202e", "b": [1.5, None]}
+    text = script_json(obj)
+    for ch in "<>&'`\u2028\u2029\u202e":
+        assert ch not in text
+    assert json.loads(text) == obj
+
+
+@pytest.mark.parametrize(
+    ("url", "ok"),
+    [
+        ("https://example.org/a?b=1&c=2", True),
+        ("http://example.org", True),
+        *[(u, False) for u in HOSTILE_URLS],
+        ("", False),
+        ("//example.org", False),
+        ("https://", False),
+        ("https://exa\u202emple.org", False),
+        ("ftp://example.org", False),
+    ],
+)
+def test_safe_url_only_http_links(url, ok):
+    assert (safe_url(url) is not None) == ok
+
+
+# ------------------------------------------------------------------------------------ determinism
+
+
+def test_two_renders_are_byte_identical(layers, tmp_path):
+    a = save_html(make_map(layers, title="t"), tmp_path / "a.html").read_bytes()
+    b = save_html(make_map(layers, title="t"), tmp_path / "b.html").read_bytes()
+    assert a == b
+    assert not re.search(rb"\b[0-9a-f]{32}\b", a), "a uuid-like element id is in the page"
+
+
+def test_renders_in_two_processes_are_byte_identical(tmp_path):
+    code = (
+        "import sys; from borderkit.maps import make_map, save_html; "
+        "from borderkit.maps._synthetic import synthetic_layers; "
+        "save_html(make_map(synthetic_layers(hostile=True), offline=sys.argv[2] == '1'), sys.argv[1])"
+    )
+    for offline in ("0", "1"):
+        outs = []
+        for i in range(2):
+            path = tmp_path / f"{offline}-{i}.html"
+            env = {**os.environ, "PYTHONHASHSEED": str(i + 1)}
+            subprocess.run([sys.executable, "-c", code, str(path), offline], check=True, env=env)
+            outs.append(path.read_bytes())
+        assert outs[0] == outs[1]
+
+
+def test_elements_added_after_make_map_get_deterministic_ids(layers):
+    import folium
+
+    pages = []
+    for _ in range(2):
+        m = make_map(layers)
+        folium.CircleMarker([39.5, 45.6], radius=3, tooltip="added in a notebook").add_to(m)
+        pages.append(render_html(m))
+    assert pages[0] == pages[1]
+    assert "circle_marker_ux" in pages[0]
+
+
+def test_coordinates_are_rounded_to_6_decimals(layers):
+    data = embedded_data(render_html(make_map(layers)))
+    coords = [c for g in data["lines"] for f in g["features"] for part in f["lines"] for xy in part for c in xy]
+    assert coords and all(round(c, 6) == c for c in coords)
+
+
+# ------------------------------------------------------------------------------------ hostile strings
+
+
+@pytest.mark.parametrize("offline", [False, True])
+def test_hostile_strings_never_appear_unescaped(hostile_layers, layers, offline):
+    title = "Title " + " ".join(HOSTILE)
+    html = render_html(make_map(hostile_layers, title=title, offline=offline))
+    clean_layers = {**layers, "scans": [hostile_layers["scans"][0]["path"]]}
+    clean = render_html(make_map(clean_layers, title="Title", offline=offline))
+    hp, cp = parse(html), parse(clean)
+    # the same page structure: no extra tag or script came from the data
+    assert [t for t, _ in hp.tags] == [t for t, _ in cp.tags]
+    assert len(hp.scripts) == len(cp.scripts)
+    for attrs, _ in hp.scripts:
+        assert set(attrs) <= {"src", "integrity", "crossorigin", "type", "id"}
+    for tag, attrs in hp.tags:
+        for name, value in attrs.items():
+            assert not name.startswith("on"), (tag, name)
+            assert "javascript:" not in (value or "").lower()
+    # no hostile string, nor its dangerous parts, is in the file as it is
+    for s in HOSTILE:
+        assert s not in html
+    for needle in ("<img src=x", "<svg onload", "</script><script>", "<!--", "<script>window"):
+        assert needle not in html
+    for ch in BIDI_CONTROLS + ("\u2028", "\u2029"):
+        assert ch not in html, repr(ch)
+    # <title> is escaped
+    assert "<title>Title &lt;script&gt;" in html
+    # the data are all there, intact, once decoded
+    data = embedded_data(html)
+    inc = data["incidents"][0]
+    for s in HOSTILE:
+        assert s in inc["description"]
+        assert s in data["title"]
+    assert any(HOSTILE[0] in g["source"] for g in data["lines"])
+    assert HOSTILE[1] in data["image_overlays"][0]["name"] and HOSTILE[1] in data["image_overlays"][0]["licence"]
+    assert HOSTILE[2] in data["viewsheds"][0]["label"]
+    # links: only http(s); the hostile URLs are kept as plain text
+    urls = [s["url"] for r in data["incidents"] for s in r["sources"] if s["url"]]
+    assert urls and all(re.match(r"^https?://[^\s<>\"'`]+$", u) for u in urls)
+    plain = {s["url_text"] for r in data["incidents"] for s in r["sources"]}
+    assert {u for u in HOSTILE_URLS} <= plain
+
+
+def test_layer_control_names_are_html_escaped(hostile_layers):
+    html = render_html(make_map(hostile_layers))
+    page = parse(html)
+    main = "".join(body for attrs, body in page.scripts if not attrs.get("src") and "L.control.layers" in body)
+    names = re.findall(r'"((?:[^"\\]|\\.)*)"\s*:\s*(?:feature_group|tile_layer|image_overlay)_', main)
+    decoded = [json.loads(f'"{n}"') for n in names]
+    line_names = [n for n in decoded if n.startswith("Line: ")]
+    assert len(line_names) == 2
+    for n in line_names:
+        assert "<" not in n and "&lt;script&gt;" in n
+
+
+# ------------------------------------------------------------------------------------ assets, offline, SRI
+
+
+def _manifest():
+    return json.loads((ASSETS / "manifest.json").read_text(encoding="utf-8"))
+
+
+def test_assets_manifest_matches_vendored_files():
+    m = _manifest()
+    names = {p["name"]: p for p in m["packages"]}
+    assert names["leaflet"]["version"] == "1.9.4"
+    assert {"leaflet", "leaflet.fullscreen", "leaflet.polylinemeasure"} <= set(names)
+    for pkg in m["packages"]:
+        assert pkg["registry"] == "npm" and re.fullmatch(r"[0-9a-f]{64}", pkg["package_sha256"])
+        folder = ASSETS / pkg["directory"]
+        assert (folder / pkg["licence_file"]).is_file(), "licence file vendored"
+        for f in pkg["files"]:
+            assert "dist/" not in f["file"], "ignored by .gitignore"
+            data = (folder / f["file"]).read_bytes()
+            assert hashlib.sha256(data).hexdigest() == f["sha256"]
+            assert f["integrity"] == "sha384-" + base64.b64encode(hashlib.sha384(data).digest()).decode()
+            assert f["cdn_url"] == f"https://cdn.jsdelivr.net/npm/{pkg['name']}@{pkg['version']}/{f['path']}"
+
+
+def test_offline_file_refers_to_nothing_outside(layers):
+    html = render_html(make_map(layers, offline=True))
+    assert external_references(html) == []
+    assert "sourceMappingURL" not in html
+    assert "tile.openstreetmap.org" not in html and "arcgisonline" not in html
+    # Leaflet and both plugins are inlined
+    assert 't.version="1.9.4"' in html
+    assert "L.Control.PolylineMeasure" in html and "leaflet.fullscreen" in html
+
+
+def test_online_assets_are_pinned_with_sri(layers):
+    html = render_html(make_map(layers))
+    files = {f["cdn_url"]: f for p in _manifest()["packages"] for f in p["files"]}
+    refs = [(t, a) for t, a in parse(html).tags if a.get("src") or (t == "link" and a.get("href"))]
+    assert len(refs) == 6
+    for _tag, attrs in refs:
+        url = attrs.get("src") or attrs.get("href")
+        assert url in files, url
+        assert attrs["integrity"] == files[url]["integrity"]
+        assert attrs["crossorigin"] == "anonymous"
+    # every other URL in the page is a tile template or a credit link, none is loaded by a tag
+    assert all(
+        r.startswith(("<script src=https://cdn.jsdelivr.net", "<link href=https://cdn.jsdelivr.net"))
+        for r in external_references(html)
+    )
+
+
+def test_save_html_offline_mismatch_is_refused(layers, tmp_path):
+    m = make_map(layers)
+    with pytest.raises(ValueError, match="offline"):
+        save_html(m, tmp_path / "x.html", offline=True)
+
+
+# ------------------------------------------------------------------------------------ content
+
+
+def test_one_layer_per_source_with_legend_metadata(layers):
+    data = embedded_data(render_html(make_map(layers)))
+    assert [g["source"] for g in data["lines"]] == ["synthetic-a", "synthetic-b"]
+    styles = [(g["style"]["color"], g["style"]["dashArray"]) for g in data["lines"]]
+    assert len(set(styles)) == 2
+    for g in data["lines"]:
+        assert g["date"] and g["accuracy_m"] == 100.0 and g["meta"]["licence"] == "CC0-1.0"
+
+
+def test_disagreement_areas_on_the_ellipsoid(layers):
+    import shapely
+    from pyproj import CRS, Transformer
+
+    m = make_map(layers)
+    areas = {
+        (a["source_a"], a["party_a"], a["source_b"], a["party_b"]): a["area_km2"] for a in m.borderkit_report["areas"]
+    }
+    t = layers["territories"]
+    arm_a = t[(t.source == "synthetic-a") & (t.party == "ARM")].geometry.iloc[0]
+    aze_b = t[(t.source == "synthetic-b") & (t.party == "AZE")].geometry.iloc[0]
+    inter = shapely.intersection(arm_a, aze_b)
+    # independent check: Lambert azimuthal equal-area centred on the data
+    laea = CRS.from_proj4("+proj=laea +lat_0=39.8 +lon_0=45.8 +datum=WGS84 +units=m")
+    tr = Transformer.from_crs("EPSG:4326", laea, always_xy=True)
+    ref_km2 = (
+        shapely.transform(inter, lambda xy: __import__("numpy").column_stack(tr.transform(xy[:, 0], xy[:, 1]))).area
+        / 1e6
+    )
+    got = areas[("synthetic-a", "ARM", "synthetic-b", "AZE")]
+    assert got == pytest.approx(ref_km2, rel=1e-4)
+    assert got > 1.0
+
+
+def test_simplification_tolerance_in_metres_is_respected(layers):
+    m = make_map(layers, simplify_m=30.0)
+    rep = m.borderkit_report
+    assert 0 < rep["max_displacement_m"]["lines"] <= 30.0 * 1.001
+    assert rep["line_vertices"]["displayed"] < rep["line_vertices"]["original"]
+    full = make_map(layers, simplify_m=0).borderkit_report
+    assert full["max_displacement_m"]["lines"] == 0.0
+    # the input layers are untouched (analysis keeps full resolution)
+    assert len(layers["lines"].geometry.iloc[0].coords) > 100
+
+
+def test_incidents_places_and_measurements(layers):
+    data = embedded_data(render_html(make_map(layers)))
+    inc = data["incidents"]
+    assert [r["date"] for r in inc] == sorted(r["date"] for r in inc)
+    assert {r["precision_m"] for r in inc} == {500.0, 3000.0, 1000.0, 5000.0, 2000.0}
+    by_prec = {r["date_precision"]: r["date_label"] for r in inc}
+    assert by_prec["month"] == "2022-09" and by_prec["year"] == "2024" and by_prec["week"].startswith("week of")
+    assert len({r["color"] for r in inc}) == len({r["type"] for r in inc})
+    peak = next(p for p in data["places"] if p["kind"] == "peak")
+    assert [n["lang"] for n in peak["names"]] == ["az", "en", "hy", "ru"]
+    assert peak["elevation_m"] == 3550.0 and peak["elevation_source_short"] == "GeoNames 395602"
+    assert all(p["id"] != "lost1" for p in data["places"])
+    labels = {(m["value_text"], m["line_source"]) for m in data["measurements"]}
+    assert ("15.3 km", "synthetic-a") in labels and ("3.50 km", "synthetic-b") in labels
+
+
+def test_credits_name_every_source_and_basemaps(layers):
+    data = embedded_data(render_html(make_map(layers)))
+    assert {c["name"] for c in data["credits"]} == {"synthetic-a", "synthetic-b"}
+    names = {b["name"] for b in data["basemaps"]}
+    assert names == {"OpenStreetMap", "OpenTopoMap", "Satellite (Esri World Imagery)"}
+    assert any("ODbL" in b["credit"] for b in data["basemaps"])
+    assert {s["name"] for s in data["software"]} == {"leaflet", "leaflet.fullscreen", "leaflet.polylinemeasure"}
+    off = embedded_data(render_html(make_map(layers, offline=True)))
+    assert off["basemaps"] == []
+
+
+# ------------------------------------------------------------------------------------ rasters
+
+
+def _write_tif(path: Path, array, *, crs: str, transform, **extra) -> Path:
+    rasterio = pytest.importorskip("rasterio")
+    count = 1 if array.ndim == 2 else array.shape[0]
+    arr = array if array.ndim == 3 else array[None]
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        width=arr.shape[2],
+        height=arr.shape[1],
+        count=count,
+        dtype=str(arr.dtype),
+        crs=crs,
+        transform=transform,
+        **extra,
+    ) as ds:
+        ds.write(arr)
+    return path
+
+
+def test_mercator_rows_resampling_is_exact_at_row_centres():
+    import numpy as np
+
+    from borderkit.maps._raster import _merc_lat, _merc_y, to_mercator_rows
+
+    south, north, rows = 38.0, 42.0, 400
+    lat_centres = north - (np.arange(rows) + 0.5) * (north - south) / rows
+    arr = lat_centres[:, None].repeat(3, axis=1)
+    out = to_mercator_rows(arr, south=south, north=north, height=200)
+    y = _merc_y(north) - (np.arange(200) + 0.5) * (_merc_y(north) - _merc_y(south)) / 200
+    assert np.allclose(out[:, 0], _merc_lat(y), atol=1e-9)
+
+
+def test_dem_hillshade_and_scan_overlay(layers, tmp_path):
+    import numpy as np
+    from affine import Affine
+
+    def from_origin(west, north, xsize, ysize):
+        return Affine(xsize, 0.0, west, 0.0, -ysize, north)
+
+    yy, xx = np.mgrid[0:120, 0:150]
+    dem = (1500 + 800 * np.sin(xx / 15.0) * np.cos(yy / 20.0)).astype("float32")
+    dem_path = _write_tif(tmp_path / "dem.tif", dem, crs="EPSG:4326", transform=from_origin(45.3, 40.4, 0.008, 0.008))
+    rgb = np.stack([(xx * 1.5 % 255), (yy * 2 % 255), np.full_like(xx, 128)]).astype("uint8")
+    scan_path = _write_tif(
+        tmp_path / "soviet-sheet.tif", rgb, crs="EPSG:32638", transform=from_origin(400000, 4420000, 200, 200)
+    )
+    from borderkit.maps._raster import is_dem
+
+    assert is_dem(dem_path) and not is_dem(scan_path)
+    m = make_map(layers, dem=dem_path, scans=[scan_path], offline=True)
+    html = render_html(m)
+    data = embedded_data(html)
+    kinds = [o["kind"] for o in data["image_overlays"]]
+    assert kinds == ["hillshade", "scan"]
+    assert data["image_overlays"][1]["name"] == "soviet-sheet"
+    assert html.count('L.imageOverlay(\n                "data:image/png;base64,') == 2
+    assert external_references(html) == []
+
+
+def test_terrain_engine_viewshed_objects_become_polygons(layers):
+    import numpy as np
+    from affine import Affine
+
+    class FakeViewshed:  # the attributes of borderkit.terrain.visibility.Viewshed
+        array = np.zeros((20, 20), dtype="uint8")
+        array[5:10, 5:12] = 1
+        transform = Affine(0.01, 0, 45.6, 0, -0.01, 39.8)
+        crs = "EPSG:4326"
+        parameters = {"observer": {"lon": 45.65, "lat": 39.72}, "observer_height_m": 2.0, "radius_m": 5000}
+
+    data = embedded_data(render_html(make_map(layers, viewsheds=[FakeViewshed()])))
+    (v,) = data["viewsheds"]
+    assert v["label"] == "observer at 39.7200° N, 45.6500° E"
+    assert v["observer_height_m"] == 2.0 and "radius 5,000 m" in v["method"]
+    # rows 5-9, cols 5-11: the box 45.65–45.72 E, 39.70–39.75 N, area on the ellipsoid
+    from pyproj import Geod
+
+    box_km2 = (
+        abs(Geod(ellps="WGS84").polygon_area_perimeter([45.65, 45.72, 45.72, 45.65], [39.70, 39.70, 39.75, 39.75])[0])
+        / 1e6
+    )
+    assert v["area_km2"] == pytest.approx(box_km2, rel=1e-3)
+
+
+# ------------------------------------------------------------------------------------ static export
+
+
+def test_static_png_and_svg_are_deterministic_and_escaped(hostile_layers, tmp_path):
+    from borderkit.maps.static import save_static
+
+    title = "Static " + " ".join(HOSTILE) + " $x$ $"
+    a = save_static(hostile_layers, tmp_path / "a.png", title=title).read_bytes()
+    b = save_static(hostile_layers, tmp_path / "b.png", title=title).read_bytes()
+    assert a[:8] == b"\x89PNG\r\n\x1a\n" and a == b
+    s1 = save_static(hostile_layers, tmp_path / "a.svg", title=title).read_text(encoding="utf-8")
+    s2 = save_static(hostile_layers, tmp_path / "b.svg", title=title).read_text(encoding="utf-8")
+    assert s1 == s2
+    for needle in ("<script", "onerror", "onload", "javascript:", "<!--", "__bk_pwned", *BIDI_CONTROLS):
+        assert needle not in s1
+
+
+def test_static_map_has_scale_bar_north_arrow_legend_and_credits(layers):
+    from borderkit.maps.builder import prepare_context
+    from borderkit.maps.static import render_figure
+
+    fig = render_figure(prepare_context(layers))
+    texts = [t.get_text() for t in fig.findobj(lambda o: hasattr(o, "get_text"))]
+    joined = "\n".join(texts)
+    assert "N" in texts
+    assert re.search(r"^\d+ km$", joined, re.M)
+    assert "Sources:" in joined and "synthetic-a" in joined and "CC0-1.0" in joined
+    assert any("synthetic-b" in t for t in texts)
+
+
+# ------------------------------------------------------------------------------------ CLI
+
+
+def _write_inputs(folder: Path, layers) -> list[Path]:
+    lines = folder / "lines.geojson"
+    layers["lines"].to_file(lines)
+    inc = layers["incidents"].copy()
+    inc["sources"] = inc["sources"].map(json.dumps)
+    inc["date"] = inc["date"].dt.strftime("%Y-%m-%d")
+    inc["date_end"] = ""
+    incidents = folder / "incidents.geojson"
+    inc.to_file(incidents)
+    return [lines, incidents]
+
+
+def test_cli_renders_data_files(layers, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from borderkit.cli.map_cmd import detect_kind, map_
+
+    monkeypatch.chdir(tmp_path)
+    files = _write_inputs(tmp_path, layers)
+    assert [detect_kind(f) for f in files] == ["lines", "incidents"]
+    runner = CliRunner()
+    res = runner.invoke(map_, [*map(str, files), "-o", "out/m.html", "--offline", "--png", "m.png", "--svg", "m.svg"])
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "out/m.html").read_text(encoding="utf-8")
+    assert external_references(html) == []
+    assert (tmp_path / "m.png").stat().st_size > 10_000 and (tmp_path / "m.svg").is_file()
+    assert "largest displacement" in res.output
+    # an explicit output is not replaced without --overwrite (usage error, exit 2)
+    res2 = runner.invoke(map_, [*map(str, files), "-o", "out/m.html"])
+    assert res2.exit_code == 2 and "--overwrite" in res2.output
+    res3 = runner.invoke(map_, [*map(str, files), "-o", "out/m.html", "--overwrite"])
+    assert res3.exit_code == 0
+    # without -o the file goes to maps/<first data file>.html
+    res4 = runner.invoke(map_, [str(files[0]), "--json"])
+    assert res4.exit_code == 0
+    assert json.loads(res4.output)["written"]["html"] == os.path.join("maps", "lines.html")
+    # stdout
+    res5 = runner.invoke(map_, [str(files[0]), "-o", "-"])
+    assert res5.exit_code == 0 and res5.output.startswith("<!DOCTYPE html>")
+
+
+def test_cli_rejects_unknown_files(tmp_path):
+    from click.testing import CliRunner
+
+    from borderkit.cli.map_cmd import detect_kind, map_
+    from borderkit.errors import FileFormatError
+
+    bad = tmp_path / "x.csv"
+    bad.write_text("a,b\n1,2\n", encoding="utf-8")
+    with pytest.raises(FileFormatError, match="line_id"):
+        detect_kind(bad)
+    res = CliRunner().invoke(map_, [str(bad), "-o", str(tmp_path / "o.html")])
+    assert res.exit_code != 0 and isinstance(res.exception, FileFormatError)
+
+
+def test_cli_through_the_borderkit_group(layers, tmp_path, monkeypatch):
+    """With the command registered in the group, errors become one line and the documented exit code."""
+    from click.testing import CliRunner
+
+    from borderkit.cli import main
+
+    monkeypatch.setitem(main.COMMANDS, "map", "borderkit.cli.map_cmd:map_")
+    bad = tmp_path / "x.csv"
+    bad.write_text("a,b\n1,2\n", encoding="utf-8")
+    res = CliRunner().invoke(main.cli, ["map", str(bad), "-o", str(tmp_path / "o.html")])
+    assert res.exit_code == 1
+    assert "borderkit: error:" in res.output and "line_id" in res.output
+
+
+# ------------------------------------------------------------------------------------ the bundled case
+
+
+@pytest.fixture(scope="module")
+def case_html(tmp_path_factory):
+    case = load_case()
+    from borderkit.maps.builder import case_measurements
+
+    out = tmp_path_factory.mktemp("case")
+    m = make_map(case, measurements=case_measurements(case))
+    p = save_html(m, out / "armenia-azerbaijan.html")
+    return case, m, p
+
+
+def test_default_case_map_size_and_content(case_html):
+    case, m, path = case_html
+    size = path.stat().st_size
+    assert size <= 2_000_000, f"default map is {size} bytes"
+    data = embedded_data(path.read_text(encoding="utf-8"))
+    assert {g["source"] for g in data["lines"]} == set(case.lines["source"])
+    credits = {c["name"] for c in data["credits"]}
+    assert set(case.lines["source"]) <= credits
+    assert any("ODbL" in (c["licence"] + c["attribution"]) for c in data["credits"])
+    assert m.borderkit_report["max_displacement_m"]["lines"] <= 30.0 * 1.001
+    assert len(data["incidents"]) == len(case.incidents)
+
+
+def test_cli_default_writes_the_case_map(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from borderkit.cli.map_cmd import map_
+
+    load_case()
+    monkeypatch.chdir(tmp_path)
+    res = CliRunner().invoke(map_, [])
+    assert res.exit_code == 0, res.output
+    first = (tmp_path / "maps" / "armenia-azerbaijan.html").read_bytes()
+    res = CliRunner().invoke(map_, [])  # the default file is rewritten, identically
+    assert res.exit_code == 0
+    assert (tmp_path / "maps" / "armenia-azerbaijan.html").read_bytes() == first
+    assert len(first) <= 2_000_000
+    committed = REPO / "maps" / "armenia-azerbaijan.html"
+    if committed.exists():
+        assert committed.read_bytes() == first, (
+            "maps/armenia-azerbaijan.html is not what the code renders from the bundled data: "
+            "regenerate it with `borderkit map` (make map) and commit it"
+        )

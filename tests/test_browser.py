@@ -173,7 +173,7 @@ def case_maps(case, maps_dir):
 @pytest.fixture(scope="module")
 def hostile_maps(maps_dir):
     from borderkit.maps import make_map, save_html
-    from borderkit.maps._synthetic import HOSTILE, synthetic_layers
+    from map_fixtures import HOSTILE, synthetic_layers
 
     text = " ".join(HOSTILE)
     layers = synthetic_layers(hostile=True)
@@ -253,7 +253,7 @@ def test_timeline_filters_incidents(browser, case, case_maps):
 
 
 def test_popup_shows_escaped_text_and_nothing_executes(browser, hostile_maps):
-    from borderkit.maps._synthetic import HOSTILE
+    from map_fixtures import HOSTILE
 
     for path in hostile_maps:
         s = Session(browser, path)
@@ -345,7 +345,7 @@ def test_measuring_tool_and_mouse_coordinates_work(browser, hostile_maps):
 
 def test_scan_overlay_has_an_opacity_slider(browser, maps_dir):
     from borderkit.maps import make_map, save_html
-    from borderkit.maps._synthetic import synthetic_layers
+    from map_fixtures import synthetic_layers
 
     tif = _scan_tif(maps_dir / "sheet.tif")
     path = save_html(make_map(synthetic_layers(), scans=[tif], offline=True), maps_dir / "scan.html")

@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("folium")
 
 from borderkit.maps import make_map, render_html, save_html  # noqa: E402
-from borderkit.maps._synthetic import HOSTILE, HOSTILE_URLS, synthetic_layers  # noqa: E402
+from map_fixtures import HOSTILE, HOSTILE_URLS, synthetic_layers  # noqa: E402
 from borderkit.maps.builder import external_references  # noqa: E402
 from borderkit.maps.escape import BIDI_CONTROLS, html_text, safe_url, script_json  # noqa: E402
 
@@ -171,14 +171,18 @@ def test_two_renders_are_byte_identical(layers, tmp_path):
 def test_renders_in_two_processes_are_byte_identical(tmp_path):
     code = (
         "import sys; from borderkit.maps import make_map, save_html; "
-        "from borderkit.maps._synthetic import synthetic_layers; "
+        "from map_fixtures import synthetic_layers; "
         "save_html(make_map(synthetic_layers(hostile=True), offline=sys.argv[2] == '1'), sys.argv[1])"
     )
     for offline in ("0", "1"):
         outs = []
         for i in range(2):
             path = tmp_path / f"{offline}-{i}.html"
-            env = {**os.environ, "PYTHONHASHSEED": str(i + 1)}
+            env = {
+                **os.environ,
+                "PYTHONHASHSEED": str(i + 1),
+                "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")]),
+            }
             subprocess.run([sys.executable, "-c", code, str(path), offline], check=True, env=env)
             outs.append(path.read_bytes())
         assert outs[0] == outs[1]

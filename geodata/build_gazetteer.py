@@ -374,8 +374,9 @@ def build(*, cache: Path, out: Path) -> dict:
             "title": "The two reports the Armenia-Azerbaijan case is built from",
             "reports": CASE_REPORTS,
             "used_for": "incidents and claims (dates, places, numbers; quoted only as short phrases)",
-            "licence": "facts only: dates, places and numbers extracted, with short quotations where the wording is the claim; "
-            "the report texts are not redistributed (copyright of their publishers)",
+            "licence": "facts only (report texts not redistributed)",
+            "licence_note": "dates, places and numbers extracted, with short quotations where the wording is the claim; "
+            "the report texts remain under their publishers' copyright and are not part of borderkit",
         },
         "curated-facts": {
             "title": "Curated places, incidents and claims with a citation per row",
@@ -385,7 +386,8 @@ def build(*, cache: Path, out: Path) -> dict:
                 "geodata/sources/claims.csv",
             ],
             "provenance": "geodata/sources/README.md",
-            "licence": "CC0-1.0 for the curation; each fact cites its own source (see geodata/sources/README.md)",
+            "licence": "CC0-1.0",
+            "licence_note": "the curation is CC0; each fact cites its own source (see geodata/sources/README.md)",
             "attribution": "",
             "rows": {"places": len(place_features), "places_located": located,
                      "incidents": len(incident_features), "claims": len(claims)},

@@ -33,6 +33,7 @@ data: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_geodesy.py
 	$(BIN)/python benchmarks/bench_viewshed.py
+	$(BIN)/python benchmarks/bench_locate.py
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet ruff

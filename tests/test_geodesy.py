@@ -598,3 +598,50 @@ def test_signed_distance_needs_one_line():
     df = signed_distance_to_line([47.5, 45.5], [39.9, 40.1], mls)
     assert list(df.side) == ["right", "left"] and list(df.part_index) == [1, 0]
     assert isinstance(df, pd.DataFrame)
+
+
+# ------------------------------------------------------------------------------------------------
+# the compiled chord-to-geodesic formula of borderkit._fastgeo (used by borderkit.locate)
+# ------------------------------------------------------------------------------------------------
+def test_fast_chord_distance_against_geodtest(geodtest):
+    pytest.importorskip("numba")
+    from borderkit._fastgeo import fast_distance
+
+    lat1, lon1, _azi1, lat2, lon2, _azi2, s12, *_ = geodtest.T
+    err = np.abs(fast_distance(lon1, lat1, lon2, lat2) - s12)
+    # the formula is for regional distances; GeodTest covers every distance on the earth
+    for limit, tol in ((200e3, 1e-5), (400e3, 2e-4), (800e3, 1e-2)):
+        sel = s12 <= limit
+        assert sel.sum() >= 5 or limit < 400e3
+        if sel.any():
+            assert err[sel].max() < tol, f"max error {err[sel].max():.3g} m up to {limit / 1e3:.0f} km"
+
+
+def test_fast_chord_distance_in_the_case_region():
+    """Independent reference: pyproj.Geod.fwd builds the pairs, the formula must give the distances back."""
+    pytest.importorskip("numba")
+    from borderkit._fastgeo import fast_distance
+
+    rng = np.random.default_rng(7)
+    n = 50_000
+    lon1 = rng.uniform(REGION[0], REGION[2], n)
+    lat1 = rng.uniform(REGION[1], REGION[3], n)
+    az = rng.uniform(-180, 180, n)
+    s = rng.uniform(0, 400e3, n)
+    lon2, lat2, _ = G.fwd(lon1, lat1, az, s)
+    err = np.abs(fast_distance(lon1, lat1, lon2, lat2) - s)
+    assert err[s <= 200e3].max() < 1e-5  # measured 3.6 µm
+    assert err.max() < 1e-3  # measured 0.1 mm at 400 km
+
+
+def test_nearest_with_side_matches_signed_distance_to_line():
+    from borderkit.geodesy import _nearest_with_side, _segments
+
+    line = shapely.LineString([(45.0, 39.0), (45.5, 39.3), (45.6, 39.9), (46.2, 40.0)])
+    rng = np.random.default_rng(3)
+    lon = rng.uniform(44.5, 46.5, 500)
+    lat = rng.uniform(38.7, 40.3, 500)
+    ref = signed_distance_to_line(lon, lat, line)
+    near, left = _nearest_with_side(lon, lat, _segments(line))
+    assert np.array_equal(near.dist, ref["distance_m"].to_numpy())
+    assert np.array_equal(np.where(left, "left", "right"), ref["side"].to_numpy())

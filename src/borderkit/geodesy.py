@@ -760,6 +760,46 @@ def nearest_points_on_lines(
     return df
 
 
+def _left_of_line(near: _Nearest, segs: _Segments) -> np.ndarray:
+    """True where each point is on the left of the direction of travel at its nearest point.
+
+    The side rule of :func:`signed_distance_to_line` (segment direction at X; the
+    pseudo-normal at interior vertices; end segments extended). Works for several
+    lines at once: ``segs.prev``/``segs.next`` never link two lines.
+    """
+    seg = near.seg
+    # default: the side relative to the segment direction at X
+    left = np.sin(np.radians(near.az_xp - near.az_x)) < 0.0
+    # at an interior vertex: pseudo-normal (sum of the two left normals)
+    at_start = (near.s <= 0.0) & (segs.prev[seg] >= 0)
+    at_end = (near.s >= segs.length[seg]) & (segs.next[seg] >= 0) & ~at_start
+    vtx = at_start | at_end
+    if vtx.any():
+        sv = seg[vtx]
+        az_in = np.where(at_start[vtx], segs.az_b[segs.prev[sv]], segs.az_b[sv])
+        az_out = np.where(at_start[vtx], segs.az_a[sv], segs.az_a[segs.next[sv]])
+        nx = np.sin(np.radians(az_in - 90.0)) + np.sin(np.radians(az_out - 90.0))
+        ny = np.cos(np.radians(az_in - 90.0)) + np.cos(np.radians(az_out - 90.0))
+        ux = np.sin(np.radians(near.az_xp[vtx]))
+        uy = np.cos(np.radians(near.az_xp[vtx]))
+        dot = ux * nx + uy * ny
+        usable = np.hypot(nx, ny) > 1e-9  # a 180° spike has no pseudo-normal: keep the segment rule
+        left[vtx] = np.where(usable, dot > 0.0, left[vtx])
+    return left
+
+
+def _nearest_with_side(
+    p_lon: np.ndarray, p_lat: np.ndarray, segs: _Segments, *, projection: LocalProjection | None = None
+) -> tuple[_Nearest, np.ndarray]:
+    """Exact nearest point on several lines (geodesic method) and the side of each point (internal).
+
+    Returns the :class:`_Nearest` record and a boolean array, True on the left of the
+    direction of travel of the nearest line. Used by :mod:`borderkit.locate`.
+    """
+    near = _nearest(p_lon, p_lat, segs, method="geodesic", projection=projection)
+    return near, _left_of_line(near, segs)
+
+
 def signed_distance_to_line(
     points_lon: Any,
     points_lat: Any,
@@ -821,24 +861,7 @@ def signed_distance_to_line(
         near = _nearest(p_lon, p_lat, segs, method=method, projection=projection)
     df = _frame(p_lon.size, near, segs)
 
-    seg = near.seg
-    # default: the side relative to the segment direction at X
-    left = np.sin(np.radians(near.az_xp - near.az_x)) < 0.0
-    # at an interior vertex: pseudo-normal (sum of the two left normals)
-    at_start = (near.s <= 0.0) & (segs.prev[seg] >= 0)
-    at_end = (near.s >= segs.length[seg]) & (segs.next[seg] >= 0) & ~at_start
-    vtx = at_start | at_end
-    if vtx.any():
-        sv = seg[vtx]
-        az_in = np.where(at_start[vtx], segs.az_b[segs.prev[sv]], segs.az_b[sv])
-        az_out = np.where(at_start[vtx], segs.az_a[sv], segs.az_a[segs.next[sv]])
-        nx = np.sin(np.radians(az_in - 90.0)) + np.sin(np.radians(az_out - 90.0))
-        ny = np.cos(np.radians(az_in - 90.0)) + np.cos(np.radians(az_out - 90.0))
-        ux = np.sin(np.radians(near.az_xp[vtx]))
-        uy = np.cos(np.radians(near.az_xp[vtx]))
-        dot = ux * nx + uy * ny
-        usable = np.hypot(nx, ny) > 1e-9  # a 180° spike has no pseudo-normal: keep the segment rule
-        left[vtx] = np.where(usable, dot > 0.0, left[vtx])
+    left = _left_of_line(near, segs)
     on = near.dist < _ON_LINE_M
     sign = np.where(left, 1.0, -1.0) * (1.0 if left_positive else -1.0)
     df["signed_distance_m"] = np.where(on, 0.0, sign * near.dist)

@@ -41,10 +41,14 @@ EXIT_INTERNAL = 70
 
 # command name -> "module:attribute"; the module is imported on first use.
 COMMANDS: dict[str, str] = {
+    "check": "borderkit.cli.check_cmd:check",
+    "claims": "borderkit.cli.claims_cmd:claims",
     "datasets": "borderkit.cli.datasets_cmd:datasets",
     "dem": "borderkit.cli.dem_cmd:dem",
     "los": "borderkit.cli.los_cmd:los",
     "map": "borderkit.cli.map_cmd:map_",
+    "measure": "borderkit.cli.measure_cmd:measure",
+    "overlaps": "borderkit.cli.overlaps_cmd:overlaps",
     "peak": "borderkit.cli.peak_cmd:peak",
     "profile": "borderkit.cli.profile_cmd:profile",
     "validate": "borderkit.cli.validate_cmd:validate",

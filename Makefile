@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.borderkit-installed
 
-.PHONY: map test data bench lint clean
+.PHONY: map test data bench lint clean notebooks
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "borderkit needs Python >= 3.11; run make PYTHON=python3.11 ...")'
@@ -29,6 +29,10 @@ data: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[build]'
 	$(BIN)/python geodata/build.py
 
+## Run the notebooks (writes maps/0*.html and notebooks/data/, both git-ignored).
+notebooks: $(STAMP)
+	$(BIN)/python -m pytest tests/test_notebooks.py -q
+
 ## Benchmarks (not part of the test suite); results go to BENCHMARKS.md by hand.
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_geodesy.py
@@ -37,7 +41,7 @@ bench: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/python -m pip install --quiet ruff
-	$(BIN)/ruff check src tests geodata
+	$(BIN)/ruff check src tests geodata notebooks
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist

@@ -412,11 +412,10 @@ def plot_profile(
         Draw into an existing matplotlib Axes.
     """
     try:
+        # A bare Figure (no pyplot) draws off-screen without switching the user's backend,
+        # so Jupyter's inline plotting keeps working after a call.
         import matplotlib
-
-        if ax is None:
-            matplotlib.use("Agg", force=False)
-        import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
     except ImportError as exc:  # pragma: no cover
         from borderkit.errors import OptionalDependencyError
 
@@ -426,7 +425,8 @@ def plot_profile(
     km = t["distance_m"].to_numpy() / 1000.0
     z = t["elevation_m"].to_numpy()
     if ax is None:
-        fig, ax = plt.subplots(figsize=(10, 4.2), dpi=dpi)
+        fig = Figure(figsize=(10, 4.2), dpi=dpi)
+        ax = fig.subplots()
     else:
         fig = ax.figure
     finite = np.isfinite(z)

@@ -699,6 +699,9 @@ def evaluate_claims(
                                         "tell an advance to it from no crossing at all")
                         if inc_note:
                             note.append(inc_note)
+                        note.append("the place is where the advance went, not how far it went: its depth only bounds "
+                                    "the advance from below, so the accepted range runs from the line (minus the "
+                                    "uncertainty) to the claimed depth plus its tolerance")
                         emit(rd, r.source, float(r.depth_m), _rss(r.accuracy_m, prec),
                              "signed geodesic distance (WGS84) from the place to the nearest section of the line; "
                              f"positive = on {into}'s side (beyond the line into {into})",

@@ -264,6 +264,18 @@ def synthetic_layers(*, hostile: bool = False) -> dict[str, Any]:
                 "quantity": "distance",
                 "statement": t("about 12 km from the border"),
                 "method": t("geodesic WGS84"),
+                "range_text": t("2 lines: 15.3–15.9 km"),
+                "reading": t("(a) shortest distance"),
+                "verdict": t("inconsistent"),
+                "accept": t("10.8 km to 13.2 km"),
+                "claim_verdict": t("depends on reading"),
+                "all_sources": t("synthetic-a 15.3 km ✗"),
+                "other_readings": t("(b) toward somewhere: 12.0 km (consistent)"),
+                "note": t("note"),
+                "features": t("place:town1"),
+                "label_at": "to",
+                "label_direction": "right",
+                "label_min_zoom": 0,
             },
             {
                 "claim_id": t("advance-depth"),
@@ -281,6 +293,9 @@ def synthetic_layers(*, hostile: bool = False) -> dict[str, Any]:
                 "quantity": "advance_depth",
                 "statement": t("advanced up to 3.5 km"),
                 "method": t("geodesic WGS84"),
+                "value_text": t("+3.50 km"),
+                "reach": t("an advance of 3.5 km from this line reaches the place"),
+                "label_offset": [0, -10],
             },
         ]
     )
@@ -290,6 +305,7 @@ def synthetic_layers(*, hostile: bool = False) -> dict[str, Any]:
                 "name": t("Viewshed from the peak"),
                 "observer_height_m": 2.0,
                 "method": t("synthetic"),
+                "details": [[t("observer"), t("on the peak")], [t("DEM"), t("synthetic DEM")]],
                 "geometry": Polygon([(45.74, 39.66), (45.82, 39.66), (45.82, 39.74), (45.74, 39.74)]),
             }
         ],

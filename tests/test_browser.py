@@ -162,11 +162,11 @@ def case():
 @pytest.fixture(scope="module")
 def case_maps(case, maps_dir):
     from borderkit.maps import make_map, save_html
-    from borderkit.maps.builder import case_measurements
+    from borderkit.maps.builder import case_layers
 
-    meas = case_measurements(case)
-    online = save_html(make_map(case, measurements=meas), maps_dir / "case.html")
-    offline = save_html(make_map(case, measurements=meas, offline=True), maps_dir / "case-offline.html")
+    extra = case_layers(case)
+    online = save_html(make_map(case, **extra), maps_dir / "case.html")
+    offline = save_html(make_map(case, offline=True, **extra), maps_dir / "case-offline.html")
     return online, offline
 
 
@@ -279,6 +279,28 @@ def test_popup_shows_escaped_text_and_nothing_executes(browser, hostile_maps):
                 page.locator(sel).first.click(force=True)
                 page.wait_for_timeout(50)
             page.locator(".bk-credits summary").click()
+            page.locator(".bk-credits summary").click()
+            # permanent measurement labels show the hostile label, value and source literally
+            labels = page.locator(".leaflet-tooltip.bk-measure-label").all_text_contents()
+            assert labels and all(h in "\n".join(labels) for h in HOSTILE[:6])
+            assert page.locator(".bk-measure-label img, .bk-measure-label svg, .bk-measure-label script").count() == 0
+            # measurement popups: claim, verdict, reach test … as text
+            for i in range(page.locator("path.bk-measure").count()):
+                page.evaluate("window.borderkitMaps[0].map.setView([39.55, 45.72], 10, {animate: false})")
+                page.locator("path.bk-measure").nth(i).click(force=True)
+                page.wait_for_timeout(250)  # the previous popup fades out for 200 ms
+                text = page.locator(".leaflet-popup-content").last.text_content()
+                assert "Claim" in text and HOSTILE[0] in text and HOSTILE[5] in text
+            # the viewshed's popup: label and parameter rows (clicked away from the peak's marker in its middle)
+            xy = page.evaluate(
+                "(() => { const m = window.borderkitMaps[0].map; m.setView([39.70, 45.78], 11, {animate: false});"
+                " const p = m.latLngToContainerPoint([39.675, 45.755]); return [p.x, p.y]; })()"
+            )
+            box = page.locator(".leaflet-container").bounding_box()
+            page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
+            page.wait_for_timeout(250)
+            text = page.locator(".leaflet-popup-content").last.text_content()
+            assert "Viewshed" in text and HOSTILE[1] in text and HOSTILE[4] in text  # label and detail rows
             page.locator(".bk-totals summary").click()
             page.mouse.move(700, 450)
             page.wait_for_timeout(200)
@@ -356,6 +378,113 @@ def test_scan_overlay_has_an_opacity_slider(browser, maps_dir):
         slider.fill("20")
         op = s.page.evaluate("getComputedStyle(document.querySelector('img.leaflet-image-layer')).opacity")
         assert float(op) == pytest.approx(0.2)
+        assert s.console_errors() == []
+    finally:
+        s.close()
+
+
+_BOXES = """(sel) => Array.from(document.querySelectorAll(sel)).filter(e => {
+    const r = e.getBoundingClientRect();
+    return getComputedStyle(e).display !== "none" && r.width > 0 && r.right > 0 && r.bottom > 0
+        && r.left < window.innerWidth && r.top < window.innerHeight;
+}).map(e => { const r = e.getBoundingClientRect();
+              return {text: e.textContent, x0: r.left, y0: r.top, x1: r.right, y1: r.bottom}; })"""
+
+
+def _overlap(a, b) -> bool:
+    return a["x0"] < b["x1"] - 1 and b["x0"] < a["x1"] - 1 and a["y0"] < b["y1"] - 1 and b["y0"] < a["y1"] - 1
+
+
+def test_case_measurement_labels_are_readable_at_every_zoom(browser, case_maps):
+    s = Session(browser, case_maps[1], block_all=True)
+    try:
+        page = s.page
+        page.evaluate("document.querySelector('.bk-legend').open = false")
+        labels = ".leaflet-tooltip.bk-measure-label:not(.bk-measure-minor)"
+        for zoom in (8, 9, 10, 11, 12):
+            for lat, lon in ((39.56, 46.23), (39.55, 46.45), (39.60, 46.0)):
+                page.evaluate(f"window.borderkitMaps[0].map.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
+                page.wait_for_timeout(100)
+                boxes = page.evaluate(_BOXES, labels)
+                if zoom < 10:  # only the Nakhchivan gap is labelled at the scale of the region
+                    assert all("Nakhchivan" in b["text"] for b in boxes), (zoom, boxes)
+                    continue
+                for i, a in enumerate(boxes):
+                    for b in boxes[i + 1 :]:
+                        assert not _overlap(a, b), (zoom, lat, lon, a["text"], b["text"])
+                if zoom == 10 and (lat, lon) == (39.56, 46.23):
+                    texts = "\n".join(b["text"] for b in boxes)
+                    for needle in (
+                        "Khndzoresk → line, shortest4.67 km · line: osm-2017",
+                        "Khndzoresk → line, toward Lachin11.3 km · line: osm-2017",
+                        "Sev Lake: depth into ARM+1.01 km · line: osm-2017",
+                        "narrowest gap25.8 km · line: osm-2017",
+                    ):
+                        assert needle in texts, texts
+                    assert len(boxes) == 4
+                    # nor do they hide a place's label
+                    places = page.evaluate(_BOXES, ".leaflet-tooltip.bk-place-label")
+                    assert places
+                    for a in boxes:
+                        for b in places:
+                            assert not _overlap(a, b), (a["text"], b["text"])
+        # the other sources' segments show their label on hover, and every segment has a popup
+        # (dcw-gmt's crossing toward Lachin is the farthest: hover its segment past the others' ends)
+        xy = page.evaluate(
+            "(() => { const m = window.borderkitMaps[0].map; m.setView([39.56, 46.50], 12, {animate: false});"
+            " const p = m.latLngToContainerPoint([39.5827, 46.5307]); return [p.x, p.y]; })()"
+        )
+        assert page.locator("path.bk-measure.bk-measure-minor").count() >= 3
+        box = page.locator(".leaflet-container").bounding_box()
+        page.mouse.move(box["x"] + xy[0], box["y"] + xy[1])
+        page.wait_for_timeout(150)
+        tip = page.locator(".leaflet-tooltip.bk-measure-minor")
+        assert tip.count() == 1 and "12.3 km · line: dcw-gmt" in tip.text_content()
+        # the labelled Khndzoresk → line segment (osm-2017), clicked near (not on) its middle
+        xy = page.evaluate(
+            "(() => { const m = window.borderkitMaps[0].map; m.setView([39.4936, 46.4583], 12, {animate: false});"
+            " const p = m.latLngToContainerPoint([39.49364, 46.45833]); return [p.x + 3, p.y - 3]; })()"
+        )
+        box = page.locator(".leaflet-container").bounding_box()
+        page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
+        page.wait_for_timeout(250)
+        text = page.locator(".leaflet-popup-content").last.text_content()
+        assert "approximately 12 km away from the border" in text and "verdict" in text and "method" in text
+        assert s.console_errors() == []
+    finally:
+        s.close()
+
+
+def test_case_viewshed_is_off_until_switched_on(browser, case_maps):
+    s = Session(browser, case_maps[0])
+    try:
+        page = s.page
+        name = "Viewshed from Mets Ishkhanasar (GLOBE 30\u2033, observer 2 m, 30 km)"
+        assert page.locator("path.bk-viewshed").count() == 0
+        assert name in page.locator(".bk-legend").inner_text()
+        page.locator(".leaflet-control-layers").hover()
+        box = page.locator(".leaflet-control-layers label", has_text=name).locator("input")
+        assert not box.is_checked()
+        box.check()
+        assert page.locator("path.bk-viewshed").count() >= 1
+        # click inside the visible ground, away from the markers and labels at the summit
+        import shapely
+
+        data = page.evaluate("window.borderkitMaps[0].data.viewsheds[0].polygons")
+        polys = shapely.MultiPolygon([shapely.Polygon(p[0], p[1:]) for p in data])
+        far = max(shapely.get_parts(polys), key=lambda g: g.area).difference(shapely.Point(46.18, 39.58).buffer(0.05))
+        pt = far.representative_point()
+        xy = page.evaluate(
+            "(ll) => { const m = window.borderkitMaps[0].map; m.setView(ll, 11, {animate: false});"
+            " const p = m.latLngToContainerPoint(ll); return [p.x, p.y]; }",
+            [pt.y, pt.x],
+        )
+        box = page.locator(".leaflet-container").bounding_box()
+        page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
+        page.wait_for_timeout(250)
+        text = page.locator(".leaflet-popup-content").last.text_content()
+        for needle in (name, "visible area", "radius: 30 km", "GLOBE 30", "refraction k = 0.13", "observer point"):
+            assert needle in text, needle
         assert s.console_errors() == []
     finally:
         s.close()

@@ -17,9 +17,9 @@ import pytest
 pytest.importorskip("folium")
 
 from borderkit.maps import make_map, render_html, save_html  # noqa: E402
-from map_fixtures import HOSTILE, HOSTILE_URLS, synthetic_layers  # noqa: E402
 from borderkit.maps.builder import external_references  # noqa: E402
 from borderkit.maps.escape import BIDI_CONTROLS, html_text, safe_url, script_json  # noqa: E402
+from map_fixtures import HOSTILE, HOSTILE_URLS, synthetic_layers  # noqa: E402
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REPO = Path(__file__).resolve().parent.parent
@@ -243,6 +243,28 @@ def test_hostile_strings_never_appear_unescaped(hostile_layers, layers, offline)
     assert any(HOSTILE[0] in g["source"] for g in data["lines"])
     assert HOSTILE[1] in data["image_overlays"][0]["name"] and HOSTILE[1] in data["image_overlays"][0]["licence"]
     assert HOSTILE[2] in data["viewsheds"][0]["label"]
+    assert all(HOSTILE[3] in text for pair in data["viewsheds"][0]["details"] for text in pair)
+    # measurement labels and popups: every field arrives intact (and is escaped in the file, above)
+    meas = {m["id"].split(" ")[0]: m for m in data["measurements"]}
+    town, adv = meas["town1-to-border"], meas["advance-depth"]
+    for s in HOSTILE:
+        assert s in town["label"] and s in town["range_text"] and s in town["line_source"]
+        assert s in adv["value_text"]
+        for field in (
+            "statement",
+            "claimed",
+            "reading",
+            "verdict",
+            "accept",
+            "claim_verdict",
+            "all_sources",
+            "other_readings",
+            "method",
+            "note",
+            "features",
+        ):
+            assert s in town["claims"][0][field], field
+        assert s in adv["claims"][0]["reach"]
     # links: only http(s); the hostile URLs are kept as plain text
     urls = [s["url"] for r in data["incidents"] for s in r["sources"] if s["url"]]
     assert urls and all(re.match(r"^https?://[^\s<>\"'`]+$", u) for u in urls)
@@ -379,7 +401,7 @@ def test_incidents_places_and_measurements(layers):
     assert peak["elevation_m"] == 3550.0 and peak["elevation_source_short"] == "GeoNames 395602"
     assert all(p["id"] != "lost1" for p in data["places"])
     labels = {(m["value_text"], m["line_source"]) for m in data["measurements"]}
-    assert ("15.3 km", "synthetic-a") in labels and ("3.50 km", "synthetic-b") in labels
+    assert ("15.3 km", "synthetic-a") in labels and ("+3.50 km", "synthetic-b") in labels  # value_text given
 
 
 def test_credits_name_every_source_and_basemaps(layers):
@@ -589,10 +611,10 @@ def test_cli_through_the_borderkit_group(layers, tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def case_html(tmp_path_factory):
     case = load_case()
-    from borderkit.maps.builder import case_measurements
+    from borderkit.maps.builder import case_layers
 
     out = tmp_path_factory.mktemp("case")
-    m = make_map(case, measurements=case_measurements(case))
+    m = make_map(case, **case_layers(case))
     p = save_html(m, out / "armenia-azerbaijan.html")
     return case, m, p
 
@@ -626,7 +648,162 @@ def test_cli_default_writes_the_case_map(tmp_path, monkeypatch):
     assert len(first) <= 2_000_000
     committed = REPO / "maps" / "armenia-azerbaijan.html"
     if committed.exists():
-        assert committed.read_bytes() == first, (
+        # compare digests: pytest's diff of two 1 MB byte strings takes minutes (and is not truncated in CI)
+        digest = hashlib.sha256(committed.read_bytes()).hexdigest()
+        assert digest == hashlib.sha256(first).hexdigest(), (
             "maps/armenia-azerbaijan.html is not what the code renders from the bundled data: "
             "regenerate it with `borderkit map` (make map) and commit it"
         )
+
+
+@pytest.fixture(scope="module")
+def case_claims(case_html):
+    from borderkit.claims import evaluate_claims
+
+    case, m, path = case_html
+    return case, evaluate_claims(case), embedded_data(path.read_text(encoding="utf-8"))
+
+
+def _segments(data, claim_id, reading):
+    return [m for m in data["measurements"] if m["id"].startswith(f"{claim_id} {reading} ")]
+
+
+def test_case_measurements_come_from_the_claims_table(case_claims):
+    case, table, data = case_claims
+    sources = sorted(set(case.lines["source"]))
+    measured = table[table["verdict"] != "cannot be measured"]
+    for cid, reading in (
+        ("khndzoresk-12km-from-border", "(a)"),
+        ("khndzoresk-12km-from-border", "(b)"),
+        ("nakhchivan-25km-straight-line", "(a)"),
+        ("sev-lake-advance-3.5km", "(a)"),
+    ):
+        segs = _segments(data, cid, reading)
+        assert sorted(m["line_source"] for m in segs) == sources, (cid, reading)
+        rows = measured[(measured["claim_id"] == cid) & (measured["reading"] == reading)].set_index("source")
+        for m in segs:
+            r = rows.loc[m["line_source"]]
+            assert m["value"] == pytest.approx(float(r["measured_value"]), abs=1e-9)
+            assert m["unit"] == r["claimed_unit"] == "km"
+            ends = {tuple(m["from"]), tuple(m["to"])}
+            assert ends == {
+                (round(float(r["from_lon"]), 6), round(float(r["from_lat"]), 6)),
+                (round(float(r["to_lon"]), 6), round(float(r["to_lat"]), 6)),
+            }
+            claim = m["claims"][0]
+            assert claim["statement"] == r["statement"] and claim["verdict"].startswith(r["verdict"])
+            assert claim["claim_verdict"] == r["claim_verdict"] and claim["method"] == r["method"]
+            assert claim["claimed"].endswith(f"{float(r['claimed_value']):g} km")
+        # one permanent label per reading, on the most detailed source, with the range over all sources
+        labelled = [m for m in segs if m["permanent"]]
+        assert [m["line_source"] for m in labelled] == ["osm-2017"]
+        assert labelled[0]["range_text"].startswith("4 lines: ")
+    # the readings not drawn and the heights are not segments; reading (b) of Nakhchivan is in the popup
+    assert not _segments(data, "nakhchivan-25km-straight-line", "(b)")
+    assert not [m for m in data["measurements"] if m["id"].startswith("mets-ishkhanasar")]
+    gap = _segments(data, "nakhchivan-25km-straight-line", "(a)")
+    assert "(b) goris" in gap[0]["claims"][0]["other_readings"]
+    osm_gap = next(m for m in gap if m["line_source"] == "osm-2017")
+    assert osm_gap["value_text"] == "25.8 km" and osm_gap["label_min_zoom"] is None
+    khn = {m["line_source"]: m for m in _segments(data, "khndzoresk-12km-from-border", "(a)")}
+    assert khn["osm-2017"]["value_text"] == "4.67 km" and khn["osm-2017"]["label"] == "Khndzoresk → line, shortest"
+    assert khn["osm-2017"]["label_min_zoom"] == 10
+
+
+def test_case_sev_lake_advance_is_signed_drawn_from_the_line_and_reach_tested(case_claims):
+    case, table, data = case_claims
+    segs = {m["line_source"]: m for m in _segments(data, "sev-lake-advance-3.5km", "(a)")}
+    lake = case.places.set_index("place_id").loc["sev_lake"].geometry
+    for src, m in segs.items():
+        # from the nearest point of the line to the lake
+        assert m["to"] == [round(lake.x, 6), round(lake.y, 6)], src
+        assert m["label"] == "Sev Lake: depth into ARM"
+        # both claims about the lake share the segment: one record, both claims in its popup
+        assert [c["id"] for c in m["claims"]] == ["sev-lake-advance-3.5km", "sev-lake-advance-3km"]
+        assert all(c["reach"] for c in m["claims"])
+    assert segs["osm-2017"]["value_text"] == "+1.01 km"
+    assert segs["natural-earth-10m"]["value_text"] == "\u22120.66 km"
+    assert segs["osm-2017"]["range_text"] == "4 lines: \u22120.66 km to +1.01 km"
+    assert "reaches the place, with 2.49 km to spare" in segs["osm-2017"]["claims"][0]["reach"]
+    assert "not beyond this line" in segs["gshhg-wdbii"]["claims"][0]["reach"]
+    # the 3 km claim was not drawn twice
+    assert not _segments(data, "sev-lake-advance-3km", "(a)")
+
+
+def test_case_viewshed_layer(case_html):
+    import numpy as np
+
+    from borderkit.terrain.peaks import peak_check
+    from borderkit.terrain.visibility import viewshed
+
+    case, m, path = case_html
+    html = path.read_text(encoding="utf-8")
+    data = embedded_data(html)
+    (v,) = data["viewsheds"]
+    name = "Viewshed from Mets Ishkhanasar (GLOBE 30\u2033, observer 2 m, 30 km)"
+    assert v["label"] == name and v["show"] is False and v["observer_height_m"] == 2.0
+    # the layer control lists it, and it is not on the map when the page opens
+    page = parse(html)
+    main = "".join(body for attrs, body in page.scripts if not attrs.get("src") and "L.control.layers" in body)
+    group = re.search(re.escape(json.dumps(html_text(name))) + r"\s*:\s*(feature_group_\w+)", main).group(1)
+    assert f"{group}.addTo(" not in main
+    # the area is the ellipsoidal area of the visible cells of the terrain engine's viewshed
+    at = peak_check("mets_ishkhanasar", places=case.places, dem=case.dem)["dem_max_at"]
+    ref = viewshed((at["lon"], at["lat"]), dem=case.dem, radius_m=30_000, observer_height_m=2.0)
+    assert v["area_km2"] == pytest.approx(ref.visible_area_km2(), abs=1e-3)
+    details = dict(v["details"])
+    assert "30 km" in details["radius"] and "GLOBE" in details["DEM"] and "k = 0.13" in details["curvature"]
+    assert "observer point" in details and "2 m above the ground" in details["observer height"]
+    # no file path of the machine that rendered the map
+    assert str(REPO) not in html and "geodata" not in json.dumps(v["details"])
+    # displayed outlines stay within the simplification tolerance of the cell outlines
+    assert m.borderkit_report["max_displacement_m"]["viewsheds"] <= 30.0 * 1.001
+    assert np.isfinite(v["area_km2"]) and v["polygons"]
+
+
+def test_measurement_rows_of_one_segment_are_merged_and_options_validated(layers):
+    import pandas as pd
+
+    from borderkit.maps._prepare import measurement_records
+
+    base = layers["measurements"].iloc[0].to_dict()
+    rows = [
+        {
+            **base,
+            "claim_id": "a",
+            "statement": "first",
+            "label_direction": "sideways",
+            "label_at": "nowhere",
+            "label_offset": "12,-7",
+            "permanent": False,
+        },
+        {**base, "claim_id": "b", "statement": "second", "label_offset": "x", "permanent": True},
+        {**base, "claim_id": "c", "to_lon": 45.71, "label_offset": [1e9, float("nan")], "permanent": float("nan")},
+    ]
+    recs = measurement_records(pd.DataFrame(rows))
+    assert len(recs) == 2
+    merged = next(r for r in recs if len(r["claims"]) == 2)
+    assert [c["statement"] for c in merged["claims"]] == ["first", "second"]
+    assert merged["permanent"] is True  # one of the rows asks for a label
+    assert merged["label_direction"] == "center" and merged["label_at"] == "mid"
+    assert merged["label_offset"] == [12, -7]
+    other = next(r for r in recs if len(r["claims"]) == 1)
+    assert other["label_offset"] == [0, 0] and other["permanent"] is True  # NaN: the default
+    # hover-only segments come first, so the labelled one is drawn on top
+    assert [r["permanent"] for r in measurement_records(pd.DataFrame(rows[:1] + rows[2:]))] == [False, True]
+
+
+def test_static_map_leaves_hidden_viewsheds_and_small_scale_labels_off(layers):
+    from borderkit.maps.builder import prepare_context
+    from borderkit.maps.static import render_figure
+
+    def texts(fig):
+        return "\n".join(t.get_text() for t in fig.findobj(lambda o: hasattr(o, "get_text")))
+
+    hidden = layers["viewsheds"].assign(show=False)
+    meas = layers["measurements"].assign(label_min_zoom=[20, None])
+    shown = texts(render_figure(prepare_context({**layers, "measurements": meas})))
+    assert "viewshed" in shown and "1 measurement label(s) left off at this scale" in shown
+    assert "advance depth" in shown and "Sampletown → border" not in shown
+    off = texts(render_figure(prepare_context({**layers, "viewsheds": hidden})))
+    assert "viewshed" not in off

@@ -127,13 +127,20 @@ def _collect(data: tuple[Path, ...]) -> dict[str, Any]:
     return layers
 
 
-def _case_measurements(case: Any) -> Any:
-    """Measurement segments from the measurement engine, when it is installed (else ``None``)."""
-    try:
-        from borderkit.maps.builder import case_measurements
-    except ImportError:  # pragma: no cover
-        return None
-    return case_measurements(case)
+def _case_layers(case: Any, have: set[str]) -> dict[str, Any]:
+    """The case's computed layers (claim measurements, the viewshed) that DATA did not give."""
+    from borderkit.maps.builder import case_measurements, case_viewsheds
+
+    out: dict[str, Any] = {}
+    if "measurements" not in have:
+        meas = case_measurements(case)
+        if meas is not None:
+            out["measurements"] = meas
+    if "viewsheds" not in have:
+        vs = case_viewsheds(case)
+        if vs is not None:
+            out["viewsheds"] = vs
+    return out
 
 
 def _human(n: int) -> str:
@@ -212,10 +219,8 @@ def map_(
         from borderkit import datasets
 
         case = datasets.load(case_name or DEFAULT_CASE)
-    if case is not None and "measurements" not in layers:
-        meas = _case_measurements(case)
-        if meas is not None:
-            layers["measurements"] = meas
+    if case is not None:
+        layers.update(_case_layers(case, set(layers)))
 
     if output is None:
         stem = (case_name or DEFAULT_CASE) if not data else data[0].name.split(".")[0]
@@ -263,6 +268,7 @@ def map_(
         "places": len(ctx.payload["places"]),
         "unlocated_places": report.get("unlocated_places", []),
         "measurements": len(ctx.payload["measurements"]),
+        "viewsheds": len(ctx.payload["viewsheds"]),
         "areas": report.get("areas", []),
         "warnings": report.get("warnings", []),
     }
@@ -277,7 +283,7 @@ def map_(
         f"wrote {', '.join(written.values()) or 'stdout'} (HTML {_human(size)}, offline={'yes' if offline else 'no'})",
         f"line sources: {', '.join(summary['line_sources']) or 'none'}; incidents: {summary['incidents']}; "
         f"places: {summary['places']} (+{len(summary['unlocated_places'])} unlocated); "
-        f"measurements: {summary['measurements']}",
+        f"measurements: {summary['measurements']}; viewsheds: {summary['viewsheds']}",
         f"display simplification: {summary['simplify_tolerance_m']:g} m tolerance, "
         f"largest displacement {summary['max_displacement_m']:.1f} m (geodesic)",
     ]

@@ -14,6 +14,10 @@ render_html
 save_static
     PNG/SVG with the same styling, scale bar, north arrow, legend and credits
     (:mod:`borderkit.maps.static`).
+case_layers, case_measurements, case_viewsheds
+    The computed layers of the case map: measurement segments from the claims
+    table and the viewshed from Mets Ishkhanasar
+    (``make_map(case, **case_layers(case))`` is what ``borderkit map`` draws).
 """
 
 from __future__ import annotations
@@ -24,6 +28,9 @@ from borderkit.maps.builder import (
     BASEMAPS,
     DEFAULT_SIMPLIFY_M,
     MapContext,
+    case_layers,
+    case_measurements,
+    case_viewsheds,
     make_map,
     prepare_context,
     render_html,
@@ -35,6 +42,9 @@ __all__ = [
     "BASEMAPS",
     "DEFAULT_SIMPLIFY_M",
     "MapContext",
+    "case_layers",
+    "case_measurements",
+    "case_viewsheds",
     "make_map",
     "prepare_context",
     "render_html",

@@ -538,13 +538,53 @@ def _measure_value(row: Mapping[str, Any], col: str | None) -> tuple[float | Non
     return v, unit
 
 
+LABEL_DIRECTIONS = ("center", "right", "left", "top", "bottom")
+"""Where a measurement's permanent label sits relative to its anchor (Leaflet tooltip directions)."""
+
+LABEL_ANCHORS = ("mid", "from", "to")
+"""What a measurement's permanent label is attached to: the segment's middle or one of its ends."""
+
+CLAIM_FIELDS = (
+    "statement",
+    "claimed",
+    "reading",
+    "verdict",
+    "accept",
+    "reach",
+    "claim_verdict",
+    "all_sources",
+    "other_readings",
+    "method",
+    "note",
+    "features",
+)
+"""Per-claim fields of a measurement's popup, in display order (see :func:`measurement_records`)."""
+
+
 def measurement_records(frame: Any) -> list[dict[str, Any]]:
     """Measurement segments to label on the map.
 
     Expected columns (aliases in ``MEASUREMENT_ALIASES``): ``from_lon``,
-    ``from_lat``, ``to_lon``, ``to_lat``, ``value``, ``unit``, ``line_source``;
-    optional ``label``/``claim_id``, ``claimed_value``, ``claimed_unit``,
-    ``method``, ``statement``. Rows without the four coordinates are skipped.
+    ``from_lat``, ``to_lon``, ``to_lat``, ``value``, ``unit``, ``line_source``.
+    Optional, about the segment: ``label``/``claim_id`` (what is measured),
+    ``measurement_id``, ``value_text`` (replaces the formatted value, e.g. a
+    signed depth), ``range_text`` (e.g. the range over all line sources),
+    ``permanent`` (False: the label shows on hover only), ``label_min_zoom``
+    (the permanent label hides below this zoom), ``label_at`` (one of
+    :data:`LABEL_ANCHORS`), ``label_direction`` (one of :data:`LABEL_DIRECTIONS`),
+    ``label_offset`` (``[dx, dy]`` pixels, or ``"dx,dy"``; added to the
+    direction's own 8 px gap).
+    Optional, about the claim (popup): ``claim_id``, ``statement``,
+    ``claimed_value``/``claimed_unit``/``qualifier`` (or ``claimed``),
+    ``quantity``, ``reading``, ``verdict``, ``accept``, ``reach``,
+    ``claim_verdict``, ``all_sources``, ``other_readings``, ``method``,
+    ``note``, ``features``.
+
+    Rows without the four coordinates or a value are skipped. Rows that
+    describe the same segment (same end points, line source and value text —
+    e.g. two claims about one place) are drawn once; the popup lists each claim.
+    Records are sorted with the hover-only segments first, so the labelled one
+    of a group is drawn on top.
     """
     if frame is None or len(frame) == 0:
         return []
@@ -557,7 +597,7 @@ def measurement_records(frame: Any) -> list[dict[str, Any]]:
         return None
 
     names = {k: pick(k) for k in MEASUREMENT_ALIASES}
-    out = []
+    merged: dict[tuple[Any, ...], dict[str, Any]] = {}
     for _, row in frame.iterrows():
         row = row.to_dict()
         coords = [_num(row.get(names[k])) if names[k] else None for k in ("from_lon", "from_lat", "to_lon", "to_lat")]
@@ -566,34 +606,96 @@ def measurement_records(frame: Any) -> list[dict[str, Any]]:
         value, unit = _measure_value(row, names["value"])
         if value is None:
             continue
-        out.append(
-            {
-                "id": clean_text(row.get("measurement_id", "")) or clean_text(row.get("claim_id", "")),
+        value_text = clean_text(row.get("value_text", "")) or _format_value(value, unit)
+        source = clean_text(row.get(names["line_source"])) if names["line_source"] else ""
+        frm, to = [_r(coords[0]), _r(coords[1])], [_r(coords[2]), _r(coords[3])]
+        claim = {k: clean_text(row.get(k, "")) for k in CLAIM_FIELDS}
+        claim["claimed"] = claim["claimed"] or _claimed_text(row)
+        claim["id"] = clean_text(row.get("claim_id", ""))
+        key = (tuple(frm), tuple(to), source, value_text)
+        rec = merged.get(key)
+        if rec is None:
+            min_zoom = _num(row.get("label_min_zoom"))
+            at = clean_text(row.get("label_at", "")).strip().lower()
+            direction = clean_text(row.get("label_direction", "")).strip().lower()
+            rec = merged[key] = {
+                "id": clean_text(row.get("measurement_id", "")) or claim["id"],
                 "label": clean_text(row.get(names["label"])) if names["label"] else "",
-                "from": [_r(coords[0]), _r(coords[1])],
-                "to": [_r(coords[2]), _r(coords[3])],
+                "from": frm,
+                "to": to,
                 "value": value,
                 "unit": unit,
-                "value_text": _format_value(value, unit),
-                "line_source": clean_text(row.get(names["line_source"])) if names["line_source"] else "",
-                "claimed": _claimed_text(row),
-                "method": clean_text(row.get("method", "")),
-                "statement": clean_text(row.get("statement", "")),
+                "value_text": value_text,
+                "range_text": clean_text(row.get("range_text", "")),
+                "line_source": source,
                 "quantity": clean_text(row.get("quantity", "")),
                 "permanent": _flag(row.get("permanent", True)),
+                "label_min_zoom": None if min_zoom is None else int(min_zoom),
+                "label_at": at if at in LABEL_ANCHORS else "mid",
+                "label_direction": direction if direction in LABEL_DIRECTIONS else "center",
+                "label_offset": _offset(row.get("label_offset")),
+                "claims": [],
             }
-        )
-    out.sort(key=lambda r: (r["id"], r["label"], r["line_source"], r["from"], r["to"]))
+        else:
+            rec["permanent"] = rec["permanent"] or _flag(row.get("permanent", True))
+        if any(claim.values()) and claim not in rec["claims"]:
+            rec["claims"].append(claim)
+    out = list(merged.values())
+    for rec in out:
+        rec["claims"].sort(key=lambda c: (c["id"], c["statement"], c["reading"]))
+        first = rec["claims"][0] if rec["claims"] else {}
+        # the first claim's text at the top level too (static maps, older page scripts)
+        for k in ("claimed", "method", "statement"):
+            rec[k] = first.get(k, "")
+    out.sort(key=lambda r: (r["permanent"], r["id"], r["label"], r["line_source"], r["from"], r["to"]))
     return out
 
 
-def _flag(value: Any) -> bool:
+def _offset(value: Any) -> list[int]:
+    """``[dx, dy]`` (whole pixels, each within ±400) from a pair or ``"dx,dy"``; ``[0, 0]`` otherwise."""
     if isinstance(value, str):
-        return value.strip().lower() not in ("0", "false", "no", "")
+        value = value.replace(";", ",").split(",")
     try:
-        return bool(value) and not (isinstance(value, float) and math.isnan(value))
+        dx, dy = (float(v) for v in value)
     except (TypeError, ValueError):
-        return True
+        return [0, 0]
+    if not (math.isfinite(dx) and math.isfinite(dy)):
+        return [0, 0]
+    return [int(round(max(-400.0, min(400.0, dx)))), int(round(max(-400.0, min(400.0, dy))))]
+
+
+def _flag(value: Any, default: bool = True) -> bool:
+    """A yes/no column value; missing (``None``, NaN, empty text) gives *default*."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return default
+    if isinstance(value, str):
+        text = value.strip().lower()
+        return default if not text else text not in ("0", "false", "no")
+    try:
+        return bool(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _pairs(value: Any) -> list[list[str]]:
+    """``[[label, text], …]`` from a list of pairs, a mapping or its JSON text (popup rows); ``[]`` for none."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return []
+    if isinstance(value, str):
+        if not value.strip():
+            return []
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return [["", clean_text(value)]]
+    items = list(value.items()) if isinstance(value, Mapping) else list(value)
+    out = []
+    for item in items:
+        if isinstance(item, (list, tuple)) and len(item) == 2:
+            out.append([clean_text(item[0]), clean_text(item[1])])
+        else:
+            out.append(["", clean_text(item)])
+    return [p for p in out if p[1]]
 
 
 def _format_value(value: float, unit: str) -> str:
@@ -828,7 +930,9 @@ def prepare(
             polys = _polygon_parts(geom)
             if not polys:
                 continue
-            area = abs(geod.geometry_area_perimeter(orig)[0]) / 1e6
+            area = _num(row.get("area_km2"))
+            if area is None:
+                area = abs(geod.geometry_area_perimeter(orig)[0]) / 1e6
             label = ""
             for col in ("name", "observer", "place_id", "viewshed_id"):
                 if col in row and clean_text(row[col]):
@@ -840,6 +944,8 @@ def prepare(
                     "observer_height_m": _num(row.get("observer_height_m")),
                     "method": clean_text(row.get("method", "")),
                     "area_km2": round(area, 4),
+                    "show": _flag(row.get("show", True)),
+                    "details": _pairs(row.get("details")),
                     "polygons": polys,
                 }
             )

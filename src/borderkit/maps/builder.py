@@ -316,13 +316,91 @@ def prepare_context(
     )
 
 
+def _viewshed_details(params: Mapping[str, Any]) -> list[list[str]]:
+    """Popup rows (label, text) naming every parameter of a terrain-engine viewshed.
+
+    Only names and numbers go into the page, never file paths (``dem.sources``
+    holds absolute paths of the machine that rendered the map).
+    """
+    rows: list[list[str]] = []
+
+    def num(key: str, src: Mapping[str, Any] = params) -> float | None:
+        try:
+            v = float(src.get(key))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+        return v if v == v else None
+
+    obs = params.get("observer")
+    if isinstance(obs, Mapping):
+        lat = num("cell_center_lat", obs) if num("cell_center_lat", obs) is not None else num("lat", obs)
+        lon = num("cell_center_lon", obs) if num("cell_center_lon", obs) is not None else num("lon", obs)
+        text = f"{lat:.5f}° N, {lon:.5f}° E" if lat is not None and lon is not None else ""
+        if num("cell_center_lat", obs) is not None:
+            text += " (centre of the DEM cell holding the observer)"
+        if num("ground_m", obs) is not None and num("eye_m", obs) is not None:
+            text += f"; ground {num('ground_m', obs):,.0f} m, eye {num('eye_m', obs):,.0f} m above sea level"
+        if text:
+            rows.append(["observer", text])
+    if num("observer_height_m") is not None:
+        rows.append(["observer height", f"{num('observer_height_m'):g} m above the ground"])
+    if num("target_height_m") is not None:
+        rows.append(["target height", f"{num('target_height_m'):g} m above the ground"])
+    if num("radius_m") is not None:
+        rows.append(["radius", f"{num('radius_m') / 1000:g} km (geodesic)"])
+    dem = params.get("dem")
+    if isinstance(dem, Mapping):
+        bits = [clean_text(dem.get("name", ""))]
+        if num("resolution_ew_m", dem) is not None and num("resolution_ns_m", dem) is not None:
+            bits.append(f"cell {num('resolution_ew_m', dem):.0f} m × {num('resolution_ns_m', dem):.0f} m")
+        if num("vertical_accuracy_m", dem) is not None:
+            bits.append(f"vertical accuracy ± {num('vertical_accuracy_m', dem):g} m")
+        rows.append(["DEM", "; ".join(b for b in bits if b)])
+    elif dem:
+        rows.append(["DEM", clean_text(dem)])
+    if "curvature" in params:
+        if params.get("curvature"):
+            text = "Earth curvature on"
+            if num("refraction_coefficient") is not None:
+                text += f", refraction k = {num('refraction_coefficient'):g}"
+            if num("effective_earth_radius_m") is not None:
+                text += f" (effective Earth radius {num('effective_earth_radius_m') / 1000:,.0f} km)"
+            rows.append(["curvature", text])
+        else:
+            rows.append(["curvature", "off (flat Earth)"])
+    for key, label in (
+        ("algorithm", "algorithm"),
+        ("distance_method", "distances"),
+        ("dem_resolution_caveat", "resolution"),
+        ("ray_offset_note", "rays"),
+    ):
+        if params.get(key):
+            rows.append([label, clean_text(params[key])])
+    return rows
+
+
 def viewsheds_frame(viewsheds: Any) -> Any:
     """Polygons (GeoDataFrame, EPSG:4326) of the visible cells of terrain-engine viewsheds.
 
     *viewsheds* is one object or a sequence of objects with ``array`` (1 =
     visible), ``transform``, ``crs`` and ``parameters`` (as
-    ``borderkit.terrain.visibility.Viewshed``).
+    ``borderkit.terrain.visibility.Viewshed``). A ``Viewshed``'s own
+    ``polygons()`` is used: its visible polygons (the outlines of the visible
+    cells) are joined into one geometry per viewshed and ``area_km2`` is the sum
+    of their cells' areas on the WGS84 ellipsoid; other objects are polygonised
+    with ``rasterio.features.shapes``. Geometries are at full resolution (the
+    map simplifies them for display like every polygon).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame or None
+        ``name``, ``observer_height_m``, ``method``, ``area_km2`` (NaN when
+        not known), ``show`` (True), ``details`` (JSON list of ``[label, text]``
+        popup rows naming every parameter), geometry; ``None`` when nothing is
+        visible.
     """
+    import json
+
     import geopandas as gpd
     import numpy as np
     import shapely
@@ -331,16 +409,26 @@ def viewsheds_frame(viewsheds: Any) -> Any:
     items = viewsheds if isinstance(viewsheds, Sequence) else [viewsheds]
     rows = []
     for i, v in enumerate(items):
-        mask = np.asarray(v.array) == 1
-        polys = [
-            shapely.geometry.shape(geom)
-            for geom, val in features.shapes(mask.astype(np.uint8), mask=mask, transform=v.transform)
-            if val == 1
-        ]
+        area = float("nan")
+        if callable(getattr(v, "polygons", None)):
+            g = v.polygons()
+            vis = g[g["visible"].astype(bool)]
+            polys = list(vis.geometry)
+            crs = g.crs
+            if len(vis) and "area_km2" in vis:
+                area = float(vis["area_km2"].sum())
+        else:
+            mask = np.asarray(v.array) == 1
+            polys = [
+                shapely.geometry.shape(geom)
+                for geom, val in features.shapes(mask.astype(np.uint8), mask=mask, transform=v.transform)
+                if val == 1
+            ]
+            crs = v.crs
         if not polys:
             continue
         geom = shapely.union_all(polys)
-        frame = gpd.GeoSeries([geom], crs=v.crs).to_crs("EPSG:4326")
+        frame = gpd.GeoSeries([geom], crs=crs).to_crs("EPSG:4326")
         params = dict(getattr(v, "parameters", {}) or {})
         observer = params.get("observer") or params.get("observer_lonlat")
         if isinstance(observer, Mapping) and "lon" in observer and "lat" in observer:
@@ -352,87 +440,447 @@ def viewsheds_frame(viewsheds: Any) -> Any:
         method = params.get("method") or "borderkit.terrain viewshed"
         if params.get("radius_m"):
             method += f", radius {float(params['radius_m']):,.0f} m"
-        if params.get("dem"):
-            method += f", DEM {params['dem']}"
+        dem = params.get("dem")
+        if dem:
+            method += f", DEM {dem.get('name', '') if isinstance(dem, Mapping) else dem}"
         rows.append(
             {
                 "name": str(params.get("name") or label),
                 "observer_height_m": params.get("observer_height_m"),
                 "method": str(method),
+                "area_km2": area,
+                "show": True,
+                "details": json.dumps(_viewshed_details(params), ensure_ascii=False),
                 "geometry": frame.iloc[0],
             }
         )
     return gpd.GeoDataFrame(rows, geometry="geometry", crs="EPSG:4326") if rows else None
 
 
-def case_measurements(case: Any) -> Any:
-    """Measurement segments for the distance claims of a case (``None`` when there are none).
+# ---------------------------------------------------------------------------------------------
+# the bundled case: measurements from the claims table, a viewshed from the terrain engine
 
-    Until the measurement engine provides its table, this computes, for every
-    claim with ``quantity == "distance"``, a located ``place:`` subject and a
-    ``border:P|Q`` reference, the geodesic distance (WGS84) from the place to
-    the nearest point of each line source that separates P and Q
-    (:func:`borderkit.geodesy.nearest_points_on_lines`). The segment to the most
-    accurate source gets a permanent label; the others show theirs on hover.
-    Advance depths need the measurement engine and are not drawn by this fallback.
+CASE_MAP_READINGS: dict[str, tuple[str, ...]] = {"nakhchivan-25km-straight-line": ("(a)",)}
+"""Readings drawn on the case map, per claim; every measured reading of a claim not listed here is drawn.
+
+Reading (b) of the Nakhchivan claim (distances from four Syunik places to Nakhchivan, 16 long
+segments across the map) is summarised in the popup of reading (a) ("other readings") instead."""
+
+CASE_MAP_LABELS: dict[tuple[str, str], dict[str, Any]] = {
+    # below the line point, under Khndzoresk's own label
+    ("khndzoresk-12km-from-border", "(a)"): {"label_at": "to", "label_direction": "bottom"},
+    # well above and left of the crossing: Lachin's label is to its north-east, Tegh's and Kornidzor's
+    # below it, Sev Lake's (a long one) to the west at zoom 10
+    ("khndzoresk-12km-from-border", "(b)"): {"label_at": "to", "label_direction": "top", "label_offset": [-80, -44]},
+    # above the line point, clear of the labels of Sev Lake and Mets Ishkhanasar (both to the right of theirs)
+    ("sev-lake-advance-3.5km", "(a)"): {"label_at": "to", "label_direction": "top", "label_offset": [-60, -8]},
+    ("sev-lake-advance-3km", "(a)"): {"label_at": "to", "label_direction": "top", "label_offset": [-60, -8]},
+    # left of the Nakhchivan end, over ground with no place labels; shown at every zoom (nothing near it)
+    ("nakhchivan-25km-straight-line", "(a)"): {"label_at": "from", "label_direction": "left", "label_min_zoom": None},
+}
+"""Where each permanent label of the case map sits (``label_at``, ``label_direction``,
+``label_offset``, optionally ``label_min_zoom``), chosen so that the measurement labels overlap
+neither each other nor the place labels at zoom 10–12."""
+
+CASE_MEASUREMENT_LABEL_MIN_ZOOM = 10
+"""Zoom from which the case map's measurement labels in Syunik show (below it they would stack on each
+other and on the place labels; the Nakhchivan gap's label shows at every zoom)."""
+
+MINUS = "\u2212"
+
+
+def _length_text(value: float, unit: str, *, signed: bool = False) -> str:
+    """A length in its unit: km with 2 decimals below 10 and 1 above, m without decimals; optional sign."""
+    v = abs(value) if signed else value
+    if unit == "km":
+        text = f"{v:.2f}" if abs(v) < 10 else f"{v:.1f}"
+    elif unit == "m":
+        text = f"{v:,.0f}"
+    else:
+        text = f"{v:g}"
+    if signed:
+        sign = "+" if value > 0 and text.strip("0.,") else MINUS if value < 0 and text.strip("0.,") else ""
+        text = sign + text
+    return f"{text} {unit}".strip()
+
+
+def _range_text(values: Sequence[float], unit: str, *, signed: bool = False) -> str:
+    lo, hi = min(values), max(values)
+    n = len(values)
+    if n < 2:
+        return ""
+    if signed:
+        return f"{n} lines: {_length_text(lo, unit, signed=True)} to {_length_text(hi, unit, signed=True)}"
+    a, b = _length_text(lo, unit), _length_text(hi, unit)
+    return f"{n} lines: {a.removesuffix(' ' + unit)}–{b}"
+
+
+def _place_names(case: Any) -> dict[str, str]:
+    places = getattr(case, "places", None)
+    if places is None or not len(places):
+        return {}
+    return {
+        str(r["place_id"]): _short_source(clean_text(r.get("name_en", "")), 40) or str(r["place_id"])
+        for _, r in places.iterrows()
+    }
+
+
+_PLACE_IN_FEATURES = re.compile(r"place:([^\s;]+)")
+_INTO_IN_METHOD = re.compile(r"beyond the line into ([^)\s]+)\)")
+
+
+def _reading_of(claim_id: str, label: str, claim: Mapping[str, Any] | None) -> Any:
+    """The :class:`borderkit.claims.Reading` with this label (``None`` when unknown)."""
+    from borderkit.claims import CASE_READINGS, default_readings
+
+    options = CASE_READINGS.get(claim_id) or (default_readings(claim) if claim is not None else [])
+    return next((r for r in options if r.label == label), None)
+
+
+def _what_label(reading: Any, row: Mapping[str, Any], claim: Mapping[str, Any] | None, names: Mapping[str, str]) -> str:
+    """Short text saying what a segment measures (the first line of its label)."""
+    found = _PLACE_IN_FEATURES.search(str(row.get("features", "")))
+    pid = found.group(1) if found else (getattr(reading, "place", "") or "")
+    place = names.get(pid, pid)
+    kind = getattr(reading, "kind", "")
+    reference = str((claim or {}).get("reference", ""))
+    if kind == "point_to_line":
+        return f"{place} → line, shortest"
+    if kind == "toward_to_line":
+        toward = names.get(reading.toward, reading.toward)
+        return f"{place} → line, toward {toward}"
+    if kind == "territory_gap":
+        party, _, part = reference.partition(":")[2].partition("/")
+        return f"{names.get(part, part) or party} ↔ mainland {party}: narrowest gap"
+    if kind == "point_to_territory":
+        _, _, part = reference.partition(":")[2].partition("/")
+        return f"{place} → {names.get(part, part)}"
+    if kind == "advance_depth":
+        into = _INTO_IN_METHOD.search(str(row.get("method", "")))
+        return f"{place}: depth into {into.group(1)}" if into else f"{place}: depth beyond the line"
+    return clean_text(row.get("reading_text", ""))[:60] or clean_text(row.get("claim_id", ""))
+
+
+def _verdict_mark(verdict: str) -> str:
+    return {"consistent": "✓", "inconsistent": "✗"}.get(verdict, "–")
+
+
+def case_measurements(
+    case: Any,
+    *,
+    table: Any = None,
+    readings: Mapping[str, Sequence[str]] | None = None,
+    primary_source: str | None = None,
+    labels: Mapping[tuple[str, str], Mapping[str, Any]] | None = None,
+    label_min_zoom: int | None = CASE_MEASUREMENT_LABEL_MIN_ZOOM,
+) -> Any:
+    """Measurement segments of a case's claims, from the claims table (``None`` when there are none).
+
+    The table is :func:`borderkit.claims.evaluate_claims` (every claim × reading
+    × line source, with the measured points). One segment is drawn per measured
+    reading and line source, from the table's points: place → nearest point of
+    the line (``point_to_line``), place → where the geodesic toward another
+    place meets the line (``toward_to_line``), the two nearest points of a gap
+    (``territory_gap``), place → territory; for an advance depth the segment
+    runs from the nearest point of the line to the place and its value is the
+    signed depth (positive beyond the line, in the party advanced into), and
+    the popup adds the reach test (:func:`borderkit.measure.advance_reach`:
+    does an advance of the claimed depth from this line reach the place?).
+    Heights (``dem_peak``) are not segments: the peak's label shows them.
+
+    Labels: per reading one segment — the one measured on *primary_source*
+    (default: the line source with the smallest stated ``scale_or_accuracy_m``,
+    the most detailed drawing) — carries a permanent label "what · value ·
+    line: source" and the range over all sources; the other sources' segments
+    are thinner and show their label on hover. Every segment's popup gives the
+    claim's statement, claimed value, this source's verdict and accepted range,
+    the claim's overall verdict, all sources' values for the reading, the other
+    readings, the method and notes.
+
+    Parameters
+    ----------
+    case
+        A :class:`borderkit.datasets.Case`.
+    table
+        An :func:`~borderkit.claims.evaluate_claims` table (computed when not given).
+    readings
+        ``{claim_id: (reading label, …)}``: readings to draw (default
+        :data:`CASE_MAP_READINGS`); claims not listed: every measured reading.
+    primary_source
+        Line source whose segments are labelled (when it measured the reading).
+    labels
+        ``{(claim_id, reading): {"label_at", "label_direction"}}`` (default
+        :data:`CASE_MAP_LABELS`).
+    label_min_zoom
+        Zoom from which the permanent labels show (``None``: always).
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        The columns :func:`make_map` takes as ``measurements``; ``attrs["map_note"]``
+        says which source is labelled (shown in the legend).
     """
+    import math
+
     import pandas as pd
 
     claims = getattr(case, "claims", None)
     lines = getattr(case, "lines", None)
-    places = getattr(case, "places", None)
-    if claims is None or lines is None or places is None or not len(claims) or not len(lines):
+    if claims is None or lines is None or not len(claims) or not len(lines):
         return None
     try:
-        from borderkit.geodesy import nearest_points_on_lines
-    except ImportError:  # pragma: no cover
+        from borderkit import measure as M
+        from borderkit.claims import UNITS_TO_METRES, evaluate_claims
+    except ImportError:  # pragma: no cover - part of borderkit
         return None
-    by_id = {str(r["place_id"]): r for _, r in places.iterrows()}
+    if table is None:
+        table = evaluate_claims(case)
+    readings = CASE_MAP_READINGS if readings is None else readings
+    labels = CASE_MAP_LABELS if labels is None else labels
+    names = _place_names(case)
+    claim_rows = {str(r["claim_id"]): r.to_dict() for _, r in claims.iterrows()}
+    accuracy = lines.groupby("source")["scale_or_accuracy_m"].min()
+    rank = sorted((str(s) for s in accuracy.index), key=lambda s: (float(accuracy[s]), s))
+    order = {s: i for i, s in enumerate(rank)}
+    primary = primary_source or (rank[0] if rank else "")
+
+    def finite(x: Any) -> bool:
+        try:
+            return math.isfinite(float(x))
+        except (TypeError, ValueError):
+            return False
+
+    t = table.copy()
+    t["_measured"] = [
+        finite(r.measured_m) and all(finite(getattr(r, c)) for c in ("from_lon", "from_lat", "to_lon", "to_lat"))
+        for r in t.itertuples(index=False)
+    ]
+
+    def reading_summary(g: Any, unit: str, signed: bool) -> str:
+        m = g[g["_measured"]]
+        if not len(m):
+            reasons = sorted({clean_text(x) for x in g["reason"] if clean_text(x)})
+            return "cannot be measured" + (f" — {reasons[0]}" if reasons else "")
+        vals = [float(v) for v in m["measured_value"]]
+        rng = _range_text(vals, unit, signed=signed) or _length_text(vals[0], unit, signed=signed)
+        verdicts = sorted(set(m["verdict"]))
+        return f"{rng} ({', '.join(verdicts)})"
+
     rows = []
-    for _, c in claims.sort_values("claim_id").iterrows():
-        subject, reference = str(c.get("subject", "")), str(c.get("reference", ""))
-        if (
-            str(c.get("quantity")) != "distance"
-            or not subject.startswith("place:")
-            or not reference.startswith("border:")
-        ):
+    measured = t[t["_measured"] & (t["quantity"] != "elevation")]
+    for (cid, rlabel), g in measured.groupby(["claim_id", "reading"], sort=True):
+        cid, rlabel = str(cid), str(rlabel)
+        if cid in readings and rlabel not in readings[cid]:
             continue
-        place = by_id.get(subject.split(":", 1)[1])
-        geom = None if place is None else place.geometry
-        if geom is None or getattr(geom, "is_empty", True) or geom.geom_type != "Point":
-            continue
-        parties = set(reference.split(":", 1)[1].split("|"))
-        sel = lines[
-            [{str(a), str(b)} == parties for a, b in zip(lines["left_party"], lines["right_party"], strict=True)]
-        ]
-        if not len(sel):
-            continue
-        acc = sel.groupby("source")["scale_or_accuracy_m"].min().sort_values(kind="mergesort")
-        best = str(acc.index[0])
-        for src, group in sel.groupby("source", sort=True):
-            near = nearest_points_on_lines([geom.x], [geom.y], list(group.geometry)).iloc[0]
-            name = str(place.get("name_en", "")) or subject
+        claim = claim_rows.get(cid)
+        first = g.iloc[0].to_dict()
+        unit = str(first["claimed_unit"])
+        per_unit = UNITS_TO_METRES.get(unit, 1.0)
+        signed = str(first["quantity"]) == "advance_depth"
+        reading = _reading_of(cid, rlabel, claim)
+        what = _what_label(reading, first, claim, names)
+        g = g.assign(_rank=[order.get(str(s), len(order)) for s in g["source"]]).sort_values(["_rank", "source"])
+        sources = [str(s) for s in g["source"]]
+        labelled = primary if primary in sources else sources[0]
+        values = [float(v) for v in g["measured_value"]]
+        range_text = _range_text(values, unit, signed=signed)
+        all_sources = " · ".join(
+            f"{s} {_length_text(v, unit, signed=signed)} {_verdict_mark(str(vd))}"
+            for s, v, vd in zip(sources, values, g["verdict"], strict=True)
+        )
+        all_rows = t[t["claim_id"] == cid]
+        others = []
+        for other, og in all_rows.groupby("reading", sort=False):
+            if str(other) == rlabel:
+                continue
+            text = clean_text(og["reading_text"].iloc[0])
+            others.append(f"{other} {text}: {reading_summary(og, unit, signed)}")
+        # the reach test of an advance: does an advance of the claimed depth from each line reach the place?
+        reach: dict[str, str] = {}
+        if signed:
+            into = _INTO_IN_METHOD.search(str(first.get("method", "")))
+            parties = str((claim or {}).get("reference", "")).partition(":")[2].split("|")
+            if into:
+                advance_m = float(first["claimed_m"])
+                place_xy = (float(first["from_lon"]), float(first["from_lat"]))
+                try:
+                    r = M.advance_reach(
+                        *place_xy,
+                        lines=lines,
+                        into=into.group(1),
+                        advance_m=advance_m,
+                        sources=sources,
+                        pair=[p for p in parties if p] or None,
+                    )
+                except Exception:  # noqa: BLE001 - the popup just goes without it
+                    r = None
+                if r is not None:
+                    claimed = _length_text(float(first["claimed_value"]), unit)
+                    for rr in r.itertuples(index=False):
+                        margin = _length_text(float(rr.reach_margin_m) / per_unit, unit)
+                        if not rr.beyond_line:
+                            reach[str(rr.source)] = (
+                                f"the place is not beyond this line (it is on the {rr.party} side): an advance of "
+                                f"{claimed} into {into.group(1)} need not have reached it"
+                            )
+                        elif rr.within_reach:
+                            reach[str(rr.source)] = (
+                                f"an advance of {claimed} from this line reaches the place, with {margin} to spare"
+                            )
+                        else:
+                            reach[str(rr.source)] = (
+                                f"an advance of {claimed} from this line stops {margin.lstrip('-')} short of the place"
+                            )
+        placement = dict(labels.get((cid, rlabel), {}))
+        for (_, r), value in zip(g.iterrows(), values, strict=True):
+            src = str(r["source"])
+            frm = (float(r["from_lon"]), float(r["from_lat"]))
+            to = (float(r["to_lon"]), float(r["to_lat"]))
+            if signed:  # the depth runs from the line to the place
+                frm, to = to, frm
+            hi = float(r["accept_max_m"])
+            accept_hi = _length_text(hi / per_unit, unit) if math.isfinite(hi) else "∞"
+            accept = (
+                f"{_length_text(float(r['accept_min_m']) / per_unit, unit, signed=signed)} to "
+                f"{accept_hi}: the claim read as {clean_text(r['tolerance_text'])}, widened by the "
+                f"uncertainty ± {_length_text(float(r['uncertainty_m']) / per_unit, unit)} "
+                "(line accuracy and point precision)"
+            )
             rows.append(
                 {
-                    "claim_id": str(c["claim_id"]),
-                    "label": f"{name} → {reference.split(':', 1)[1]} line",
-                    "from_lon": geom.x,
-                    "from_lat": geom.y,
-                    "to_lon": float(near["nearest_lon"]),
-                    "to_lat": float(near["nearest_lat"]),
-                    "value": float(near["distance_m"]) / 1000.0,
-                    "unit": "km",
-                    "line_source": str(src),
-                    "claimed_value": c.get("claimed_value"),
-                    "claimed_unit": c.get("claimed_unit"),
-                    "qualifier": c.get("qualifier", ""),
-                    "quantity": "distance",
-                    "statement": c.get("statement", ""),
-                    "method": "geodesic distance (WGS84) from the place to the nearest point of the line",
-                    "permanent": str(src) == best,
+                    "measurement_id": f"{cid} {rlabel} {src}",
+                    "claim_id": cid,
+                    "label": what,
+                    "from_lon": frm[0],
+                    "from_lat": frm[1],
+                    "to_lon": to[0],
+                    "to_lat": to[1],
+                    "value": value,
+                    "unit": unit,
+                    "value_text": _length_text(value, unit, signed=signed),
+                    "range_text": range_text,
+                    "line_source": src,
+                    "quantity": str(r["quantity"]),
+                    "permanent": src == labelled,
+                    "label_min_zoom": placement.get("label_min_zoom", label_min_zoom),
+                    "label_at": placement.get("label_at", "mid"),
+                    "label_direction": placement.get("label_direction", "center"),
+                    "label_offset": list(placement.get("label_offset", (0, 0))),
+                    "statement": str(r["statement"]),
+                    "claimed_value": float(r["claimed_value"]),
+                    "claimed_unit": unit,
+                    "qualifier": str(r["qualifier"]),
+                    "reading": f"{rlabel} {clean_text(r['reading_text'])}",
+                    "verdict": f"{r['verdict']} (on {src})",
+                    "accept": accept,
+                    "reach": reach.get(src, ""),
+                    "claim_verdict": str(r["claim_verdict"]),
+                    "all_sources": all_sources,
+                    "other_readings": " | ".join(others),
+                    "method": str(r["method"]),
+                    "note": str(r["note"]),
+                    "features": str(r["features"]),
                 }
             )
-    return pd.DataFrame(rows) if rows else None
+    if not rows:
+        return None
+    df = pd.DataFrame(rows)
+    acc = float(accuracy[primary]) if primary in accuracy.index else float("nan")
+    df.attrs["map_note"] = (
+        f"Each measurement is labelled on one line source, {primary}"
+        + (
+            f" (the smallest stated accuracy figure, ± {acc:g} m: the most detailed drawing, not a more "
+            "authoritative one)"
+            if acc == acc
+            else ""
+        )
+        + ", with the range over every source; the thin segments are the other sources (hover or click). "
+        "Depths are signed: + beyond the line, − short of it."
+    )
+    return df
+
+
+def case_viewsheds(
+    case: Any,
+    *,
+    place: str = "mets_ishkhanasar",
+    radius_m: float = 30_000.0,
+    observer_height_m: float = 2.0,
+    show: bool = False,
+) -> Any:
+    """The viewshed from a peak of the case on the case DEM, as polygons for :func:`make_map` (or ``None``).
+
+    The observer stands on the highest DEM cell near the peak's listed point
+    (:func:`borderkit.terrain.peaks.peak_check`), *observer_height_m* above it:
+    on a 1 km DEM the cell containing the listed point can be a shoulder well
+    below the summit. The viewshed is :func:`borderkit.terrain.visibility.viewshed`
+    (curvature and refraction k = 0.13, target on the ground) and its visible
+    cells are ``Viewshed.polygons()``, joined; the map simplifies them for
+    display like every polygon. The layer is off by default (*show*).
+
+    Returns ``None`` when the case has no DEM, the peak is unlocated or the
+    terrain engine (rasterio) is not installed.
+    """
+    import json
+
+    dem_path = getattr(case, "dem", None)
+    if not dem_path:
+        return None
+    try:
+        from borderkit.terrain.dem import open_dem
+        from borderkit.terrain.peaks import peak_check
+        from borderkit.terrain.visibility import viewshed
+    except ImportError:
+        return None
+    from borderkit.errors import BorderkitError
+
+    try:
+        dem = open_dem(dem_path)
+        pk = peak_check(place, places=case.places, dem=dem)
+    except (BorderkitError, ImportError):
+        return None
+    at = pk["dem_max_at"]
+    v = viewshed((float(at["lon"]), float(at["lat"])), dem=dem, radius_m=radius_m, observer_height_m=observer_height_m)
+    frame = viewsheds_frame([v])
+    if frame is None:
+        return None
+    name = _place_names(case).get(pk.get("place_id") or place, place)
+    dem_name = clean_text(pk["dem"].get("name", "DEM"))
+    dem_short = _short_source(dem_name)
+    frame["name"] = f"Viewshed from {name} ({dem_short}, observer {observer_height_m:g} m, {radius_m / 1000:g} km)"
+    frame["show"] = bool(show)
+    listed = ""
+    if pk.get("reported_m") is not None:
+        listed = f"; the listed summit height is {float(pk['reported_m']):,.0f} m"
+    observer = [
+        "observer point",
+        f"the highest {dem_short} cell within {float(pk['search_radius_m']):,.0f} m of {name}'s listed point "
+        f"({float(at['lat']):.5f}° N, {float(at['lon']):.5f}° E, {float(pk['dem_max_m']):,.0f} m{listed}); "
+        "on a 1 km grid the cell containing the listed point can be a shoulder below the summit",
+    ]
+    shown = [
+        "display",
+        "the outlines of the visible DEM cells (rasterio.features.shapes via Viewshed.polygons), "
+        "simplified for display like every polygon of the map; the area is the exact ellipsoidal area of the "
+        "visible cells",
+    ]
+    frame["details"] = [json.dumps([observer, *json.loads(d), shown], ensure_ascii=False) for d in frame["details"]]
+    return frame
+
+
+def case_layers(case: Any) -> dict[str, Any]:
+    """The computed layers of the case map: ``measurements`` and ``viewsheds`` (those that could be made).
+
+    ``make_map(case, **case_layers(case))`` draws what ``borderkit map`` draws.
+    """
+    out: dict[str, Any] = {}
+    meas = case_measurements(case)
+    if meas is not None:
+        out["measurements"] = meas
+    vs = case_viewsheds(case)
+    if vs is not None:
+        out["viewsheds"] = vs
+    return out
 
 
 def _data_url(png: bytes) -> str:
@@ -698,8 +1146,14 @@ def make_map(
             group("areas:disagreement", label)
         if "overlap" in kinds:
             group("areas:overlap", "Overlap within one source")
-        if payload["viewsheds"]:
-            group("viewsheds", "Viewsheds")
+        viewshed_recs = []
+        for i, v in enumerate(payload["viewsheds"]):
+            v = dict(v)
+            v["key"] = f"viewshed{i}"
+            name = v["label"] or "observer"
+            group(v["key"], name if name.lower().startswith("viewshed") else f"Viewshed: {name}", show=v["show"])
+            viewshed_recs.append(v)
+        payload["viewsheds"] = viewshed_recs
         if payload["places"]:
             group("places", "Places and heights")
         if payload["measurements"]:
@@ -732,6 +1186,7 @@ def make_map(
                 "notes": {
                     "disclaimer": DISCLAIMER,
                     "simplification": _simplification_note(ctx.report),
+                    "measurements": _measurement_note(ctx.inputs.measurements, payload["measurements"]),
                 },
             }
         )
@@ -743,6 +1198,18 @@ def make_map(
     m.borderkit_offline = bool(offline)  # type: ignore[attr-defined]
     m.borderkit_context = ctx  # type: ignore[attr-defined]
     return m
+
+
+def _measurement_note(frame: Any, records: Sequence[Mapping[str, Any]]) -> str:
+    """The legend's note on measurement labels: the table's ``attrs["map_note"]``, or a generic one."""
+    if not records:
+        return ""
+    note = clean_text(getattr(frame, "attrs", {}).get("map_note", ""))
+    if note:
+        return note
+    if any(not r.get("permanent", True) for r in records):
+        return "Thin segments show their label on hover or click."
+    return ""
 
 
 def _simplification_note(report: Mapping[str, Any]) -> str:

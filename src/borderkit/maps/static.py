@@ -268,7 +268,8 @@ def render_figure(ctx: MapContext, *, size_in: tuple[float, float] = (12.0, 9.0)
             )
         )
 
-    for v in p.get("viewsheds", []):
+    shown_viewsheds = [v for v in p.get("viewsheds", []) if v.get("show", True)]  # as the web map opens
+    for v in shown_viewsheds:
         for rings in v["polygons"]:
             path = _poly_path(proj, rings)
             if path is not None:
@@ -282,7 +283,7 @@ def render_figure(ctx: MapContext, *, size_in: tuple[float, float] = (12.0, 9.0)
                         zorder=3,
                     )
                 )
-    if p.get("viewsheds"):
+    if shown_viewsheds:
         handles.append(
             Patch(facecolor=VIEWSHED_STYLE["fillColor"], edgecolor=VIEWSHED_STYLE["color"], label="viewshed")
         )
@@ -386,6 +387,11 @@ def render_figure(ctx: MapContext, *, size_in: tuple[float, float] = (12.0, 9.0)
             Line2D([0], [0], marker="^", linestyle="none", color="#5d4037", label="peak: height · source")
         )
 
+    # the web map's zoom at this scale (Leaflet's CSS pixel = 1/96 inch), for the labels' label_min_zoom
+    lat0 = math.radians((south + north) / 2)
+    zoom_eq = math.log2(156543.03392 * math.cos(lat0) * box_w * 96.0 / (x1 - x0))
+    unlabelled = 0
+    min_zooms = [int(m["label_min_zoom"]) for m in p["measurements"] if m.get("label_min_zoom") is not None]
     for m in p["measurements"]:
         x, y = proj.xy([m["from"], m["to"]])
         primary = m.get("permanent", True) is not False
@@ -401,19 +407,36 @@ def render_figure(ctx: MapContext, *, size_in: tuple[float, float] = (12.0, 9.0)
         ax.scatter(x, y, s=10, color="white", edgecolors="#111111", linewidths=0.8, zorder=12)
         if not primary:  # as on the web map: only the primary segment of a claim is labelled
             continue
-        label = m["value_text"] + (" · line: " + m["line_source"] if m["line_source"] else "")
-        ax.text(
-            float(x.mean()),
-            float(y.mean()),
-            _t(textwrap.shorten(label, 60, placeholder="…")),
-            fontsize=6.5,
-            ha="center",
-            va="center",
+        if m.get("label_min_zoom") is not None and zoom_eq < m["label_min_zoom"]:
+            unlabelled += 1  # as on the web map at this scale: the label would stack on others
+            continue
+        value = m["value_text"] + (" · line: " + m["line_source"] if m["line_source"] else "")
+        text = "\n".join(
+            _t(textwrap.shorten(t, 60, placeholder="…"))
+            for t in (m.get("label", ""), value, m.get("range_text", ""))
+            if t
+        )
+        # anchored and offset as on the web map (Leaflet tooltip directions; offsets in pixels → points)
+        at = m.get("label_at", "mid")
+        ax_x = float(x[0] if at == "from" else x[1] if at == "to" else x.mean())
+        ax_y = float(y[0] if at == "from" else y[1] if at == "to" else y.mean())
+        direction = m.get("label_direction", "center")
+        dx, dy = (m.get("label_offset") or [0, 0])[:2]
+        gap = {"right": (6, 0), "left": (-6, 0), "top": (0, 6), "bottom": (0, -6)}.get(direction, (0, 0))
+        ha = {"right": "left", "left": "right"}.get(direction, "center")
+        va = {"top": "bottom", "bottom": "top"}.get(direction, "center")
+        ax.annotate(
+            text,
+            (ax_x, ax_y),
+            xytext=(gap[0] + 0.75 * float(dx), gap[1] - 0.75 * float(dy)),
+            textcoords="offset points",
+            fontsize=6,
+            ha=ha,
+            va=va,
             color="white",
             family=_FONT,
             zorder=13,
-            fontweight="bold",
-            bbox={"facecolor": "#111111", "alpha": 0.9, "edgecolor": "none", "pad": 1.2},
+            bbox={"facecolor": "#111111", "alpha": 0.88, "edgecolor": "none", "pad": 1.2},
         )
     if p["measurements"]:
         inc_handles.append(
@@ -422,7 +445,7 @@ def render_figure(ctx: MapContext, *, size_in: tuple[float, float] = (12.0, 9.0)
                 [0],
                 color=MEASUREMENT_STYLE["color"],
                 linestyle=(0, (4, 2.5)),
-                label="measurement: value · line source",
+                label="measurement: what · value · line source",
             )
         )
 
@@ -448,7 +471,16 @@ def render_figure(ctx: MapContext, *, size_in: tuple[float, float] = (12.0, 9.0)
                     if t["kind"] == "disagreement"
                 ][:8],
             ),
-            ("Incidents (ring: location uncertainty), places, measurements", inc_handles, []),
+            (
+                "Incidents (ring: location uncertainty), places, measurements",
+                inc_handles,
+                [
+                    f"{unlabelled} measurement label(s) left off at this scale (shown on the web map from zoom "
+                    f"{min(min_zooms)})"
+                ]
+                if unlabelled
+                else [],
+            ),
         ],
     )
 

@@ -207,13 +207,32 @@
 
   function measureLabel(m) {
     var d = el("div", "bk-mlabel");
-    d.appendChild(document.createTextNode(m.value_text));
+    if (m.label) {
+      var w = el("div", "bk-mwhat");
+      w.appendChild(bidi(m.label));
+      d.appendChild(w);
+    }
+    var v = el("div", "bk-mvalue");
+    v.appendChild(bidi(m.value_text));
     if (m.line_source) {
-      d.appendChild(document.createTextNode(" · line: "));
-      d.appendChild(bidi(m.line_source));
+      v.appendChild(document.createTextNode(" · line: "));
+      v.appendChild(bidi(m.line_source));
+    }
+    d.appendChild(v);
+    if (m.range_text) {
+      var r = el("div", "bk-mrange");
+      r.appendChild(bidi(m.range_text));
+      d.appendChild(r);
     }
     return d;
   }
+
+  var CLAIM_ROWS = [
+    ["claimed", "claimed"], ["reading", "reading"], ["verdict", "verdict"], ["accept", "consistent if"],
+    ["reach", "reach test"], ["claim_verdict", "verdict over all readings and sources"],
+    ["all_sources", "this reading on every source"], ["other_readings", "other readings"],
+    ["method", "method"], ["note", "note"], ["features", "measured between"]
+  ];
 
   function measurePopup(m) {
     var d = el("div", "bk-popup");
@@ -222,10 +241,37 @@
     row(d, "quantity", m.quantity);
     row(d, "measured", m.value_text);
     row(d, "line source", m.line_source);
-    row(d, "claimed", m.claimed);
-    row(d, "statement", m.statement);
-    row(d, "method", m.method);
+    row(d, "all line sources", m.range_text);
+    var claims = m.claims && m.claims.length ? m.claims
+      : [{ statement: m.statement, claimed: m.claimed, method: m.method }];
+    claims.forEach(function (c) {
+      var box = el("div", "bk-claim");
+      var h = el("div", "bk-ch");
+      h.appendChild(document.createTextNode("Claim"));
+      if (c.id) { h.appendChild(document.createTextNode(" ")); h.appendChild(bidi(c.id)); }
+      box.appendChild(h);
+      if (c.statement) {
+        var q = el("div", "bk-quote");
+        q.appendChild(bidi(c.statement));
+        box.appendChild(q);
+      }
+      CLAIM_ROWS.forEach(function (pair) { row(box, pair[1], c[pair[0]]); });
+      d.appendChild(box);
+    });
     return d;
+  }
+
+  function viewshedPopup(v) {
+    var pop = el("div", "bk-popup");
+    pop.appendChild(el("div", "bk-h", "Viewshed"));
+    var name = el("div", "bk-quote");
+    name.appendChild(bidi(v.label || "observer"));
+    pop.appendChild(name);
+    row(pop, "visible area", fmt(v.area_km2, 1) + " km² (WGS84 ellipsoid)");
+    row(pop, "observer height", v.observer_height_m === null ? "" : fmt(v.observer_height_m, 1) + " m");
+    row(pop, "method", v.method);
+    (v.details || []).forEach(function (p) { row(pop, p[0] || "note", p[1]); });
+    return pop;
   }
 
   /* ---------------------------------------------------------------- controls */
@@ -319,15 +365,29 @@
     if (data.measurements.length) {
       var im = el("div", "bk-li");
       im.appendChild(swatchLine(data.styles.measurement));
-      im.appendChild(el("span", "", "measurement: value · line source"));
+      im.appendChild(el("span", "", "measurement: what · value · line source"));
       d.appendChild(im);
+      if (data.notes.measurements) {
+        var nm = el("div", "bk-ls bk-mnote");
+        nm.appendChild(bidi(data.notes.measurements));
+        d.appendChild(nm);
+      }
     }
-    if (data.viewsheds.length) {
+    data.viewsheds.forEach(function (v) {
       var iv = el("div", "bk-li");
+      iv.setAttribute("data-viewshed", v.key);
       iv.appendChild(swatchBox(data.styles.viewshed));
-      iv.appendChild(el("span", "", "visible from the observer"));
+      var t = el("div", "bk-lt");
+      var n = el("div");
+      n.appendChild(bidi(v.label || "visible from the observer"));
+      t.appendChild(n);
+      var s = el("div", "bk-ls");
+      s.appendChild(document.createTextNode("visible ground, " + fmt(v.area_km2, 0) + " km²" +
+        (v.show ? "" : " · layer off: switch it on in the layer control")));
+      t.appendChild(s);
+      iv.appendChild(t);
       d.appendChild(iv);
-    }
+    });
     d.appendChild(el("div", "bk-note", data.notes.disclaimer));
     return d;
   }
@@ -542,18 +602,11 @@
     data.viewsheds.forEach(function (v) {
       var layer = L.polygon(polyLatlngs(v.polygons), L.extend({ className: "bk-viewshed" }, data.styles.viewshed));
       var tip = el("div");
-      tip.appendChild(document.createTextNode("visible from "));
-      tip.appendChild(bidi(v.label || "observer"));
-      tip.appendChild(document.createTextNode(" — " + fmt(v.area_km2, 1) + " km²"));
+      tip.appendChild(bidi(v.label || "viewshed"));
+      tip.appendChild(document.createTextNode(" — visible: " + fmt(v.area_km2, 1) + " km²"));
       layer.bindTooltip(tip, { sticky: true });
-      var pop = el("div", "bk-popup");
-      pop.appendChild(el("div", "bk-h", "Viewshed"));
-      row(pop, "observer", v.label);
-      row(pop, "observer height", v.observer_height_m === null ? "" : fmt(v.observer_height_m, 1) + " m");
-      row(pop, "area", fmt(v.area_km2, 2) + " km²");
-      row(pop, "method", v.method);
-      layer.bindPopup(pop, popupOptions());
-      groups["viewsheds"].addLayer(layer);
+      layer.bindPopup(function () { return viewshedPopup(v); }, popupOptions());
+      groups[v.key].addLayer(layer);
     });
 
     data.places.forEach(function (p) {
@@ -582,21 +635,49 @@
       group.addLayer(layer);
     });
 
+    var zoomLabels = [];
     data.measurements.forEach(function (m) {
       var group = groups["measurements"];
       var a = [m.from[1], m.from[0]], b = [m.to[1], m.to[0]];
-      var line = L.polyline([a, b], L.extend({ className: "bk-measure" }, data.styles.measurement));
-      if (m.permanent === false) {
-        line.bindTooltip(measureLabel(m), { sticky: true, className: "bk-measure-label bk-measure-minor" });
-      } else {
-        line.bindTooltip(measureLabel(m), { permanent: true, direction: "center", className: "bk-measure-label" });
-      }
+      var primary = m.permanent !== false;
+      var style = L.extend({}, data.styles.measurement, primary ? {} : { weight: 1.5, opacity: 0.55 });
+      group.addLayer(L.polyline([a, b], L.extend({ className: "bk-measure-line", interactive: false }, style)));
+      /* a thin dashed line is hard to hit: a transparent 12 px wide twin takes the hover and the click */
+      var line = L.polyline([a, b], { className: "bk-measure" + (primary ? "" : " bk-measure-minor"),
+                                      weight: 12, opacity: 0, color: "#000" });
       line.bindPopup(function () { return measurePopup(m); }, popupOptions());
       group.addLayer(line);
-      [a, b].forEach(function (p) {
-        group.addLayer(L.circleMarker(p, { radius: 3, color: "#111", weight: 1, fillColor: "#fff", fillOpacity: 1 }));
+      var ends = [a, b].map(function (p) {
+        var mk = L.circleMarker(p, { radius: primary ? 3 : 2, color: "#111", weight: 1, fillColor: "#fff",
+                                     fillOpacity: 1, className: "bk-measure-end" });
+        mk.bindPopup(function () { return measurePopup(m); }, popupOptions());
+        group.addLayer(mk);
+        return mk;
       });
+      if (!primary) {
+        line.bindTooltip(measureLabel(m), { sticky: true, className: "bk-measure-label bk-measure-minor" });
+        return;
+      }
+      var offsets = { center: [0, 0], right: [8, 0], left: [-8, 0], top: [0, -8], bottom: [0, 8] };
+      var dir = offsets[m.label_direction] ? m.label_direction : "center";
+      var extra = m.label_offset || [0, 0];
+      var holder = m.label_at === "from" ? ends[0] : m.label_at === "to" ? ends[1] : line;
+      holder.bindTooltip(measureLabel(m), { permanent: true, direction: dir,
+                                            offset: [offsets[dir][0] + Number(extra[0] || 0),
+                                                     offsets[dir][1] + Number(extra[1] || 0)],
+                                            className: "bk-measure-label" });
+      if (typeof m.label_min_zoom === "number") { zoomLabels.push({ layer: holder, min: m.label_min_zoom }); }
     });
+
+    function measureLabelZoom() {
+      var z = map.getZoom();
+      zoomLabels.forEach(function (it) {
+        var t = it.layer.getTooltip();
+        var e = t && t.getElement();
+        if (e) { e.style.display = z < it.min ? "none" : ""; }
+      });
+    }
+    map.on("zoomend overlayadd", measureLabelZoom);
 
     var incGroup = groups["incidents"];
     data.incidents.forEach(function (r) {
@@ -643,6 +724,7 @@
     }
     map.on("zoomend", zoomClass);
     zoomClass();
+    measureLabelZoom();
 
     window.borderkitMaps = window.borderkitMaps || [];
     window.borderkitMaps.push({ map: map, api: api, data: data });

@@ -1,6 +1,6 @@
 """The notebooks in ``notebooks/``: committed without outputs, and every one runs.
 
-Each notebook is executed with nbclient in a fresh kernel (the interpreter running
+Each notebook is executed with nbmake in a fresh kernel (the interpreter running
 pytest), with the notebook's folder as the working directory, exactly as a user
 opens it. A run must
 
@@ -104,10 +104,9 @@ def _snapshot() -> dict[str, str] | None:
 def test_notebook_runs(name: str) -> None:
     try:
         import ipykernel  # noqa: F401  (the kernel the notebooks run in)
-        import nbclient
-        import nbformat
+        from nbmake.nb_run import NotebookRun
     except ImportError as exc:
-        msg = f"{exc.name} is not installed: pip install -e '.[test]' (nbclient, nbformat, ipykernel)"
+        msg = f"{exc.name} is not installed: pip install -e '.[test]' (nbmake, ipykernel)"
         if IN_CI:
             pytest.fail(f"CI=true but {msg}")
         pytest.skip(msg)
@@ -117,13 +116,12 @@ def test_notebook_runs(name: str) -> None:
     before = {p: p.read_bytes() for p in outputs if p.is_file() and p.relative_to(REPO).as_posix() in committed}
     snap_before = _snapshot()
 
-    nb = nbformat.read(NOTEBOOKS / f"{name}.ipynb", as_version=4)
-    client = nbclient.NotebookClient(
-        nb, timeout=CELL_TIMEOUT_S, kernel_name="python3", resources={"metadata": {"path": str(NOTEBOOKS)}}
-    )
     t0 = time.perf_counter()
-    client.execute()  # raises CellExecutionError naming the cell and the traceback
+    # nbmake runs the notebook in a fresh kernel with the notebook's folder as working directory
+    result = NotebookRun(NOTEBOOKS / f"{name}.ipynb", CELL_TIMEOUT_S).execute()
     seconds = time.perf_counter() - t0
+    if result.error is not None:
+        pytest.fail(f"{name} failed in cell {result.error.failing_cell_index}:\n{result.error.summary}\n{result.error.trace}")
     assert seconds < 120, f"{name} took {seconds:.0f} s; the notebooks should stay fast enough for every test run"
 
     for p in outputs:

@@ -27,10 +27,10 @@ from borderkit.errors import (
     ValidationError,
 )
 
-if TYPE_CHECKING:  # pragma: no cover
-    from borderkit import datasets
-    from borderkit.claims import read_claims
-    from borderkit.io import read_incidents, read_layer, read_lines, read_places, read_territories
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs; at run time __getattr__ imports lazily
+    from borderkit import datasets, geodesy, locate, maps, measure, overlaps, terrain  # noqa: F401
+    from borderkit.claims import evaluate_claims, read_claims  # noqa: F401
+    from borderkit.io import read_incidents, read_layer, read_lines, read_places, read_territories  # noqa: F401
 
 # name -> (module, attribute or None for the module itself)
 _LAZY = {

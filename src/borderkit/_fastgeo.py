@@ -31,15 +31,22 @@ L whose curvature is at most 1/R_min lies within the sagitta of its chord):
 Candidates are found through a uniform grid in the orthographic projection onto
 the tangent plane at the centre of the data (a linear map of ECEF, hence
 1-Lipschitz: planar distances never exceed chords). Segments are grouped in
-*chunks* of up to 8 consecutive segments bounded by a capsule (the chunk's
-end-to-end chord and the largest distance ``w`` of its vertices from it). Each
-cell stores the chunks whose lower bound over the whole cell is below an
-estimate of the nearest distance, sorted by that bound, the bound of the first
-chunk left out, and a seed segment. A query evaluates the seed, scans the list
-until the bounds exceed ``g(best)``, and checks that no chunk left out could
-win; if one could (or the point is outside the grid) it scans every chunk. The
-winner is therefore the nearest segment up to the tolerance of the distance
-formula, whatever the grid.
+*chunks* of up to 6 consecutive segments bounded by a capsule (the chunk's
+end-to-end chord and the largest distance ``w`` of its vertices from it). For a
+capsule at planar distance ``l > 0`` from a cell centre c, with unit normal n from
+the capsule towards c, the capsule lies behind its supporting line, so
+``dist(p, capsule) >= l + (p - c).n`` for every point p (a proven linear bound, tight
+far from the line). Each cell stores a seed segment (planar-nearest to its centre),
+the chunks that can matter in the cell sorted by ``l``, each with n and the run of its
+segments that can matter, and two lower bounds of everything left out (chunks and
+segments outside the runs): ``T0 + (p - c).m`` (``T0 = min (l_k - cs/2 |n_k - m|_1)``)
+and ``Tiso - |p - c|``. A query evaluates the seed, scans the list until
+``l - |p - c|`` exceeds ``g(best)``, skips entries whose linear bound exceeds it, and
+checks that the bounds of what was left out exceed it too; if not (or the point is
+outside the grid) it scans every chunk. The winner is therefore the nearest segment
+up to the tolerance of the distance formula, whatever the grid and whichever entries
+the build chose to list (cells are built by blocks of 4 x 4 from the block's own
+candidates, to build the index quickly).
 
 On each candidate the nearest point is the foot of P on the chord, lifted to
 the ellipsoid (callers cut segments longer than 1 km into geodesic pieces: the
@@ -111,7 +118,6 @@ _TOL_M = 1e-3  # evaluations closer than this to the best are treated as ties (f
 FAR_M = 400_000.0
 """Beyond this distance (m) callers recompute the distance with ``pyproj.Geod.inv``."""
 CHUNK = 6
-SLOT = 32  # float64 per grid cell of a LineIndex: 256 bytes, 14 candidate chunks
 ON_LINE_M = 1e-6
 
 
@@ -159,6 +165,38 @@ def _surface_dist(px, py, pz, xx, xy, xz):
     qm2 = (mx * mx + my * my) * (_INV_A2 * _INV_A2) + mz * mz * (_INV_B2 * _INV_B2)
     k2c2 = dqd * dqd * mqm / (c2 * qm2)
     return math.sqrt(c2) * (1.0 + k2c2 / 24.0 + 3.0 * k2c2 * k2c2 / 640.0)
+
+
+@_jit
+def _atan_small(u):
+    """atan(u) for |u| <= 1e-3 (the next term, u**9/9, is below 1e-28)."""
+    u2 = u * u
+    return u * (1.0 - u2 * (1.0 / 3.0 - u2 * (0.2 - u2 * (1.0 / 7.0))))
+
+
+@_jit
+def _geodetic_near(x, y, z, ax, ay, az, alon, alat):
+    """Longitude, latitude (degrees) of a surface point X near a surface point A of known
+    longitude/latitude (within ~6 km): the angles between the two meridian-plane directions and
+    between the two normals' elevation directions are small, so ``atan`` is a short series (same
+    values as :func:`_geodetic1` to ~1e-15 degrees); falls back to ``atan2`` otherwise."""
+    dot = ax * x + ay * y
+    crs = ax * y - ay * x
+    if not (dot > 0.0) or abs(crs) > 1e-3 * dot or abs(alat) > 80.0:
+        return _geodetic1(x, y, z)
+    p = math.sqrt(x * x + y * y)
+    pa = math.sqrt(ax * ax + ay * ay)
+    k = 1.0 - E2
+    c2 = k * (pa * z - az * p)
+    d2 = k * k * pa * p + az * z
+    if not (d2 > 0.0) or abs(c2) > 1e-3 * d2:
+        return _geodetic1(x, y, z)
+    lon = alon + math.degrees(_atan_small(crs / dot))
+    if lon > 180.0:
+        lon -= 360.0
+    elif lon <= -180.0:
+        lon += 360.0
+    return lon, alat + math.degrees(_atan_small(c2 / d2))
 
 
 @_jit
@@ -239,70 +277,246 @@ def _pt_seg2(px, py, ax, ay, bx, by):
 
 
 @_jit
+def _pt_seg2v(px, py, ax, ay, bx, by):
+    """Planar distance from (px, py) to the segment (a, b), and the vector from its nearest point to p."""
+    dx = bx - ax
+    dy = by - ay
+    l2 = dx * dx + dy * dy
+    t = 0.0
+    if l2 > 0.0:
+        t = ((px - ax) * dx + (py - ay) * dy) / l2
+        if t < 0.0:
+            t = 0.0
+        elif t > 1.0:
+            t = 1.0
+    ex = px - (ax + t * dx)
+    ey = py - (ay + t * dy)
+    return math.sqrt(ex * ex + ey * ey), ex, ey
+
+
+@_jit
 def _build_cells(
     nx, ny, x0, y0, cs, cpx, cpy, cw, chmax, ch_first, ch_last, sax, say, sbx, sby, h,
-    out_count, out_seed, out_T, est_mult,
+    out_hdr, out_start, est_mult, lin_slack, block,
 ):
-    """Per cell: candidate chunks (sorted by their lower bound over the cell), the bound of the
-    first chunk left out, and a seed segment (planar-nearest to the cell centre)."""
+    """Per cell: candidate chunks with a linear lower bound over the cell (sorted by its value at
+    the centre), lower bounds over the cell of every chunk left out, and a seed segment
+    (planar-nearest to the cell centre).
+
+    For a chunk whose planar capsule is at distance ``l > 0`` from the cell centre c, with unit
+    normal n pointing from the capsule's nearest point to c, the capsule lies in the half-plane
+    behind the supporting line at that point, so ``dist(p, capsule) >= l + (p - c).n`` for every p
+    (a proven bound, not an approximation); when c is inside the capsule, n = 0 and l <= 0.
+    The chunks left out are bounded together by ``T0 + (p - c).m`` with
+    ``T0 = min_k (l_k - cs/2 |n_k - m|_1)`` (the minimum of ``(p - c).(n_k - m)`` over the cell)
+    and by ``Tiso - |p - c|`` with ``Tiso = min_k l_k``.
+    Cells are built by blocks of ``block x block``: a block keeps the chunks that can matter
+    anywhere in it (isotropic test, a superset of its cells' lists); chunks it drops are bounded
+    in its cells through the block's own ``Tiso`` minus the distance between the centres.
+    Which chunks are listed only changes the speed: the query proves its answer with these bounds
+    (or scans every chunk)."""
     nch = cw.shape[0]
-    r_c = 0.5 * cs * math.sqrt(2.0)
+    half = 0.5 * cs
+    r_c = half * math.sqrt(2.0)
+    bhalf = 0.5 * cs * block
+    r_b = bhalf * math.sqrt(2.0)
+    blbs = np.empty(nch)
+    bsel = np.empty(nch, dtype=np.int64)
     lbs = np.empty(nch)
-    sel = np.empty(nch, dtype=np.int64)
+    nxs = np.empty(nch)
+    nys = np.empty(nch)
+    keep = np.empty(nch, dtype=np.bool_)
+    run_lo = np.empty(nch, dtype=np.int64)
+    run_hi = np.empty(nch, dtype=np.int64)
+    maxlen = 1
+    for k in range(nch):
+        maxlen = max(maxlen, ch_last[k] - ch_first[k] + 1)
+    slb = np.empty(maxlen)
+    snx = np.empty(maxlen)
+    sny = np.empty(maxlen)
     lists = []
-    lblists = []
+    pos_of = np.empty(nx * ny, dtype=np.int64)
     seed = 0
-    for j in range(ny):
-        for i in range(nx):
-            cx = x0 + (i + 0.5) * cs
-            cy = y0 + (j + 0.5) * cs
+    total = 0
+    for bj in range(0, ny, block):
+        for bi in range(0, nx, block):
+            # ---- block: isotropic candidate list over the whole block
+            bcx = x0 + bi * cs + bhalf
+            bcy = y0 + bj * cs + bhalf
             for k in range(nch):
-                lbs[k] = _pt_seg2(cx, cy, cpx[k, 0], cpy[k, 0], cpx[k, 1], cpy[k, 1]) - cw[k] - chmax[k]
-            # planar nearest segment to the centre: branch and bound from the previous cell's seed
-            best = _pt_seg2(cx, cy, sax[seed], say[seed], sbx[seed], sby[seed]) + h[seed]
+                blbs[k] = _pt_seg2(bcx, bcy, cpx[k, 0], cpy[k, 0], cpx[k, 1], cpy[k, 1]) - cw[k] - chmax[k] - 1e-3
+            bbest = _pt_seg2(bcx, bcy, sax[seed], say[seed], sbx[seed], sby[seed]) + h[seed]
             for k in range(nch):
-                if lbs[k] > best:
+                if blbs[k] > bbest:
                     continue
                 for s in range(ch_first[k], ch_last[k] + 1):
-                    d = _pt_seg2(cx, cy, sax[s], say[s], sbx[s], sby[s]) + h[s]
-                    if d < best:
-                        best = d
+                    d = _pt_seg2(bcx, bcy, sax[s], say[s], sbx[s], sby[s]) + h[s]
+                    if d < bbest:
+                        bbest = d
                         seed = s
-            est = est_mult * (best + r_c) + 1.0
-            n_in = 0
-            T = np.inf
+            best_est = est_mult * (bbest + r_b) + 1.0
+            nb = 0
+            Tb = np.inf
             for k in range(nch):
-                lbc = lbs[k] - r_c
-                if lbc <= est:
-                    sel[n_in] = k
-                    n_in += 1
-                elif lbc < T:
-                    T = lbc
-            chosen = sel[:n_in].copy()
-            lb_arr = np.empty(n_in)
-            for q in range(n_in):
-                lb_arr[q] = lbs[chosen[q]] - r_c
-            order = np.argsort(lb_arr)
-            cell = j * nx + i
-            out_count[cell] = n_in
-            out_seed[cell] = seed
-            out_T[cell] = T
-            lists.append(chosen[order].astype(np.int32))
-            lblists.append(lb_arr[order])
+                if blbs[k] - r_b <= best_est:
+                    bsel[nb] = k
+                    nb += 1
+                elif blbs[k] < Tb:
+                    Tb = blbs[k]
+            # ---- the block's cells
+            for j in range(bj, min(bj + block, ny)):
+                for i in range(bi, min(bi + block, nx)):
+                    cx = x0 + (i + 0.5) * cs
+                    cy = y0 + (j + 0.5) * cs
+                    for q in range(nb):
+                        k = bsel[q]
+                        d, ex, ey = _pt_seg2v(cx, cy, cpx[k, 0], cpy[k, 0], cpx[k, 1], cpy[k, 1])
+                        gap = d - cw[k] - chmax[k]
+                        lbs[q] = gap - 1e-3  # safety for rounding
+                        if gap > 0.0 and d > 0.0:
+                            nxs[q] = ex / d
+                            nys[q] = ey / d
+                        else:
+                            nxs[q] = 0.0
+                            nys[q] = 0.0
+                    # planar nearest segment to the centre: branch and bound from the last seed
+                    best = _pt_seg2(cx, cy, sax[seed], say[seed], sbx[seed], sby[seed]) + h[seed]
+                    for q in range(nb):
+                        if lbs[q] > best:
+                            continue
+                        k = bsel[q]
+                        for s in range(ch_first[k], ch_last[k] + 1):
+                            d = _pt_seg2(cx, cy, sax[s], say[s], sbx[s], sby[s]) + h[s]
+                            if d < best:
+                                best = d
+                                seed = s
+                    # direction u of the nearest distance at the centre (from the seed's nearest point)
+                    ds, ux, uy = _pt_seg2v(cx, cy, sax[seed], say[seed], sbx[seed], sby[seed])
+                    if ds > 0.0:
+                        ux /= ds
+                        uy /= ds
+                    else:
+                        ux = 0.0
+                        uy = 0.0
+                    est = est_mult * (best + r_c) + 1.0
+                    far = best > 4.0 * r_c and ds > 0.0
+                    est_lin = 0.0
+                    if far:
+                        # estimate of the largest nearest distance over the cell, linear in p - c
+                        est_lin = est_mult * (best + r_c * r_c / (2.0 * ds)) + 1.0 + lin_slack * r_c
+                    n_in = 0
+                    T0 = np.inf
+                    Tiso = np.inf
+                    for q in range(nb):
+                        kq = lbs[q] - r_c <= est
+                        if kq and far:
+                            pen = half * (abs(nxs[q] - est_mult * ux) + abs(nys[q] - est_mult * uy))
+                            kq = lbs[q] - pen <= est_lin
+                        keep[q] = kq
+                        if kq:
+                            n_in += 1
+                        else:
+                            # left out: linear bound with slope m = u, and isotropic bound
+                            v = lbs[q] - half * (abs(nxs[q] - ux) + abs(nys[q] - uy))
+                            if v < T0:
+                                T0 = v
+                            if lbs[q] < Tiso:
+                                Tiso = lbs[q]
+                    # chunks the block left out: lb >= Tb - |centre shift|
+                    if Tb < np.inf:
+                        shift = math.sqrt((cx - bcx) ** 2 + (cy - bcy) ** 2)
+                        tb_c = Tb - shift - 1e-3
+                        if tb_c < Tiso:
+                            Tiso = tb_c
+                        tl = tb_c - half * (math.sqrt(2.0) + abs(ux) + abs(uy))
+                        if tl < T0:
+                            T0 = tl
+                    # within each kept chunk, the run of segments that can matter in the cell (same
+                    # tests on the segments' own bounds); the segments outside the run join T0/Tiso
+                    m = 0
+                    for q in range(nb):
+                        if not keep[q]:
+                            continue
+                        k = bsel[q]
+                        lo = -1
+                        hi = -2
+                        for s in range(ch_first[k], ch_last[k] + 1):
+                            d, ex, ey = _pt_seg2v(cx, cy, sax[s], say[s], sbx[s], sby[s])
+                            gap = d - h[s]
+                            slb[s - ch_first[k]] = gap - 1e-3
+                            if gap > 0.0 and d > 0.0:
+                                snx[s - ch_first[k]] = ex / d
+                                sny[s - ch_first[k]] = ey / d
+                            else:
+                                snx[s - ch_first[k]] = 0.0
+                                sny[s - ch_first[k]] = 0.0
+                            sl = slb[s - ch_first[k]]
+                            ks = sl - r_c <= est
+                            if ks and far:
+                                pen = half * (abs(snx[s - ch_first[k]] - est_mult * ux)
+                                              + abs(sny[s - ch_first[k]] - est_mult * uy))
+                                ks = sl - pen <= est_lin
+                            if ks or s == seed:
+                                if lo < 0:
+                                    lo = s
+                                hi = s
+                        for s in range(ch_first[k], ch_last[k] + 1):
+                            if lo <= s <= hi:
+                                continue
+                            sl = slb[s - ch_first[k]]
+                            v = sl - half * (abs(snx[s - ch_first[k]] - ux) + abs(sny[s - ch_first[k]] - uy))
+                            if v < T0:
+                                T0 = v
+                            if sl < Tiso:
+                                Tiso = sl
+                        if lo < 0:
+                            keep[q] = False
+                            continue
+                        run_lo[q] = lo
+                        run_hi[q] = hi
+                        m += 1
+                    n_in = m
+                    lb_arr = np.empty(n_in)
+                    idx_arr = np.empty(n_in, dtype=np.int64)
+                    m = 0
+                    for q in range(nb):
+                        if keep[q]:
+                            lb_arr[m] = lbs[q]
+                            idx_arr[m] = q
+                            m += 1
+                    order = np.argsort(lb_arr)
+                    ent = np.empty((n_in, 6))
+                    for m in range(n_in):
+                        q = idx_arr[order[m]]
+                        ent[m, 0] = lbs[q]
+                        ent[m, 1] = nxs[q]
+                        ent[m, 2] = nys[q]
+                        ent[m, 3] = bsel[q]
+                        ent[m, 4] = run_lo[q]
+                        ent[m, 5] = run_hi[q]
+                    cell = j * nx + i
+                    out_hdr[cell, 0] = T0
+                    out_hdr[cell, 1] = ux
+                    out_hdr[cell, 2] = uy
+                    out_hdr[cell, 3] = seed
+                    out_hdr[cell, 4] = Tiso
+                    pos_of[cell] = len(lists)
+                    total += n_in
+                    lists.append(ent)
     total = 0
     for c in range(nx * ny):
-        total += out_count[c]
-    flat = np.empty(total, dtype=np.int32)
-    flat_lb = np.empty(total)
+        total += lists[pos_of[c]].shape[0]
+    flat = np.empty((total, 6))
     pos = 0
+    out_start[0] = 0
     for c in range(nx * ny):
-        lst = lists[c]
-        lb = lblists[c]
-        for q in range(lst.shape[0]):
-            flat[pos] = lst[q]
-            flat_lb[pos] = lb[q]
+        ent = lists[pos_of[c]]
+        for q in range(ent.shape[0]):
+            for f in range(6):
+                flat[pos, f] = ent[q, f]
             pos += 1
-    return flat, flat_lb
+        out_start[c + 1] = pos
+    return flat
 
 
 @_jit
@@ -340,13 +554,37 @@ def _d2seg(px, py, pz, ax, ay, az, dx, dy, dz, inv_l2):
 
 
 @_jit
-def _scan_chunk(px, py, pz, k, ch_first, ch_last, A, B, D, inv_l2, h, best, bseg, bt, bx, by, bz):
+def _scan_chunk(px, py, pz, lo, hi, A, B, D, inv_l2, h, best, bseg, bt, bx, by, bz):
+    """Evaluate the segments lo..hi that can beat ``best`` (pruned by their chord distance)."""
     thr = _g(best)
-    for s in range(ch_first[k], ch_last[k] + 1):
+    for s in range(lo, hi + 1):
         if s == bseg:
             continue
         r = thr + h[s]
-        if _d2seg(px, py, pz, A[s, 0], A[s, 1], A[s, 2], D[s, 0], D[s, 1], D[s, 2], inv_l2[s]) > r * r:
+        ax = A[s, 0]
+        ay = A[s, 1]
+        az = A[s, 2]
+        dx = D[s, 0]
+        dy = D[s, 1]
+        dz = D[s, 2]
+        t = ((px - ax) * dx + (py - ay) * dy + (pz - az) * dz) * inv_l2[s]
+        t = min(max(t, 0.0), 1.0)
+        ex = px - (ax + t * dx)
+        ey = py - (ay + t * dy)
+        ez = pz - (az + t * dz)
+        if ex * ex + ey * ey + ez * ez > r * r:
+            continue
+        # nearest at a vertex that is already the best point (the shared end of the best segment):
+        # its distance is bit for bit the best one, only the tie rule applies
+        if t == 0.0 and ax == bx and ay == by and az == bz:
+            if s < bseg:
+                bseg = s
+                bt = t
+            continue
+        if t == 1.0 and B[s, 0] == bx and B[s, 1] == by and B[s, 2] == bz:
+            if s < bseg:
+                bseg = s
+                bt = t
             continue
         sd, t, xx, xy, xz = _eval_seg(px, py, pz, s, A, B, D, inv_l2)
         if sd < best or (sd == best and s < bseg):
@@ -402,7 +640,7 @@ def _left_of(px, py, pz, s, t, xx, xy, xz, D, prev, nxt):
 
 @_jit
 def _query_lines(
-    lon, lat, C0, E0, N0, nx, ny, x0, y0, cs, slots, cap, flat_lb, flat_chunk,
+    lon, lat, C0, E0, N0, nx, ny, x0, y0, cs, cell_off, cells,
     Q0, QD, Qil2, cw, chmax, ch_first, ch_last,
     A, B, D, inv_l2, h, prev, nxt, vlon, vlat,
     out_seg, out_t, out_d, out_lon, out_lat, out_left, out_scan,
@@ -424,33 +662,35 @@ def _query_lines(
         bz = 0.0
         full = True
         if 0.0 <= gx < nx and 0.0 <= gy < ny:
-            cell = int(gy) * nx + int(gx)
-            # slot: [T, seed, count, start, lb_0, chunk_0, lb_1, chunk_1, ...]; entries past the
-            # slot's capacity continue in (flat_lb, flat_chunk) from start + cap
-            seed = int(slots[cell, 1])
-            if seed >= 0:
-                best, bt, bx, by, bz = _eval_seg(px, py, pz, seed, A, B, D, inv_l2)
-                bseg = seed
+            ix = int(gx)
+            iy = int(gy)
+            cell = iy * nx + ix
+            # offset of the point from the cell centre in the plane (m)
+            dx = (gx - ix - 0.5) * cs
+            dy = (gy - iy - 0.5) * cs
+            rho = math.sqrt(dx * dx + dy * dy)
+            o = cell_off[cell]
+            seed = int(cells[o + 3])
+            best, bt, bx, by, bz = _eval_seg(px, py, pz, seed, A, B, D, inv_l2)
+            bseg = seed
             thr = _g(best)
-            m = int(slots[cell, 2])
-            for q in range(m):
-                if q < cap:
-                    lbq = slots[cell, 4 + 2 * q]
-                    k = int(slots[cell, 5 + 2 * q])
-                else:
-                    o = int(slots[cell, 3]) + q
-                    lbq = flat_lb[o]
-                    k = flat_chunk[o]
-                if lbq > thr:
+            e = o + 6
+            for _q in range(int(cells[o + 5])):
+                lbq = cells[e]
+                if lbq - rho > thr:
                     break
-                r = thr + cw[k] + chmax[k]
-                if _d2seg(px, py, pz, Q0[k, 0], Q0[k, 1], Q0[k, 2], QD[k, 0], QD[k, 1], QD[k, 2], Qil2[k]) > r * r:
-                    continue
-                best, bseg, bt, bx, by, bz = _scan_chunk(
-                    px, py, pz, k, ch_first, ch_last, A, B, D, inv_l2, h, best, bseg, bt, bx, by, bz
-                )
-                thr = _g(best)
-            full = not (slots[cell, 0] > thr)
+                if not (lbq + dx * cells[e + 1] + dy * cells[e + 2] > thr):
+                    k = int(cells[e + 3])
+                    r = thr + cw[k] + chmax[k]
+                    d2 = _d2seg(px, py, pz, Q0[k, 0], Q0[k, 1], Q0[k, 2], QD[k, 0], QD[k, 1], QD[k, 2], Qil2[k])
+                    if not (d2 > r * r):
+                        best, bseg, bt, bx, by, bz = _scan_chunk(
+                            px, py, pz, int(cells[e + 4]), int(cells[e + 5]), A, B, D, inv_l2, h,
+                            best, bseg, bt, bx, by, bz,
+                        )
+                        thr = _g(best)
+                e += 6
+            full = not (cells[o] + dx * cells[o + 1] + dy * cells[o + 2] > thr or cells[o + 4] - rho > thr)
         out_scan[i] = 1 if full else 0
         if full:
             for k in range(nch):
@@ -459,7 +699,7 @@ def _query_lines(
                 if _d2seg(px, py, pz, Q0[k, 0], Q0[k, 1], Q0[k, 2], QD[k, 0], QD[k, 1], QD[k, 2], Qil2[k]) > r * r:
                     continue
                 best, bseg, bt, bx, by, bz = _scan_chunk(
-                    px, py, pz, k, ch_first, ch_last, A, B, D, inv_l2, h, best, bseg, bt, bx, by, bz
+                    px, py, pz, ch_first[k], ch_last[k], A, B, D, inv_l2, h, best, bseg, bt, bx, by, bz
                 )
         out_seg[i] = bseg
         out_t[i] = bt
@@ -471,7 +711,7 @@ def _query_lines(
             out_lon[i] = vlon[bseg, 1]
             out_lat[i] = vlat[bseg, 1]
         else:
-            lo, la = _geodetic1(bx, by, bz)
+            lo, la = _geodetic_near(bx, by, bz, A[bseg, 0], A[bseg, 1], A[bseg, 2], vlon[bseg, 0], vlat[bseg, 0])
             out_lon[i] = lo
             out_lat[i] = la
         out_left[i] = _left_of(px, py, pz, bseg, bt, bx, by, bz, D, prev, nxt)
@@ -496,6 +736,8 @@ class LineIndex:
         answered by a scan of every chunk (exact, slower).
     max_cells
         Upper bound of the number of grid cells.
+    est_mult, lin_slack, block, max_chunk, chunk_width_m
+        Tuning of the candidate lists (speed only: every answer is proven at query time).
     """
 
     def __init__(
@@ -512,10 +754,13 @@ class LineIndex:
         margin_m: float = 500_000.0,
         max_cells: int = 16_384,
         est_mult: float = 1.003,
+        lin_slack: float = 0.1,
+        block: int = 4,
         max_chunk: int = CHUNK,
         chunk_width_m: float = math.inf,
     ) -> None:
         self.est_mult = float(est_mult)
+        self.lin_slack = float(lin_slack)
         n = a_lon.size
         if n == 0:
             raise ValueError("no segments")
@@ -586,32 +831,27 @@ class LineIndex:
         nx = max(1, int(math.ceil((xmax - xmin) / cs)))
         ny = max(1, int(math.ceil((ymax - ymin) / cs)))
         self.nx, self.ny, self.x0, self.y0, self.cs = nx, ny, float(xmin), float(ymin), float(cs)
-        count = np.zeros(nx * ny, dtype=np.int64)
-        seed = np.zeros(nx * ny, dtype=np.int64)
-        T = np.zeros(nx * ny)
-        flat, flat_lb = _build_cells(
+        hdr = np.zeros((nx * ny, 5))
+        cstart = np.zeros(nx * ny + 1, dtype=np.int64)
+        ent = _build_cells(
             nx, ny, float(xmin), float(ymin), float(cs), cpx, cpy, cw, chmax, self.ch_first, self.ch_last,
-            sax, say, sbx, sby, h, count, seed, T, self.est_mult,
+            sax, say, sbx, sby, h, hdr, cstart, self.est_mult, self.lin_slack, int(block),
         )
-        # one fixed-size slot per cell, so that a query reads one memory region:
-        # [T, seed, count, start, lb_0, chunk_0, ...]; longer lists go on in (cell_lb, cell_chunk)
-        start = np.r_[0, np.cumsum(count)].astype(np.int64)
-        cap = (SLOT - 4) // 2
-        slots = np.full((nx * ny, SLOT), np.inf)
-        slots[:, 0] = T
-        slots[:, 1] = seed
-        slots[:, 2] = count
-        slots[:, 3] = start[:-1]
-        r = np.arange(count.sum()) - np.repeat(start[:-1], count)
-        keep = r < cap
-        cell_of = np.repeat(np.arange(nx * ny), count)[keep]
-        slots[cell_of, 4 + 2 * r[keep]] = flat_lb[keep]
-        slots[cell_of, 5 + 2 * r[keep]] = flat[keep]
-        self.slots = slots
-        self.cap = cap
-        self.cell_lb = flat_lb
-        self.cell_chunk = flat
-        self.n_entries = int(count.sum())
+        # one contiguous record per cell, so that a query reads one memory region:
+        # [T0, mx, my, seed, Tiso, count, then per entry: lb, nx, ny, chunk, first segment, last segment]
+        ncell = nx * ny
+        counts = np.diff(cstart)
+        off = (6 * np.arange(ncell) + 6 * cstart[:-1]).astype(np.int64)
+        cells = np.empty(6 * ncell + 6 * int(counts.sum()))
+        head = off[:, None] + np.arange(6)
+        cells[head[:, :5]] = hdr
+        cells[off + 5] = counts
+        cell_of = np.repeat(np.arange(ncell), counts)
+        pos = off[cell_of] + 6 + 6 * (np.arange(cell_of.size) - cstart[:-1][cell_of])
+        cells[pos[:, None] + np.arange(6)] = ent
+        self.cell_off = off
+        self.cells = cells
+        self.n_entries = int(ent.shape[0])
 
     def query(self, lon: np.ndarray, lat: np.ndarray) -> dict[str, np.ndarray]:
         """Nearest point for every (lon, lat) (degrees, validated by the caller).
@@ -636,7 +876,7 @@ class LineIndex:
         }
         _query_lines(
             lon, lat, self.C0, self.E0, self.N0, self.nx, self.ny, self.x0, self.y0, self.cs,
-            self.slots, self.cap, self.cell_lb, self.cell_chunk,
+            self.cell_off, self.cells,
             self.Q0, self.QD, self.Qil2, self.cw, self.chmax, self.ch_first, self.ch_last,
             self.A, self.B, self.D, self.inv_l2, self.h, self.prev, self.next, self.vlon, self.vlat,
             out["seg"], out["t"], out["distance_m"], out["nearest_lon"], out["nearest_lat"], out["left"],

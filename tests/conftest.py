@@ -32,6 +32,17 @@ def shared_file(rel: str) -> Path:
     return path
 
 
+def require_module(name: str):
+    """Import an optional dependency; skip when missing, but fail with ``CI=true`` (unlike ``importorskip``)."""
+    try:
+        return __import__(name)
+    except ImportError as exc:
+        msg = f"optional dependency {name!r} not installed ({exc})"
+        if IN_CI:
+            pytest.fail(msg)
+        pytest.skip(msg, allow_module_level=True)
+
+
 @pytest.fixture
 def shared_path():
     return shared_file

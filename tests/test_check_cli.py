@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from borderkit.cli import main
+from conftest import require_module
 
 G = pyproj.Geod(ellps="WGS84")
 SOURCES = ["dcw-gmt", "gshhg-wdbii", "natural-earth-10m", "osm-2017"]
@@ -152,7 +153,7 @@ def test_file_outputs_overwrite_and_chunking(run, tmp_path):
     layer = tmp_path / "layer.geojson"
     gpd.GeoDataFrame({"name": ["a", "b"], "precision_m": [100.0, None]},
                      geometry=[shapely.Point(46.1, 39.5), shapely.Point(45.2, 40.1)], crs=4326).to_file(layer)
-    pytest.importorskip("pyarrow")
+    require_module("pyarrow")
     pq = tmp_path / "out.parquet"
     res = run("check", layer, "-o", pq)  # any GDAL point layer as input
     assert res.exit_code == 0, res.output

@@ -30,6 +30,7 @@ from borderkit.claims import (
     rounding_step,
 )
 from borderkit.datasets import Case
+from conftest import require_module
 
 GEOD = Geod(ellps="WGS84")
 SOURCES = ["dcw-gmt", "gshhg-wdbii", "natural-earth-10m", "osm-2017"]
@@ -237,7 +238,7 @@ def test_sev_lake_advance(case, table):
 
 
 def test_mets_ishkhanasar_against_the_dem(case, table):
-    rasterio = pytest.importorskip("rasterio")
+    rasterio = require_module("rasterio")
     row = table[table["claim_id"] == "mets-ishkhanasar-3500m"].iloc[0]
     peak = case.places.set_index("place_id").loc["mets_ishkhanasar"].geometry
     with rasterio.open(case.dem) as ds:

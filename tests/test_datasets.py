@@ -17,6 +17,7 @@ from pyproj import Geod
 import borderkit
 from borderkit import datasets
 from borderkit.errors import DatasetNotFoundError, RegistryError
+from conftest import require_module
 
 GEOD = Geod(ellps="WGS84")
 LINE_SOURCES = {"osm-2017", "natural-earth-10m", "dcw-gmt", "gshhg-wdbii"}
@@ -174,7 +175,7 @@ def test_dem_covers_syunik_and_is_registered_like_its_dted0_lineage(case, shared
     30″ positions (pixel-is-point), GLOBE cells are 30″ areas; with correct georeferencing every
     GLOBE cell holds the DTED0 post at its north-west corner. Read DTED0 independently (../shared)
     and check that relation: it pins the GLOBE clip's transform to the exact cell."""
-    rasterio = pytest.importorskip("rasterio")
+    rasterio = require_module("rasterio")
     with rasterio.open(case.dem) as ds:
         w, s, e, n = ds.bounds
         assert w <= 45.0 and e >= 47.0 and s <= 38.8 and n >= 40.2
@@ -218,6 +219,18 @@ def test_a_changed_byte_is_caught_by_the_registry(tmp_path, monkeypatch):
     monkeypatch.setenv("BORDERKIT_DATA", str(dst))
     with pytest.raises(RegistryError, match="claims.csv"):
         datasets.load("armenia-azerbaijan")
+
+
+def test_a_truncated_file_is_caught_by_its_size(tmp_path, monkeypatch):
+    src = datasets.data_dir()
+    dst = tmp_path / "geodata"
+    shutil.copytree(src / "armenia-azerbaijan", dst / "armenia-azerbaijan")
+    shutil.copy(src / "registry.json", dst / "registry.json")
+    claims = dst / "armenia-azerbaijan" / "claims.csv"
+    claims.write_bytes(claims.read_bytes()[:-10])
+    monkeypatch.setenv("BORDERKIT_DATA", str(dst))
+    with pytest.raises(RegistryError, match=r"claims\.csv: \d+ bytes, the registry says"):
+        datasets.verify("armenia-azerbaijan")
 
 
 def test_summary_mentions_every_source(case):

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import gzip
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +19,7 @@ import pytest
 import shapely
 from shapely.geometry import LineString, MultiLineString, Point, Polygon
 
+import conftest
 from borderkit.errors import ValidationError
 from borderkit.geodesy import (
     LocalProjection,
@@ -30,6 +30,7 @@ from borderkit.geodesy import (
     nearest_points_on_lines,
     signed_distance_to_line,
 )
+from conftest import require_module
 
 G = pyproj.Geod(ellps="WGS84")  # the reference, used directly
 A_WGS84 = 6378137.0
@@ -45,18 +46,7 @@ NE_ADMIN0 = "naturalearth-10m-admin0-countries-deu/ne_10m_admin0_deu_ARM_AZE_GEO
 # ------------------------------------------------------------------------------------------------
 def shared_file(relative: str) -> Path:
     """Path of a file in shared/data; skip when absent (fail when CI=true)."""
-    roots = []
-    env = os.environ.get("BORDERKIT_SHARED")
-    if env:
-        roots += [Path(env) / "data", Path(env)]
-    roots.append(REPO.parent / "shared" / "data")
-    for root in roots:
-        if (root / relative).is_file():
-            return root / relative
-    message = f"shared reference file {relative} not found under {[str(r) for r in roots]}"
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    return conftest.shared_file(relative)
 
 
 def arm_aze_boundary():
@@ -604,7 +594,7 @@ def test_signed_distance_needs_one_line():
 # the compiled chord-to-geodesic formula of borderkit._fastgeo (used by borderkit.locate)
 # ------------------------------------------------------------------------------------------------
 def test_fast_chord_distance_against_geodtest(geodtest):
-    pytest.importorskip("numba")
+    require_module("numba")
     from borderkit._fastgeo import fast_distance
 
     lat1, lon1, _azi1, lat2, lon2, _azi2, s12, *_ = geodtest.T
@@ -619,7 +609,7 @@ def test_fast_chord_distance_against_geodtest(geodtest):
 
 def test_fast_chord_distance_in_the_case_region():
     """Independent reference: pyproj.Geod.fwd builds the pairs, the formula must give the distances back."""
-    pytest.importorskip("numba")
+    require_module("numba")
     from borderkit._fastgeo import fast_distance
 
     rng = np.random.default_rng(7)

@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 
 from borderkit.errors import ValidationError
 from borderkit.locate import RESULT_COLUMNS, check, locate, summarize
+from conftest import require_module
 
-numba = pytest.importorskip("numba")
+numba = require_module("numba")
 
 G = pyproj.Geod(ellps="WGS84")
 REGION = (43.4, 38.3, 50.9, 41.9)

@@ -14,14 +14,15 @@ from pathlib import Path
 
 import pytest
 
-pytest.importorskip("folium")
+from conftest import IN_CI, require_module
+
+require_module("folium")  # CI=true: fail, never skip
 
 from borderkit.maps import make_map, render_html, save_html  # noqa: E402
 from borderkit.maps.builder import external_references  # noqa: E402
 from borderkit.maps.escape import BIDI_CONTROLS, html_text, safe_url, script_json  # noqa: E402
 from map_fixtures import HOSTILE, HOSTILE_URLS, synthetic_layers  # noqa: E402
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 REPO = Path(__file__).resolve().parent.parent
 ASSETS = REPO / "src" / "borderkit" / "maps" / "assets"
 
@@ -90,7 +91,7 @@ def layers():
 @pytest.fixture(scope="module")
 def scan_tif(tmp_path_factory):
     """A small georeferenced RGB 'old map' in UTM 38N."""
-    rasterio = pytest.importorskip("rasterio")
+    rasterio = require_module("rasterio")
     import numpy as np
     from affine import Affine
 
@@ -419,7 +420,7 @@ def test_credits_name_every_source_and_basemaps(layers):
 
 
 def _write_tif(path: Path, array, *, crs: str, transform, **extra) -> Path:
-    rasterio = pytest.importorskip("rasterio")
+    rasterio = require_module("rasterio")
     count = 1 if array.ndim == 2 else array.shape[0]
     arr = array if array.ndim == 3 else array[None]
     with rasterio.open(

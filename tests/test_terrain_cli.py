@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import shared_file
+from conftest import require_module, shared_file
 
-rasterio = pytest.importorskip("rasterio")
+rasterio = require_module("rasterio")  # CI=true: fail, never skip
 
 from borderkit.cli import main  # noqa: E402
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import shared_file
+from conftest import require_module, shared_file
 
-rasterio = pytest.importorskip("rasterio")
+rasterio = require_module("rasterio")  # CI=true: fail, never skip
 from click.testing import CliRunner  # noqa: E402
 
 from borderkit.errors import OfflineError, RegistryError, ValidationError  # noqa: E402

@@ -25,9 +25,9 @@ import shutil
 import numpy as np
 import pytest
 
-from conftest import IN_CI, shared_file
+from conftest import IN_CI, require_module, shared_file
 
-rasterio = pytest.importorskip("rasterio")
+rasterio = require_module("rasterio")  # CI=true: fail, never skip
 from pyproj import Transformer  # noqa: E402
 
 from borderkit.terrain import _gdal  # noqa: E402
@@ -100,7 +100,10 @@ def test_agreement_with_gdal_viewshed_program(utm, tmp_path):
 
 def test_agreement_with_gdal_library_in_rasterio(utm, tmp_path):
     if _gdal.library_gdal_version() is None:
-        pytest.skip("rasterio's GDAL library does not expose GDALViewshedGenerate")
+        msg = "rasterio's GDAL library does not expose GDALViewshedGenerate"
+        if IN_CI:
+            pytest.fail(msg)
+        pytest.skip(msg)
     u, path, observers = utm
     for name, (lon, lat) in observers.items():
         x, y = _xy(lon, lat)
@@ -144,6 +147,8 @@ def test_compare_helper_counts():
 
 def test_gdal_version_parsing():
     if shutil.which("gdalinfo") is None:
+        if IN_CI:
+            pytest.fail("gdalinfo not installed (apt-get install gdal-bin)")
         pytest.skip("gdalinfo not installed")
     v = _gdal.gdal_version()
     assert v is not None and v[0] >= 3

@@ -8,9 +8,9 @@ import zlib
 import numpy as np
 import pytest
 
-from conftest import shared_file
+from conftest import require_module, shared_file
 
-rasterio = pytest.importorskip("rasterio")
+rasterio = require_module("rasterio")  # CI=true: fail, never skip
 from affine import Affine  # noqa: E402
 from rasterio.crs import CRS  # noqa: E402
 

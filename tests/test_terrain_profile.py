@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import shared_file
+from conftest import require_module, shared_file
 
-rasterio = pytest.importorskip("rasterio")
+rasterio = require_module("rasterio")  # CI=true: fail, never skip
 import geopandas as gpd  # noqa: E402
 import shapely  # noqa: E402
 from pyproj import Geod  # noqa: E402

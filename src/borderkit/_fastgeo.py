@@ -259,24 +259,6 @@ def fast_distance(lon1, lat1, lon2, lat2) -> np.ndarray:
 # nearest point on segments
 # =================================================================================================
 @_jit
-def _pt_seg2(px, py, ax, ay, bx, by):
-    """Planar distance from (px, py) to the segment (a, b)."""
-    dx = bx - ax
-    dy = by - ay
-    l2 = dx * dx + dy * dy
-    t = 0.0
-    if l2 > 0.0:
-        t = ((px - ax) * dx + (py - ay) * dy) / l2
-        if t < 0.0:
-            t = 0.0
-        elif t > 1.0:
-            t = 1.0
-    ex = px - (ax + t * dx)
-    ey = py - (ay + t * dy)
-    return math.sqrt(ex * ex + ey * ey)
-
-
-@_jit
 def _pt_seg2v(px, py, ax, ay, bx, by):
     """Planar distance from (px, py) to the segment (a, b), and the vector from its nearest point to p."""
     dx = bx - ax
@@ -292,6 +274,12 @@ def _pt_seg2v(px, py, ax, ay, bx, by):
     ex = px - (ax + t * dx)
     ey = py - (ay + t * dy)
     return math.sqrt(ex * ex + ey * ey), ex, ey
+
+
+@_jit
+def _pt_seg2(px, py, ax, ay, bx, by):
+    """Planar distance from (px, py) to the segment (a, b)."""
+    return _pt_seg2v(px, py, ax, ay, bx, by)[0]
 
 
 @_jit
@@ -924,11 +912,11 @@ def _pt_seg3_np(P: np.ndarray, A: np.ndarray, B: np.ndarray) -> np.ndarray:
 
 
 def _centre(lon: np.ndarray, lat: np.ndarray) -> tuple[float, float]:
-    from borderkit._projection import lon_interval
+    """Centre of the lon/lat box of the points (the same centre LocalProjection.from_lonlat uses)."""
+    from borderkit._projection import LocalProjection
 
-    west, east = lon_interval(lon)
-    mid = (west + east) / 2.0
-    return float((mid + 180.0) % 360.0 - 180.0), float((np.min(lat) + np.max(lat)) / 2.0)
+    proj = LocalProjection.from_lonlat(lon, lat)
+    return proj.lon_0, proj.lat_0
 
 
 # =================================================================================================

@@ -25,8 +25,6 @@ from typing import TYPE_CHECKING, Any
 
 from borderkit.errors import (
     BorderkitError,
-    EmptyFileError,
-    EncodingError,
     FileFormatError,
     Problem,
     ValidationError,
@@ -145,35 +143,37 @@ def validate_claims(df: pandas.DataFrame, *, path: str | PathLike[str] | None = 
     return df[ordered].reset_index(drop=True)
 
 
-def read_claims(path: str | PathLike[str], *, encoding: str = "utf-8") -> pandas.DataFrame:
-    """Read a claims CSV (UTF-8, header row) and validate it.
+def read_claims(path: str | PathLike[str], *, encoding: str | None = None) -> pandas.DataFrame:
+    """Read a claims CSV (header row) and validate it.
+
+    The bytes are decoded and split by :func:`borderkit.io._csv.read_csv_table`,
+    the same CSV reader as the layer readers: a UTF-8 byte-order mark is
+    honoured, encoding errors name the row and column, and a row with too few
+    or too many fields is an error instead of being padded or dropped.
 
     Parameters
     ----------
     path
         CSV file with the ``CLAIMS`` columns.
     encoding
-        Text encoding of the file.
+        Text encoding of the file (default UTF-8, byte-order mark honoured).
     """
-    import pandas as pd
+    from borderkit.io._csv import read_csv_table
 
     path = Path(path)
     try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False, encoding=encoding)
-    except UnicodeDecodeError as exc:
-        raise EncodingError(
-            f"{path}: byte {exc.start} is not valid {encoding}; save the file as UTF-8 "
-            "or pass encoding=... (e.g. 'cp1251')"
-        ) from exc
-    except pd.errors.EmptyDataError as exc:
-        raise EmptyFileError(
-            f"{path}: the file is empty; a claims CSV needs a header row and one row per claim"
-        ) from exc
-    except (pd.errors.ParserError, OSError) as exc:
-        raise FileFormatError(f"{path}: cannot parse as CSV ({exc}); check quoting and the number of fields") from exc
-    if df.empty:
-        raise EmptyFileError(f"{path}: the file has a header but no claims")
-    return validate_claims(df, path=path)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FileFormatError(f"{path}: cannot read the claims CSV ({exc})") from exc
+    table = read_csv_table(data, path=str(path), encoding=encoding)
+    if table.issues:
+        raise FileFormatError(
+            problems=[
+                Problem(msg, path=str(path), row=int(table.rows[pos]), column=col) for pos, col, msg in table.issues
+            ],
+            path=str(path),
+        )
+    return validate_claims(table.frame, path=path)
 
 
 # =================================================================================================

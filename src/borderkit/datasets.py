@@ -109,6 +109,12 @@ def verify(name: str = DEFAULT_CASE) -> dict[str, Path]:
         path = root / meta["path"]
         if not path.is_file():
             raise RegistryError(f"{path}: file of dataset {name!r} layer {key!r} is missing; rebuild with geodata/build.py")
+        size = path.stat().st_size
+        if "bytes" in meta and size != meta["bytes"]:
+            raise RegistryError(
+                f"{path}: {size} bytes, the registry says {meta['bytes']}; the file was changed by hand or is "
+                "truncated — restore it with `git checkout` or rebuild with geodata/build.py"
+            )
         digest = _sha256(path)
         if digest != meta["sha256"]:
             raise RegistryError(
@@ -204,40 +210,20 @@ class Case:
     def territory_overlaps(self) -> pandas.DataFrame:
         """Ground that one source assigns to two parties at once (e.g. exclaves drawn twice).
 
-        Areas are computed on the WGS84 ellipsoid (``pyproj.Geod.geometry_area_perimeter``),
-        in km². Overlaps are data, not errors: they are reported, never removed.
+        One row per source and pair of parties, summed over the polygons of
+        :func:`borderkit.overlaps.territory_overlaps` (which computes them);
+        ``parts`` is the number of polygons, ``area_km2`` their total area on the
+        WGS84 ellipsoid. Overlaps are data, not errors: they are reported, never removed.
         """
-        import pandas as pd
-        import shapely
-        from pyproj import Geod
+        from borderkit.overlaps import territory_overlaps
 
-        geod = Geod(ellps="WGS84")
-        rows = []
-        for src, group in self.territories.groupby("source", sort=True):
-            group = group.sort_values("party")
-            parties = list(group["party"])
-            geoms = list(group.geometry)
-            for i in range(len(parties)):
-                for j in range(i + 1, len(parties)):
-                    inter = shapely.intersection(geoms[i], geoms[j])
-                    polys = shapely.get_parts(inter)
-                    polys = [p for p in polys if p.geom_type == "Polygon" and not p.is_empty]
-                    if not polys:
-                        continue
-                    area = sum(abs(geod.geometry_area_perimeter(p)[0]) for p in polys) / 1e6
-                    if area <= 0:
-                        continue
-                    rows.append(
-                        {
-                            "source": src,
-                            "party_a": parties[i],
-                            "party_b": parties[j],
-                            "parts": len(polys),
-                            "area_km2": area,
-                            "method": "WGS84 ellipsoidal area (pyproj Geod)",
-                        }
-                    )
-        return pd.DataFrame(rows, columns=["source", "party_a", "party_b", "parts", "area_km2", "method"])
+        ov = territory_overlaps(self.territories)
+        cols = ["source", "party_a", "party_b", "parts", "area_km2", "method"]
+        out = ov.groupby(["source", "party_a", "party_b"], as_index=False, sort=True).agg(
+            parts=("area_km2", "size"), area_km2=("area_km2", "sum")
+        )
+        out["method"] = "overlay in a local aeqd projection, WGS84 ellipsoidal areas (borderkit.overlaps)"
+        return out.reindex(columns=cols)
 
     def summary(self) -> str:
         """A plain-text summary: layers, line sources, overlaps, incidents, claims."""
@@ -316,11 +302,11 @@ def load(name: str = DEFAULT_CASE, *, verify_hashes: bool = True) -> Case:
             raise RegistryError(f"dataset {name!r} has no {key!r} layer in registry.json; rebuild with geodata/build.py")
     layers = {key: read_layer(paths[key], key) for key in ("lines", "territories", "incidents", "places")}
     claims = read_claims(paths["claims"])
+    all_sources = registry()["sources"]
     for key in ("lines", "territories"):
-        unknown = sorted(set(layers[key]["source"]) - set(registry()["sources"]))
+        unknown = sorted(set(layers[key]["source"]) - set(all_sources))
         if unknown:
             raise ValidationError(f"{paths[key]}: column 'source' names {unknown} which are not in registry.json")
-    all_sources = registry()["sources"]
     return Case(
         name=name,
         lines=layers["lines"],

@@ -193,7 +193,6 @@ class LineModel:
         m = int(k.sum())
         seg = np.repeat(np.arange(n), k)
         j = np.arange(m) - off[seg]
-        frac_a = j / k[seg]
         frac_b = (j + 1) / k[seg]
         a_lon = s.a_lon[seg].copy()
         a_lat = s.a_lat[seg].copy()
@@ -201,14 +200,12 @@ class LineModel:
         b_lat = s.b_lat[seg].copy()
         inner_a = j > 0
         inner_b = j < k[seg] - 1
-        if inner_a.any():
-            x, y, _ = GEOD.fwd(s.a_lon[seg][inner_a], s.a_lat[seg][inner_a], s.az_a[seg][inner_a],
-                               s.length[seg][inner_a] * frac_a[inner_a])
-            a_lon[inner_a], a_lat[inner_a] = x, y
-        if inner_b.any():
+        if inner_b.any():  # each cut point once: the end of piece j is the start of piece j + 1
             x, y, _ = GEOD.fwd(s.a_lon[seg][inner_b], s.a_lat[seg][inner_b], s.az_a[seg][inner_b],
                                s.length[seg][inner_b] * frac_b[inner_b])
             b_lon[inner_b], b_lat[inner_b] = x, y
+            ia = np.flatnonzero(inner_a)
+            a_lon[ia], a_lat[ia] = b_lon[ia - 1], b_lat[ia - 1]
         first = off
         last = off + k - 1
         prev = np.where(j > 0, np.arange(m) - 1, -1)
@@ -451,11 +448,14 @@ def _as_points(points: Any, precision_m: Any) -> _Points:
 def _xy(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     import shapely
 
-    ok = np.array([isinstance(g, shapely.Geometry) for g in geoms], dtype=bool)
-    if not ok.all():
+    try:
+        types = shapely.get_type_id(geoms)  # -1 for None
+    except TypeError:
+        types = None
+    if types is None or (types < 0).any():  # error path only: find the first item that is not a geometry
+        ok = np.array([isinstance(g, shapely.Geometry) for g in geoms], dtype=bool)
         i = int(np.flatnonzero(~ok)[0])
         raise ValidationError(f"points: item {i} is {type(geoms[i]).__name__}, not a shapely Point")
-    types = shapely.get_type_id(geoms)
     bad = (types != 0) | shapely.is_empty(geoms)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
@@ -476,11 +476,13 @@ def _expect_array(expect: Any, n: int) -> np.ndarray:
     arr = np.asarray(expect, dtype=object).ravel()
     if arr.size != n:
         raise ValidationError(f"expect: {arr.size} values for {n} points")
-    out = np.empty(n, dtype=object)
-    for i, v in enumerate(arr):
+    # validate each distinct value once (no Python loop per point); None/NaN -> code -1 -> None
+    codes, uniq = pd.factorize(arr)
+    mapped = np.full(len(uniq) + 1, None, dtype=object)
+    for j, v in enumerate(uniq):
         t = _text(v).upper()
-        out[i] = _check_party(t, f"expect (point {i})") if t else None
-    return out
+        mapped[j] = _check_party(t, f"expect (point {int(np.argmax(codes == j))})") if t else None
+    return mapped[codes]
 
 
 # =================================================================================================
@@ -591,7 +593,7 @@ def _compute(
             unc = np.hypot(pts.precision, acc)
         dist = r["distance"]
         margin = dist - unc
-        has_party = np.array([p is not None for p in party], dtype=bool)
+        has_party = np.not_equal(party, None)
         determinate = (margin > 0.0) & ~overlap & has_party
         ref = np.where(expect != None, expect, reference_party or model.reference)  # noqa: E711
         lp = r["line_party"]
@@ -850,11 +852,13 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     if not (n_src == s).all():  # pragma: no cover - locate always gives every source for every point
         raise ValidationError("results: every point must have one row per source")
     n = n_src.size
-    party = np.array(["-" if p is None or (isinstance(p, float) and math.isnan(p)) else str(p)
-                      for p in r["party"]], dtype=object).reshape(n, s)
+    party = r["party"].where(r["party"].notna(), "-").astype(str).to_numpy(dtype=object).reshape(n, s)
     src = np.asarray(r["source"].astype(str), dtype=object).reshape(n, s)
     pairs = np.char.add(np.char.add(src.astype(str), "="), party.astype(str))
-    parties = np.array(["; ".join(row) for row in pairs], dtype=object)
+    joined = pairs[:, 0]
+    for k in range(1, s):  # a loop over sources, not points
+        joined = np.char.add(np.char.add(joined, "; "), pairs[:, k])
+    parties = joined.astype(object)
     agree = (party == party[:, :1]).all(axis=1)
     det = r["determinate"].to_numpy(dtype=bool).reshape(n, s)
     margin = r["margin_m"].to_numpy(dtype=float).reshape(n, s)

@@ -39,6 +39,7 @@ import shapely
 
 from borderkit.errors import ValidationError
 from borderkit.geodesy import (
+    GEOD,
     LocalProjection,
     geodesic_destination,
     geodesic_inverse,
@@ -81,7 +82,7 @@ Used to pick the Nakhchivan part of the AZE territory: the part that contains th
 NAKHCHIVAN_WEST_OF_LON = 46.2
 """Fallback when no part contains the city: the largest part lying wholly west of this longitude (degrees E)."""
 
-_GEOD = pyproj.Geod(ellps="WGS84")
+_GEOD = GEOD  # the one pyproj.Geod of borderkit.geodesy
 _POINT_LINE = (
     "geodesic distance (WGS84, pyproj Geod) from the point to the nearest point of the source's line, "
     "segments taken as geodesics (borderkit.geodesy.nearest_points_on_lines)"
@@ -148,7 +149,7 @@ def _lonlat_arrays(lon: Any, lat: Any | None = None) -> tuple[np.ndarray, np.nda
         if isinstance(geoms, shapely.Geometry):
             geoms = [geoms]
         arr = np.asarray(list(geoms), dtype=object)
-        if arr.size and not all(g is not None and g.geom_type == "Point" for g in arr):
+        if arr.size and not (shapely.get_type_id(arr) == 0).all():  # None -> -1
             raise ValidationError("points: expected Point geometries (or pass lon and lat arrays)")
         if hasattr(lon, "crs") and lon.crs is not None and not pyproj.CRS(lon.crs).equals("EPSG:4326"):
             lon = lon.to_crs(4326)
@@ -212,6 +213,17 @@ def select_lines(
             + (f" in source(s) {sources}" if sources is not None else "")
         )
     return out
+
+
+def _pick_sources(names: set[str], sources: Iterable[str] | None) -> set[str]:
+    """*names* restricted to *sources* (a name or names); an unknown name raises."""
+    if sources is None:
+        return names
+    wanted = [sources] if isinstance(sources, str) else list(sources)
+    unknown = [s for s in wanted if s not in names]
+    if unknown:
+        raise ValidationError(f"unknown source(s) {unknown}; available: {', '.join(sorted(names))}")
+    return set(wanted)
 
 
 def _groups(lines: geopandas.GeoDataFrame) -> list[tuple[str, geopandas.GeoDataFrame]]:
@@ -1083,12 +1095,7 @@ def corridor_width(
         names |= set(territories.loc[territories["party"] == party, "source"])
     if lines is not None:
         names |= set(lines["source"])
-    if sources is not None:
-        wanted = [sources] if isinstance(sources, str) else list(sources)
-        unknown = [s for s in wanted if s not in names]
-        if unknown:
-            raise ValidationError(f"unknown source(s) {unknown}; available: {', '.join(sorted(names))}")
-        names = set(wanted)
+    names = _pick_sources(names, sources)
     rows = []
     for src in sorted(names):
         has_t = territories is not None and ((territories["source"] == src) & (territories["party"] == party)).any()
@@ -1103,7 +1110,7 @@ def corridor_width(
             if m == "territories":
                 sel_t = (territories["source"] == src) & (territories["party"] == party)
                 geom = territories.loc[sel_t].geometry.iloc[0]
-                acc = float(territories.loc[territories["source"] == src, "scale_or_accuracy_m"].iloc[0])
+                acc = float(territories.loc[sel_t, "scale_or_accuracy_m"].iloc[0])
                 a, how_a = territory_part(geom, at=part_a_at, west_of_lon=part_a_west_of_lon)
                 if part_b_at is None:
                     b, how_b = territory_part(geom, largest=True)
@@ -1171,12 +1178,7 @@ def distance_to_territory(
         names |= set(territories.loc[territories["party"] == party, "source"])
     if lines is not None and section is not None:
         names |= set(lines.loc[lines["section"] == section, "source"])
-    if sources is not None:
-        wanted = [sources] if isinstance(sources, str) else list(sources)
-        unknown = [s for s in wanted if s not in names]
-        if unknown:
-            raise ValidationError(f"unknown source(s) {unknown}; available: {', '.join(sorted(names))}")
-        names = set(wanted)
+    names = _pick_sources(names, sources)
     frames = []
     for src in sorted(names):
         has_t = territories is not None and ((territories["source"] == src) & (territories["party"] == party)).any()
@@ -1359,8 +1361,8 @@ def places_within(
     """
     p = places if kinds is None else places[places["kind"].isin(list(kinds))]
     geoms = np.asarray(p.geometry.values, dtype=object)
-    located = np.array([not _empty_geom(g) for g in geoms], dtype=bool)
-    pts = [g if g.geom_type == "Point" else g.representative_point() for g in geoms[located]]
+    located = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    pts = shapely.point_on_surface(geoms[located])  # a Point is its own; a road counts by a point on it
     sel = select_lines(lines, sources=sources, pair=pair)
     frames = []
     if located.any():

@@ -29,9 +29,11 @@ from borderkit.errors import ValidationError
 from borderkit.geodesy import LocalProjection, geodesic_inverse, nearest_points_on_lines
 from borderkit.measure import (
     UNITS,
+    _areas_km2,
     _bridged_geoms,
     _densify,
     _geodesic_densify,
+    _length_m,
     _sided,
     area_km2,
     select_lines,
@@ -229,7 +231,7 @@ def _part_metrics(parts_local: list[Any], proj: LocalProjection, secs_a: geopand
         drawn = shapely.union_all(proj.geometry_to_local(_geodesic_densify(secs.geometry.values)))
         on = shapely.intersection(drawn, ring)
         on_ll = proj.geometry_to_geographic(on)
-        out[key] = np.array([_geod_len(g) for g in on_ll], dtype=np.float64)
+        out[key] = np.array([_length_m(g) for g in on_ll], dtype=np.float64)
     rep = shapely.point_on_surface(arr)
     rlon, rlat = proj.to_geographic(shapely.get_x(rep), shapely.get_y(rep))
     near = nearest_points_on_lines(np.asarray(rlon), np.asarray(rlat), np.asarray(secs_a.geometry.values, dtype=object))
@@ -348,7 +350,7 @@ def divergence(
             "on different sides (by the side of each source's nearest section) kept; areas on the WGS84 ellipsoid"
         )
     parts_ll = list(proj.geometry_to_geographic(np.asarray(parts_local, dtype=object))) if parts_local else []
-    areas = np.array([area_km2(g) for g in parts_ll], dtype=np.float64)
+    areas = _areas_km2(parts_ll)
     metrics = _part_metrics(parts_local, proj, secs_a, secs_b)
     parts = gpd.GeoDataFrame(
         {
@@ -378,8 +380,8 @@ def divergence(
         ga = secs_a[secs_a["section"] == sec]
         gb = secs_b[secs_b["section"] == sec]
         row: dict[str, Any] = {"source_a": source_a, "source_b": source_b, "section": sec,
-                               "length_a_m": float(sum(_geod_len(g) for g in ga.geometry)),
-                               "length_b_m": float(sum(_geod_len(g) for g in gb.geometry))}
+                               "length_a_m": float(sum(_length_m(g) for g in ga.geometry)),
+                               "length_b_m": float(sum(_length_m(g) for g in gb.geometry))}
         if ga.empty or gb.empty:
             row.update({"hausdorff_m": np.nan, "hausdorff_upper_m": np.nan, "mean_a_to_b_m": np.nan,
                         "mean_b_to_a_m": np.nan, "note": f"drawn only by {source_a if gb.empty else source_b}"})
@@ -405,8 +407,8 @@ def divergence(
         "max_width_m": float(parts["max_width_m"].iloc[iw]) if iw >= 0 else 0.0,
         "max_width_lon": float(parts["width_lon"].iloc[iw]) if iw >= 0 else np.nan,
         "max_width_lat": float(parts["width_lat"].iloc[iw]) if iw >= 0 else np.nan,
-        "length_a_m": float(sum(_geod_len(g) for g in secs_a.geometry)),
-        "length_b_m": float(sum(_geod_len(g) for g in secs_b.geometry)),
+        "length_a_m": float(sum(_length_m(g) for g in secs_a.geometry)),
+        "length_b_m": float(sum(_length_m(g) for g in secs_b.geometry)),
         "hausdorff_m": h_all["hausdorff_m"],
         "hausdorff_upper_m": h_all["hausdorff_upper_m"],
         "hausdorff_from_lon": h_all["from_lon"],
@@ -418,12 +420,6 @@ def divergence(
     }
     pairs = _finish(pd.DataFrame([pair_row]), method_text)
     return Divergence(pairs, _finish(parts, method_text), sections)
-
-
-def _geod_len(g: Any) -> float:
-    from borderkit.measure import _length_m
-
-    return _length_m(g)
 
 
 def divergence_table(

@@ -11,37 +11,29 @@ from borderkit.cli.options import echo_json, json_option
 KINDS = ("auto", "lines", "territories", "incidents", "places", "claims")
 
 
-def _columns_of(path: Path) -> list[str]:
-    """Column names of a file without reading its rows (CSV header or OGR fields)."""
-    if path.suffix.lower() in (".csv", ".txt", ".tsv"):
-        import csv
-
-        with open(path, newline="", encoding="utf-8", errors="replace") as f:
-            return next(csv.reader(f), [])
-    if path.suffix.lower() == ".parquet":
-        import pyarrow.parquet as pq
-
-        return list(pq.read_schema(path).names)
-    import pyogrio
-
-    return list(pyogrio.read_info(path)["fields"])
-
-
 def detect_kind(path: Path) -> str:
-    """Guess the layer kind of a file from its id column; raise a usage error when unsure."""
+    """Guess the layer kind of a file from its id column; raise a usage error when unsure.
+
+    Claims are told by ``claim_id`` (checked first: claims also carry
+    ``incident_id``); every other kind, including ACLED and UCDP GED exports, by
+    the same rules as ``borderkit map`` (:func:`borderkit.cli.map_cmd.detect_kind`).
+    """
+    from borderkit.cli.map_cmd import _columns
+    from borderkit.cli.map_cmd import detect_kind as detect_data_kind
+    from borderkit.errors import BorderkitError
+
     try:
-        cols = set(_columns_of(path))
+        cols = _columns(path)
     except Exception as exc:  # noqa: BLE001 - the loader below gives the detailed message
         raise click.UsageError(f"{path}: cannot read the column names ({exc}); pass --kind") from exc
-    for kind, markers in (
-        ("claims", {"claim_id"}),
-        ("incidents", {"incident_id", "event_id_cnty", "where_prec"}),
-        ("places", {"place_id"}),
-        ("territories", {"territory_id"}),
-        ("lines", {"line_id"}),
-    ):
-        if cols & markers:
-            return kind
+    if "claim_id" in {str(c).lower() for c in cols}:
+        return "claims"
+    try:
+        kind = detect_data_kind(path)
+    except BorderkitError:
+        kind = None
+    if kind in KINDS:
+        return kind
     raise click.UsageError(f"{path}: cannot tell which layer kind this is from its columns; pass --kind")
 
 

@@ -222,7 +222,9 @@ class _Local:
     """Local azimuthal equidistant projection centred on a bounding box (display only)."""
 
     def __init__(self, bounds: Sequence[float]) -> None:
-        from pyproj import Geod, Transformer
+        from pyproj import Transformer
+
+        from borderkit.geodesy import GEOD
 
         west, south, east, north = bounds
         lon0 = (west + east) / 2.0
@@ -230,7 +232,7 @@ class _Local:
         crs = f"+proj=aeqd +lat_0={lat0:.6f} +lon_0={lon0:.6f} +datum=WGS84 +units=m +no_defs"
         self.fwd = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
         self.inv = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-        self.geod = Geod(ellps="WGS84")
+        self.geod = GEOD
 
     def project(self, geom: Any) -> Any:
         import shapely
@@ -426,9 +428,9 @@ def disagreement_polygons(
         Polygon records (with ``geometry``) and one summary per pair.
     """
     import shapely
-    from pyproj import Geod
 
-    geod = Geod(ellps="WGS84")
+    from borderkit.measure import area_km2
+
     if territories is None or len(territories) == 0:
         return [], []
     by: dict[tuple[str, str], Any] = {}
@@ -449,7 +451,7 @@ def disagreement_polygons(
             polys = [p for p in shapely.get_parts(inter) if p.geom_type == "Polygon" and not p.is_empty]
             if not polys:
                 continue
-            areas = [abs(geod.geometry_area_perimeter(p)[0]) / 1e6 for p in polys]
+            areas = [area_km2(p) for p in polys]
             total = sum(areas)
             if total <= 0:
                 continue
@@ -483,10 +485,8 @@ def disagreement_polygons(
 
 
 def _given_disagreements(frame: Any) -> list[dict[str, Any]]:
-    import shapely
-    from pyproj import Geod
+    from borderkit.measure import area_km2
 
-    geod = Geod(ellps="WGS84")
     out = []
     for _, row in frame.iterrows():
         geom = _geom(row.geometry)
@@ -494,7 +494,7 @@ def _given_disagreements(frame: Any) -> list[dict[str, Any]]:
             continue
         area = _num(row.get("area_km2"))
         if area is None:
-            area = sum(abs(geod.geometry_area_perimeter(p)[0]) for p in shapely.get_parts(geom)) / 1e6
+            area = area_km2(geom)
         out.append(
             {
                 "kind": clean_text(row.get("kind", "")) or "disagreement",
@@ -923,16 +923,15 @@ def prepare(
     if vs is not None and len(vs):
         simple, worst = simplify_for_display(list(vs.geometry), tolerance_m=simplify_m, local=local)
         report["max_displacement_m"]["viewsheds"] = worst
-        from pyproj import Geod
+        from borderkit.measure import area_km2
 
-        geod = Geod(ellps="WGS84")
         for (_, row), geom, orig in zip(vs.iterrows(), simple, vs.geometry, strict=True):
             polys = _polygon_parts(geom)
             if not polys:
                 continue
             area = _num(row.get("area_km2"))
             if area is None:
-                area = abs(geod.geometry_area_perimeter(orig)[0]) / 1e6
+                area = area_km2(orig)
             label = ""
             for col in ("name", "observer", "place_id", "viewshed_id"):
                 if col in row and clean_text(row[col]):

@@ -140,7 +140,7 @@ def hillshade_from_dem(path: str | Path, *, max_side: int = 1400) -> tuple[bytes
     EPSG:4326 first. Cell sizes for the slope are geodesic metres per row.
     """
     rasterio = _need_rasterio()
-    from pyproj import Geod
+    from borderkit.geodesy import GEOD as geod
 
     with rasterio.open(path) as ds:
         if ds.crs is None:
@@ -173,7 +173,6 @@ def hillshade_from_dem(path: str | Path, *, max_side: int = 1400) -> tuple[bytes
             west, north = transform.c, transform.f
             east, south = west + transform.a * width, north + transform.e * height
     rows, cols = z.shape
-    geod = Geod(ellps="WGS84")
     lat_c = north - (np.arange(rows) + 0.5) * (north - south) / rows
     dlon = (east - west) / cols
     _, _, dx = geod.inv(np.full(rows, west), lat_c, np.full(rows, west + dlon), lat_c)

@@ -49,13 +49,19 @@ _FONT = "DejaVu Sans"
 
 
 def _t(text: Any) -> str:
-    """Data text for matplotlib: ``$`` escaped so that data never switches on mathtext."""
-    return str(text).replace("\\", "\\\\").replace("$", r"\$")
+    """Data text for matplotlib: ``$`` escaped so that data never switches on mathtext.
+
+    Backslashes are left alone: outside mathtext matplotlib shows them as they are
+    (it only turns ``\\$`` back into ``$``), so doubling them doubled them on the map.
+    """
+    return str(text).replace("$", r"\$")
 
 
 class _Proj:
     def __init__(self, bounds: Sequence[float]) -> None:
-        from pyproj import Geod, Transformer
+        from pyproj import Transformer
+
+        from borderkit.geodesy import GEOD
 
         west, south, east, north = bounds
         self.lon0 = round((west + east) / 2.0, 6)
@@ -64,7 +70,7 @@ class _Proj:
         self.crs = crs
         self.fwd = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
         self.inv = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-        self.geod = Geod(ellps="WGS84")
+        self.geod = GEOD
 
     def xy(self, coords: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray]:
         arr = np.asarray(coords, dtype=float).reshape(-1, 2)

@@ -49,12 +49,6 @@ def parse_latlon(value: str, name: str) -> tuple[float, float]:
     return lon, lat
 
 
-def open_dem_arg(dem: str | None) -> Any:
-    from borderkit.terrain.dem import open_dem
-
-    return open_dem(dem)
-
-
 def show_progress(ctx: click.Context) -> bool:
     import sys
 

@@ -113,9 +113,10 @@ def gaussian_radius_m(lat_deg: float) -> float:
 
 
 def _geod():
-    from pyproj import Geod
+    """borderkit's shared WGS84 ``pyproj.Geod`` (:data:`borderkit.geodesy.GEOD`)."""
+    from borderkit.geodesy import GEOD
 
-    return Geod(ellps="WGS84")
+    return GEOD
 
 
 # --------------------------------------------------------------------------------------------

@@ -48,6 +48,7 @@ own vertices (only rounded to 1e-7 degree), never re-projected or smoothed.
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -67,6 +68,18 @@ import fetch  # noqa: E402
 
 REGION_BBOX = (43.4, 38.3, 50.9, 41.9)  # lon_min, lat_min, lon_max, lat_max (as build.py)
 PARTIES = ("ARM", "AZE", "GEO", "IRN", "TUR", "RUS")
+
+
+def _party_filter(column: str, parties: tuple[str, ...]) -> str:
+    """OGR SQL ``column IN (...)`` for ISO alpha-3 codes.
+
+    The codes are checked against ``^[A-Z]{3}$`` first: this string is SQL, and no
+    text that is not a bare three-letter code may ever reach it.
+    """
+    bad = [p for p in parties if not re.fullmatch(r"[A-Z]{3}", p)]
+    if bad:
+        raise ValueError(f"not ISO 3166 alpha-3 codes: {bad!r}")
+    return f"{column} IN ({','.join(repr(p) for p in parties)})"
 PARTY_NAMES = {
     "ARM": "Armenia",
     "AZE": "Azerbaijan",
@@ -313,8 +326,7 @@ def load_osm(cache: Path) -> tuple[dict, dict[str, list[str]]]:
     # The file holds single features of >100 MB (Russia); GDAL's default GeoJSON object limit
     # (200 MB per object in recent GDAL, less in older ones) must be lifted to read it.
     pyogrio.set_gdal_config_options({"OGR_GEOJSON_MAX_OBJ_SIZE": 0})
-    in_list = ",".join(f"'{p}'" for p in PARTIES)
-    df = pyogrio.read_dataframe(path, where=f"A3 IN ({in_list})", columns=["A3"])
+    df = pyogrio.read_dataframe(path, where=_party_filter("A3", PARTIES), columns=["A3"])
     geoms, notes = {}, {}
     box = shapely.box(*REGION_BBOX)
     for a3, geom in zip(df["A3"], df.geometry):
@@ -331,8 +343,7 @@ def load_natural_earth(cache: Path) -> tuple[dict, dict[str, list[str]], dict[st
 
     zpath = fetch.extract_member("naturalearth", SOURCES["natural-earth-10m"]["member"], cache=cache)
     vsi = f"/vsizip/{zpath}/{SOURCES['natural-earth-10m']['layer']}"
-    in_list = ",".join(f"'{p}'" for p in PARTIES)
-    df = pyogrio.read_dataframe(vsi, where=f"ADM0_A3 IN ({in_list})", columns=["ADM0_A3", "NAME"])
+    df = pyogrio.read_dataframe(vsi, where=_party_filter("ADM0_A3", PARTIES), columns=["ADM0_A3", "NAME"])
     geoms, notes, names = {}, {}, {}
     for a3, name, geom in zip(df["ADM0_A3"], df["NAME"], df.geometry):
         geoms[a3], notes[a3], names[a3] = geom, [], name

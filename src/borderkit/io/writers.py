@@ -40,6 +40,7 @@ suffix                 limits
                        characters (the readers restore the schema's names; other
                        columns keep the short name — warned); text longer than
                        254 bytes is cut at a character boundary (warned;
+                       trailing spaces never read back: dBASE pads with them;
                        ``sources`` is shortened so it stays valid JSON: titles
                        first, then extra records); one geometry family per file
                        (points, or lines, or polygons); no difference between an
@@ -135,15 +136,15 @@ def output_format(path: str | os.PathLike[str], format: str | None = None) -> Ou
         for f in FORMATS:
             if f.name.lower() == format.lower() or format.lower().lstrip(".") in (s.lstrip(".") for s in f.suffixes):
                 return f
-        raise FormatLimitError(
-            f"unknown output format {format!r}; use one of: " + ", ".join(f.name for f in FORMATS)
-        )
+        raise FormatLimitError(f"unknown output format {format!r}; use one of: " + ", ".join(f.name for f in FORMATS))
     low = os.fspath(path).lower()
     for f in FORMATS:
         if low.endswith(f.suffixes):
             return f
     known = ", ".join(s for f in FORMATS for s in f.suffixes)
-    raise FormatLimitError(f"{os.fspath(path)}: borderkit cannot tell the output format from the file name; end it in one of {known}")
+    raise FormatLimitError(
+        f"{os.fspath(path)}: borderkit cannot tell the output format from the file name; end it in one of {known}"
+    )
 
 
 # ---------------------------------------------------------------------------
@@ -237,7 +238,9 @@ def fit_sources_json(records: list[dict[str, str]], limit: int) -> tuple[str, bo
         return len(_to_json(recs, compact=True).encode("utf-8")) - limit
 
     def texts() -> list[tuple[int, int, str]]:
-        return [(len(r[k].encode("utf-8")), i, k) for i, r in enumerate(recs) for k in ("title", "publication") if k in r]
+        return [
+            (len(r[k].encode("utf-8")), i, k) for i, r in enumerate(recs) for k in ("title", "publication") if k in r
+        ]
 
     shortened = excess() > 0
     # each step makes the JSON strictly shorter, so every loop ends
@@ -261,9 +264,10 @@ def fit_sources_json(records: list[dict[str, str]], limit: int) -> tuple[str, bo
 
 
 def _rows_text(positions: np.ndarray) -> str:
+    """ "row 3" or "rows 1, 5 …": 1-based data rows, as the readers number them."""
     rows = [str(int(p) + 1) for p in positions[:10]]
     more = f" … ({len(positions)} rows in all)" if len(positions) > 10 else ""
-    return ", ".join(rows) + more
+    return ("row " if len(positions) == 1 else "rows ") + ", ".join(rows) + more
 
 
 def _warn(path: str, message: str) -> None:
@@ -325,9 +329,10 @@ def _check_geometry(gdf: Any, fmt: OutputFormat, kind: str, path: str) -> str | 
             )
         if missing.any():
             raise FormatLimitError(
-                f"{path}: rows {_rows_text(np.flatnonzero(missing))} have no geometry and GPX cannot hold a "
+                f"{path}: {_rows_text(np.flatnonzero(missing))} without geometry; GPX cannot hold a "
                 "feature without coordinates; write GeoJSON or GeoPackage (or drop those rows first)"
             )
+        _warn_gpx_number_like(gdf, path)
         if families == {"Point"}:
             if "MultiPoint" in types:
                 raise FormatLimitError(f"{path}: GPX cannot hold MultiPoint geometries; write GeoJSON or GeoPackage")
@@ -349,6 +354,25 @@ def _check_geometry(gdf: Any, fmt: OutputFormat, kind: str, path: str) -> str | 
             f"{', '.join(sorted(types))}; write GeoJSON or GeoPackage, or split the layer by geometry type"
         )
     return None
+
+
+def _warn_gpx_number_like(gdf: Any, path: str) -> None:
+    """GDAL reads GPX extensions with types guessed from the values: "3.5 km" may come back as 3.5."""
+    for name in gdf.columns:
+        s = gdf[name]
+        if name == gdf.geometry.name or not (s.dtype == object or pd.api.types.is_string_dtype(s.dtype)):
+            continue
+        text = s.astype(object).where(s.notna(), "").astype(str).str.strip()
+        looks = text.str.match(r"^[-+]?(\d|\.\d)").to_numpy(dtype=bool)
+        numeric = pd.to_numeric(text.where(looks, "0"), errors="coerce").notna().to_numpy()
+        odd = np.flatnonzero(looks & ~numeric)
+        if len(odd):
+            _warn(
+                path,
+                f"GPX: text of column {name!r} in {_rows_text(odd)} starts with a number; GDAL guesses the "
+                "types of GPX extensions from their values and may read it back as that number "
+                "(e.g. '3.5 km' as 3.5) — write GeoJSON or GeoPackage to keep it",
+            )
 
 
 # ---------------------------------------------------------------------------
@@ -448,7 +472,7 @@ def _shapefile_prepare(frame: Any, kind: str, path: str) -> Any:
             if len(cut):
                 _warn(
                     path,
-                    f"Shapefile: {name!r} in rows {_rows_text(cut)} is longer than {SHAPEFILE_TEXT_BYTES} bytes "
+                    f"Shapefile: {name!r} in {_rows_text(cut)} is longer than {SHAPEFILE_TEXT_BYTES} bytes "
                     "and was shortened to stay valid JSON (long titles cut with '…', further records dropped); "
                     "write GeoPackage or GeoJSON to keep every source whole",
                 )
@@ -463,7 +487,7 @@ def _shapefile_prepare(frame: Any, kind: str, path: str) -> Any:
             out[name] = text
             _warn(
                 path,
-                f"Shapefile: text of column {name!r} in rows {_rows_text(np.flatnonzero(long))} is longer than "
+                f"Shapefile: text of column {name!r} in {_rows_text(np.flatnonzero(long))} is longer than "
                 f"{SHAPEFILE_TEXT_BYTES} bytes and was cut (at a character boundary); write GeoPackage or "
                 "GeoJSON to keep it whole",
             )
@@ -618,8 +642,8 @@ def write_layer(
     overwrite
         Replace an existing file (for a ``.shp``, an existing set).
     layer
-        Layer name inside a GeoPackage, KML or Shapefile (default: the file
-        name without suffix). GPX layers are always ``waypoints``, ``routes`` or
+        Layer name inside a GeoPackage or KML file (default: the file
+        name without suffix; a Shapefile layer is named by its file). GPX layers are ``waypoints``, ``routes`` or
         ``tracks``.
 
     Returns
@@ -656,6 +680,10 @@ def write_layer(
     path_s = os.fspath(path)
     fmt = output_format(path_s, format)
     dest = check_output_path(path_s, overwrite=overwrite)
+    if fmt.name == "Shapefile":  # every member of the set, before any work or warning
+        stem = dest.name[: -len(".shp")]
+        for ext in _SHAPEFILE_PARTS:
+            check_output_path(dest.with_name(stem + ext), overwrite=overwrite)
     kind = kind or _kind_of(gdf)
     # the readers' rules, so nothing is written that they would refuse; swap_check
     # is a reading heuristic about the case region and has no place here

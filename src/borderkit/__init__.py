@@ -21,6 +21,8 @@ from borderkit.errors import (
     EmptyFileError,
     EncodingError,
     FileFormatError,
+    FormatLimitError,
+    FormatLimitWarning,
     OfflineError,
     OptionalDependencyError,
     RegistryError,
@@ -30,7 +32,14 @@ from borderkit.errors import (
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs; at run time __getattr__ imports lazily
     from borderkit import datasets, geodesy, locate, maps, measure, overlaps, terrain  # noqa: F401
     from borderkit.claims import evaluate_claims, read_claims  # noqa: F401
-    from borderkit.io import read_incidents, read_layer, read_lines, read_places, read_territories  # noqa: F401
+    from borderkit.io import (  # noqa: F401
+        read_incidents,
+        read_layer,
+        read_lines,
+        read_places,
+        read_territories,
+        write_layer,  # noqa: F401
+    )
 
 # name -> (module, attribute or None for the module itself)
 _LAZY = {
@@ -47,6 +56,7 @@ _LAZY = {
     "read_places": ("borderkit.io", "read_places"),
     "read_territories": ("borderkit.io", "read_territories"),
     "read_layer": ("borderkit.io", "read_layer"),
+    "write_layer": ("borderkit.io", "write_layer"),
     "read_claims": ("borderkit.claims", "read_claims"),
 }
 
@@ -58,6 +68,8 @@ __all__ = [
     "EmptyFileError",
     "EncodingError",
     "FileFormatError",
+    "FormatLimitError",
+    "FormatLimitWarning",
     "OfflineError",
     "OptionalDependencyError",
     "RegistryError",

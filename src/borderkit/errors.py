@@ -28,7 +28,10 @@ __all__ = [
     "RegistryError",
     "OptionalDependencyError",
     "OfflineError",
+    "FormatLimitError",
     "Problem",
+    "BorderkitWarning",
+    "FormatLimitWarning",
 ]
 
 
@@ -145,6 +148,20 @@ class OptionalDependencyError(BorderkitError, ImportError):
 
 class OfflineError(BorderkitError, ConnectionError):
     """A download was asked for but the network cannot be reached."""
+
+
+class FormatLimitError(BorderkitError, ValueError):
+    """A layer the chosen output format cannot hold (GPX territories, a Shapefile
+    mixing points and lines, an output suffix borderkit does not write …)."""
+
+
+class BorderkitWarning(UserWarning):
+    """Root of every warning borderkit emits on purpose."""
+
+
+class FormatLimitWarning(BorderkitWarning):
+    """A writer had to shorten or change something to fit the output format
+    (Shapefile's 10-character field names and 254-byte text, GPX tracks …)."""
 
 
 @dataclass

@@ -43,6 +43,7 @@ EXIT_INTERNAL = 70
 COMMANDS: dict[str, str] = {
     "check": "borderkit.cli.check_cmd:check",
     "claims": "borderkit.cli.claims_cmd:claims",
+    "convert": "borderkit.cli.convert_cmd:convert",
     "datasets": "borderkit.cli.datasets_cmd:datasets",
     "dem": "borderkit.cli.dem_cmd:dem",
     "los": "borderkit.cli.los_cmd:los",

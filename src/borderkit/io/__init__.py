@@ -1,4 +1,12 @@
-"""Readers for the files people bring: lines, territories, incidents, places.
+"""Readers and writers for the files people bring: lines, territories, incidents, places.
+
+:func:`write_layer` writes every layer kind to every format the readers read
+(GeoJSON, GeoPackage, GeoParquet, CSV, KML, GPX, Shapefile and zipped
+Shapefile), so that they read it back; :mod:`borderkit.io.writers` lists what
+each format keeps (Shapefile: 10-character field names, 254-byte text; GPX:
+points and lines only) and warns with
+:class:`~borderkit.errors.FormatLimitWarning` whenever a format shortens
+something.
 
 Importing :mod:`borderkit.io` is cheap: geopandas, pyogrio and shapely are
 imported on first use of a reader, and pyarrow only when a GeoParquet file is
@@ -17,6 +25,7 @@ __all__ = [
     "read_territories",
     "read_incidents",
     "read_places",
+    "write_layer",
     "ACLED_GEO_PRECISION_M",
     "ACLED_TIME_PRECISION",
     "UCDP_WHERE_PREC_M",
@@ -32,6 +41,7 @@ _LAZY = {
     "read_territories": ".readers",
     "read_incidents": ".readers",
     "read_places": ".readers",
+    "write_layer": ".writers",
     "ACLED_GEO_PRECISION_M": ".external",
     "ACLED_TIME_PRECISION": ".external",
     "UCDP_WHERE_PREC_M": ".external",
@@ -52,6 +62,7 @@ if TYPE_CHECKING:  # pragma: no cover
         is_ucdp_ged,
     )
     from .readers import read_incidents, read_layer, read_lines, read_places, read_territories
+    from .writers import write_layer
 
 
 def __getattr__(name: str) -> Any:

@@ -93,6 +93,9 @@ def read_csv_table(data: bytes, *, path: str, encoding: str | None = None) -> Cs
     first_line = data.split(b"\n", 1)[0].decode("latin-1")
     delimiter = _sniff_delimiter(first_line, path)
     text = decode_bytes(data, path=path, encoding=encoding, csv_delimiter=delimiter)
+    # A WKT polygon cell easily exceeds the csv module's default 128 KiB field
+    # limit; no field can be longer than the text, which is already in memory.
+    csv.field_size_limit(max(csv.field_size_limit(), len(text)))
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
     records: list[list[str]] = []
     try:

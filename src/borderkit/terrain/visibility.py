@@ -755,6 +755,7 @@ def viewshed(
     refraction: float = DEFAULT_REFRACTION,
     curvature: bool = True,
     earth_radius_m: float | None = None,
+    gdal_compat: str = "3.10",
     gdal36_neighbours: bool = False,
     engine: str = "auto",
 ) -> Viewshed:
@@ -773,9 +774,15 @@ def viewshed(
         Heights above the ground of the eye and of the target in every cell.
     refraction, curvature, earth_radius_m
         As in :func:`lines_of_sight`.
+    gdal_compat
+        ``"3.10"`` (default): GDAL ≥ 3.10's algorithm — the cells next to the
+        observer are visible, heights are taken relative to the eye before the
+        sight line is extrapolated. ``"3.6"``: GDAL ≤ 3.9's (neighbours raised
+        to the observer's ground, arithmetic on absolute heights), only for
+        cross-checks with an old ``gdal_viewshed``. See
+        :mod:`borderkit.terrain._kernels`.
     gdal36_neighbours
-        Reproduce GDAL ≤ 3.9's treatment of the cells next to the observer
-        (see :mod:`borderkit.terrain._kernels`); only for cross-checks.
+        Same as ``gdal_compat="3.6"`` (kept for existing callers).
     engine
         ``"auto"`` (numba when installed), ``"numba"`` or ``"numpy"``.
 
@@ -795,6 +802,11 @@ def viewshed(
             f"radius {radius_m / 1000:g} km is beyond the supported {MAX_VIEWSHED_RADIUS_M / 1000:g} km "
             "(rays are straight lines on the grid; see docs/terrain.md); split the area or use a projected DEM"
         )
+    if gdal36_neighbours:
+        gdal_compat = "3.6"
+    if gdal_compat not in ("3.10", "3.6"):
+        raise ValidationError(f"gdal_compat must be '3.10' (GDAL >= 3.10) or '3.6' (GDAL <= 3.9), got {gdal_compat!r}")
+    legacy = gdal_compat == "3.6"
     if engine not in ("auto", "numba", "numpy"):
         raise ValidationError(f"engine must be 'auto', 'numba' or 'numpy', got {engine!r}")
     if engine == "numba" and not _kernels.HAVE_NUMBA:
@@ -868,15 +880,24 @@ def viewshed(
     ground0 = float(z[oy, ox])
     zo = ground0 + observer_height_m
     inrange = _contiguous(r2 <= radius_m * radius_m, ox)
-    if cf:
-        r2 *= cf  # in place: r2 becomes the curvature drop
-        z -= r2  # z is our own float64 copy: now the curvature-corrected heights
+    # z is our own float64 copy. The operations follow each GDAL release to the bit
+    # (ties between terrain and sight line are decided by the last bit; _kernels).
+    if legacy:
+        if cf:
+            r2 *= cf  # in place: r2 becomes the curvature drop (GDAL <= 3.9: cc·r²/D)
+            z -= r2
+    else:
+        # GDAL >= 3.10: z - (cc/(2a)·r² + z_eye), heights relative to the eye
+        gdal_factor = (1.0 - refraction) / (r * 2.0) if cf else 0.0
+        r2 *= gdal_factor
+        r2 += zo
+        z -= r2
     if has_nodata:
         z[nodata] = -np.inf  # no data: never an obstruction, never visible
     out = np.empty(z.shape, dtype=np.uint8)
     use_numba = _kernels.HAVE_NUMBA if engine == "auto" else engine == "numba"
     kernel = _kernels.viewshed_edge if use_numba else _kernels.viewshed_edge_numpy
-    kernel(z, inrange, oy, ox, zo, float(target_height_m), bool(gdal36_neighbours), out)
+    kernel(z, inrange, oy, ox, zo, float(target_height_m), legacy, out)
     if has_nodata:
         out[nodata] = 255
 
@@ -895,8 +916,15 @@ def viewshed(
                          "ground_m": ground0, "eye_m": zo},
             "radius_m": float(radius_m),
             "distance_method": dist_method,
-            "algorithm": "GDAL 'edge' line-by-line viewshed (Wang et al. 2000), eight neighbours of the observer "
-            + ("as GDAL <= 3.9 (gdal36_neighbours)" if gdal36_neighbours else "always visible (OSGeo/gdal#10205)"),
+            "algorithm": "GDAL 'edge' line-by-line viewshed (Wang et al. 2000), "
+            + (
+                "as GDAL <= 3.9 (gdal_compat='3.6': the observer's N/S/diagonal neighbours raised to its ground, "
+                "sight line extrapolated on absolute heights)"
+                if legacy
+                else "as GDAL >= 3.10 (the eight neighbours of the observer visible, OSGeo/gdal#10205; sight line "
+                "extrapolated on heights relative to the eye)"
+            ),
+            "gdal_compat": gdal_compat,
             "engine": "numba" if use_numba else "numpy",
             "values": {"visible": 1, "not_visible": 0, "outside_or_nodata": 255},
             "dem_resolution_caveat": (

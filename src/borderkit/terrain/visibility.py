@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from borderkit.errors import BorderkitError, ValidationError
+from borderkit.errors import BorderkitError, DEMError, ValidationError
 from borderkit.terrain.dem import DEM, WGS84_A, _geod, gaussian_radius_m, open_dem
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -263,9 +263,10 @@ def lines_of_sight(
 
     ground0 = float(d.sample(lon0, lat0, method=method)) if observer_ground_m is None else float(observer_ground_m)
     if not math.isfinite(ground0):
-        raise ValidationError(
-            f"observer at lon {lon0}, lat {lat0} is outside DEM {d.name!r} or on a no-data cell; choose a DEM "
-            "that covers it (and check the order: the CLI takes LAT,LON)"
+        raise DEMError(
+            f"{d.location}: observer at lon {lon0}, lat {lat0} is outside this DEM (lon/lat bounds "
+            f"{tuple(round(v, 4) for v in d.lonlat_bounds())}) or on a no-data cell; pass a DEM that covers it "
+            "(and check the order: the CLI takes LAT,LON)"
         )
     eye = ground0 + observer_height_m
     tground = d.sample(tlon, tlat, method=method)
@@ -511,6 +512,14 @@ def line_of_sight(
     )
     row = df.iloc[0]
     params = df.attrs["parameters"]
+    if not math.isfinite(float(row["target_ground_m"])):
+        d = dem if isinstance(dem, DEM) else None
+        where = d.location if d is not None else ", ".join(params["dem"]["sources"][:2]) or params["dem"]["name"]
+        raise DEMError(
+            f"{where}: target at lon {float(row['target_lon'])}, lat {float(row['target_lat'])} is outside this DEM "
+            "or on a no-data cell, so its visibility is unknown; pass a DEM that covers it "
+            "(and check the order: the CLI takes LAT,LON)"
+        )
     obs = params.pop("observer")
 
     def num(v: Any, nd: int = 2) -> float | None:
@@ -817,12 +826,16 @@ def viewshed(
     lon0, lat0 = _point(observer, "observer")
     orow, ocol = (int(v) for v in d.index(lon0, lat0))
     if orow < 0:
-        raise ValidationError(
-            f"observer at lon {lon0}, lat {lat0} is outside DEM {d.name!r} "
-            f"(lon/lat bounds {tuple(round(v, 4) for v in d.lonlat_bounds())}); check the order (the CLI takes LAT,LON)"
+        raise DEMError(
+            f"{d.location}: observer at lon {lon0}, lat {lat0} is outside this DEM "
+            f"(lon/lat bounds {tuple(round(v, 4) for v in d.lonlat_bounds())}); pass a DEM that covers it "
+            "(and check the order: the CLI takes LAT,LON)"
         )
     if not np.isfinite(d.data[orow, ocol]):
-        raise ValidationError(f"observer ({lon0}, {lat0}) is on a no-data cell of DEM {d.name!r}")
+        raise DEMError(
+            f"{d.location}: observer at lon {lon0}, lat {lat0} is on a no-data cell of this DEM; "
+            "pass a DEM with data there or move the observer"
+        )
     clon, clat = (float(v) for v in d.cell_center(orow, ocol))
     lonlat = d.is_lonlat
     r, r_eff, cf = _earth(clat, earth_radius_m, refraction, curvature)

@@ -32,10 +32,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from borderkit.errors import (
-    DEMError,
-    DEMFileError,
     CRSError,
     DatasetNotFoundError,
+    DEMError,
+    DEMFileError,
     FileFormatError,
     OfflineError,
     OptionalDependencyError,
@@ -806,7 +806,9 @@ def _read(datasets: list, bbox: Sequence[float] | None, band: int) -> tuple[np.n
             ub = (min(b.left for b in lb), min(b.bottom for b in lb), max(b.right for b in lb), max(b.top for b in lb))
             bounds = (max(bounds[0], ub[0]), max(bounds[1], ub[1]), min(bounds[2], ub[2]), min(bounds[3], ub[3]))
             if bounds[0] >= bounds[2] or bounds[1] >= bounds[3]:
-                raise DEMError(f"bbox {tuple(bbox)} does not overlap the DEM tiles ({first.name} …); choose tiles that cover it")
+                raise DEMError(
+                    f"bbox {tuple(bbox)} does not overlap the DEM tiles ({first.name} …); choose tiles that cover it"
+                )
             # snap to the tiles' cell grid, so that merge does not resample
             rx, ry = first.res
             x0, y0 = first.transform.c, first.transform.f
@@ -821,5 +823,7 @@ def _read(datasets: list, bbox: Sequence[float] | None, band: int) -> tuple[np.n
         arr = merged[0]
     data = np.ma.filled(arr.astype(np.float32), np.nan)
     if data.size == 0:
-        raise DEMError(f"{first.name}: bbox {tuple(bbox) if bbox else ''} does not overlap the DEM; choose one that covers it")
+        raise DEMError(
+            f"{first.name}: bbox {tuple(bbox) if bbox else ''} does not overlap the DEM; choose one that covers it"
+        )
     return np.ascontiguousarray(data), transform

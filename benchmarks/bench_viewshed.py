@@ -128,8 +128,8 @@ def main() -> None:
         t_cli, _, (g, gt) = timed(lambda: _gdal.run_gdal_viewshed(dem_path, tmp / "gdal_cli.tif", **gkw), args.repeat)
         rows.append((f"gdal_viewshed program (GDAL {'.'.join(map(str, _gdal.gdal_version() or ()))})", t_cli))
         agree["borderkit vs gdal_viewshed program"] = _gdal.compare(vs.array, vs.transform, g, gt)
-        compat = viewshed((olon, olat), dem=mem, radius_m=radius, gdal36_neighbours=True, **kw)
-        agree["borderkit gdal36_neighbours vs program"] = _gdal.compare(compat.array, compat.transform, g, gt)
+        compat = viewshed((olon, olat), dem=mem, radius_m=radius, gdal_compat="3.6", **kw)
+        agree["borderkit gdal_compat=3.6 vs program"] = _gdal.compare(compat.array, compat.transform, g, gt)
     if _gdal.library_gdal_version():
         t_lib, _, (gl, glt) = timed(
             lambda: _gdal.run_gdal_viewshed_library(dem_path, tmp / "gdal_lib.tif", **gkw), args.repeat

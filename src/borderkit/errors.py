@@ -32,6 +32,8 @@ __all__ = [
     "Problem",
     "BorderkitWarning",
     "FormatLimitWarning",
+    "DEMError",
+    "DEMFileError",
 ]
 
 
@@ -177,3 +179,16 @@ class _ProblemCollector:
     def raise_if_any(self, error_type: type[ValidationError] = ValidationError) -> None:
         if self.problems:
             raise error_type(problems=self.problems, path=self.path)
+
+
+class DEMError(ValidationError):
+    """A DEM that cannot answer the question: unreadable, no data, or not covering the request.
+
+    The message names the DEM file and says what to do (another ``--dem``, a
+    fresh download, a DEM that covers the area). A ``ValueError`` like every
+    :class:`ValidationError`; the CLI exits with code 1.
+    """
+
+
+class DEMFileError(DEMError, FileFormatError):
+    """A DEM file that GDAL cannot read: not a raster, truncated or corrupt."""

@@ -63,11 +63,11 @@ def profile(path_text: str, dem: str | None, spacing_m: float | None, nearest: b
     if as_json:
         doc = {
             "parameters": prof.parameters,
-            "places": prof.places.to_dict(orient="records"),
-            "crossings": prof.crossings.to_dict(orient="records"),
+            "places": _records(prof.places),
+            "crossings": _records(prof.crossings),
         }
         if output is None:
-            doc["table"] = prof.table[["distance_m", "elevation_m", "lat", "lon"]].to_dict(orient="records")
+            doc["table"] = _records(prof.table[["distance_m", "elevation_m", "lat", "lon"]])
         echo_json(doc)
         return
     if output is None:
@@ -105,3 +105,13 @@ def _labels(places_path: Path | None, lines_path: Path | None):
         places = case.places if places_path is None else places
         lines = case.lines if lines_path is None else lines
     return places, lines
+
+
+def _records(df) -> list[dict]:
+    """Rows as dicts with null where a value is missing (JSON has no NaN; parameters say why)."""
+    import math
+
+    return [
+        {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in row.items()}
+        for row in df.to_dict(orient="records")
+    ]

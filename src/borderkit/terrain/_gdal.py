@@ -25,6 +25,7 @@ __all__ = [
     "run_gdal_viewshed_library",
     "library_gdal_version",
     "compare",
+    "clear_beyond_radius",
 ]
 
 
@@ -78,8 +79,11 @@ def run_gdal_viewshed(
 
 
 def compare(mine: np.ndarray, mine_transform: Any, gdal: np.ndarray, gdal_transform: Any) -> dict[str, Any]:
-    """Cell-by-cell agreement of two viewsheds on the same grid (cells analysed by both).
+    """Cell-by-cell agreement of two viewsheds on the same grid.
 
+    ``agreement`` is over the cells analysed by both (neither is 255);
+    ``agreement_union`` over the cells analysed by either, so a cell one side
+    calls out of range and the other side analyses counts as a disagreement.
     Returns counts of agreeing cells and of each kind of disagreement.
     """
     res = abs(mine_transform.a)
@@ -90,16 +94,45 @@ def compare(mine: np.ndarray, mine_transform: Any, gdal: np.ndarray, gdal_transf
     a = mine[dr : dr + h, dc : dc + w]
     b = gdal[:h, :w]
     both = (a != 255) & (b != 255)
+    either = (a != 255) | (b != 255)
     n = int(both.sum())
     agree = int(((a == b) & both).sum())
+    n_union = int(either.sum())
     return {
         "cells_compared": n,
         "agree": agree,
         "agreement": agree / n if n else float("nan"),
+        "cells_union": n_union,
+        "agreement_union": agree / n_union if n_union else float("nan"),
         "visible_here_not_gdal": int(((a == 1) & (b == 0) & both).sum()),
         "visible_gdal_not_here": int(((a == 0) & (b == 1) & both).sum()),
         "outside_mismatch": int(((a == 255) != (b == 255)).sum()),
     }
+
+
+def clear_beyond_radius(gdal: np.ndarray, gdal_transform: Any, *, x: float, y: float, radius_m: float) -> int:
+    """Set to 255 the cells of a GDAL viewshed that lie beyond ``radius_m``; return how many were not 255.
+
+    GDAL 3.10's ``GDALViewshedGenerate`` sizes its output window to
+    ``ceil(radius / cell)`` lines each side of the observer, but a line whose
+    observer column is already beyond the radius is returned before its
+    out-of-range cells are filled, so the whole line keeps the output buffer's
+    initial 0 — the *invisible* value in the usual 1/0/255 convention
+    (``processLineLeft``/``processLineRight`` in ``viewshed_executor.cpp``).
+    Those cells were never analysed. The distance test is GDAL's own
+    (``adjustHeight``): offsets in whole cells from the observer's cell times the
+    cell size, ``r² > radius²`` is out of range.
+    """
+    inv = ~gdal_transform
+    col, row = inv * (x, y)
+    ox, oy = int(col), int(row)  # GDAL truncates the observer position to a cell
+    rows, cols = np.indices(gdal.shape)
+    dx = (cols - ox) * gdal_transform.a + (rows - oy) * gdal_transform.b
+    dy = (cols - ox) * gdal_transform.d + (rows - oy) * gdal_transform.e
+    beyond = dx * dx + dy * dy > radius_m * radius_m
+    changed = int((beyond & (gdal != 255)).sum())
+    gdal[beyond] = 255
+    return changed
 
 
 def _bundled_libgdal():

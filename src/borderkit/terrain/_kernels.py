@@ -18,15 +18,30 @@ keeps ``max(own height, sight-line height)`` so that it acts as the horizon for
 the cells behind it. Heights are already corrected for Earth curvature and
 refraction (``z - r**2 * (1 - k) / (2 R)``) when they reach the kernel.
 
-The kernel reproduces GDAL 3.6's recurrence exactly, with one deliberate
-difference selected by ``gdal36_neighbours=False`` (the default in
-:mod:`borderkit.terrain.visibility`): the eight cells around the observer are
-always visible and keep their own height. GDAL up to 3.9 compared the four
-N/S/diagonal neighbours with the observer's *ground* height and raised them
-to it, which hides everything below a summit except along the observer's row
-(OSGeo/gdal#10205, #8291). ``gdal36_neighbours=True`` replicates that
-behaviour, which the tests use to show that the remaining algorithm is the
-same as GDAL's, cell for cell.
+Two variants, both exact reproductions of a GDAL release (``legacy`` argument):
+
+* GDAL >= 3.10 (``legacy=False``, the default of
+  :func:`borderkit.terrain.visibility.viewshed`). GDAL 3.10 rewrote the
+  viewshed (``alg/viewshed/viewshed_executor.cpp``) and changed two things:
+
+  1. the eight cells around the observer are always visible and keep their own
+     height (OSGeo/gdal#10205, #8291); up to 3.9 the N/S/diagonal neighbours
+     were compared with the observer's *ground* height and raised to it, which
+     hides everything below a summit except along the observer's row;
+  2. heights are made relative to the eye *before* the recurrence
+     (``z - (c·r² + z_eye)``), and the sight line is extrapolated on those
+     (``Za·n/(n-1)``, ``(Za·i + Zb·(j-i))/(j-1)``) instead of on absolute
+     heights (``(Za - Zo)/(n-1) + Za`` …). The plane is the same; the rounding
+     is not, and where the terrain ties the sight line to the last bit (flat or
+     stepped integer DEMs, a lake) the two releases answer differently. The
+     caller passes eye-relative heights for this variant.
+
+* GDAL <= 3.9 (``legacy=True``, ``viewshed(..., gdal_compat="3.6")``): the old
+  neighbour rule and the old arithmetic on absolute heights, cell for cell as
+  ``gdal_viewshed`` 3.6.
+
+The tests compare both variants with the GDAL that produced them
+(``tests/test_terrain_gdal.py``).
 """
 
 from __future__ import annotations
@@ -55,12 +70,53 @@ INVISIBLE = np.uint8(0)
 OUTSIDE = np.uint8(255)
 
 
-def _viewshed_edge_py(z, inrange, oy, ox, zo, target_h, gdal36_neighbours, out):  # pragma: no cover - compiled
+def _sight_height(legacy, z, yl, y, xb, x, dx, dy, zo):  # pragma: no cover - compiled
+    """Height of the sight line above cell ``(y, x)`` ("edge" cell mode), from processed cells.
+
+    ``legacy`` selects GDAL <= 3.9's arithmetic on absolute heights (``zo`` the
+    eye); otherwise GDAL >= 3.10's on heights already relative to the eye
+    (``zo`` unused). Both are the same plane in exact arithmetic, but round
+    differently, which decides ties (see the module docstring).
+    """
+    if dx == dy:
+        za = z[yl, xb]
+        if legacy:
+            return (za - zo) / (dx - 1) + za
+        return za * dx / (dx - 1)
+    if dx > dy:
+        za = z[yl, xb]  # one step back on the diagonal
+        zb = z[y, xb]  # one step back along the row
+        if legacy:
+            return ((za - zo) * dy + (zb - zo) * (dx - dy)) / (dx - 1) + zo
+        return (za * dy + zb * (dx - dy)) / (dx - 1)
+    za = z[yl, xb]
+    zb = z[yl, x]  # one step back along the column
+    if legacy:
+        return ((za - zo) * dx + (zb - zo) * (dy - dx)) / (dy - 1) + zo
+    return (za * dx + zb * (dy - dx)) / (dy - 1)
+
+
+_sight_height_c = _jit(_sight_height)
+
+
+def _line_height(legacy, za, d, zo):  # pragma: no cover - compiled
+    """Sight-line height ``d`` cells out along a row or column, from the cell ``d - 1`` out."""
+    if legacy:
+        return (za - zo) / (d - 1) + za
+    return za * d / (d - 1)
+
+
+_line_height_c = _jit(_line_height)
+
+
+def _viewshed_edge_py(z, inrange, oy, ox, zo, target_h, legacy, out):  # pragma: no cover - compiled
     """Edge-mode viewshed recurrence (see module docstring).
 
-    ``z`` (float64, modified in place) holds curvature-corrected heights,
-    ``inrange`` marks the cells within the maximum distance, ``zo`` is the
-    observer's eye height (ground + observer height), ``out`` receives 1 / 0 / 255.
+    ``z`` (float64, modified in place) holds curvature-corrected heights:
+    absolute with ``legacy`` (GDAL <= 3.9), relative to the eye otherwise
+    (GDAL >= 3.10). ``inrange`` marks the cells within the maximum distance,
+    ``zo`` is the eye height (ground + observer height; only used with
+    ``legacy``), ``out`` receives 1 / 0 / 255.
     """
     ny, nx = z.shape
     for y in range(ny):
@@ -72,30 +128,21 @@ def _viewshed_edge_py(z, inrange, oy, ox, zo, target_h, gdal36_neighbours, out):
     for x in (ox - 1, ox + 1):
         if 0 <= x < nx and inrange[oy, x]:
             out[oy, x] = 1
-    for d in range(2, ox + 1):  # leftwards
-        x = ox - d
-        if not inrange[oy, x]:
-            break
-        za = z[oy, x + 1]
-        zz = za if d == 1 else (za - zo) / (d - 1) + za
-        if z[oy, x] + target_h < zz:
-            out[oy, x] = 0
-        else:
-            out[oy, x] = 1
-        if z[oy, x] < zz:
-            z[oy, x] = zz
-    for d in range(2, nx - ox):  # rightwards
-        x = ox + d
-        if not inrange[oy, x]:
-            break
-        za = z[oy, x - 1]
-        zz = za if d == 1 else (za - zo) / (d - 1) + za
-        if z[oy, x] + target_h < zz:
-            out[oy, x] = 0
-        else:
-            out[oy, x] = 1
-        if z[oy, x] < zz:
-            z[oy, x] = zz
+    for side in (-1, 1):
+        d = 2
+        x = ox + 2 * side
+        while 0 <= x < nx:
+            if not inrange[oy, x]:
+                break
+            zz = _line_height_c(legacy, z[oy, x - side], d, zo)
+            if z[oy, x] + target_h < zz:
+                out[oy, x] = 0
+            else:
+                out[oy, x] = 1
+            if z[oy, x] < zz:
+                z[oy, x] = zz
+            d += 1
+            x += side
     # --- rows above (step -1) then below (step +1) ----------------------------------------
     for step in (-1, 1):
         y = oy + step
@@ -105,10 +152,9 @@ def _viewshed_edge_py(z, inrange, oy, ox, zo, target_h, gdal36_neighbours, out):
             # column of the observer
             if inrange[y, ox]:
                 if dy == 1:
-                    zz = zg if gdal36_neighbours else -np.inf
+                    zz = zg if legacy else -np.inf
                 else:
-                    za = z[yl, ox]
-                    zz = (za - zo) / (dy - 1) + za
+                    zz = _line_height_c(legacy, z[yl, ox], dy, zo)
                 if z[y, ox] + target_h < zz:
                     out[y, ox] = 0
                 else:
@@ -122,19 +168,12 @@ def _viewshed_edge_py(z, inrange, oy, ox, zo, target_h, gdal36_neighbours, out):
                     if not inrange[y, x]:
                         break
                     xb = x - side  # one step back towards the observer's column
-                    if dx == 1 and dy == 1 and not gdal36_neighbours:
-                        zz = -np.inf
-                    elif dx == dy:
-                        za = z[yl, xb]
-                        zz = za if dx == 1 else (za - zo) / (dx - 1) + za
-                    elif dx > dy:
-                        za = z[yl, xb]
-                        zb = z[y, xb]
-                        zz = ((za - zo) * dy + (zb - zo) * (dx - dy)) / (dx - 1) + zo
+                    if dx == 1 and dy == 1:
+                        # GDAL <= 3.9 compares the diagonal neighbours with the observer's
+                        # ground (OSGeo/gdal#10205); GDAL >= 3.10 keeps them visible.
+                        zz = zg if legacy else -np.inf
                     else:
-                        za = z[yl, xb]
-                        zb = z[yl, x]
-                        zz = ((za - zo) * dx + (zb - zo) * (dy - dx)) / (dy - 1) + zo
+                        zz = _sight_height_c(legacy, z, yl, y, xb, x, dx, dy, zo)
                     if z[y, x] + target_h < zz:
                         out[y, x] = 0
                     else:
@@ -149,7 +188,7 @@ def _viewshed_edge_py(z, inrange, oy, ox, zo, target_h, gdal36_neighbours, out):
 viewshed_edge = _jit(_viewshed_edge_py)
 
 
-def viewshed_edge_numpy(z, inrange, oy, ox, zo, target_h, gdal36_neighbours, out):
+def viewshed_edge_numpy(z, inrange, oy, ox, zo, target_h, legacy, out):
     """Same recurrence as :func:`viewshed_edge`, vectorised with numpy (no numba needed).
 
     Every cell at Chebyshev distance ``k`` from the observer depends only on
@@ -187,11 +226,15 @@ def viewshed_edge_numpy(z, inrange, oy, ox, zo, target_h, gdal36_neighbours, out
         za = zf[(ys - sy) * nx + (xs - sx)]
         zb = np.where(d > e, zf[ys * nx + (xs - sx)], zf[(ys - sy) * nx + xs])
         with np.errstate(divide="ignore", invalid="ignore"):
-            line = (za - zo) / (big - 1) + za
-            edge = ((za - zo) * small + (zb - zo) * (big - small)) / (big - 1) + zo
+            if legacy:
+                line = (za - zo) / (big - 1) + za
+                edge = ((za - zo) * small + (zb - zo) * (big - small)) / (big - 1) + zo
+            else:
+                line = za * big / (big - 1)
+                edge = (za * small + zb * (big - small)) / (big - 1)
         zz = np.where(small == 0, line, np.where(d == e, line, edge))
         if k == 1:
-            if gdal36_neighbours:
+            if legacy:
                 # GDAL <= 3.9: the E/W neighbours are visible, the other six are
                 # compared with the observer's ground height (OSGeo/gdal#10205).
                 zz = np.where(e == 0, -np.inf, zg)

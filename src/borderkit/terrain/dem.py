@@ -34,6 +34,8 @@ import numpy as np
 from borderkit.errors import (
     CRSError,
     DatasetNotFoundError,
+    DEMError,
+    DEMFileError,
     FileFormatError,
     OfflineError,
     OptionalDependencyError,
@@ -161,6 +163,14 @@ class DEM:
     tags: dict[str, str] = field(default_factory=dict, repr=False)
 
     # --- geometry ------------------------------------------------------------------------
+    @property
+    def location(self) -> str:
+        """The DEM's file(s) for messages: the path, or the first two and how many more."""
+        if not self.sources:
+            return self.name
+        more = f" and {len(self.sources) - 2} more tile(s)" if len(self.sources) > 2 else ""
+        return ", ".join(self.sources[:2]) + more
+
     @property
     def shape(self) -> tuple[int, int]:
         """``(rows, cols)``."""
@@ -402,9 +412,9 @@ class DEM:
         r1 = min(rows, int(math.ceil(win.row_off + win.height)) + pad_cells)
         c1 = min(cols, int(math.ceil(win.col_off + win.width)) + pad_cells)
         if r1 <= r0 or c1 <= c0:
-            raise ValidationError(
-                f"bbox {tuple(bbox)} does not overlap DEM {self.name!r} (lon/lat bounds "
-                f"{tuple(round(v, 4) for v in self.lonlat_bounds())}); choose a DEM that covers the area"
+            raise DEMError(
+                f"{self.location}: bbox {tuple(bbox)} does not overlap this DEM (lon/lat bounds "
+                f"{tuple(round(v, 4) for v in self.lonlat_bounds())}); pass a DEM that covers the area"
             )
         t = self.transform
         from affine import Affine
@@ -667,11 +677,18 @@ def open_dem(
                     k in msg.lower() for k in ("resolve", "connect", "timed out", "timeout", "network")
                 ):
                     raise OfflineError(f"cannot reach {p[len('/vsicurl/'):]} ({msg}); check the network") from exc
-                raise FileFormatError(f"{p}: GDAL cannot read this file as a raster ({msg})", path=p) from exc
+                raise DEMFileError(
+                    f"{p}: GDAL cannot read this file as a raster ({msg}); check that it is a DEM "
+                    "(GeoTIFF, .hgt, DTED, VRT) and not truncated, download it again, or pass another --dem",
+                    path=p,
+                ) from exc
         first = datasets[0]
         for ds in datasets:
             if ds.crs is None:
-                raise CRSError(f"{ds.name}: the raster has no CRS; assign one (gdal_edit.py -a_srs EPSG:4326)")
+                raise CRSError(
+                    f"{ds.name}: the raster has no CRS (a truncated file loses it too); assign one "
+                    "(gdal_edit.py -a_srs EPSG:4326) or download the file again"
+                )
             t = ds.transform
             if t.b != 0 or t.d != 0 or t.e >= 0:
                 raise CRSError(f"{ds.name}: rotated or south-up rasters are not supported; warp it north-up first")
@@ -685,7 +702,17 @@ def open_dem(
                     "merge only tiles of one resolution"
                 )
         tags_all = [{**ds.tags(), **ds.tags(band)} for ds in datasets]
-        data, transform = _read(datasets, bbox, band)
+        try:
+            data, transform = _read(datasets, bbox, band)
+        except rasterio.errors.RasterioError as exc:
+            # the header opened but the cells do not read: a truncated or corrupt file
+            msg = " ".join(str(exc.__cause__ or exc).split())
+            where = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+            raise DEMFileError(
+                f"{where}: the DEM's cells cannot be read ({msg}); the file is truncated or corrupt — "
+                "download it again or pass another --dem",
+                path=paths[0],
+            ) from exc
         crs = first.crs
         nodatas = {ds.nodata for ds in datasets}
         drivers = {ds.driver for ds in datasets}
@@ -693,6 +720,14 @@ def open_dem(
         for ds in datasets:
             ds.close()
 
+    if not np.isfinite(data).any():
+        where = ", ".join(paths[:3]) + (f" and {len(paths) - 3} more" if len(paths) > 3 else "")
+        area = f" inside bbox {tuple(bbox)}" if bbox is not None else ""
+        raise DEMError(
+            f"{where}: every cell{area} is no-data (nodata value {sorted(map(str, nodatas))}), so it has no "
+            "heights to use; pass a DEM that has data there (or fix its nodata value with gdal_edit.py -a_nodata)",
+            path=paths[0],
+        )
     kind = _family(paths[0], tags_all[0], next(iter(drivers)))
     accs = [_vertical_accuracy(kind, t) for t in tags_all]
     values = [a for a, _ in accs if a is not None]
@@ -759,7 +794,7 @@ def _read(datasets: list, bbox: Sequence[float] | None, band: int) -> tuple[np.n
         r1 = min(first.height, int(math.ceil(fw.row_off + fw.height)))
         c1 = min(first.width, int(math.ceil(fw.col_off + fw.width)))
         if r1 <= r0 or c1 <= c0:
-            raise ValidationError(f"bbox {tuple(bbox)} does not overlap {first.name}; choose a DEM that covers it")
+            raise DEMError(f"{first.name}: bbox {tuple(bbox)} does not overlap this DEM; choose a DEM that covers it")
         win = Window(c0, r0, c1 - c0, r1 - r0)
         arr = first.read(band, window=win, masked=True)
         transform = first.window_transform(win)
@@ -771,7 +806,9 @@ def _read(datasets: list, bbox: Sequence[float] | None, band: int) -> tuple[np.n
             ub = (min(b.left for b in lb), min(b.bottom for b in lb), max(b.right for b in lb), max(b.top for b in lb))
             bounds = (max(bounds[0], ub[0]), max(bounds[1], ub[1]), min(bounds[2], ub[2]), min(bounds[3], ub[3]))
             if bounds[0] >= bounds[2] or bounds[1] >= bounds[3]:
-                raise ValidationError(f"bbox {tuple(bbox)} does not overlap the DEM tiles")
+                raise DEMError(
+                    f"bbox {tuple(bbox)} does not overlap the DEM tiles ({first.name} …); choose tiles that cover it"
+                )
             # snap to the tiles' cell grid, so that merge does not resample
             rx, ry = first.res
             x0, y0 = first.transform.c, first.transform.f
@@ -786,5 +823,7 @@ def _read(datasets: list, bbox: Sequence[float] | None, band: int) -> tuple[np.n
         arr = merged[0]
     data = np.ma.filled(arr.astype(np.float32), np.nan)
     if data.size == 0:
-        raise ValidationError(f"bbox {tuple(bbox) if bbox else ''} does not overlap the DEM")
+        raise DEMError(
+            f"{first.name}: bbox {tuple(bbox) if bbox else ''} does not overlap the DEM; choose one that covers it"
+        )
     return np.ascontiguousarray(data), transform

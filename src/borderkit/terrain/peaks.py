@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from borderkit.errors import DatasetNotFoundError, ValidationError
+from borderkit.errors import DatasetNotFoundError, DEMError, ValidationError
 from borderkit.terrain.dem import DEM, _geod, open_dem
 from borderkit.terrain.visibility import (
     DEFAULT_OBSERVER_HEIGHT_M,
@@ -136,9 +136,9 @@ def dem_max_near(dem: DEM, lon: float, lat: float, radius_m: float) -> dict[str,
     z = sub.data.ravel().astype(np.float64)
     inside = (dist <= radius_m) & np.isfinite(z)
     if not inside.any():
-        raise ValidationError(
-            f"no DEM cell with data within {radius_m:.0f} m of ({lon}, {lat}) in {dem.name!r}; "
-            "increase the radius or use a DEM that covers the point"
+        raise DEMError(
+            f"{dem.location}: no DEM cell with data within {radius_m:.0f} m of lon {lon}, lat {lat}; "
+            "pass a DEM that covers the point (or increase the radius)"
         )
     zz = np.where(inside, z, -np.inf)
     i = int(np.argmax(zz))

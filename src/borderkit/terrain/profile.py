@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from borderkit.errors import ValidationError
+from borderkit.errors import DEMError, ValidationError
 from borderkit.terrain.dem import DEM, _geod, open_dem
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -212,6 +212,13 @@ def elevation_profile(
         spacing_m = max(1.0, 0.5 * min(d.resolution_m(lat_mid)))
     pts = geodesic_path(v, spacing_m=spacing_m)
     z = d.sample(pts["lon"].to_numpy(), pts["lat"].to_numpy(), method=method)
+    nodata_points = int((~np.isfinite(z)).sum())
+    if nodata_points == len(z):
+        raise DEMError(
+            f"{d.location}: no point of the path has DEM data (lon/lat bounds of the DEM "
+            f"{tuple(round(v, 4) for v in d.lonlat_bounds())}); pass a DEM that covers the path "
+            "(and check the order: the CLI takes LAT,LON)"
+        )
     table = pd.DataFrame(
         {
             "distance_m": pts["distance_m"],
@@ -236,6 +243,12 @@ def elevation_profile(
         "sampling": method,
         "length_m": float(table["distance_m"].iloc[-1]),
         "points": int(len(table)),
+        "nodata_points": nodata_points,
+        "nodata_note": (
+            "elevation_m is empty (NaN in Python, null in JSON) where the DEM has no data or does not reach"
+            if nodata_points
+            else None
+        ),
         "max_offset_m": float(max_offset_m),
         "units": "distance_m: geodesic metres along the path (WGS84); elevation_m: metres above mean sea level",
         "method": (

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from borderkit.errors import BorderkitError, ValidationError
+from borderkit.errors import BorderkitError, DEMError, ValidationError
 from borderkit.terrain.dem import DEM, WGS84_A, _geod, gaussian_radius_m, open_dem
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -263,9 +263,10 @@ def lines_of_sight(
 
     ground0 = float(d.sample(lon0, lat0, method=method)) if observer_ground_m is None else float(observer_ground_m)
     if not math.isfinite(ground0):
-        raise ValidationError(
-            f"observer at lon {lon0}, lat {lat0} is outside DEM {d.name!r} or on a no-data cell; choose a DEM "
-            "that covers it (and check the order: the CLI takes LAT,LON)"
+        raise DEMError(
+            f"{d.location}: observer at lon {lon0}, lat {lat0} is outside this DEM (lon/lat bounds "
+            f"{tuple(round(v, 4) for v in d.lonlat_bounds())}) or on a no-data cell; pass a DEM that covers it "
+            "(and check the order: the CLI takes LAT,LON)"
         )
     eye = ground0 + observer_height_m
     tground = d.sample(tlon, tlat, method=method)
@@ -511,6 +512,14 @@ def line_of_sight(
     )
     row = df.iloc[0]
     params = df.attrs["parameters"]
+    if not math.isfinite(float(row["target_ground_m"])):
+        d = dem if isinstance(dem, DEM) else None
+        where = d.location if d is not None else ", ".join(params["dem"]["sources"][:2]) or params["dem"]["name"]
+        raise DEMError(
+            f"{where}: target at lon {float(row['target_lon'])}, lat {float(row['target_lat'])} is outside this DEM "
+            "or on a no-data cell, so its visibility is unknown; pass a DEM that covers it "
+            "(and check the order: the CLI takes LAT,LON)"
+        )
     obs = params.pop("observer")
 
     def num(v: Any, nd: int = 2) -> float | None:
@@ -755,6 +764,7 @@ def viewshed(
     refraction: float = DEFAULT_REFRACTION,
     curvature: bool = True,
     earth_radius_m: float | None = None,
+    gdal_compat: str = "3.10",
     gdal36_neighbours: bool = False,
     engine: str = "auto",
 ) -> Viewshed:
@@ -773,9 +783,15 @@ def viewshed(
         Heights above the ground of the eye and of the target in every cell.
     refraction, curvature, earth_radius_m
         As in :func:`lines_of_sight`.
+    gdal_compat
+        ``"3.10"`` (default): GDAL ≥ 3.10's algorithm — the cells next to the
+        observer are visible, heights are taken relative to the eye before the
+        sight line is extrapolated. ``"3.6"``: GDAL ≤ 3.9's (neighbours raised
+        to the observer's ground, arithmetic on absolute heights), only for
+        cross-checks with an old ``gdal_viewshed``. See
+        :mod:`borderkit.terrain._kernels`.
     gdal36_neighbours
-        Reproduce GDAL ≤ 3.9's treatment of the cells next to the observer
-        (see :mod:`borderkit.terrain._kernels`); only for cross-checks.
+        Same as ``gdal_compat="3.6"`` (kept for existing callers).
     engine
         ``"auto"`` (numba when installed), ``"numba"`` or ``"numpy"``.
 
@@ -795,6 +811,11 @@ def viewshed(
             f"radius {radius_m / 1000:g} km is beyond the supported {MAX_VIEWSHED_RADIUS_M / 1000:g} km "
             "(rays are straight lines on the grid; see docs/terrain.md); split the area or use a projected DEM"
         )
+    if gdal36_neighbours:
+        gdal_compat = "3.6"
+    if gdal_compat not in ("3.10", "3.6"):
+        raise ValidationError(f"gdal_compat must be '3.10' (GDAL >= 3.10) or '3.6' (GDAL <= 3.9), got {gdal_compat!r}")
+    legacy = gdal_compat == "3.6"
     if engine not in ("auto", "numba", "numpy"):
         raise ValidationError(f"engine must be 'auto', 'numba' or 'numpy', got {engine!r}")
     if engine == "numba" and not _kernels.HAVE_NUMBA:
@@ -805,12 +826,16 @@ def viewshed(
     lon0, lat0 = _point(observer, "observer")
     orow, ocol = (int(v) for v in d.index(lon0, lat0))
     if orow < 0:
-        raise ValidationError(
-            f"observer at lon {lon0}, lat {lat0} is outside DEM {d.name!r} "
-            f"(lon/lat bounds {tuple(round(v, 4) for v in d.lonlat_bounds())}); check the order (the CLI takes LAT,LON)"
+        raise DEMError(
+            f"{d.location}: observer at lon {lon0}, lat {lat0} is outside this DEM "
+            f"(lon/lat bounds {tuple(round(v, 4) for v in d.lonlat_bounds())}); pass a DEM that covers it "
+            "(and check the order: the CLI takes LAT,LON)"
         )
     if not np.isfinite(d.data[orow, ocol]):
-        raise ValidationError(f"observer ({lon0}, {lat0}) is on a no-data cell of DEM {d.name!r}")
+        raise DEMError(
+            f"{d.location}: observer at lon {lon0}, lat {lat0} is on a no-data cell of this DEM; "
+            "pass a DEM with data there or move the observer"
+        )
     clon, clat = (float(v) for v in d.cell_center(orow, ocol))
     lonlat = d.is_lonlat
     r, r_eff, cf = _earth(clat, earth_radius_m, refraction, curvature)
@@ -868,15 +893,24 @@ def viewshed(
     ground0 = float(z[oy, ox])
     zo = ground0 + observer_height_m
     inrange = _contiguous(r2 <= radius_m * radius_m, ox)
-    if cf:
-        r2 *= cf  # in place: r2 becomes the curvature drop
-        z -= r2  # z is our own float64 copy: now the curvature-corrected heights
+    # z is our own float64 copy. The operations follow each GDAL release to the bit
+    # (ties between terrain and sight line are decided by the last bit; _kernels).
+    if legacy:
+        if cf:
+            r2 *= cf  # in place: r2 becomes the curvature drop (GDAL <= 3.9: cc·r²/D)
+            z -= r2
+    else:
+        # GDAL >= 3.10: z - (cc/(2a)·r² + z_eye), heights relative to the eye
+        gdal_factor = (1.0 - refraction) / (r * 2.0) if cf else 0.0
+        r2 *= gdal_factor
+        r2 += zo
+        z -= r2
     if has_nodata:
         z[nodata] = -np.inf  # no data: never an obstruction, never visible
     out = np.empty(z.shape, dtype=np.uint8)
     use_numba = _kernels.HAVE_NUMBA if engine == "auto" else engine == "numba"
     kernel = _kernels.viewshed_edge if use_numba else _kernels.viewshed_edge_numpy
-    kernel(z, inrange, oy, ox, zo, float(target_height_m), bool(gdal36_neighbours), out)
+    kernel(z, inrange, oy, ox, zo, float(target_height_m), legacy, out)
     if has_nodata:
         out[nodata] = 255
 
@@ -895,8 +929,15 @@ def viewshed(
                          "ground_m": ground0, "eye_m": zo},
             "radius_m": float(radius_m),
             "distance_method": dist_method,
-            "algorithm": "GDAL 'edge' line-by-line viewshed (Wang et al. 2000), eight neighbours of the observer "
-            + ("as GDAL <= 3.9 (gdal36_neighbours)" if gdal36_neighbours else "always visible (OSGeo/gdal#10205)"),
+            "algorithm": "GDAL 'edge' line-by-line viewshed (Wang et al. 2000), "
+            + (
+                "as GDAL <= 3.9 (gdal_compat='3.6': the observer's N/S/diagonal neighbours raised to its ground, "
+                "sight line extrapolated on absolute heights)"
+                if legacy
+                else "as GDAL >= 3.10 (the eight neighbours of the observer visible, OSGeo/gdal#10205; sight line "
+                "extrapolated on heights relative to the eye)"
+            ),
+            "gdal_compat": gdal_compat,
             "engine": "numba" if use_numba else "numpy",
             "values": {"visible": 1, "not_visible": 0, "outside_or_nodata": 255},
             "dem_resolution_caveat": (

@@ -33,6 +33,7 @@ __all__ = [
     "BorderkitWarning",
     "FormatLimitWarning",
     "DEMError",
+    "OutputExistsError",
     "DEMFileError",
 ]
 
@@ -155,6 +156,13 @@ class OfflineError(BorderkitError, ConnectionError):
 class FormatLimitError(BorderkitError, ValueError):
     """A layer the chosen output format cannot hold (GPX territories, a Shapefile
     mixing points and lines, an output suffix borderkit does not write …)."""
+
+
+class OutputExistsError(BorderkitError, FileExistsError):
+    """An output file exists and replacing it was not asked for (``--overwrite``).
+
+    A usage error: the CLI exits with code 2, like click's own usage errors.
+    """
 
 
 class BorderkitWarning(UserWarning):

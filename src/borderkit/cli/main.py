@@ -7,7 +7,7 @@ Exit codes
 ----------
 0   success
 1   the input or data is invalid (``ValidationError`` and other ``BorderkitError``)
-2   usage error (unknown option, missing argument) — click's own code
+2   usage error (unknown option, missing argument, an output that exists without ``--overwrite``)
 3   a bundled or cached file does not match its registry hash (``RegistryError``)
 4   the network is needed but cannot be reached (``OfflineError``)
 5   an optional dependency is missing (``OptionalDependencyError``)
@@ -28,6 +28,7 @@ from borderkit.errors import (
     BorderkitError,
     OfflineError,
     OptionalDependencyError,
+    OutputExistsError,
     RegistryError,
 )
 
@@ -59,6 +60,8 @@ COMMANDS: dict[str, str] = {
 
 def exit_code_for(exc: BaseException) -> int:
     """The documented exit code for an exception."""
+    if isinstance(exc, OutputExistsError):
+        return EXIT_USAGE
     if isinstance(exc, RegistryError):
         return EXIT_INTEGRITY
     if isinstance(exc, OfflineError):

@@ -16,6 +16,8 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from borderkit.errors import OutputExistsError
+
 __all__ = ["atomic_output", "check_output_path"]
 
 
@@ -36,12 +38,12 @@ def check_output_path(path: str | os.PathLike[str], *, overwrite: bool) -> Path:
 
     Raises
     ------
-    FileExistsError
-        When the file exists and ``overwrite`` is false.
+    borderkit.errors.OutputExistsError
+        When the file exists and ``overwrite`` is false (a ``FileExistsError``).
     """
     dest = Path(path)
     if dest.exists() and not overwrite:
-        raise FileExistsError(f"{dest}: file exists; pass --overwrite (overwrite=True) to replace it")
+        raise OutputExistsError(f"{dest}: file exists; pass --overwrite (overwrite=True) to replace it")
     return dest
 
 
@@ -81,7 +83,8 @@ def atomic_output(path: str | os.PathLike[str], *, overwrite: bool = True, suffi
     parent = dest.parent if str(dest.parent) else Path(".")
     if not parent.is_dir():
         raise FileNotFoundError(f"{dest}: folder {parent} does not exist")
-    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=suffix if suffix is not None else dest.suffix, dir=parent)
+    tmp_suffix = suffix if suffix is not None else dest.suffix
+    fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=tmp_suffix, dir=parent)
     os.close(fd)
     tmp = Path(name)
     # Some writers (GDAL, pyogrio) refuse to write over an existing file: hand them a free name.

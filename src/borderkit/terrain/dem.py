@@ -372,14 +372,12 @@ class DEM:
         """Write the DEM as a float32 GeoTIFF (nodata NaN) with its name and accuracy in the tags."""
         import rasterio
 
-        path = Path(path)
-        if path.exists() and not overwrite:
-            from borderkit.terrain.visibility import OutputExistsError
+        from borderkit.io.atomic import atomic_output
 
-            raise OutputExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
+        path = Path(path)
         rows, cols = self.shape
-        with rasterio.open(
-            path, "w", driver="GTiff", width=cols, height=rows, count=1, dtype="float32", crs=self.crs,
+        with atomic_output(path, overwrite=overwrite) as tmp, rasterio.open(
+            tmp, "w", driver="GTiff", width=cols, height=rows, count=1, dtype="float32", crs=self.crs,
             transform=self.transform, nodata=np.nan, compress="deflate", tiled=True,
         ) as ds:
             ds.write(self.data.astype(np.float32), 1)

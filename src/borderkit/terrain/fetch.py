@@ -58,7 +58,7 @@ from typing import Any
 
 import numpy as np
 
-from borderkit.errors import BorderkitError, OfflineError, RegistryError, ValidationError
+from borderkit.errors import BorderkitError, OfflineError, OutputExistsError, RegistryError, ValidationError
 
 __all__ = [
     "TERRARIUM_URL",
@@ -455,8 +455,6 @@ def fetch_dem(
     w, s, e, n = _check_bbox(bbox)
     output = Path(output)
     if output.exists() and not overwrite:
-        from borderkit.terrain.visibility import OutputExistsError
-
         raise OutputExistsError(f"{output} exists; pass --overwrite to replace it")
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
 
@@ -589,16 +587,16 @@ def _warp_to_4326(arr: np.ndarray, transform: Any, ground_m: float, lat: float) 
 def _write(output: Path, arr: np.ndarray, transform: Any, crs: str, tags: dict[str, str], *, overwrite: bool) -> None:
     import rasterio
 
+    from borderkit.io.atomic import atomic_output
+
     output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(output.name + ".tmp")
-    with rasterio.open(
+    with atomic_output(output) as tmp, rasterio.open(
         tmp, "w", driver="GTiff", width=arr.shape[1], height=arr.shape[0], count=1, dtype="float32", crs=crs,
         transform=transform, nodata=np.nan, compress="deflate", predictor=3, tiled=True,
     ) as ds:
         ds.write(arr, 1)
         ds.update_tags(**tags)
         ds.set_band_description(1, "elevation (m above mean sea level)")
-    os.replace(tmp, output)
 
 
 def _fetch_opentopography(

@@ -18,7 +18,6 @@ import math
 import os
 import struct
 import zlib
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -174,12 +173,10 @@ def hillshade_png(
     rgba = np.dstack([gray, gray, gray, alpha])
     png = encode_png(rgba)
     if output is not None:
-        out = Path(output)
-        if out.exists() and not overwrite:
-            from borderkit.terrain.visibility import OutputExistsError
+        from borderkit.io.atomic import atomic_output
 
-            raise OutputExistsError(f"{out} exists; pass overwrite=True to replace it")
-        out.write_bytes(png)
+        with atomic_output(output, overwrite=overwrite) as tmp:
+            tmp.write_bytes(png)
     return {
         "png": png,
         "bounds": [[float(south), float(west)], [float(north), float(east)]],

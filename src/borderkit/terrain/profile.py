@@ -493,6 +493,8 @@ def plot_profile(
         meta: dict[str, Any] = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(
             fmt, {}
         )
-        with matplotlib.rc_context({"svg.hashsalt": "borderkit"}):
-            fig.savefig(out, format=fmt, metadata=meta)
+        from borderkit.io.atomic import atomic_output
+
+        with matplotlib.rc_context({"svg.hashsalt": "borderkit"}), atomic_output(out) as tmp:
+            fig.savefig(tmp, format=fmt, metadata=meta)
     return fig

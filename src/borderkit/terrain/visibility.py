@@ -44,7 +44,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from borderkit.errors import BorderkitError, DEMError, ValidationError
+from borderkit.errors import DEMError, OutputExistsError, ValidationError
+from borderkit.io.atomic import atomic_output
 from borderkit.terrain.dem import DEM, WGS84_A, _geod, gaussian_radius_m, open_dem
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,10 +71,6 @@ DEFAULT_TARGET_HEIGHT_M = 0.0
 MAX_VIEWSHED_RADIUS_M = 50_000.0
 _NODE_SPACING_M = 2_000.0
 _CHUNK_SAMPLES = 2_000_000
-
-
-class OutputExistsError(BorderkitError, FileExistsError):
-    """An output file exists and overwriting it was not asked for."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -617,11 +614,9 @@ class Viewshed:
         import rasterio
 
         path = Path(path)
-        if path.exists() and not overwrite:
-            raise OutputExistsError(f"{path} exists; pass overwrite=True (--overwrite) to replace it")
         flat = _flatten_tags(self.parameters)
-        with rasterio.open(
-            path,
+        with atomic_output(path, overwrite=overwrite) as tmp, rasterio.open(
+            tmp,
             "w",
             driver="GTiff",
             width=self.array.shape[1],

@@ -78,12 +78,20 @@ from borderkit.errors import (
     OptionalDependencyError,
     Problem,
 )
-from borderkit.schema import LayerSchema
+from borderkit.schema import Column, LayerSchema
 
 if TYPE_CHECKING:  # geopandas is imported on first use only
     from geopandas import GeoDataFrame
 
-__all__ = ["read_layer", "read_lines", "read_territories", "read_incidents", "read_places"]
+__all__ = [
+    "read_layer",
+    "read_lines",
+    "read_territories",
+    "read_incidents",
+    "read_places",
+    "read_points",
+    "POINTS",
+]
 
 Errors = Literal["raise", "collect"]
 Result: TypeAlias = "GeoDataFrame | tuple[GeoDataFrame, pd.DataFrame]"
@@ -940,3 +948,102 @@ def read_places(
         swap_check=swap_check,
         encoding=encoding,
     )
+
+
+# ---------------------------------------------------------------------------
+# points of any kind (borderkit check)
+# ---------------------------------------------------------------------------
+
+POINTS = LayerSchema(
+    kind="points",
+    id_column=None,
+    columns=(Column("geometry", "geometry", True, "Point, EPSG:4326."),),
+    geometry_types=("Point",),
+)
+"""Schema of a plain table of points: a Point per row and nothing else required.
+
+Every other column is kept as it is. Coordinates get the same checks as every
+layer (range, NaN, swapped latitude/longitude, projected numbers, (0, 0))."""
+
+_POINTS_PRECISION = LayerSchema(
+    kind="points",
+    id_column=None,
+    columns=(
+        Column("precision_m", "float", False, "Radius of location uncertainty in metres (> 0)."),
+        Column("geometry", "geometry", True, "Point, EPSG:4326."),
+    ),
+    geometry_types=("Point",),
+)
+
+_PRECISION_COLUMNS = {"acled": "geo_precision", "ucdp-ged": "where_prec"}
+
+
+def read_points(
+    path: str | os.PathLike[str],
+    *,
+    layer: str | int | None = None,
+    errors: Errors = "raise",
+    crs: Any = None,
+    swap_check: bool = True,
+    encoding: str | None = None,
+) -> Result:
+    """Read points to check from any file the other readers take.
+
+    One reader for every kind of point file, so that a file reads the same in
+    ``borderkit check`` as in ``read_incidents``, ``validate`` and ``map``:
+
+    * an ACLED or UCDP GED export (with or without the HDX hashtag row), or a
+      file with the incident schema's columns, is read by :func:`read_incidents`
+      (its ``precision_m`` comes from ``geo_precision``/``where_prec`` through
+      the published tables of :mod:`borderkit.io.external`);
+    * any other table or point layer is read as :data:`POINTS`; a ``precision_m``
+      column, when present, is validated as in incidents (a number of metres > 0
+      in every row).
+
+    Formats, encodings (UTF-8, UTF-16 with its byte-order mark, ``encoding=``),
+    delimiters, CRS rules, ``errors=`` and row numbers are those of
+    :func:`read_layer`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame or tuple of (GeoDataFrame, pandas.DataFrame)
+        As :func:`read_layer`. ``gdf.attrs["borderkit"]`` also tells
+        ``precision_column``: the file's column the ``precision_m`` values come
+        from (``"geo_precision"``, ``"where_prec"``, ``"precision_m"``), or None
+        when the file gives no precision; and ``coordinate_columns``: the
+        (longitude, latitude) columns of a table, or None.
+    """
+    from borderkit.schema import INCIDENTS
+
+    from ._csv import LAT_NAMES, LON_NAMES, find_column
+    from .external import detect_export
+
+    if layer is None and _suffix(os.fspath(path)) == ".gpx":
+        layer = "waypoints"  # a GPX file's points (tracks and routes are lines)
+    kw: dict[str, Any] = {"layer": layer, "errors": errors, "crs": crs, "swap_check": swap_check, "encoding": encoding}
+    # The schema depends on the columns, known only once the file is read: read it as
+    # plain points first (the coordinate checks are the same for every schema, so an
+    # error raised here is the file's error whatever it holds), then once more when it
+    # is an incidents file or carries its own precision.
+    first = read_layer(path, POINTS, **kw)
+    gdf = first[0] if isinstance(first, tuple) else first
+    columns = [str(c) for c in gdf.columns]
+    export = detect_export(columns)
+    precision_column: str | None = None
+    if export or set(INCIDENTS.required) - {"geometry"} <= set(columns):
+        result = read_layer(path, "incidents", **kw)
+        precision_column = _PRECISION_COLUMNS.get(export or "", "precision_m")
+    elif "precision_m" in {c.lower() for c in columns}:
+        result = read_layer(path, _POINTS_PRECISION, **kw)
+        precision_column = "precision_m"
+    else:
+        result = first
+    out = result[0] if isinstance(result, tuple) else result
+    info = dict(out.attrs.get("borderkit", {}))
+    cols = [str(c) for c in out.columns]
+    lon, lat = find_column(cols, LON_NAMES), find_column(cols, LAT_NAMES)
+    table = info.get("format") in ("CSV", "Parquet")
+    info["precision_column"] = precision_column
+    info["coordinate_columns"] = (lon, lat) if table and lon is not None and lat is not None else None
+    out.attrs["borderkit"] = info
+    return result

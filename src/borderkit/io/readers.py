@@ -830,13 +830,17 @@ def read_layer(
         "layer": loaded.meta.get("layer"),
         "export": export if schema.kind == "incidents" else None,
         "hxl": loaded.meta.get("hxl"),
+        # the file's 1-based data row of every row returned, and the header rows above the
+        # data (for "spreadsheet row" numbers), so later checks can name rows as the reader does
+        "rows": log.rows,
+        "header_rows": loaded.sheet_offset,
     }
     if errors == "raise" or log.file_issues:
         log.raise_if_any()
         if errors == "raise":
             return result
     good, rejected = _collect(result, loaded)
-    good.attrs["borderkit"] = result.attrs["borderkit"]
+    good.attrs["borderkit"] = {**result.attrs["borderkit"], "rows": np.delete(log.rows, log.bad_positions())}
     return good, rejected
 
 
@@ -965,16 +969,6 @@ POINTS = LayerSchema(
 Every other column is kept as it is. Coordinates get the same checks as every
 layer (range, NaN, swapped latitude/longitude, projected numbers, (0, 0))."""
 
-_POINTS_PRECISION = LayerSchema(
-    kind="points",
-    id_column=None,
-    columns=(
-        Column("precision_m", "float", False, "Radius of location uncertainty in metres (> 0)."),
-        Column("geometry", "geometry", True, "Point, EPSG:4326."),
-    ),
-    geometry_types=("Point",),
-)
-
 _PRECISION_COLUMNS = {"acled": "geo_precision", "ucdp-ged": "where_prec"}
 
 
@@ -1033,11 +1027,12 @@ def read_points(
     if export or set(INCIDENTS.required) - {"geometry"} <= set(columns):
         result = read_layer(path, "incidents", **kw)
         precision_column = _PRECISION_COLUMNS.get(export or "", "precision_m")
-    elif "precision_m" in {c.lower() for c in columns}:
-        result = read_layer(path, _POINTS_PRECISION, **kw)
-        precision_column = "precision_m"
     else:
         result = first
+        prec_col = next((c for c in columns if c.lower() == "precision_m"), None)
+        if prec_col is not None:
+            result = _points_precision(result, prec_col, errors)
+            precision_column = prec_col
     out = result[0] if isinstance(result, tuple) else result
     info = dict(out.attrs.get("borderkit", {}))
     cols = [str(c) for c in out.columns]
@@ -1047,3 +1042,47 @@ def read_points(
     info["coordinate_columns"] = (lon, lat) if table and lon is not None and lat is not None else None
     out.attrs["borderkit"] = info
     return result
+
+
+def _points_precision(result: Result, column: str, errors: Errors) -> Result:
+    """The ``precision_m`` column of a plain table of points as metres (NaN where empty).
+
+    Unlike incidents, an empty cell is allowed here: that row has no precision of its own
+    (``borderkit check`` then uses its default). A value that is not a finite number of
+    metres >= 0 is a problem of that row, reported like every other reader problem.
+    """
+    from borderkit.validate import IssueLog, to_text
+
+    good, rejected = result if isinstance(result, tuple) else (result, None)
+    info = good.attrs.get("borderkit", {})
+    text = to_text(good[column]).str.strip()
+    value = pd.to_numeric(text.where(text != ""), errors="coerce").to_numpy(dtype=float)
+    bad = (text != "").to_numpy() & ~(np.isfinite(value) & (value >= 0))
+    good = good.copy()
+    good[column] = value
+    good.attrs["borderkit"] = info
+    if column != "precision_m":
+        good = good.rename(columns={column: "precision_m"})
+    if not bad.any():
+        return (good, rejected) if rejected is not None else good
+    log = IssueLog(len(good), path=info.get("path"), rows=info.get("rows"), sheet_offset=info.get("header_rows"))
+    log.add_rows(
+        bad,
+        column,
+        lambda p: (
+            f"{text.iloc[p]!r} is not a precision: write the radius of location uncertainty as a number of "
+            "metres >= 0 with a dot as decimal separator (e.g. 1500), or leave the cell empty for the default"
+        ),
+    )
+    if errors == "raise":
+        log.raise_if_any()
+    raw = good.drop(columns=[good.geometry.name])
+    raw[column] = text.to_numpy()
+    loaded = _Loaded(frame=good, raw=pd.DataFrame(raw), log=log, fmt=str(info.get("format", "")),
+                     sheet_offset=info.get("header_rows"))
+    kept, more = _collect(good, loaded)
+    kept.attrs["borderkit"] = {**info, "rows": np.delete(log.rows, log.bad_positions())}
+    problems = list(rejected.attrs.get("problems", [])) + list(more.attrs.get("problems", []))
+    both = pd.concat([rejected, more], ignore_index=True).sort_values("row", kind="stable").reset_index(drop=True)
+    both.attrs["problems"] = problems
+    return kept, both

@@ -36,7 +36,7 @@ _PROGRESS_MIN_ROWS = 50_000
 
 
 @click.command()
-@click.argument("file", required=False, type=click.Path(dir_okay=True, path_type=Path))
+@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=True, path_type=Path))
 @click.option("--lat", type=float, default=None, metavar="DEG", help="Latitude of one point (degrees north).")
 @click.option("--lon", type=float, default=None, metavar="DEG", help="Longitude of one point (degrees east).")
 @click.option("--precision-m", type=float, default=None, metavar="M",
@@ -286,7 +286,7 @@ def _check_file(path: Path, *, output: Path | None, rejected_path: Path | None, 
     if output is not None:
         _write(table, output, overwrite=overwrite)
     elif not as_json:
-        _flat(table).to_csv(click.get_text_stream("stdout"), index=False, lineterminator="\n")
+        _flat(table).to_csv(sys.stdout, index=False, lineterminator="\n")
     n_rej = 0 if rejected is None else len(rejected)
     if n_rej:
         if rejected_path is not None:

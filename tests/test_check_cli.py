@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 import pytest
+import shapely
 from click.testing import CliRunner
 
 from borderkit.cli import main
@@ -239,8 +240,6 @@ def _densified_distance(lon, lat, geoms, spacing_m=25.0):
                      for x, y in zip(lon, lat, strict=True)])
 
 
-import shapely  # noqa: E402
-
 
 def test_acled_hdx_export_all_rows_with_the_files_precision(run, tmp_path, shared_path):
     path = shared_path(ACLED)
@@ -413,7 +412,9 @@ def test_points_by_another_border_are_not_near_this_line(run, place, third, shar
     # outline is nearer than any source's ARM|AZE line (Geod on the densified outline)
     import geopandas as gpd
 
-    ne = gpd.read_file(shared_path("naturalearth-10m-admin0-countries-deu/ne_10m_admin0_deu_ARM_AZE_GEO_IRN_TUR.geojson"))
+    ne = gpd.read_file(
+        shared_path("naturalearth-10m-admin0-countries-deu/ne_10m_admin0_deu_ARM_AZE_GEO_IRN_TUR.geojson")
+    )
     iso = next(c for c in ("ADM0_A3", "ISO_A3", "adm0_a3", "iso_a3") if c in ne.columns)
     poly = ne[ne[iso] == third].geometry.iloc[0]
     box = shapely.box(place[0] - 1, place[1] - 1, place[0] + 1, place[1] + 1)

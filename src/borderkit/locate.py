@@ -1118,7 +1118,9 @@ def precision_of(points: Any, default_precision_m: float | None = None) -> tuple
     if default_precision_m is not None:
         d = float(default_precision_m)
         if not math.isfinite(d) or d < 0:
-            raise ValidationError(f"default precision: must be a finite number of metres >= 0, got {default_precision_m!r}")
+            raise ValidationError(
+                f"default precision: must be a finite number of metres >= 0, got {default_precision_m!r}"
+            )
     own = np.full(n, np.nan)
     if "precision_m" in getattr(points, "columns", ()):
         own = pd.to_numeric(points["precision_m"], errors="coerce").to_numpy(dtype=float)

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 import pytest
+import shapely
 from click.testing import CliRunner
 
 from borderkit.cli import main
@@ -98,7 +99,7 @@ def _points_csv(path, n=7):
             "name": [f"p{i}" for i in range(n)],
             "lat": np.round(rng.uniform(39.0, 41.0, n), 5),
             "lon": np.round(rng.uniform(45.0, 46.8, n), 5),
-            "precision_m": ["", *[str(v) for v in np.round(rng.uniform(10, 3000, n - 1), 1)]],
+            "precision_m": ["", *[str(v) for v in np.round(rng.uniform(10, 3000, n - 1), 1)]],  # row 1: none
             "note": ["keep, me"] * n,
         }
     )
@@ -118,7 +119,12 @@ def test_file_csv_to_stdout_keeps_columns(run, tmp_path):
         for col in ("party", "distance_to_line_m", "signed_distance_m", "determinate", "verdict"):
             assert f"{s}__{col}" in out.columns
     assert {"check__sources_agree", "check__parties", "check__verdict", "check__precision_m"} <= set(out.columns)
-    assert out["check__precision_m"].iloc[0] == 0.0  # empty precision counts as 0
+    assert out["check__precision_m"].iloc[0] == 0.0  # empty precision and no default: 0
+    assert list(out["check__precision_source"]) == ["none"] + ["precision_m"] * (len(df) - 1)
+    # a default fills only the rows without their own precision; the file's own always wins
+    dflt = pd.read_csv(__import__("io").StringIO(run("check", src, "--precision-m", 777).output))
+    assert list(dflt["check__precision_m"]) == [777.0, *[float(v) for v in df.precision_m[1:]]]
+    assert list(dflt["check__precision_source"]) == ["default"] + ["precision_m"] * (len(df) - 1)
     # same numbers as one-point mode
     one = json.loads(run("check", "--lat", df.lat[1], "--lon", df.lon[1], "--precision-m", df.precision_m[1],
                          "--expect", "ARM", "--json").output)
@@ -159,6 +165,7 @@ def test_file_outputs_overwrite_and_chunking(run, tmp_path):
     assert res.exit_code == 0, res.output
     back = gpd.read_parquet(pq)
     assert len(back) == 2 and list(back["name"]) == ["a", "b"] and list(back["check__precision_m"]) == [100.0, 0.0]
+    assert list(back["check__precision_source"]) == ["precision_m", "none"]
     assert run("check", src, "-o", tmp_path / "out.xlsx").exit_code == 2
 
 
@@ -183,17 +190,18 @@ def test_file_bad_input_is_one_line(run, tmp_path):
     res = run("check", bad)
     assert res.exit_code == 1
     assert "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
-    assert "row 2" in res.output and "'39,5'" in res.output and "2 bad value(s)" in res.output
+    assert "row 2" in res.output and "'39,5'" in res.output and "column 'lat'" in res.output
+    assert "(and 1 more problem(s))" in res.output  # row 3's 'north' is counted, not dropped
     ragged = tmp_path / "ragged.csv"
-    ragged.write_text("lat,lon\n39.5,46.1\n39,5,46.2\n", encoding="utf-8")
+    ragged.write_text('lat,lon\n39.5,46.1\n"39.6,46.2\n', encoding="utf-8")
     res = run("check", ragged)
-    assert res.exit_code == 1 and "cannot parse" in res.output
+    assert res.exit_code == 1 and "quote" in res.output
     nocoords = tmp_path / "nocoords.csv"
     nocoords.write_text("a,b\n1,2\n", encoding="utf-8")
     res = run("check", nocoords)
     assert res.exit_code == 1 and "latitude" in res.output
     res = run("check", tmp_path / "missing.csv")
-    assert res.exit_code == 1 and "no such file" in res.output
+    assert res.exit_code == 2 and "does not exist" in res.output
 
 
 def test_quiet_file_mode_prints_no_progress(run, tmp_path):
@@ -204,3 +212,213 @@ def test_quiet_file_mode_prints_no_progress(run, tmp_path):
     assert res.exit_code == 0
     assert "points" not in res.stderr if hasattr(res, "stderr") else True
     assert not math.isnan(float(res.output.splitlines()[1].split(",")[1]))
+
+
+# ------------------------------------------------------------------------------------------------
+# issue 10 section 2: one reader, the file's precision, validation, "not near this line"
+# ------------------------------------------------------------------------------------------------
+ACLED = "acled-armenia-2018-2020-hdx/conflict_data_arm.csv"
+# docs/precision-codes.md: ACLED geo_precision 1 = 2 km, 2 = 15 km, 3 = 50 km
+GEO_PRECISION_M = {1: 2_000.0, 2: 15_000.0, 3: 50_000.0}
+OSM_ACCURACY_M = 10.0  # geodata/armenia-azerbaijan lines.geojson, scale_or_accuracy_m of osm-2017
+
+
+def _densified_distance(lon, lat, geoms, spacing_m=25.0):
+    """Brute force: every geodesic segment of the lines densified with Geod.npts; min Geod.inv."""
+    samples = []
+    for geom in geoms:
+        for part in shapely.get_parts(geom):
+            c = np.asarray(part.coords)
+            samples.append(c[:1])
+            for (x0, y0), (x1, y1) in zip(c[:-1], c[1:], strict=True):
+                k = max(1, int(math.ceil(G.inv(x0, y0, x1, y1)[2] / spacing_m)))
+                if k > 1:
+                    samples.append(np.asarray(G.npts(x0, y0, x1, y1, k - 1)).reshape(-1, 2))
+                samples.append(np.array([[x1, y1]]))
+    s = np.concatenate(samples)
+    return np.array([G.inv(np.full(len(s), x), np.full(len(s), y), s[:, 0], s[:, 1])[2].min()
+                     for x, y in zip(lon, lat, strict=True)])
+
+
+
+def test_acled_hdx_export_all_rows_with_the_files_precision(run, tmp_path, shared_path):
+    path = shared_path(ACLED)
+    raw = pd.read_csv(path, skiprows=[1])  # PROVENANCE.md: row 2 is the HXL hashtag row
+    out = tmp_path / "acled.csv"
+    res = run("check", path, "--expect", "ARM", "-o", out)
+    assert res.exit_code == 0, res.output
+    df = pd.read_csv(out, low_memory=False)
+    assert len(df) == len(raw) == 4960
+    assert list(df["event_id_cnty"]) == list(raw["event_id_cnty"])
+    assert (df["check__precision_source"] == "geo_precision").all()
+    want = raw["geo_precision"].map(GEO_PRECISION_M).to_numpy()
+    assert np.array_equal(df["check__precision_m"].to_numpy(), want)
+    # determinate (OSM) = distance > precision + accuracy and one party: recompute the rule from the
+    # file's precision; the uncertain events are those the precision table makes so
+    d = df["osm-2017__distance_to_line_m"].to_numpy()
+    single = df["osm-2017__party"].fillna("-").str.fullmatch("[A-Z]{3}").to_numpy()
+    det = (d > want + OSM_ACCURACY_M) & single
+    assert np.array_equal(df["osm-2017__determinate"].to_numpy(), det)
+    with_zero = (d > OSM_ACCURACY_M) & single
+    made_uncertain = int((with_zero & ~det).sum())
+    assert made_uncertain > 900, made_uncertain  # with precision 0 (the old behaviour) these were determinate
+    # a sample of distances against brute-force geodesics on the OSM line (independent of locate)
+    import borderkit.datasets as ds
+
+    lines = ds.load().lines
+    osm = lines[lines.source == "osm-2017"].geometry
+    rng = np.random.default_rng(3)
+    idx = rng.choice(len(raw), 12, replace=False)
+    truth = _densified_distance(raw.longitude.to_numpy()[idx], raw.latitude.to_numpy()[idx], osm)
+    assert np.all(np.abs(truth - d[idx]) < 2.0), np.abs(truth - d[idx]).max()
+    assert np.all(d[idx] <= truth + 1e-3)
+    assert set(df["check__verdict"]) <= {"inside", "across", "indeterminate", "not near this line"}
+
+
+def test_acled_without_the_hdx_row_reads_the_same(tmp_path, shared_path):
+    from borderkit.locate import check_file
+
+    path = shared_path("acled-armenia-2018-2020-hdx/conflict_data_arm_syunik.csv")
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    plain = tmp_path / "syunik.csv"
+    plain.write_text(lines[0] + "".join(lines[2:]), encoding="utf-8")
+    a = check_file(path, expect="ARM").table
+    b = check_file(plain, expect="ARM").table
+    assert len(a) == len(b) == 114
+    cols = [c for c in a.columns if c.startswith(("check__", "osm-2017__"))]
+    pd.testing.assert_frame_equal(pd.DataFrame(a[cols]), pd.DataFrame(b[cols]))
+
+
+def _table_text():
+    return "name;lat;lon;precision_m\nSisian;39.52;46.03;500\nTovuz;40.99;45.63;\n"
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_semicolon_and_utf16_csv(run, tmp_path, encoding):
+    from borderkit.locate import check_file
+
+    src = tmp_path / "pts.csv"
+    src.write_bytes(_table_text().encode(encoding))  # Python's utf-16 writes a byte-order mark
+    res = run("check", src, "--expect", "ARM", "--precision-m", 1000)
+    assert res.exit_code == 0, res.output
+    out = pd.read_csv(__import__("io").StringIO(res.output))
+    assert list(out["name"]) == ["Sisian", "Tovuz"]
+    assert list(out["check__precision_m"]) == [500.0, 1000.0]
+    assert list(out["check__precision_source"]) == ["precision_m", "default"]
+    assert list(out["check__verdict"]) == ["inside", "across"]  # Tovuz is in Azerbaijan
+    api = check_file(src, expect="ARM", default_precision_m=1000).table
+    assert list(api["check__verdict"]) == ["inside", "across"]
+    # the one-point answer for the same point
+    one = json.loads(run("check", "--lat", 39.52, "--lon", 46.03, "--precision-m", 500, "--expect", "ARM",
+                         "--json").output)
+    assert one["verdict"] == "inside"
+    for r in one["results"]:
+        assert out[f"{r['source']}__distance_to_line_m"][0] == pytest.approx(r["distance_to_line_m"], abs=6e-4)
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "text"),
+    [
+        ("Swapped,46.20,39.60,", "lat", "swapped"),  # 720 km away in Russia as written
+        ("Far,39.6,200.5,", "lon", "outside -180…180"),
+        ("Null,0,0,", "lat", "exactly (0, 0)"),
+        ("Missing,nan,46.2,", "lat", "not a number"),
+        ("Empty,,,", "lat", "no coordinates"),
+        ("Bad,39.6,46.2,abc", "precision_m", "not a precision"),
+        ("Negative,39.6,46.2,-5", "precision_m", "not a precision"),
+    ],
+)
+def test_plain_table_validation_one_line_and_collect(run, tmp_path, row, column, text):
+    from borderkit.errors import ValidationError
+    from borderkit.locate import check_file
+
+    src = tmp_path / "pts.csv"
+    src.write_text(f"name,lat,lon,precision_m\nGoris,39.51,46.34,100\n{row}\nSisian,39.52,46.03,\n", encoding="utf-8")
+    res = run("check", src)
+    assert res.exit_code == 1, res.output
+    line = res.output.strip()
+    assert len(line.splitlines()) == 1 and "Traceback" not in line
+    assert str(src) in line and "row 2" in line and f"column {column!r}" in line and text in line
+    with pytest.raises(ValidationError, match="row 2"):
+        check_file(src)
+    # errors="collect": rows in = rows out + rows rejected, the bad row named with its problem
+    fc = check_file(src, errors="collect")
+    assert list(fc.table["name"]) == ["Goris", "Sisian"]
+    assert list(fc.rejected["row"]) == [2] and text in fc.rejected["problems"][0]
+    rej = tmp_path / "rejected.csv"
+    res = run("check", src, "--errors", "collect", "--rejected", rej, "-o", tmp_path / "out.csv")
+    assert res.exit_code == 0, res.output
+    assert "1 row(s)" in res.output and "row 2" in res.output
+    assert len(pd.read_csv(tmp_path / "out.csv")) == 2 and len(pd.read_csv(rej)) == 1
+
+
+def test_file_json_summary(run, tmp_path):
+    src = tmp_path / "pts.csv"
+    src.write_text(_table_text().replace(";", ","), encoding="utf-8")
+    out = tmp_path / "out.geojson"
+    res = run("check", src, "--expect", "ARM", "-o", out, "--json")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert doc["rows_read"] == doc["rows_checked"] == 2 and doc["rows_rejected"] == 0
+    assert doc["verdicts"] == {"across": 1, "inside": 1}
+    assert doc["precision_sources"] == {"none": 1, "precision_m": 1}
+    assert set(doc["sources"]) == set(SOURCES) and doc["output"] == str(out)
+    import geopandas as gpd
+
+    assert len(gpd.read_file(out)) == 2
+
+
+def test_output_is_atomic_on_failure(run, tmp_path, monkeypatch):
+    src = tmp_path / "pts.csv"
+    src.write_text(_table_text(), encoding="utf-8")
+    out = tmp_path / "out.csv"
+    real = pd.DataFrame.to_csv
+
+    def half_then_fail(self, path_or_buf=None, *args, **kwargs):
+        if path_or_buf is not None and str(path_or_buf).startswith(str(tmp_path)):
+            with open(path_or_buf, "w") as fh:
+                fh.write("name,lat")  # a partial file, then the writer dies
+            raise OSError("disk full")
+        return real(self, path_or_buf, *args, **kwargs)
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_fail)
+    res = run("check", src, "-o", out)
+    assert res.exit_code != 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pts.csv"]  # no 0-byte or partial file
+    monkeypatch.setattr(pd.DataFrame, "to_csv", real)
+    assert run("check", src, "-o", out).exit_code == 0  # the rerun is not blocked
+    assert len(pd.read_csv(out)) == 2
+
+
+# ACLED's own coordinates (conflict_data_arm.csv): Bagratashen by the Georgian border, Tlik by the Turkish one
+BAGRATASHEN = (44.8343, 41.2296)
+TLIK = (43.622, 40.414)
+
+
+@pytest.mark.parametrize(("place", "third"), [(BAGRATASHEN, "GEO"), (TLIK, "TUR")])
+def test_points_by_another_border_are_not_near_this_line(run, place, third, shared_path):
+    res = run("check", "--lat", place[1], "--lon", place[0], "--expect", "ARM", "--precision-m", 2000, "--json")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    assert doc["verdict"] == "not near this line"
+    assert all(r["verdict"] != "across" for r in doc["results"])
+    for r in doc["results"]:
+        if r["source"] == "gshhg-wdbii":  # no territories: only the line's ends can tell
+            assert r["other_border"] is None and r["other_border_distance_m"] is None
+            continue
+        assert r["other_border"] == third and not r["near_line"] and r["verdict"] == "not near this line"
+        assert r["other_border_distance_m"] < r["distance_to_line_m"]
+    # independent reference: Natural Earth 10 m (German edition, ../shared) — the third country's
+    # outline is nearer than any source's ARM|AZE line (Geod on the densified outline)
+    import geopandas as gpd
+
+    ne = gpd.read_file(
+        shared_path("naturalearth-10m-admin0-countries-deu/ne_10m_admin0_deu_ARM_AZE_GEO_IRN_TUR.geojson")
+    )
+    iso = next(c for c in ("ADM0_A3", "ISO_A3", "adm0_a3", "iso_a3") if c in ne.columns)
+    poly = ne[ne[iso] == third].geometry.iloc[0]
+    box = shapely.box(place[0] - 1, place[1] - 1, place[0] + 1, place[1] + 1)
+    outline = shapely.intersection(poly.boundary, box)
+    inside = poly.contains(shapely.Point(place))
+    d_ne = 0.0 if inside else _densified_distance([place[0]], [place[1]], [outline], spacing_m=50.0)[0]
+    assert d_ne < min(r["distance_to_line_m"] for r in doc["results"])

@@ -371,3 +371,69 @@ def test_check_needs_expect():
         check((np.array([46.0]), np.array([39.5])), expect=None)
     with pytest.raises(ValidationError, match="alpha-3"):
         check((np.array([46.0]), np.array([39.5])), expect="Armenia")
+
+
+# ------------------------------------------------------------------------------------------------
+# "not near this line", the file's precision
+# ------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("method", ["fast", "exact"])
+def test_not_near_this_line_hand_built(method):
+    from borderkit.locate import NOT_NEAR
+
+    # ARM west of the meridian 45 E, AZE east of it, GEO north of 40 N; the line runs 39 N -> 40 N
+    lines = _lines([shapely.LineString([(45.0, 39.0), (45.0, 40.0)])])
+    terr = gpd.GeoDataFrame(
+        {"source": ["test"] * 3, "party": ["ARM", "AZE", "GEO"]},
+        geometry=[shapely.box(44.0, 39.0, 45.0, 40.0), shapely.box(45.0, 39.0, 46.0, 40.0),
+                  shapely.box(44.0, 40.0, 46.0, 41.0)],
+        crs=4326,
+    )
+    lon = np.array([44.5, 44.9, 44.5])
+    lat = np.array([39.95, 39.5, 40.2])
+    r = check((lon, lat), lines, territories=terr, expect="ARM", method=method).results
+    # point 0: ~5.9 km from Georgia's southern edge (a geodesic from 44 E to 46 E at 40 N, which
+    # bulges north of the parallel: brute force on the densified geodesic), ~43 km from the line:
+    # not near this line, whatever the side says
+    to_geo = _densified_truth(np.array([44.5]), np.array([39.95]), shapely.LineString([(44.0, 40.0), (46.0, 40.0)]),
+                              spacing_m=5.0)[0]
+    assert r.other_border[0] == "GEO" and r.other_border_distance_m[0] == pytest.approx(to_geo, abs=0.05)
+    assert r.distance_to_line_m[0] > 40_000 and not r.near_line[0] and r.verdict[0] == NOT_NEAR
+    # point 1: 8.5 km from the line, 55 km from Georgia: near, inside
+    assert bool(r.near_line[1]) and r.verdict[1] == "inside"
+    # point 2: in Georgia: distance 0 to the other border, beyond the line's end as well
+    assert r.other_border[2] == "GEO" and r.other_border_distance_m[2] == 0.0
+    assert bool(r.beyond_line_end[2]) and r.verdict[2] == NOT_NEAR
+    # without territories only the line's end can tell
+    bare = check((lon, lat), lines, territories=False, expect="ARM", method=method).results
+    assert bare.other_border.isna().all() and bare.other_border_distance_m.isna().all()
+    assert list(bare.beyond_line_end) == [False, False, True] and list(bare.verdict) == ["inside", "inside", NOT_NEAR]
+
+
+def test_a_short_gap_is_not_an_end():
+    # two parts with a 1.1 km gap (< BRIDGE_GAPS_M, like OSM's line across Sev Lake): a point beside
+    # the gap is near the line; beyond the far ends it is not
+    gap = shapely.MultiLineString([[(45.0, 39.0), (45.0, 39.5)], [(45.0, 39.51), (45.0, 40.0)]])
+    lines = _lines([gap])
+    r = locate((np.array([45.02, 45.0]), np.array([39.505, 40.1])), lines, territories=False)
+    assert list(r.beyond_line_end) == [False, True] and list(r.near_line) == [True, False]
+
+
+def test_precision_of_the_file_wins_and_default_fills():
+    from borderkit.locate import check_table, precision_of
+
+    pts = gpd.GeoDataFrame({"precision_m": [250.0, np.nan, 4000.0]},
+                           geometry=gpd.points_from_xy([46.03, 46.34, 45.63], [39.52, 39.51, 40.99]), crs=4326)
+    pts.attrs["borderkit"] = {"precision_column": "geo_precision"}
+    prec, src = precision_of(pts, 1000.0)
+    assert list(prec) == [250.0, 1000.0, 4000.0] and list(src) == ["geo_precision", "default", "geo_precision"]
+    prec, src = precision_of(pts)
+    assert list(prec) == [250.0, 0.0, 4000.0] and list(src) == ["geo_precision", "none", "geo_precision"]
+    with pytest.raises(ValidationError, match="default precision"):
+        precision_of(pts, -1)
+    t = check_table(pts, expect="ARM", default_precision_m=1000.0)
+    assert list(t["check__precision_m"]) == [250.0, 1000.0, 4000.0]
+    # the same numbers as check() on the same points with the same precisions
+    ref = check(pts.geometry, expect="ARM", precision_m=np.array([250.0, 1000.0, 4000.0])).results
+    for src_name, rows in ref.groupby("source", observed=True):
+        assert np.allclose(t[f"{src_name}__margin_m"], rows.margin_m.to_numpy(), atol=6e-4)
+        assert list(t[f"{src_name}__verdict"]) == list(rows.verdict)

@@ -59,15 +59,25 @@ __all__ = [
     "locate",
     "check",
     "summarize",
+    "check_table",
+    "check_file",
+    "precision_of",
     "CheckResult",
+    "FileCheck",
     "LineModel",
     "prepare",
     "RESULT_COLUMNS",
     "SUMMARY_COLUMNS",
     "VERDICTS",
+    "NOT_NEAR",
 ]
 
-VERDICTS = ("inside", "across", "indeterminate")
+NOT_NEAR = "not near this line"
+"""Verdict of a point for which the checked line is not the relevant border: another international
+border of the source is nearer than this line, or the point lies beyond an open end of the line
+(see ``docs/check.md``)."""
+
+VERDICTS = ("inside", "across", "indeterminate", NOT_NEAR)
 """Values of ``verdict``."""
 
 RESULT_COLUMNS = (
@@ -88,6 +98,10 @@ RESULT_COLUMNS = (
     "uncertainty_m",
     "margin_m",
     "determinate",
+    "near_line",
+    "beyond_line_end",
+    "other_border",
+    "other_border_distance_m",
     "method",
 )
 """Columns of :func:`locate`, in order (:func:`check` adds ``expect`` and ``verdict``)."""
@@ -107,6 +121,7 @@ MAX_PIECE_M = 1_000.0
 """The fast engine cuts longer segments into geodesic pieces of at most this length (metres)."""
 _PARTY_RE = re.compile(r"^[A-Z]{3}$")
 _ON_LINE_M = 1e-6
+_END_M = 1e-3  # a nearest point within 1 mm of an open end of the line is that end
 _DEFAULT_CHUNK = 1_000_000
 _METHOD_TEXT = {
     "fast": (
@@ -144,6 +159,15 @@ class LineModel:
         Default sign reference: the alphabetically first party of the line.
     territory_parties
         Party of each territory polygon (empty when the source has none).
+    others
+        The outlines of the source's territories of third parties (parties other than
+        the line's), as a line model whose ``left_party`` names the party: the source's
+        other international borders, for the ``near_line`` test. None when the source has
+        no third-party territory.
+    third_bits
+        Bit mask of the third-party territories among ``territory_parties``.
+    terminal_a, terminal_b
+        Per segment: its first (last) vertex is a real end of the line (:func:`_terminal_ends`).
     """
 
     source: str
@@ -155,6 +179,10 @@ class LineModel:
     segs: Any = field(repr=False)
     territory_geoms: np.ndarray = field(repr=False, default_factory=lambda: np.empty(0, dtype=object))
     territory_parties: np.ndarray = field(default_factory=lambda: np.empty(0, dtype=object))
+    others: LineModel | None = field(default=None, repr=False)
+    third_bits: int = 0
+    terminal_a: np.ndarray | None = field(default=None, repr=False)
+    terminal_b: np.ndarray | None = field(default=None, repr=False)
     _line_index: dict[int, Any] = field(default_factory=dict, repr=False)
     _poly_index: Any = field(default=None, repr=False)
 
@@ -353,6 +381,8 @@ def _build_models(lines: Any, territories: Any, sources: Any) -> list[LineModel]
                 raise ValidationError(f"territories {name!r}: at most 64 territory rows per source")
             tg = np.asarray(trows.geometry.values, dtype=object)
             tp = np.array([_check_party(_text(v), f"territories {name!r} party") for v in trows["party"]], dtype=object)
+        others, third_bits = _other_borders(name, tg, tp, set(left) | set(right))
+        terminal_a, terminal_b = _terminal_ends(segs)
         models.append(
             LineModel(
                 source=name,
@@ -364,11 +394,86 @@ def _build_models(lines: Any, territories: Any, sources: Any) -> list[LineModel]
                 segs=segs,
                 territory_geoms=tg,
                 territory_parties=tp,
+                others=others,
+                third_bits=third_bits,
+                terminal_a=terminal_a,
+                terminal_b=terminal_b,
             )
         )
     if not models:
         raise ValidationError("lines: no line geometry to check against")
     return models
+
+
+def _terminal_ends(segs: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Which segment ends are real ends of a source's line (per segment: at A, at B).
+
+    An end of an open part is a real end (a tripoint, where the line stops separating the
+    two parties) unless another open end of the source (a last vertex to a
+    first vertex) lies within :data:`borderkit.measure.BRIDGE_GAPS_M` (5 km): such a gap (OSM's line is interrupted
+    where it crosses water, e.g. 1.9 km across Sev Lake) is bridged, as in
+    :mod:`borderkit.measure`. The two ends of one part count as such a gap only when the
+    gap is shorter than a third of the part (an outline left open, not a short piece).
+    """
+    from borderkit.geodesy import GEOD
+    from borderkit.measure import BRIDGE_GAPS_M
+
+    ia = np.flatnonzero(segs.prev < 0)
+    ib = np.flatnonzero(segs.next < 0)
+    lon = np.r_[segs.a_lon[ia], segs.b_lon[ib]]
+    lat = np.r_[segs.a_lat[ia], segs.b_lat[ib]]
+    part = np.r_[segs.part_global[ia], segs.part_global[ib]]
+    part_length = np.bincount(segs.part_global, weights=segs.length)
+    k = lon.size
+    real = np.ones(k, dtype=bool)
+    if k > 1:  # a handful of ends: all pairs
+        i, j = np.triu_indices(k, 1)
+        _, _, d = GEOD.inv(lon[i], lat[i], lon[j], lat[j])
+        d = np.asarray(d)
+        # the two ends of one part bridge only when it is an outline left open by a short gap
+        # (GSHHG's Yukhari Askipara exclave), not a short piece of line
+        same = part[i] == part[j]
+        is_a = np.arange(k) < ia.size
+        start_to_end = is_a[i] != is_a[j]  # a gap runs from the end of one part to the start of another
+        close = (d <= BRIDGE_GAPS_M) & start_to_end & (~same | (d < part_length[part[i]] / 3))
+        real[i[close]] = False
+        real[j[close]] = False
+    ta = np.zeros(segs.prev.size, dtype=bool)
+    tb = np.zeros(segs.next.size, dtype=bool)
+    ta[ia] = real[: ia.size]
+    tb[ib] = real[ia.size:]
+    return ta, tb
+
+
+def _other_borders(name: str, geoms: np.ndarray, parties: np.ndarray, line_parties: set[str]) -> tuple[Any, int]:
+    """The outlines of a source's third-party territories as a line model, and their bit mask.
+
+    A third party's territory touches the line's parties along their other international
+    borders (ARM-GEO, AZE-IRN ...), so the geodesic distance to its outline is the distance
+    to the nearest other border of the source (0 inside it). Outlines clipped to the case
+    region also have clip edges; those lie beyond the third party, never nearer to the
+    line's parties than its real border.
+    """
+    import shapely
+
+    from borderkit.geodesy import _segments
+
+    third = np.array([p not in line_parties for p in parties], dtype=bool)
+    if not third.any():
+        return None, 0
+    outline = shapely.boundary(geoms[third])
+    party = parties[third]
+    bits = sum(1 << int(k) for k in np.flatnonzero(third))
+    model = LineModel(
+        source=name,
+        sections=party.copy(),
+        left_party=party.copy(),
+        right_party=party.copy(),
+        accuracy_m=np.zeros(party.size),
+        reference=str(party[0]),
+        segs=_segments(outline, f"territories {name!r} outlines"),
+    )
+    return model, bits
 
 
 def _to_wgs84(gdf: Any, what: str) -> Any:
@@ -530,6 +635,20 @@ def _one_source(model: LineModel, lon: np.ndarray, lat: np.ndarray, method: str,
         seg, dist, nlon, nlat = near.seg, near.dist, near.lon, near.lat
     row = model.segs.line[seg]
     on = dist < _ON_LINE_M
+    # beyond an open end of the line (not a closed ring) the side is only the end segment
+    # extended: the line does not separate anything there
+    segs = model.segs
+    line_end = np.zeros(seg.size, dtype=bool)
+    if model.terminal_a is not None and model.terminal_b is not None:
+        open_a, open_b = model.terminal_a[seg], model.terminal_b[seg]
+        cand = np.flatnonzero(open_a | open_b)
+    else:
+        cand = np.empty(0, dtype=np.int64)
+    if cand.size:
+        s = seg[cand]
+        _, _, da = GEOD.inv(nlon[cand], nlat[cand], segs.a_lon[s], segs.a_lat[s])
+        _, _, db = GEOD.inv(nlon[cand], nlat[cand], segs.b_lon[s], segs.b_lat[s])
+        line_end[cand] = (open_a[cand] & (np.asarray(da) < _END_M)) | (open_b[cand] & (np.asarray(db) < _END_M))
     line_party = np.where(on, None, np.where(left, model.left_party[row], model.right_party[row]))
     out: dict[str, Any] = {
         "row": row,
@@ -537,6 +656,7 @@ def _one_source(model: LineModel, lon: np.ndarray, lat: np.ndarray, method: str,
         "nearest_lon": nlon,
         "nearest_lat": nlat,
         "line_party": line_party,
+        "line_end": line_end & ~on,
     }
     if model.has_territories:
         if method == "fast":
@@ -598,10 +718,18 @@ def _compute(
         ref = np.where(expect != None, expect, reference_party or model.reference)  # noqa: E711
         lp = r["line_party"]
         sign = np.where(lp == None, 0.0, np.where(lp == ref, 1.0, -1.0))  # noqa: E711
+        other_d, other_p = _other_border(model, r, pts.lon, pts.lat, method, n_total)
+        with np.errstate(invalid="ignore"):
+            nearer_other = other_d < dist  # NaN (no other border in the source) compares False
+        near = ~r["line_end"] & ~nearer_other
         verdict = np.where(
             expect == None,  # noqa: E711
             None,
-            np.where(determinate, np.where(party == expect, "inside", "across"), "indeterminate"),
+            np.where(
+                ~near,
+                NOT_NEAR,
+                np.where(determinate, np.where(party == expect, "inside", "across"), "indeterminate"),
+            ),
         )
         results[model.source] = {
             "party": party,
@@ -619,9 +747,37 @@ def _compute(
             "uncertainty_m": unc,
             "margin_m": margin,
             "determinate": determinate,
+            "near_line": near,
+            "beyond_line_end": r["line_end"],
+            "other_border": other_p,
+            "other_border_distance_m": other_d,
             "verdict": verdict,
         }
     return results
+
+
+def _other_border(
+    model: LineModel, r: dict[str, Any], lon: np.ndarray, lat: np.ndarray, method: str, n_total: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Geodesic distance (m) to the source's nearest other border and the third party across it.
+
+    NaN and None where the source has no third-party territory; 0 inside one.
+    """
+    n = lon.size
+    dist = np.full(n, np.nan)
+    party = np.full(n, None, dtype=object)
+    if model.others is None:
+        return dist, party
+    ro = _one_source(model.others, lon, lat, method, n_total)
+    dist = np.asarray(ro["distance"], dtype=float).copy()
+    party = model.others.left_party[ro["row"]].astype(object)
+    m3 = r["masks"] & np.uint64(model.third_bits)
+    inside = m3 != 0
+    if inside.any():
+        label, _ = _decode_masks(m3[inside], model.territory_parties)
+        dist[inside] = 0.0
+        party[inside] = label
+    return dist, party
 
 
 def _iter_chunks(n: int, chunk_size: int) -> Any:
@@ -683,10 +839,10 @@ def _long_frame(
                 parts.append(stacked.reshape(-1))
             data[col] = np.concatenate(parts) if parts else np.empty(0)
     df = pd.DataFrame(data, columns=cols)
-    for col in ("overlap", "determinate"):
+    for col in ("overlap", "determinate", "near_line", "beyond_line_end"):
         df[col] = df[col].astype(bool)
     for col in ("distance_to_line_m", "signed_distance_m", "nearest_lon", "nearest_lat", "precision_m",
-                "line_accuracy_m", "uncertainty_m", "margin_m"):
+                "line_accuracy_m", "uncertainty_m", "margin_m", "other_border_distance_m"):
         df[col] = df[col].astype(np.float64)
     df.attrs["units"] = "metres (geodesic distances on the WGS84 ellipsoid); degrees for lon/lat"
     df.attrs["method"] = _METHOD_TEXT[method]
@@ -836,13 +992,13 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     Columns: ``point``; ``sources`` (how many); ``parties`` (``"source=PARTY; …"``,
     ``-`` for no party); ``sources_agree`` (every source names the same party, or
     every source none); ``determinate_all``; ``min_margin_m``. When the results have a
-    ``verdict`` column: ``expect``, ``verdict`` (``inside`` if every source says
-    inside, ``across`` if every source says across, else ``indeterminate``),
-    ``n_inside``, ``n_across``, ``n_indeterminate``.
+    ``verdict`` column: ``expect``, ``verdict`` (:func:`overall_verdict`), ``n_inside``,
+    ``n_across``, ``n_indeterminate``, ``n_not_near``.
     """
+    with_verdict = "verdict" in results.columns
     if len(results) == 0:
         cols = list(SUMMARY_COLUMNS) + (
-            ["expect", "verdict", "n_inside", "n_across", "n_indeterminate"] if "verdict" in results else []
+            ["expect", "verdict", "n_inside", "n_across", "n_indeterminate", "n_not_near"] if with_verdict else []
         )
         return pd.DataFrame(columns=cols)
     r = results.sort_values(["point", "source"], kind="stable")
@@ -852,36 +1008,293 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     if not (n_src == s).all():  # pragma: no cover - locate always gives every source for every point
         raise ValidationError("results: every point must have one row per source")
     n = n_src.size
-    party = r["party"].where(r["party"].notna(), "-").astype(str).to_numpy(dtype=object).reshape(n, s)
-    src = np.asarray(r["source"].astype(str), dtype=object).reshape(n, s)
-    pairs = np.char.add(np.char.add(src.astype(str), "="), party.astype(str))
+    names = [str(v) for v in np.asarray(r["source"].astype(str), dtype=object)[:s]]
+    summary = _summary(
+        names,
+        r["party"].to_numpy(dtype=object).reshape(n, s),
+        r["determinate"].to_numpy(dtype=bool).reshape(n, s),
+        r["margin_m"].to_numpy(dtype=float).reshape(n, s),
+        np.asarray(r["verdict"], dtype=object).reshape(n, s) if with_verdict else None,
+    )
+    out = pd.DataFrame({"point": points.reshape(n, s)[:, 0], "sources": s})
+    for key in ("parties", "sources_agree", "determinate_all", "min_margin_m"):
+        out[key] = summary[key]
+    if with_verdict:
+        out["expect"] = np.asarray(r["expect"], dtype=object).reshape(n, s)[:, 0]
+        for key in ("verdict", "n_inside", "n_across", "n_indeterminate", "n_not_near"):
+            out[key] = summary[key]
+    return out
+
+
+def overall_verdict(verdicts: np.ndarray) -> np.ndarray:
+    """The verdict across sources, per row of an ``(n points, n sources)`` array of verdicts.
+
+    ``inside`` when every source says inside, ``across`` when every source says across,
+    else :data:`NOT_NEAR` when any source says the line is not the relevant border, else
+    ``indeterminate``; None where a source gives no verdict (no ``expect``).
+    """
+    v = np.asarray(verdicts, dtype=object)
+    s = v.shape[1]
+    has = (v != None).all(axis=1)  # noqa: E711
+    overall = np.where(
+        (v == "inside").sum(axis=1) == s,
+        "inside",
+        np.where((v == "across").sum(axis=1) == s, "across",
+                 np.where((v == NOT_NEAR).any(axis=1), NOT_NEAR, "indeterminate")),
+    )
+    return np.where(has, overall.astype(object), None)
+
+
+def _summary(names: list[str], party: np.ndarray, det: np.ndarray, margin: np.ndarray,
+             verdict: np.ndarray | None) -> dict[str, np.ndarray]:
+    """The per-point summary from ``(n points, n sources)`` arrays (one implementation for the
+    long results of :func:`summarize` and the wide table of :func:`check_table`)."""
+    s = len(names)
+    label = np.where(pd.isna(party), "-", party).astype(str)
+    pairs = np.char.add(np.char.add(np.array(names, dtype=str)[None, :], "="), label)
     joined = pairs[:, 0]
     for k in range(1, s):  # a loop over sources, not points
         joined = np.char.add(np.char.add(joined, "; "), pairs[:, k])
-    parties = joined.astype(object)
-    agree = (party == party[:, :1]).all(axis=1)
-    det = r["determinate"].to_numpy(dtype=bool).reshape(n, s)
-    margin = r["margin_m"].to_numpy(dtype=float).reshape(n, s)
-    out = pd.DataFrame(
-        {
-            "point": points.reshape(n, s)[:, 0],
-            "sources": s,
-            "parties": parties,
-            "sources_agree": agree,
-            "determinate_all": det.all(axis=1),
-            "min_margin_m": margin.min(axis=1),
-        }
-    )
-    if "verdict" in r.columns:
-        v = np.asarray(r["verdict"], dtype=object).reshape(n, s)
-        n_in = (v == "inside").sum(axis=1)
-        n_ac = (v == "across").sum(axis=1)
-        n_ind = (v == "indeterminate").sum(axis=1)
-        has = (v != None).all(axis=1)  # noqa: E711
-        overall = np.where(n_in == s, "inside", np.where(n_ac == s, "across", "indeterminate"))
-        out["expect"] = np.asarray(r["expect"], dtype=object).reshape(n, s)[:, 0]
-        out["verdict"] = np.where(has, overall, None)
-        out["n_inside"] = n_in
-        out["n_across"] = n_ac
-        out["n_indeterminate"] = n_ind
+    out: dict[str, np.ndarray] = {
+        "parties": joined.astype(object),
+        "sources_agree": (label == label[:, :1]).all(axis=1),
+        "determinate_all": det.all(axis=1),
+        "min_margin_m": margin.min(axis=1),
+    }
+    if verdict is not None:
+        out["verdict"] = overall_verdict(verdict)
+        out["n_inside"] = (verdict == "inside").sum(axis=1)
+        out["n_across"] = (verdict == "across").sum(axis=1)
+        out["n_indeterminate"] = (verdict == "indeterminate").sum(axis=1)
+        out["n_not_near"] = (verdict == NOT_NEAR).sum(axis=1)
     return out
+
+
+# =================================================================================================
+# tables and files (borderkit check FILE)
+# =================================================================================================
+PER_SOURCE_COLUMNS = (
+    "party",
+    "distance_to_line_m",
+    "signed_distance_m",
+    "determinate",
+    "margin_m",
+    "near_line",
+    "other_border",
+    "other_border_distance_m",
+)
+"""Quantities of :func:`check_table` per line source, as columns ``<source>__<quantity>``
+(and ``<source>__verdict`` with ``expect``)."""
+
+_ROUND_MM = ("distance_to_line_m", "signed_distance_m", "margin_m", "other_border_distance_m")
+_FILE_CHUNK = 200_000
+
+
+class FileCheck(NamedTuple):
+    """Result of :func:`check_file`: ``table`` (every row read, with the result columns of
+    :func:`check_table`) and ``rejected`` (``errors="collect"``: the rows the reader refused,
+    as in :func:`borderkit.io.readers.read_layer`; None with ``errors="raise"``). Rows in the
+    file = ``len(table) + len(rejected)``."""
+
+    table: Any
+    rejected: pd.DataFrame | None
+
+
+def precision_of(points: Any, default_precision_m: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's location precision (metres) and where it comes from.
+
+    A row's own precision always wins: the ``precision_m`` column where it holds a finite
+    number (for a file read by :func:`borderkit.io.readers.read_points`, named after the
+    file's column it came from: ``geo_precision`` for ACLED, ``where_prec`` for UCDP GED,
+    ``precision_m``). Only a row without one gets ``default_precision_m`` (source
+    ``"default"``), else 0 m (source ``"none"``).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``precision_m`` (float, metres) and ``precision_source`` (str) per row.
+    """
+    n = len(points)
+    if default_precision_m is not None:
+        d = float(default_precision_m)
+        if not math.isfinite(d) or d < 0:
+            raise ValidationError(
+                f"default precision: must be a finite number of metres >= 0, got {default_precision_m!r}"
+            )
+    own = np.full(n, np.nan)
+    if "precision_m" in getattr(points, "columns", ()):
+        own = pd.to_numeric(points["precision_m"], errors="coerce").to_numpy(dtype=float)
+    has = np.isfinite(own)
+    name = (getattr(points, "attrs", {}).get("borderkit") or {}).get("precision_column") or "precision_m"
+    fallback = "none" if default_precision_m is None else "default"
+    prec = np.where(has, own, 0.0 if default_precision_m is None else float(default_precision_m))
+    source = np.where(has, name, fallback).astype(object)
+    return prec, source
+
+
+def check_table(
+    points: Any,
+    lines: Any = None,
+    *,
+    expect: Any = None,
+    expect_column: str | None = None,
+    default_precision_m: float | None = None,
+    territories: Any = None,
+    sources: Any = None,
+    method: str = "auto",
+    combine: str = "sum",
+    chunk_size: int = _FILE_CHUNK,
+    progress: Any = None,
+) -> Any:
+    """Check every row of a GeoDataFrame of points; the rows come back with result columns.
+
+    Parameters
+    ----------
+    points
+        GeoDataFrame of Points (any CRS; transformed to EPSG:4326), e.g. from
+        :func:`borderkit.io.readers.read_points`.
+    expect
+        ISO alpha-3 code of the party every point is reported in (adds verdicts).
+    expect_column
+        Column holding each row's expected party instead (empty: no verdict for the row).
+    default_precision_m
+        Precision (metres) of rows that have none of their own (:func:`precision_of`).
+    lines, territories, sources, method, combine
+        As in :func:`locate`.
+    chunk_size
+        Rows processed at once (bounds memory; never changes the results).
+    progress
+        Called with the number of rows done after each chunk (e.g. a progress bar's update).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Every input column unchanged, then per source ``<source>__<quantity>`` for
+        :data:`PER_SOURCE_COLUMNS` (metres rounded to 1 mm) and ``<source>__verdict``, then
+        ``check__parties``, ``check__sources_agree``, ``check__determinate_all``,
+        ``check__min_margin_m``, ``check__precision_m``, ``check__precision_source`` and,
+        with an expected party, ``check__expect`` and ``check__verdict``
+        (:func:`overall_verdict`). ``attrs["method"]`` and ``attrs["units"]`` describe them.
+    """
+    import geopandas as gpd
+
+    if not isinstance(points, gpd.GeoDataFrame):
+        raise ValidationError(f"points: expected a GeoDataFrame of points, got {type(points).__name__}")
+    if expect is not None and expect_column is not None:
+        raise ValidationError("give expect or expect_column, not both")
+    if combine not in ("sum", "rss"):
+        raise ValidationError(f"combine: unknown rule {combine!r}; use 'sum' or 'rss'")
+    if not isinstance(chunk_size, int | np.integer) or chunk_size < 1:
+        raise ValidationError(f"chunk_size: must be a positive integer, got {chunk_size!r}")
+    n = len(points)
+    if n == 0:
+        raise ValidationError("points: no rows to check")
+    prec, prec_source = precision_of(points, default_precision_m)
+    if expect_column is not None:
+        if expect_column not in points.columns:
+            raise ValidationError(
+                f"expect_column: no column {expect_column!r}; the columns are {', '.join(map(str, points.columns))}"
+            )
+        exp = _expect_array(points[expect_column].to_numpy(dtype=object), n)
+    else:
+        exp = _expect_array(expect, n)
+    pts = _as_points(points.geometry, prec)
+    method = _resolve_method(method, n)
+    models = prepare(lines, territories, sources=sources)
+    names = [m.source for m in models]
+    with_verdict = expect is not None or expect_column is not None
+    keys = list(PER_SOURCE_COLUMNS) + (["verdict"] if with_verdict else [])
+    parts: dict[tuple[str, str], list[np.ndarray]] = {(nm, q): [] for nm in names for q in keys}
+    for a, b in _iter_chunks(n, int(chunk_size)):
+        sub = _Points(pts.lon[a:b], pts.lat[a:b], pts.precision[a:b])
+        res = _compute(sub, models, method=method, expect=exp[a:b], reference_party=None, combine=combine,
+                       n_total=n)
+        for nm in names:
+            for q in keys:
+                parts[(nm, q)].append(np.asarray(res[nm][q]))
+        if progress is not None:
+            progress(b - a)
+    arr = {k: np.concatenate(v) for k, v in parts.items()}
+    cols: dict[str, Any] = {}
+    for nm in names:
+        for q in keys:
+            cols[f"{nm}__{q}"] = np.round(arr[(nm, q)].astype(float), 3) if q in _ROUND_MM else arr[(nm, q)]
+    stack = lambda q: np.stack([arr[(nm, q)] for nm in names], axis=1)  # noqa: E731 - (n, sources)
+    summary = _summary(names, stack("party"), stack("determinate").astype(bool), stack("margin_m").astype(float),
+                       stack("verdict") if with_verdict else None)
+    cols["check__parties"] = summary["parties"]
+    cols["check__sources_agree"] = summary["sources_agree"]
+    cols["check__determinate_all"] = summary["determinate_all"]
+    cols["check__min_margin_m"] = np.round(summary["min_margin_m"], 3)
+    cols["check__precision_m"] = prec
+    cols["check__precision_source"] = prec_source
+    if with_verdict:
+        cols["check__expect"] = exp
+        cols["check__verdict"] = summary["verdict"]
+    clash = [c for c in cols if c in points.columns]
+    if clash:
+        raise ValidationError(
+            f"the input already has result column(s) {', '.join(clash)}; rename them or check the original file"
+        )
+    added = pd.DataFrame(cols, index=points.index)
+    out = gpd.GeoDataFrame(pd.concat([pd.DataFrame(points), added], axis=1), geometry=points.geometry.name,
+                           crs=points.crs)
+    out.attrs = dict(points.attrs)
+    out.attrs["method"] = _METHOD_TEXT[method]
+    out.attrs["units"] = "metres (geodesic distances on the WGS84 ellipsoid, rounded to 1 mm)"
+    return out
+
+
+def check_file(
+    path: Any,
+    *,
+    expect: Any = None,
+    expect_column: str | None = None,
+    default_precision_m: float | None = None,
+    sources: Any = None,
+    method: str = "auto",
+    combine: str = "sum",
+    errors: str = "raise",
+    layer: Any = None,
+    crs: Any = None,
+    encoding: str | None = None,
+    chunk_size: int = _FILE_CHUNK,
+    progress: Any = None,
+) -> FileCheck:
+    """Read a file of points with :func:`borderkit.io.readers.read_points` and check every row.
+
+    The file is read exactly as the readers read it (ACLED with or without the HDX
+    hashtag row, UCDP GED, incidents, plain latitude/longitude tables with any delimiter
+    and encoding the readers take, GeoJSON, GeoPackage, Shapefile, KML, GPX, GeoParquet)
+    and validated the same way (coordinates out of range, NaN, swapped, (0, 0) …).
+
+    Parameters
+    ----------
+    path
+        The file.
+    errors
+        ``"raise"`` (default): any bad row raises one
+        :class:`~borderkit.errors.ValidationError` naming file, row and column.
+        ``"collect"``: bad rows are returned in ``rejected`` and the others checked.
+    layer, crs, encoding
+        As in :func:`borderkit.io.readers.read_layer`.
+    expect, expect_column, default_precision_m, sources, method, combine, chunk_size, progress
+        As in :func:`check_table`.
+
+    Returns
+    -------
+    FileCheck
+        ``table`` and ``rejected``.
+    """
+    from borderkit.io.readers import read_points
+
+    res = read_points(path, layer=layer, errors=errors, crs=crs, encoding=encoding)  # type: ignore[arg-type]
+    good, rejected = res if isinstance(res, tuple) else (res, None)
+    if len(good) == 0:
+        problems = list(rejected.attrs.get("problems", [])) if rejected is not None else []
+        raise ValidationError(
+            None if problems else f"{path}: no rows to check", problems=problems, path=str(path)
+        )
+    table = check_table(good, expect=expect, expect_column=expect_column, default_precision_m=default_precision_m,
+                        sources=sources, method=method, combine=combine, chunk_size=chunk_size, progress=progress)
+    return FileCheck(table, rejected)

@@ -692,6 +692,17 @@ def _check_geometry(
             else:
                 log.add_rows(rest, gcol, _range_msg, block=(gcol,))
         present &= ~(swapped | proj | rest)
+        # a Point at exactly (0, 0) ("Null Island", in the Gulf of Guinea) is a missing
+        # value written as zeros far more often than a real place
+        null_island = present & (type_ids == 0) & (x0 == 0.0) & (y0 == 0.0)
+        log.add_rows(
+            null_island,
+            ycol if coord_columns else gcol,
+            "coordinates are exactly (0, 0), a missing value written as zeros; fill in the real "
+            "coordinates (decimal degrees, WGS84) or remove the row",
+            block=(gcol,),
+        )
+        present &= ~null_island
 
     # -- validity ----------------------------------------------------------
     if present.any():

@@ -78,12 +78,20 @@ from borderkit.errors import (
     OptionalDependencyError,
     Problem,
 )
-from borderkit.schema import LayerSchema
+from borderkit.schema import Column, LayerSchema
 
 if TYPE_CHECKING:  # geopandas is imported on first use only
     from geopandas import GeoDataFrame
 
-__all__ = ["read_layer", "read_lines", "read_territories", "read_incidents", "read_places"]
+__all__ = [
+    "read_layer",
+    "read_lines",
+    "read_territories",
+    "read_incidents",
+    "read_places",
+    "read_points",
+    "POINTS",
+]
 
 Errors = Literal["raise", "collect"]
 Result: TypeAlias = "GeoDataFrame | tuple[GeoDataFrame, pd.DataFrame]"
@@ -822,13 +830,17 @@ def read_layer(
         "layer": loaded.meta.get("layer"),
         "export": export if schema.kind == "incidents" else None,
         "hxl": loaded.meta.get("hxl"),
+        # the file's 1-based data row of every row returned, and the header rows above the
+        # data (for "spreadsheet row" numbers), so later checks can name rows as the reader does
+        "rows": log.rows,
+        "header_rows": loaded.sheet_offset,
     }
     if errors == "raise" or log.file_issues:
         log.raise_if_any()
         if errors == "raise":
             return result
     good, rejected = _collect(result, loaded)
-    good.attrs["borderkit"] = result.attrs["borderkit"]
+    good.attrs["borderkit"] = {**result.attrs["borderkit"], "rows": np.delete(log.rows, log.bad_positions())}
     return good, rejected
 
 
@@ -940,3 +952,137 @@ def read_places(
         swap_check=swap_check,
         encoding=encoding,
     )
+
+
+# ---------------------------------------------------------------------------
+# points of any kind (borderkit check)
+# ---------------------------------------------------------------------------
+
+POINTS = LayerSchema(
+    kind="points",
+    id_column=None,
+    columns=(Column("geometry", "geometry", True, "Point, EPSG:4326."),),
+    geometry_types=("Point",),
+)
+"""Schema of a plain table of points: a Point per row and nothing else required.
+
+Every other column is kept as it is. Coordinates get the same checks as every
+layer (range, NaN, swapped latitude/longitude, projected numbers, (0, 0))."""
+
+_PRECISION_COLUMNS = {"acled": "geo_precision", "ucdp-ged": "where_prec"}
+
+
+def read_points(
+    path: str | os.PathLike[str],
+    *,
+    layer: str | int | None = None,
+    errors: Errors = "raise",
+    crs: Any = None,
+    swap_check: bool = True,
+    encoding: str | None = None,
+) -> Result:
+    """Read points to check from any file the other readers take.
+
+    One reader for every kind of point file, so that a file reads the same in
+    ``borderkit check`` as in ``read_incidents``, ``validate`` and ``map``:
+
+    * an ACLED or UCDP GED export (with or without the HDX hashtag row), or a
+      file with the incident schema's columns, is read by :func:`read_incidents`
+      (its ``precision_m`` comes from ``geo_precision``/``where_prec`` through
+      the published tables of :mod:`borderkit.io.external`);
+    * any other table or point layer is read as :data:`POINTS`; a ``precision_m``
+      column, when present, is validated as in incidents (a number of metres > 0
+      in every row).
+
+    Formats, encodings (UTF-8, UTF-16 with its byte-order mark, ``encoding=``),
+    delimiters, CRS rules, ``errors=`` and row numbers are those of
+    :func:`read_layer`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame or tuple of (GeoDataFrame, pandas.DataFrame)
+        As :func:`read_layer`. ``gdf.attrs["borderkit"]`` also tells
+        ``precision_column``: the file's column the ``precision_m`` values come
+        from (``"geo_precision"``, ``"where_prec"``, ``"precision_m"``), or None
+        when the file gives no precision; and ``coordinate_columns``: the
+        (longitude, latitude) columns of a table, or None.
+    """
+    from borderkit.schema import INCIDENTS
+
+    from ._csv import LAT_NAMES, LON_NAMES, find_column
+    from .external import detect_export
+
+    if layer is None and _suffix(os.fspath(path)) == ".gpx":
+        layer = "waypoints"  # a GPX file's points (tracks and routes are lines)
+    kw: dict[str, Any] = {"layer": layer, "errors": errors, "crs": crs, "swap_check": swap_check, "encoding": encoding}
+    # The schema depends on the columns, known only once the file is read: read it as
+    # plain points first (the coordinate checks are the same for every schema, so an
+    # error raised here is the file's error whatever it holds), then once more when it
+    # is an incidents file or carries its own precision.
+    first = read_layer(path, POINTS, **kw)
+    gdf = first[0] if isinstance(first, tuple) else first
+    columns = [str(c) for c in gdf.columns]
+    export = detect_export(columns)
+    precision_column: str | None = None
+    if export or set(INCIDENTS.required) - {"geometry"} <= set(columns):
+        result = read_layer(path, "incidents", **kw)
+        precision_column = _PRECISION_COLUMNS.get(export or "", "precision_m")
+    else:
+        result = first
+        prec_col = next((c for c in columns if c.lower() == "precision_m"), None)
+        if prec_col is not None:
+            result = _points_precision(result, prec_col, errors)
+            precision_column = prec_col
+    out = result[0] if isinstance(result, tuple) else result
+    info = dict(out.attrs.get("borderkit", {}))
+    cols = [str(c) for c in out.columns]
+    lon, lat = find_column(cols, LON_NAMES), find_column(cols, LAT_NAMES)
+    table = info.get("format") in ("CSV", "Parquet")
+    info["precision_column"] = precision_column
+    info["coordinate_columns"] = (lon, lat) if table and lon is not None and lat is not None else None
+    out.attrs["borderkit"] = info
+    return result
+
+
+def _points_precision(result: Result, column: str, errors: Errors) -> Result:
+    """The ``precision_m`` column of a plain table of points as metres (NaN where empty).
+
+    Unlike incidents, an empty cell is allowed here: that row has no precision of its own
+    (``borderkit check`` then uses its default). A value that is not a finite number of
+    metres >= 0 is a problem of that row, reported like every other reader problem.
+    """
+    from borderkit.validate import IssueLog, to_text
+
+    good, rejected = result if isinstance(result, tuple) else (result, None)
+    info = good.attrs.get("borderkit", {})
+    text = to_text(good[column]).str.strip()
+    value = pd.to_numeric(text.where(text != ""), errors="coerce").to_numpy(dtype=float)
+    bad = (text != "").to_numpy() & ~(np.isfinite(value) & (value >= 0))
+    good = good.copy()
+    good[column] = value
+    good.attrs["borderkit"] = info
+    if column != "precision_m":
+        good = good.rename(columns={column: "precision_m"})
+    if not bad.any():
+        return (good, rejected) if rejected is not None else good
+    log = IssueLog(len(good), path=info.get("path"), rows=info.get("rows"), sheet_offset=info.get("header_rows"))
+    log.add_rows(
+        bad,
+        column,
+        lambda p: (
+            f"{text.iloc[p]!r} is not a precision: write the radius of location uncertainty as a number of "
+            "metres >= 0 with a dot as decimal separator (e.g. 1500), or leave the cell empty for the default"
+        ),
+    )
+    if errors == "raise":
+        log.raise_if_any()
+    raw = good.drop(columns=[good.geometry.name])
+    raw[column] = text.to_numpy()
+    loaded = _Loaded(frame=good, raw=pd.DataFrame(raw), log=log, fmt=str(info.get("format", "")),
+                     sheet_offset=info.get("header_rows"))
+    kept, more = _collect(good, loaded)
+    kept.attrs["borderkit"] = {**info, "rows": np.delete(log.rows, log.bad_positions())}
+    problems = list(rejected.attrs.get("problems", [])) + list(more.attrs.get("problems", []))
+    both = pd.concat([rejected, more], ignore_index=True).sort_values("row", kind="stable").reset_index(drop=True)
+    both.attrs["problems"] = problems
+    return kept, both

@@ -25,6 +25,7 @@ __all__ = [
     "read_territories",
     "read_incidents",
     "read_places",
+    "read_points",
     "write_layer",
     "ACLED_GEO_PRECISION_M",
     "ACLED_TIME_PRECISION",
@@ -41,6 +42,7 @@ _LAZY = {
     "read_territories": ".readers",
     "read_incidents": ".readers",
     "read_places": ".readers",
+    "read_points": ".readers",
     "write_layer": ".writers",
     "ACLED_GEO_PRECISION_M": ".external",
     "ACLED_TIME_PRECISION": ".external",
@@ -61,7 +63,7 @@ if TYPE_CHECKING:  # pragma: no cover
         is_acled,
         is_ucdp_ged,
     )
-    from .readers import read_incidents, read_layer, read_lines, read_places, read_territories
+    from .readers import read_incidents, read_layer, read_lines, read_places, read_points, read_territories
     from .writers import write_layer
 
 

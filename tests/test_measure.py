@@ -215,8 +215,18 @@ def test_corridor_width_between_two_hand_parts():
         M.corridor_width(terr, party="AZE", part_a_at=(43.0, 38.0), part_a_west_of_lon=None)
 
 
+def test_corridor_width_needs_sections_for_a_line_only_source(case):
+    with pytest.raises(ValidationError, match="sections="):
+        M.corridor_width(case.territories, lines=case.lines, party="AZE", part_a_at=(45.41222, 39.20889),
+                         sources=["gshhg-wdbii"])
+
+
 def test_case_corridor_width_nakhchivan_mainland(case):
-    cw = M.corridor_width(case.territories, lines=case.lines, method="both")
+    # which parts are measured is case data (case.toml [corridor] and [parts.*]), not a library default
+    opts = case.corridor_options()
+    assert opts["party"] == "AZE" and opts["sections"] == ("nakhchivan", "mainland")
+    assert opts["part_a_at"] == pytest.approx((45.41222, 39.20889)) and opts["part_a_west_of_lon"] == 46.2
+    cw = M.corridor_width(case.territories, lines=case.lines, method="both", **opts)
     assert set(cw["source"]) == {"dcw-gmt", "gshhg-wdbii", "natural-earth-10m", "osm-2017"}
     assert set(cw.loc[cw["source"] == "gshhg-wdbii", "method"]) == {"lines"}
     # independent check 1: planar distance in UTM 38N (scale 0.9996..1.0003 here)

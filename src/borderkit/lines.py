@@ -35,6 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "BRIDGE_GAPS_M",
+    "UNITS",
     "DensifiedLines",
     "Sided",
     "area_km2",
@@ -51,6 +52,9 @@ __all__ = [
     "select_lines",
     "sided",
 ]
+
+UNITS = "metres (geodesic, WGS84 ellipsoid); km² (WGS84 ellipsoid); degrees for lon/lat and azimuths"
+"""Units of every table that :mod:`borderkit.measure` and :mod:`borderkit.overlaps` return (``df.attrs['units']``)."""
 
 BRIDGE_GAPS_M = 5000.0
 """Gaps up to this length between consecutive parts of one section are bridged to decide sides.

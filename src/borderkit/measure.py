@@ -46,6 +46,7 @@ from borderkit.geodesy import (
 )
 from borderkit.lines import (
     BRIDGE_GAPS_M,
+    UNITS,
     Sided,
     area_km2,
     areas_km2,
@@ -81,8 +82,6 @@ __all__ = [
     "densify_lines",
 ]
 
-UNITS = "metres (geodesic, WGS84 ellipsoid); km² (WGS84 ellipsoid); degrees for lon/lat and azimuths"
-"""Units of every table this module returns (also in ``df.attrs['units']``)."""
 
 _POINT_LINE = (
     "geodesic distance (WGS84, pyproj Geod) from the point to the nearest point of the source's line, "

@@ -28,6 +28,7 @@ import shapely
 from borderkit.errors import ValidationError
 from borderkit.geodesy import LocalProjection, geodesic_inverse, nearest_points_on_lines
 from borderkit.lines import (
+    UNITS,
     area_km2,
     areas_km2,
     bridged_geometries,
@@ -38,7 +39,6 @@ from borderkit.lines import (
     select_lines,
     sided,
 )
-from borderkit.measure import UNITS
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas

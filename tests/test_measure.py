@@ -417,3 +417,20 @@ def test_property_the_two_sides_partition_a_polygon(x0, y0, w, h):
     b = M.advance_depth(box, lines=lines, into="AZE", spacing_m=500).summary.iloc[0]
     assert a["area_beyond_km2"] + b["area_beyond_km2"] == pytest.approx(a["area_km2"], rel=1e-6, abs=1e-9)
     assert a["depth_m"] <= a["depth_upper_m"]
+
+
+# ---------------------------------------------------------------- places: names in any language
+def test_find_place_folds_azerbaijani_dotted_and_dotless_i(case):
+    from borderkit.places import find_place
+
+    # str.lower/casefold alone do not match these: "İ".casefold() is "i̇" (i + combining dot), "ı" stays "ı"
+    assert "İşıqlı".casefold() != "işiqli"
+    assert find_place(case.places, "BÖYÜK İŞIQLI").place_id == "mets_ishkhanasar"
+    assert find_place(case.places, "böyük işiqli").place_id == "mets_ishkhanasar"
+    assert find_place(case.places, "NAXÇIVAN").place_id == "nakhchivan"
+    assert find_place(case.places, "irəvan").place_id == "yerevan"
+    assert find_place(case.places, "Istisu").place_id == "jermuk"
+    # the same function serves the terrain commands (one implementation)
+    from borderkit.terrain import peaks
+
+    assert peaks.find_place is find_place

@@ -523,14 +523,16 @@ def sided(lon: np.ndarray, lat: np.ndarray, sections: geopandas.GeoDataFrame) ->
 
     Examples
     --------
-    A point north of a west→east line with ``ARM`` on the left is on ``ARM``'s side:
+    A point north of a west→east line with ``ARM`` on the left is on ``ARM``'s side; its
+    distance is to the geodesic segment, which bows north of the parallel (brute force over
+    ``Geod.npts`` of the segment gives 1109.15 m):
 
     >>> import geopandas as gpd, numpy as np, shapely
     >>> secs = gpd.GeoDataFrame({"left_party": ["ARM"], "right_party": ["AZE"]},
     ...                         geometry=[shapely.LineString([(45, 40), (45.1, 40)])], crs=4326)
     >>> s = sided(np.array([45.05]), np.array([40.01]), secs)
     >>> s.party.tolist(), round(float(s.distance[0]), 1)
-    (['ARM'], 1110.5)
+    (['ARM'], 1109.1)
     """
     n = lon.size
     geoms = np.asarray(sections.geometry.values, dtype=object)

@@ -17,6 +17,11 @@ Parts
                                  CSV files in ``geodata/sources/`` (facts with citations)
                                  and GeoNames cities500.
 
+The case file ``armenia-azerbaijan/case.toml`` (parties, parts, claim readings, map and
+terrain settings; read by ``borderkit.cases``) is written by hand, not built: every run
+registers it (sha256, bytes) as the layer ``case`` so that ``borderkit.datasets.verify``
+checks it like the other files.
+
 Each part's ``build(cache=..., out=...)`` returns ``{"sources": {...}, "files": {...}}``;
 this script merges them and writes ``registry.json`` with sha256, rows and CRS of
 every file.
@@ -35,6 +40,8 @@ sys.path.insert(0, str(HERE))
 import fetch  # noqa: E402
 
 CASE = "armenia-azerbaijan"
+CASE_FILE = "case.toml"
+CASE_FILE_SOURCES = ["curated-facts", "case-reports"]
 REGION_BBOX = (43.4, 38.3, 50.9, 41.9)  # lon_min, lat_min, lon_max, lat_max
 PARTS = ("lines", "dem", "gazetteer")
 
@@ -54,6 +61,12 @@ def describe_file(path: Path) -> dict:
 
         entry["rows"] = int(len(pd.read_csv(path, dtype=str, keep_default_na=False)))
         entry["crs"] = None
+    elif suffix == ".toml":
+        import tomllib
+
+        tomllib.loads(path.read_text(encoding="utf-8"))  # a broken case file fails the build, not a user
+        entry["rows"] = None
+        entry["crs"] = None
     elif suffix in (".tif", ".tiff"):
         import rasterio
 
@@ -64,6 +77,11 @@ def describe_file(path: Path) -> dict:
             entry["bounds"] = [round(v, 9) for v in ds.bounds]
             entry["dtype"] = ds.dtypes[0]
     return entry
+
+
+def register_case_file(path: Path) -> dict:
+    """Registry entry of the hand-written case file (it is kept, never regenerated)."""
+    return {"path": f"{CASE}/{path.name}", "kind": "case", "sources": list(CASE_FILE_SOURCES), **describe_file(path)}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -98,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
             case["files"][key] = entry
             print(f"{key:12s} {entry['path']:45s} rows={entry.get('rows')} sha256={entry['sha256'][:12]}")
 
+    case["files"]["case"] = register_case_file(out / CASE_FILE)
     registry["sources"] = dict(sorted(registry["sources"].items()))
     case["files"] = dict(sorted(case["files"].items()))
     registry_path.write_text(json.dumps(registry, indent=2, ensure_ascii=False) + "\n")

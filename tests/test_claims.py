@@ -20,6 +20,7 @@ from click.testing import CliRunner
 from pyproj import Geod, Transformer
 
 from borderkit import datasets
+from borderkit.cases import CaseConfig, Party
 from borderkit.claims import (
     Reading,
     ToleranceRule,
@@ -94,8 +95,10 @@ def hand_case(claims_rows: list[dict]) -> Case:
     base = {"qualifier": "", "reference": "border:ARM|AZE", "source": "test", "incident_id": "", "source_url": "",
             "readings": "", "notes": ""}
     claims = pd.DataFrame([{**base, **r} for r in claims_rows])
+    # the names reports use for the parties are case data (a case file's [parties.*] names)
+    config = CaseConfig(parties={"ARM": Party("ARM", ("Armenia", "Armenian")), "AZE": Party("AZE", ("Azerbaijan",))})
     return Case(name="hand", lines=lines, territories=territories, incidents=incidents, places=places, claims=claims,
-                dem=Path("none.tif"), meta={}, sources={})
+                dem=Path("none.tif"), meta={}, sources={}, config=config)
 
 
 def test_default_readings_and_verdicts_on_a_hand_case():
@@ -296,3 +299,41 @@ def test_read_claims_still_validates(tmp_path, case):
     path = tmp_path / "c.csv"
     case.claims.to_csv(path, index=False)
     assert read_claims(path)["claim_id"].tolist() == case.claims["claim_id"].tolist()
+
+
+def test_a_second_case_needs_only_a_case_file(tmp_path):
+    """Readings and party names come from the case file: a new case (other parties) needs no code."""
+    from borderkit.cases import read_case_file
+
+    (tmp_path / "case.toml").write_text(
+        '\n'.join([
+            'pair = ["RUR", "GRA"]',
+            '[parties.RUR]', 'names = ["Ruritania"]',
+            '[[readings."c1"]]', 'label = "(z)"', 'text = "from the village"', 'kind = "point_to_line"',
+            'place = "v"',
+        ]),
+        encoding="utf-8",
+    )
+    config = read_case_file(tmp_path / "case.toml")
+    case = hand_case([
+        {"claim_id": "c1", "statement": "10 km", "quantity": "distance", "claimed_value": 10, "claimed_unit": "km",
+         "subject": "place:v", "reference": "border:RUR|GRA"},
+        {"claim_id": "c2", "statement": "advanced toward Ruritania 10 km", "quantity": "advance_depth",
+         "claimed_value": 10, "claimed_unit": "km", "subject": "incident:i1", "reference": "border:RUR|GRA"},
+    ])
+    case.lines["left_party"], case.lines["right_party"] = "RUR", "GRA"
+    case.config = config
+    t = evaluate_claims(case).set_index("claim_id")
+    assert t.loc["c1", "reading"] == "(z)"
+    _, _, d = GEOD.inv(45.0, 40.0, *GEOD.fwd(45.0, 40.0, 270.0, 10_000.0)[:2])  # the place is 10 km west
+    assert t.loc["c1", "measured_m"] == pytest.approx(d, abs=0.01)
+    # "toward Ruritania" is read with the case file's name for RUR; the place is on RUR's (left) side
+    assert t.loc["c2", "measured_m"] == pytest.approx(10_000.0, abs=0.01)
+    assert "RUR" in t.loc["c2", "note"]
+
+
+def test_case_readings_are_case_data(case):
+    import borderkit.claims as C
+
+    assert case.config.readings["sev-lake-advance-3km"][0].kind == "advance_depth"
+    assert C.CASE_READINGS == case.config.readings  # the old module attribute reads the bundled case file

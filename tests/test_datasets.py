@@ -56,7 +56,8 @@ def test_orientation_matches_territories_geometrically(case):
     """A point 200 m to the left of each mainland segment midpoint lies in ARM (same source)."""
     for src in POLYGON_SOURCES:
         line = case.lines[(case.lines["source"] == src) & (case.lines["section"] == "mainland")].geometry.iloc[0]
-        arm = case.territories[(case.territories["source"] == src) & (case.territories["party"] == "ARM")].geometry.iloc[0]
+        terr = case.territories
+        arm = terr[(terr["source"] == src) & (terr["party"] == "ARM")].geometry.iloc[0]
         coords = np.concatenate([np.asarray(p.coords) for p in shapely.get_parts(line)])
         a, b = coords[:-1], coords[1:]
         keep = np.ones(len(a), bool)
@@ -88,7 +89,8 @@ def test_line_sources_disagree_by_kilometres_in_syunik(case, shared_path):
     (../shared/data/gshhg-…/PROVENANCE.md measured a median of 1.36 km)."""
     box = shapely.box(45.8, 39.3, 46.3, 39.7)
     g = case.lines[(case.lines["source"] == "gshhg-wdbii") & (case.lines["section"] == "mainland")].geometry.iloc[0]
-    ne = case.lines[(case.lines["source"] == "natural-earth-10m") & (case.lines["section"] == "mainland")].geometry.iloc[0]
+    lines = case.lines
+    ne = lines[(lines["source"] == "natural-earth-10m") & (lines["section"] == "mainland")].geometry.iloc[0]
     pts = shapely.get_coordinates(shapely.intersection(g, box))
     near = shapely.get_coordinates(shapely.shortest_line(shapely.points(pts), ne))[1::2]
     d = GEOD.inv(pts[:, 0], pts[:, 1], near[:, 0], near[:, 1])[2]
@@ -242,3 +244,57 @@ def test_summary_mentions_every_source(case):
 
 def test_public_api_is_reachable_from_top_level():
     assert borderkit.datasets.load is datasets.load
+
+
+# ------------------------------------------------------------------------------------ the case file
+def test_case_file_is_registered_and_read():
+    import tomllib
+
+    from borderkit import registry
+
+    case = datasets.load()
+    assert case.case_file is not None and case.case_file.name == "case.toml"
+    assert registry.dataset_entry(datasets.DEFAULT_CASE)["files"]["case"]["kind"] == "case"
+    raw = tomllib.loads(case.case_file.read_text(encoding="utf-8"))  # independent parse
+    assert case.config.pair == tuple(raw["pair"])
+    assert case.config.region == tuple(raw["region"])
+    assert case.config.dem == raw["terrain"]["dem"] == case.dem.name
+    assert case.config.parts["nakhchivan"].at == tuple(raw["parts"]["nakhchivan"]["at"])
+    assert case.config.corridor == ("nakhchivan", "mainland")
+    assert case.config.party_names()["ARM"] == ("Armenia", "Armenian")
+    assert case.config.viewsheds[0].place == "mets_ishkhanasar"
+    assert case.config.map_title and case.config.map_label_min_zoom == raw["map"]["label_min_zoom"]
+
+
+def test_case_file_matches_what_the_map_still_hard_codes():
+    """Transitional: maps/builder.py still holds the case map's labels; they must equal the case file's.
+
+    Remove when the builder reads Case.config (issue 11, left to the lead)."""
+    builder = pytest.importorskip("borderkit.maps.builder")
+    config = datasets.case_config()
+    if hasattr(builder, "CASE_MAP_LABELS"):
+        assert config.label_placements() == builder.CASE_MAP_LABELS
+        assert config.map_readings == builder.CASE_MAP_READINGS
+        assert config.map_label_min_zoom == builder.CASE_MEASUREMENT_LABEL_MIN_ZOOM
+        assert config.map_title == builder.DEFAULT_TITLE
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        ("pair = [", "not a valid UTF-8 TOML"),
+        ('pair = ["ARM", "ARM"]', "pair: expected two different party codes"),
+        ('[parts.x]\nparty = "A"\nat = [39.2, 145.4]', r"parts\.x\.at: \[lon, lat\] out of range"),
+        ('[[readings."c"]]\nkind = "guess"', r"readings\.c\[0\]\.kind: 'guess' is not one of"),
+        ('[corridor]\npart_a = "a"\npart_b = "b"', r"corridor\.part_a: 'a' is not a \[parts\.\*\] table"),
+    ],
+)
+def test_a_bad_case_file_gives_one_line_naming_file_and_key(tmp_path, text, match):
+    from borderkit.cases import read_case_file
+    from borderkit.errors import FileFormatError
+
+    path = tmp_path / "case.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(FileFormatError, match=match) as exc:
+        read_case_file(path)
+    assert str(path) in str(exc.value) and "\n" not in str(exc.value)

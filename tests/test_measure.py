@@ -215,8 +215,18 @@ def test_corridor_width_between_two_hand_parts():
         M.corridor_width(terr, party="AZE", part_a_at=(43.0, 38.0), part_a_west_of_lon=None)
 
 
+def test_corridor_width_needs_sections_for_a_line_only_source(case):
+    with pytest.raises(ValidationError, match="sections="):
+        M.corridor_width(case.territories, lines=case.lines, party="AZE", part_a_at=(45.41222, 39.20889),
+                         sources=["gshhg-wdbii"])
+
+
 def test_case_corridor_width_nakhchivan_mainland(case):
-    cw = M.corridor_width(case.territories, lines=case.lines, method="both")
+    # which parts are measured is case data (case.toml [corridor] and [parts.*]), not a library default
+    opts = case.corridor_options()
+    assert opts["party"] == "AZE" and opts["sections"] == ("nakhchivan", "mainland")
+    assert opts["part_a_at"] == pytest.approx((45.41222, 39.20889)) and opts["part_a_west_of_lon"] == 46.2
+    cw = M.corridor_width(case.territories, lines=case.lines, method="both", **opts)
     assert set(cw["source"]) == {"dcw-gmt", "gshhg-wdbii", "natural-earth-10m", "osm-2017"}
     assert set(cw.loc[cw["source"] == "gshhg-wdbii", "method"]) == {"lines"}
     # independent check 1: planar distance in UTM 38N (scale 0.9996..1.0003 here)
@@ -407,3 +417,20 @@ def test_property_the_two_sides_partition_a_polygon(x0, y0, w, h):
     b = M.advance_depth(box, lines=lines, into="AZE", spacing_m=500).summary.iloc[0]
     assert a["area_beyond_km2"] + b["area_beyond_km2"] == pytest.approx(a["area_km2"], rel=1e-6, abs=1e-9)
     assert a["depth_m"] <= a["depth_upper_m"]
+
+
+# ---------------------------------------------------------------- places: names in any language
+def test_find_place_folds_azerbaijani_dotted_and_dotless_i(case):
+    from borderkit.places import find_place
+
+    # str.lower/casefold alone do not match these: "İ".casefold() is "i̇" (i + combining dot), "ı" stays "ı"
+    assert "İşıqlı".casefold() != "işiqli"
+    assert find_place(case.places, "BÖYÜK İŞIQLI").place_id == "mets_ishkhanasar"
+    assert find_place(case.places, "böyük işiqli").place_id == "mets_ishkhanasar"
+    assert find_place(case.places, "NAXÇIVAN").place_id == "nakhchivan"
+    assert find_place(case.places, "irəvan").place_id == "yerevan"
+    assert find_place(case.places, "Istisu").place_id == "jermuk"
+    # the same function serves the terrain commands (one implementation)
+    from borderkit.terrain import peaks
+
+    assert peaks.find_place is find_place

@@ -30,7 +30,7 @@ REQUIRED_LAYERS = {"lines", "territories", "incidents", "places", "claims", "dem
 
 def test_case_is_registered_with_every_layer():
     assert "armenia-azerbaijan" in REGISTRY["datasets"]
-    assert REQUIRED_LAYERS <= set(REGISTRY["datasets"]["armenia-azerbaijan"]["files"])
+    assert REQUIRED_LAYERS | {"case"} <= set(REGISTRY["datasets"]["armenia-azerbaijan"]["files"])
 
 
 @pytest.mark.parametrize(("name", "key", "meta"), FILES, ids=[f"{n}:{k}" for n, k, _ in FILES])
@@ -64,6 +64,12 @@ def test_file_matches_registry_hash_size_rows_and_crs(name, key, meta):
                 width, height = ds.width, ds.height
                 assert ds.crs.to_epsg() == 4326
         assert (height, width) == (meta["rows"], meta["columns"])
+    elif suffix == ".toml":
+        import tomllib
+
+        assert key == "case" and meta["kind"] == "case"  # the case file (read by borderkit.cases)
+        assert tomllib.loads(data.decode("utf-8"))["schema_version"] == 1
+        assert meta["crs"] is None
     else:
         pytest.fail(f"unexpected file type {path}")
 

@@ -80,6 +80,8 @@ import math
 
 import numpy as np
 
+from borderkit._projection import WGS84_A, WGS84_E2, WGS84_F, LocalProjection
+
 __all__ = [
     "HAVE_NUMBA",
     "LineIndex",
@@ -104,10 +106,10 @@ def _jit(fn):
     return fn  # pragma: no cover
 
 
-# WGS84
-A_M = 6378137.0
-F = 1.0 / 298.257223563
-E2 = F * (2.0 - F)
+# WGS84 (defined once, in borderkit._projection)
+A_M = WGS84_A
+F = WGS84_F
+E2 = WGS84_E2
 B_M = A_M * (1.0 - F)
 R_MIN = A_M * (1.0 - E2)  # smallest radius of curvature (meridional, equator)
 R_MAX = A_M / math.sqrt(1.0 - E2)  # largest radius of curvature (at the poles)
@@ -913,8 +915,6 @@ def _pt_seg3_np(P: np.ndarray, A: np.ndarray, B: np.ndarray) -> np.ndarray:
 
 def _centre(lon: np.ndarray, lat: np.ndarray) -> tuple[float, float]:
     """Centre of the lon/lat box of the points (the same centre LocalProjection.from_lonlat uses)."""
-    from borderkit._projection import LocalProjection
-
     proj = LocalProjection.from_lonlat(lon, lat)
     return proj.lon_0, proj.lat_0
 

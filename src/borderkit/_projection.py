@@ -32,11 +32,24 @@ import shapely
 
 from borderkit.errors import ValidationError
 
-__all__ = ["LocalProjection", "local_projection", "MAX_RADIUS_M"]
+__all__ = [
+    "LocalProjection",
+    "local_projection",
+    "MAX_RADIUS_M",
+    "WGS84_A",
+    "WGS84_F",
+    "WGS84_E2",
+    "is_wgs84_geographic",
+    "ensure_wgs84",
+]
 
 WGS84_A = 6378137.0
+"""WGS84 semi-major axis, metres (the one definition in borderkit; kernels import it from here)."""
 WGS84_F = 1.0 / 298.257223563
-_E2 = WGS84_F * (2.0 - WGS84_F)
+"""WGS84 flattening."""
+WGS84_E2 = WGS84_F * (2.0 - WGS84_F)
+"""WGS84 first eccentricity squared."""
+_E2 = WGS84_E2
 R_MIN = WGS84_A * (1.0 - _E2)
 """Smallest radius of curvature of WGS84 (meridional, at the equator), metres."""
 
@@ -404,16 +417,36 @@ def as_geographic_geometries(value: Any, name: str) -> np.ndarray:
     if series is None:
         return _geometry_array(value, name)
     crs = series.crs
-    if crs is not None and not _is_wgs84_geographic(crs):
+    if crs is not None and not is_wgs84_geographic(crs):
         series = series.to_crs(_WGS84_GEOGRAPHIC)
     return np.asarray(series.values, dtype=object)
 
 
-def _is_wgs84_geographic(crs: Any) -> bool:
+def is_wgs84_geographic(crs: Any) -> bool:
+    """Whether *crs* is WGS84 longitude/latitude (EPSG:4326 or OGC:CRS84, either axis order).
+
+    The one "is this CRS WGS84?" check of the core modules.
+
+    Examples
+    --------
+    >>> is_wgs84_geographic("EPSG:4326"), is_wgs84_geographic("OGC:CRS84"), is_wgs84_geographic(32638)
+    (True, True, False)
+    """
     crs = pyproj.CRS.from_user_input(crs)
     if crs.equals(_WGS84_GEOGRAPHIC, ignore_axis_order=True):
         return True
     return crs.is_geographic and crs.to_epsg() == 4326
+
+
+_is_wgs84_geographic = is_wgs84_geographic  # old private name, still imported by borderkit.locate
+
+
+def ensure_wgs84(frame: Any) -> Any:
+    """A GeoDataFrame/GeoSeries in EPSG:4326: reprojected when it declares another CRS, else returned as is."""
+    crs = getattr(frame, "crs", None)
+    if crs is not None and not is_wgs84_geographic(crs):
+        return frame.to_crs(_WGS84_GEOGRAPHIC)
+    return frame
 
 
 def _rewrap(out: np.ndarray, series: Any, crs: Any, original: Any) -> Any:

@@ -8,33 +8,39 @@ DEM, for heights) under each plausible reading and gives a verdict with a stated
 tolerance; :func:`claims_report` turns that table into the JSON of
 ``borderkit claims --json``. Method and tolerances: ``docs/measure.md``.
 
-This module imports only the standard library at import time (it is loaded by
-``borderkit.datasets``); numpy, pandas and the measurement modules are imported
-by :func:`evaluate_claims`.
+Claims are above cases in the layers: :func:`evaluate_claims` takes a
+:class:`~borderkit.cases.Case`, whose case file says how each claim can be read
+(``[[readings."<claim_id>"]]``), what the parties are called and which part of a
+territory a reference names; the library holds no case ids. Reading and
+validating the claims file is :mod:`borderkit.claimsfile` (re-exported here).
+This module imports only the standard library at import time; numpy, pandas and
+the measurement modules are imported by :func:`evaluate_claims`.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from os import PathLike
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from borderkit.errors import (
-    BorderkitError,
-    FileFormatError,
-    Problem,
-    ValidationError,
+from borderkit.claimsfile import (
+    QUANTITIES,
+    READING_KINDS,
+    UNITS_TO_METRES,
+    Reading,
+    read_claims,
+    validate_claims,
 )
-from borderkit.schema import CLAIMS
+from borderkit.errors import BorderkitError, ValidationError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
 
-    from borderkit.datasets import Case
+    from borderkit.cases import Case
 
 __all__ = [
     "read_claims",
@@ -45,136 +51,16 @@ __all__ = [
     "rounding_step",
     "default_readings",
     "Reading",
+    "READING_KINDS",
+    "EVALUATORS",
+    "infer_into",
     "ToleranceRule",
-    "CASE_READINGS",
     "PLACE_PRECISION_M",
     "QUALIFIERS",
     "VERDICTS",
     "QUANTITIES",
     "UNITS_TO_METRES",
 ]
-
-QUANTITIES = ("distance", "advance_depth", "elevation", "width", "area")
-"""Allowed values of ``claims.quantity``."""
-
-UNITS_TO_METRES = {"m": 1.0, "km": 1000.0}
-"""Length units a claim may state, with their size in metres."""
-
-
-def validate_claims(df: pandas.DataFrame, *, path: str | PathLike[str] | None = None) -> pandas.DataFrame:
-    """Check a claims table against the ``CLAIMS`` schema; return it with typed columns.
-
-    Raises
-    ------
-    ValidationError
-        Listing every problem (missing columns, duplicate ids, bad numbers, units,
-        quantities, subject/reference forms, non-http(s) URLs), each with its row
-        (1-based data row) and column.
-    """
-    import pandas as pd
-
-    where = None if path is None else str(path)
-    problems: list[Problem] = []
-    missing = [c for c in CLAIMS.required if c not in df.columns]
-    if missing:
-        raise ValidationError(
-            problems=[
-                Problem(
-                    f"required column missing; add it (claims columns: {', '.join(CLAIMS.names)})",
-                    path=where,
-                    column=c,
-                )
-                for c in missing
-            ],
-            path=where,
-        )
-    df = df.copy()
-    for col in CLAIMS.names:
-        if col not in df.columns:
-            df[col] = ""
-        if CLAIMS.column(col).dtype == "str":
-            df[col] = df[col].fillna("").astype(str)
-    values = pd.to_numeric(df["claimed_value"], errors="coerce")
-    for i in range(len(df)):
-        row = i + 1
-        rec = df.iloc[i]
-        if pd.isna(values.iloc[i]) or values.iloc[i] < 0:
-            problems.append(
-                Problem(
-                    f"claimed_value {rec['claimed_value']!r} is not a non-negative number",
-                    path=where,
-                    row=row,
-                    column="claimed_value",
-                )
-            )
-        if rec["claimed_unit"] not in UNITS_TO_METRES:
-            problems.append(
-                Problem(
-                    f"unit {rec['claimed_unit']!r} is not one of {sorted(UNITS_TO_METRES)}",
-                    path=where,
-                    row=row,
-                    column="claimed_unit",
-                )
-            )
-        if rec["quantity"] not in QUANTITIES:
-            problems.append(
-                Problem(f"quantity {rec['quantity']!r} is not one of {list(QUANTITIES)}", path=where, row=row,
-                        column="quantity")
-            )
-        if not rec["subject"].partition(":")[2]:
-            problems.append(
-                Problem("subject must look like 'place:<id>' or 'incident:<id>'", path=where, row=row, column="subject")
-            )
-        url = rec["source_url"].strip()
-        if url and not url.lower().startswith(("http://", "https://")):
-            problems.append(
-                Problem(f"source_url {url!r} is not an http(s) URL", path=where, row=row, column="source_url")
-            )
-    dup = df["claim_id"][df["claim_id"].duplicated(keep=False)]
-    for i, cid in dup.items():
-        problems.append(
-            Problem(f"duplicate claim_id {cid!r}; ids must be unique", path=where, row=int(df.index.get_loc(i)) + 1,
-                    column="claim_id")
-        )
-    if problems:
-        raise ValidationError(problems=problems, path=where)
-    df["claimed_value"] = values.astype(float)
-    ordered = CLAIMS.names + [c for c in df.columns if c not in CLAIMS.names]
-    return df[ordered].reset_index(drop=True)
-
-
-def read_claims(path: str | PathLike[str], *, encoding: str | None = None) -> pandas.DataFrame:
-    """Read a claims CSV (header row) and validate it.
-
-    The bytes are decoded and split by :func:`borderkit.io._csv.read_csv_table`,
-    the same CSV reader as the layer readers: a UTF-8 byte-order mark is
-    honoured, encoding errors name the row and column, and a row with too few
-    or too many fields is an error instead of being padded or dropped.
-
-    Parameters
-    ----------
-    path
-        CSV file with the ``CLAIMS`` columns.
-    encoding
-        Text encoding of the file (default UTF-8, byte-order mark honoured).
-    """
-    from borderkit.io._csv import read_csv_table
-
-    path = Path(path)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise FileFormatError(f"{path}: cannot read the claims CSV ({exc})") from exc
-    table = read_csv_table(data, path=str(path), encoding=encoding)
-    if table.issues:
-        raise FileFormatError(
-            problems=[
-                Problem(msg, path=str(path), row=int(table.rows[pos]), column=col) for pos, col, msg in table.issues
-            ],
-            path=str(path),
-        )
-    return validate_claims(table.frame, path=path)
-
 
 # =================================================================================================
 # Evaluation
@@ -255,97 +141,19 @@ class ToleranceRule:
     absolute_m: float | None = None
 
 
-@dataclass(frozen=True)
-class Reading:
-    """One plausible reading of a claim, as something borderkit can measure (or says it cannot).
+@cache
+def _default_case_readings() -> dict[str, tuple[Reading, ...]]:
+    from borderkit.cases import case_config
 
-    Attributes
-    ----------
-    label
-        The reading's letter as in the claim's ``readings`` text, e.g. ``"(a)"``.
-    text
-        What the reading measures, in words.
-    kind
-        ``point_to_line`` (shortest distance from a place to the reference line),
-        ``toward_to_line`` (distance from a place along the geodesic toward
-        another place to where it meets the line), ``territory_gap`` (narrowest
-        gap between the reference part of a territory and the party's largest
-        part), ``point_to_territory`` (distance from a place to the reference
-        territory part), ``advance_depth`` (signed depth of the subject's place
-        beyond the line into the party advanced into), ``dem_peak`` (highest DEM
-        cell near a peak) or ``not_measurable``.
-    place
-        ``place_id`` of the point measured from (default: the claim's subject).
-    toward
-        ``place_id`` giving the direction (``toward_to_line``).
-    reason
-        Why a ``not_measurable`` reading cannot be measured.
-    """
-
-    label: str
-    text: str
-    kind: str
-    place: str = ""
-    toward: str = ""
-    reason: str = ""
+    return dict(case_config().readings)
 
 
-_READING_KINDS = ("point_to_line", "toward_to_line", "territory_gap", "point_to_territory", "advance_depth",
-                  "dem_peak", "not_measurable")
-
-CASE_READINGS: dict[str, tuple[Reading, ...]] = {
-    "ashagi-seyfali-40km-from-border": (
-        Reading("(a)", "distance from the military operation centre to the nearest point of the line",
-                "not_measurable", reason="the operation centre is not located in any source"),
-        Reading("(b)", "shortest distance from the village Ashagi Seyfali to the line", "point_to_line",
-                place="ashagi_seyfali"),
-        Reading("(c)", "distance to the section facing Tovuz/Gadabay (Tavush)", "not_measurable",
-                reason="Ashagi Seyfali is unlocated, so no distance from it can be measured"),
-    ),
-    "khndzoresk-12km-from-border": (
-        Reading("(a)", "shortest distance from the village point to the line", "point_to_line", place="khndzoresk"),
-        Reading("(b)", "distance from the village along the geodesic toward Lachin town (the corridor's namesake; "
-                "the Hakari bridge checkpoint is unlocated) to where it meets the line", "toward_to_line",
-                place="khndzoresk", toward="lachin"),
-        Reading("(c)", "distance from the shootout site to the line", "not_measurable",
-                reason="the shootout site is not located (only 'near Khndzoresk')"),
-    ),
-    "nakhchivan-25km-straight-line": (
-        Reading("(a)", "narrowest straight-line gap between Nakhchivan and mainland Azerbaijan across Armenia",
-                "territory_gap"),
-        Reading("(b) goris", "distance from Goris to the nearest point of Nakhchivan", "point_to_territory",
-                place="goris"),
-        Reading("(b) khndzoresk", "distance from Khndzoresk to the nearest point of Nakhchivan",
-                "point_to_territory", place="khndzoresk"),
-        Reading("(b) ishkhanasar village", "distance from Ishkhanasar village to the nearest point of Nakhchivan",
-                "point_to_territory", place="ishkhanasar_village"),
-        Reading("(b) Mets Ishkhanasar", "distance from the Mets Ishkhanasar summit to the nearest point of "
-                "Nakhchivan", "point_to_territory", place="mets_ishkhanasar"),
-        Reading("(c)", "distance from the line at the Lachin corridor to Nakhchivan", "not_measurable",
-                reason="the Lachin corridor has no geometry in the places layer"),
-        Reading("(d)", "distance along a corridor route (road length)", "not_measurable",
-                reason="the M2 road is unlocated, and 'in a straight line' argues against this reading"),
-    ),
-    "sev-lake-advance-3.5km": (
-        Reading("(a)", "depth of Sev Lake (the place the advance was around) beyond the line into ARM",
-                "advance_depth"),
-        Reading("(b)", "distance moved from the previous Azerbaijani positions", "not_measurable",
-                reason="the previous positions are not located in any source"),
-    ),
-    "sev-lake-advance-3km": (
-        Reading("(a)", "depth of Sev Lake (the place the advance was around) beyond the line into ARM",
-                "advance_depth"),
-        Reading("(b)", "distance moved from the previous Azerbaijani positions", "not_measurable",
-                reason="the previous positions are not located in any source"),
-    ),
-    "mets-ishkhanasar-3500m": (
-        Reading("(a)", "highest cell of the case DEM near the summit", "dem_peak", place="mets_ishkhanasar"),
-    ),
-}
-"""Structured readings of the bundled case's claims, labelled as in their ``readings`` text.
-
-The ``readings`` column is prose; this table is how borderkit turns each reading into a
-measurement (or states why it cannot). Claims not listed here get :func:`default_readings`."""
+def __getattr__(name: str) -> Any:
+    # CASE_READINGS is case data now (the case file's [[readings."<claim_id>"]] tables); the old module
+    # attribute stays readable and gives the bundled case's readings
+    if name == "CASE_READINGS":
+        return _default_case_readings()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def rounding_step(value: float) -> float:
@@ -431,7 +239,7 @@ def _parse_reference(reference: str) -> tuple[str, Any]:
 
 
 def default_readings(claim: Mapping[str, Any]) -> list[Reading]:
-    """One reading per claim from its quantity, subject and reference (for claims not in :data:`CASE_READINGS`)."""
+    """One reading per claim from its quantity, subject and reference (for claims the case file does not read)."""
     quantity = str(claim.get("quantity", ""))
     subject_kind, _, subject_id = str(claim.get("subject", "")).partition(":")
     ref_kind, _ = _parse_reference(str(claim.get("reference", "")))
@@ -450,15 +258,36 @@ def default_readings(claim: Mapping[str, Any]) -> list[Reading]:
                     f"{claim.get('reference')!r}")]
 
 
-_PARTY_NAMES = {"ARM": ("Armenia", "Armenian"), "AZE": ("Azerbaijan", "Azerbaijani")}
+def infer_into(
+    texts: Sequence[str], parties: Sequence[str], party_names: Mapping[str, Sequence[str]] | None = None
+) -> tuple[str | None, str]:
+    """The party an advance went into, from wording such as 'toward Armenia' or "crossing Armenia's border".
 
+    Parameters
+    ----------
+    texts
+        The claim's and incident's texts.
+    parties
+        Candidate party codes (the claim's reference).
+    party_names
+        Code → names reports use for the party (the case file's ``[parties.*] names``);
+        a code without names is matched as itself.
 
-def _infer_into(texts: Sequence[str], parties: Sequence[str]) -> tuple[str | None, str]:
-    """The party an advance went into, from wording such as 'toward Armenia' or "crossing Armenia's border"."""
+    Returns
+    -------
+    (str or None, str)
+        The party (``None`` when the wording names none or several) and a note saying so.
+
+    Examples
+    --------
+    >>> infer_into(["Forces advanced toward Ruritania"], ["RUR", "GRA"], {"RUR": ["Ruritania"]})[0]
+    'RUR'
+    """
+    names = party_names or {}
     found: list[str] = []
     for t in texts:
         for p in parties:
-            for name in _PARTY_NAMES.get(p, (p,)):
+            for name in names.get(p) or (p,):
                 n = re.escape(name)
                 pattern = (rf"\b(?:toward|towards|into)\s+{n}\b"
                            rf"|\bcross(?:ed|ing)?\s+{n}'s\s+(?:state\s+)?(?:border|frontier)")
@@ -476,6 +305,378 @@ def _rss(*values: float) -> float:
     return float(math.sqrt(sum(v * v for v in values if v is not None and math.isfinite(v))))
 
 
+# -------------------------------------------------------------------------------------------------
+# evaluation context: what every reading of every claim needs
+# -------------------------------------------------------------------------------------------------
+@dataclass
+class _Context:
+    """The case, the chosen line sources and the rules shared by every claim (internal)."""
+
+    case: Any
+    config: Any
+    lines: Any
+    line_sources: list[str]
+    places: Any
+    incidents: Any
+    rule: ToleranceRule
+    advance_into: Mapping[str, str]
+    party_names: Mapping[str, Sequence[str]]
+
+    def place_info(self, pid: str) -> tuple[tuple[float, float] | None, float, str, str]:
+        """(lon, lat) or None, precision, label, reason."""
+        places = self.places
+        if pid not in places.index:
+            return None, math.nan, pid, f"place {pid!r} is not in the places layer"
+        row = places.loc[pid]
+        g = row.geometry
+        kind = str(row["kind"])
+        if g is None or getattr(g, "is_empty", True):
+            note = str(row.get("notes", "") or "").split(". ")[0]
+            return None, math.nan, pid, f"{row['name_en']} ({pid}) is unlocated in the places layer" + (
+                f" — {note}" if note else "")
+        prec = float(self.rule.place_precision_m.get(kind, math.nan))
+        if not math.isfinite(prec):
+            return None, math.nan, pid, f"{row['name_en']} ({pid}) is a {kind} without a usable point"
+        if g.geom_type != "Point":
+            g = g.representative_point()
+        return (float(g.x), float(g.y)), prec, f"place:{pid} {row['name_en']} ({g.y:.5f}N {g.x:.5f}E, ±{prec:g} m)", ""
+
+    def part(self, party: str, part: str) -> tuple[tuple[float, float] | None, float | None, str, str]:
+        """A territory part named by a reference: ((lon, lat) or None, west_of_lon, its section, main section).
+
+        The case file's ``[parts.<part>]`` says which place (or point) lies in it and
+        which line section bounds it; the party's ``largest = true`` part is the
+        other side of a gap (its section, e.g. ``mainland``).
+        """
+        rule = self.config.parts.get(part) if part else None
+        xy = None
+        if part:
+            xy, _, _, _ = self.place_info(rule.place if rule is not None and rule.place else part)
+            if xy is None and rule is not None and rule.at is not None:
+                xy = rule.at
+        main = next((p for p in self.config.parts.values() if p.party == party and p.largest), None)
+        return (xy, rule.west_of_lon if rule is not None else None,
+                (rule.section if rule is not None and rule.section else part), main.section if main else "")
+
+
+@dataclass
+class _Claim:
+    """One claim being evaluated: its parsed fields, its band and the rows emitted for it (internal)."""
+
+    ctx: _Context
+    record: Any
+    rows: list[dict[str, Any]]
+    cid: str = ""
+    base: dict[str, Any] = field(default_factory=dict)
+    band: dict[str, Any] = field(default_factory=dict)
+    unit_m: float = 1.0
+    claimed_m: float = 0.0
+    ref_kind: str = ""
+    ref: Any = None
+    subject_kind: str = ""
+    subject_id: str = ""
+
+    def __post_init__(self) -> None:
+        c = self.record
+        self.cid = str(c["claim_id"])
+        self.unit_m = UNITS_TO_METRES[str(c["claimed_unit"])]
+        self.claimed_m = float(c["claimed_value"]) * self.unit_m
+        self.band = claim_band(self.claimed_m, str(c["qualifier"]), rule=self.ctx.rule, unit_m=self.unit_m,
+                               value=float(c["claimed_value"]))
+        self.ref_kind, self.ref = _parse_reference(str(c["reference"]))
+        self.subject_kind, _, self.subject_id = str(c["subject"]).partition(":")
+        self.base = {
+            "claim_id": self.cid, "statement": str(c["statement"]), "quantity": str(c["quantity"]),
+            "qualifier": str(c["qualifier"]), "claimed_value": float(c["claimed_value"]),
+            "claimed_unit": str(c["claimed_unit"]), "claimed_m": self.claimed_m,
+            "rounding_m": self.band["rounding_m"], "tolerance_text": self.band["text"],
+        }
+
+    @property
+    def targets(self) -> list[str]:
+        """What a reading of this claim is measured against: the line sources, or the DEM."""
+        return self.ctx.line_sources if self.ref_kind != "dem" else ["dem"]
+
+    def emit(self, reading: Reading, source: str, measured_m: float | None, uncertainty_m: float, method: str,
+             features: str, reason: str = "", note: str = "", frm: tuple[float, float] | None = None,
+             to: tuple[float, float] | None = None, reach: bool = False) -> None:
+        """Append one row: the measurement, its acceptance band and verdict (or why it cannot be measured)."""
+        band = self.band
+        row: dict[str, Any] = dict(self.base)
+        row.update({"reading": reading.label, "reading_text": reading.text, "source": source,
+                    "method": method, "features": features, "note": note,
+                    "from_lon": frm[0] if frm else math.nan, "from_lat": frm[1] if frm else math.nan,
+                    "to_lon": to[0] if to else math.nan, "to_lat": to[1] if to else math.nan})
+        if measured_m is None or not math.isfinite(measured_m):
+            row.update({"measured_m": math.nan, "measured_value": math.nan, "difference_m": math.nan,
+                        "uncertainty_m": math.nan, "accept_min_m": math.nan, "accept_max_m": math.nan,
+                        "verdict": "cannot be measured", "reason": reason or "not measurable"})
+        else:
+            lo = band["low_m"] - uncertainty_m
+            hi = band["high_m"] + uncertainty_m
+            if band["reading"] == "up_to" or reach:
+                # "up to" admits anything from no advance at all; a place's depth (reach=True) only bounds the
+                # advance from below: consistent when an advance of the claimed depth reaches the place
+                lo = -uncertainty_m
+            ok = lo <= measured_m <= hi
+            row.update({"measured_m": measured_m, "measured_value": measured_m / self.unit_m,
+                        "difference_m": measured_m - self.claimed_m, "uncertainty_m": uncertainty_m,
+                        "accept_min_m": lo, "accept_max_m": hi,
+                        "verdict": "consistent" if ok else "inconsistent", "reason": reason})
+        self.rows.append(row)
+
+    def cannot(self, reading: Reading, reason: str, targets: Iterable[str] | None = None) -> None:
+        """One 'cannot be measured' row per target (default: every line source), with the reason."""
+        for src in self.ctx.line_sources if targets is None else targets:
+            self.emit(reading, src, None, math.nan, "", "", reason=reason)
+
+    def subject_place(self, rd: Reading) -> tuple[tuple[float, float] | None, float, str, str]:
+        """The reading's place (default: the claim's subject when it is a place)."""
+        pid = rd.place or (self.subject_id if self.subject_kind == "place" else "")
+        return self.ctx.place_info(pid) if pid else (None, math.nan, "", "the subject is not a place")
+
+
+# -------------------------------------------------------------------------------------------------
+# one function per reading kind
+# -------------------------------------------------------------------------------------------------
+def _eval_not_measurable(cl: _Claim, rd: Reading) -> None:
+    cl.cannot(rd, rd.reason, cl.targets)
+
+
+def _eval_dem_peak(cl: _Claim, rd: Reading) -> None:
+    """Highest DEM cell near a peak (borderkit.terrain.peaks.peak_check) against a stated height."""
+    case = cl.ctx.case
+    pid = rd.place or cl.subject_id
+    xy, _, label, why = cl.ctx.place_info(pid)
+    src_name = f"dem:{Path(str(case.dem)).name}"
+    if xy is None:
+        cl.emit(rd, src_name, None, math.nan, "", "", reason=why)
+        return
+    try:
+        from borderkit.terrain.peaks import peak_check
+
+        pk = peak_check(pid, places=case.places, dem=case.dem)
+    except ImportError as exc:  # rasterio missing
+        cl.emit(rd, src_name, None, math.nan, "", "", reason=f"the DEM cannot be read here ({exc})")
+        return
+    acc = pk["dem"].get("vertical_accuracy_m")
+    src_name = f"dem:{pk['dem']['name']}"
+    note = (f"DEM cell {pk['dem']['resolution_m']:.0f} m; the places layer cites "
+            f"{pk['reported_m']:g} m ({pk['reported_source']}). " if pk.get("reported_m") else "")
+    note += "A coarse DEM reads below a sharp summit (see borderkit peak)."
+    cl.emit(rd, src_name, float(pk["dem_max_m"]), float(acc) if acc is not None else 0.0,
+            "highest DEM cell within " + f"{pk['search_radius_m']:.0f} m of the place (borderkit.terrain."
+            "peaks.peak_check); uncertainty = the DEM's stated vertical accuracy",
+            f"{label}; {pk['dem']['name']}", note=note,
+            frm=xy, to=(pk["dem_max_at"]["lon"], pk["dem_max_at"]["lat"]))
+
+
+def _eval_advance_depth(cl: _Claim, rd: Reading) -> None:
+    """Signed depth of the subject's place beyond the line into the party advanced into."""
+    from borderkit.measure import distance_to_lines
+
+    ctx, c = cl.ctx, cl.record
+    # the point: the incident's place (not the incident radius, which includes the claimed depth)
+    if cl.subject_kind == "incident":
+        if cl.subject_id not in ctx.incidents.index:
+            cl.cannot(rd, f"incident {cl.subject_id!r} not found")
+            return
+        inc = ctx.incidents.loc[cl.subject_id]
+        if "anchor" in str(inc["description"]).lower():
+            cl.cannot(rd, f"incident {cl.subject_id}'s point is an anchor, not the place the report names")
+            return
+        pid = rd.place or str(inc["place_id"])
+        texts = [str(c["readings"]), str(c["notes"]), str(inc["description"]), str(c["statement"])]
+        inc_note = (f"the incident's precision_m ({inc['precision_m']:g} m) is not used as tolerance: "
+                    "it is set to cover the reported depth itself, which would make the test circular; "
+                    "the place's own precision is used")
+    else:
+        pid = rd.place or cl.subject_id
+        texts = [str(c["readings"]), str(c["notes"]), str(c["statement"])]
+        inc_note = ""
+    xy, prec, label, why = ctx.place_info(pid)
+    parties = cl.ref if cl.ref_kind == "border" else ()
+    into = ctx.advance_into.get(cl.cid)
+    into_text = f"party advanced into: {into} (given)" if into else ""
+    if into is None:
+        into, into_text = infer_into(texts, parties, ctx.party_names)
+    if xy is None or into is None or cl.ref_kind != "border":
+        cl.cannot(rd, why or into_text or f"reference {c['reference']!r} is not a border")
+        return
+    d = distance_to_lines(xy[0], xy[1], lines=ctx.lines, pair=parties, into=into)
+    for r in d.itertuples(index=False):
+        note = [into_text]
+        if r.in_gap:
+            note.append(f"{r.source} leaves a gap in its line here (e.g. water outside its land "
+                        f"polygons): the nearest drawn point is the gap's edge; across the gap the "
+                        f"place lies {r.bridged_distance_m:.0f} m from a straight bridge")
+        if abs(r.depth_m) <= _rss(r.accuracy_m, prec):
+            note.append("the place lies within the uncertainty of the line: this measurement cannot "
+                        "tell an advance to it from no crossing at all")
+        if inc_note:
+            note.append(inc_note)
+        note.append("the place is where the advance went, not how far it went: its depth only bounds "
+                    "the advance from below, so the accepted range runs from the line (minus the "
+                    "uncertainty) to the claimed depth plus its tolerance")
+        cl.emit(rd, r.source, float(r.depth_m), _rss(r.accuracy_m, prec),
+                "signed geodesic distance (WGS84) from the place to the nearest section of the line; "
+                f"positive = on {into}'s side (beyond the line into {into})",
+                f"{label}; line {r.line_id}", note="; ".join(n for n in note if n),
+                frm=xy, to=(r.nearest_lon, r.nearest_lat), reach=True)
+
+
+def _eval_point_to_line(cl: _Claim, rd: Reading) -> None:
+    """Shortest geodesic distance from a place to each source's line."""
+    from borderkit.measure import distance_to_lines
+
+    xy, prec, label, why = cl.subject_place(rd)
+    if xy is None or cl.ref_kind != "border":
+        cl.cannot(rd, why or f"reference {cl.record['reference']!r} is not a border")
+        return
+    d = distance_to_lines(xy[0], xy[1], lines=cl.ctx.lines, pair=cl.ref)
+    for r in d.itertuples(index=False):
+        note = f"the place is on the {r.party} side of this line"
+        if r.at_line_end:
+            note += " (extrapolated: the nearest point is where this source's line stops)"
+        if r.in_gap:
+            note += f"; the nearest point is the edge of a gap in the drawn line ({r.source})"
+        cl.emit(rd, r.source, float(r.distance_m), _rss(r.accuracy_m, prec),
+                "geodesic distance (WGS84) from the place to the nearest point of the source's line",
+                f"{label}; line {r.line_id}", note=note, frm=xy, to=(r.nearest_lon, r.nearest_lat))
+
+
+def _eval_toward_to_line(cl: _Claim, rd: Reading) -> None:
+    """Distance from a place along the geodesic toward another place to where it meets the line."""
+    from borderkit.measure import distance_toward
+
+    ctx = cl.ctx
+    xy, prec, label, why = cl.subject_place(rd)
+    if xy is None or cl.ref_kind != "border":
+        cl.cannot(rd, why or f"reference {cl.record['reference']!r} is not a border")
+        return
+    txy, _, tlabel, twhy = ctx.place_info(rd.toward)
+    if txy is None:
+        cl.cannot(rd, twhy)
+        return
+    d = distance_toward(xy[0], xy[1], txy[0], txy[1], lines=ctx.lines, pair=cl.ref)
+    acc = ctx.lines.groupby("source")["scale_or_accuracy_m"].max()
+    for r in d.itertuples(index=False):
+        cl.emit(rd, r.source, float(r.distance_m), _rss(float(acc[r.source]), prec),
+                f"geodesic distance (WGS84) from the place along azimuth {r.azimuth_deg:.1f}° (toward "
+                f"{rd.toward}) to where it first meets the line",
+                f"{label}; toward {tlabel}; line {r.line_id}",
+                reason="" if math.isfinite(r.distance_m) else "the geodesic meets no line before the target",
+                note="the crossing is on a bridged gap of the drawn line" if r.in_gap else "",
+                frm=xy, to=(r.crossing_lon, r.crossing_lat))
+
+
+def _eval_territory_gap(cl: _Claim, rd: Reading) -> None:
+    """Narrowest gap between the referenced part of a territory and the party's largest part."""
+    import pandas as pd
+
+    from borderkit.measure import corridor_width
+
+    ctx = cl.ctx
+    if cl.ref_kind != "territory":
+        cl.cannot(rd, f"reference {cl.record['reference']!r} is not a territory")
+        return
+    party, part = cl.ref
+    part_xy, west, section_a, section_b = ctx.part(party, part)
+    if part_xy is None:
+        cl.cannot(rd, f"territory part {part!r} cannot be located")
+        return
+    lines, terr = ctx.lines, ctx.case.territories
+    has_t = set(terr.loc[terr["party"] == party, "source"])
+    has_l = (set(lines.loc[lines["section"] == section_a, "source"])
+             & set(lines.loc[lines["section"] == section_b, "source"])) if section_b else set()
+    usable = [s for s in ctx.line_sources if s in has_t | has_l]
+    cw = corridor_width(terr, lines=lines, party=party, part_a_at=part_xy, part_a_west_of_lon=west,
+                        sections=(section_a, section_b) if section_b else None,
+                        sources=usable) if usable else pd.DataFrame(columns=["source"])
+    for src in sorted(set(ctx.line_sources) - set(cw["source"])):
+        main = f"'{section_b}'" if section_b else "a main-part"
+        cl.emit(rd, src, None, math.nan, "", "", reason=(
+            f"{src} has neither a {party} territory nor '{part}' and {main} line sections"))
+    for r in cw.itertuples(index=False):
+        acc = float(r.accuracy_m)
+        cl.emit(rd, r.source, float(r.distance_m), _rss(acc, acc),
+                f"narrowest geodesic gap (WGS84) between {party}/{part} and {party}'s largest part, "
+                f"from the source's {r.method}; uncertainty = two line accuracies in quadrature",
+                f"{r.method}: {r.part_a} ↔ {r.part_b}", note=f"nearest points "
+                f"{r.a_lat:.5f}N {r.a_lon:.5f}E ↔ {r.b_lat:.5f}N {r.b_lon:.5f}E",
+                frm=(r.a_lon, r.a_lat), to=(r.b_lon, r.b_lat))
+
+
+def _eval_point_to_territory(cl: _Claim, rd: Reading) -> None:
+    """Geodesic distance from a place to the referenced territory (part)."""
+    import pandas as pd
+
+    from borderkit.measure import distance_to_territory
+
+    ctx = cl.ctx
+    if cl.ref_kind != "territory":
+        cl.cannot(rd, f"reference {cl.record['reference']!r} is not a territory")
+        return
+    party, part = cl.ref
+    part_xy, west, section_a, _ = ctx.part(party, part)
+    xy, prec, label, why = cl.subject_place(rd)
+    if xy is None:
+        cl.cannot(rd, why)
+        return
+    lines, terr = ctx.lines, ctx.case.territories
+    has_t = set(terr.loc[terr["party"] == party, "source"])
+    has_l = set(lines.loc[lines["section"] == section_a, "source"]) if part else set()
+    usable = [s for s in ctx.line_sources if s in has_t | has_l]
+    d = distance_to_territory(xy[0], xy[1], territories=terr, party=party, part_at=part_xy,
+                              part_west_of_lon=west, lines=lines, section=section_a or None,
+                              sources=usable) if usable else pd.DataFrame(columns=["source"])
+    for src in sorted(set(ctx.line_sources) - set(d["source"])):
+        cl.emit(rd, src, None, math.nan, "", "", reason=(
+            f"{src} has neither a {party} territory nor a '{part}' line section"))
+    for r in d.itertuples(index=False):
+        cl.emit(rd, r.source, float(r.distance_m), _rss(float(r.accuracy_m), prec), r.method,
+                f"{label}; {party}/{part}", frm=xy, to=(r.nearest_lon, r.nearest_lat))
+
+
+EVALUATORS: dict[str, Callable[[_Claim, Reading], None]] = {
+    "point_to_line": _eval_point_to_line,
+    "toward_to_line": _eval_toward_to_line,
+    "territory_gap": _eval_territory_gap,
+    "point_to_territory": _eval_point_to_territory,
+    "advance_depth": _eval_advance_depth,
+    "dem_peak": _eval_dem_peak,
+    "not_measurable": _eval_not_measurable,
+}
+"""Reading kind → the function that measures it (one per kind of :data:`READING_KINDS`)."""
+
+
+def _per_source(v: pandas.Series) -> str:
+    measured = [x for x in v if x != "cannot be measured"]
+    if not measured:
+        return "cannot be measured"
+    if all(x == "consistent" for x in measured):
+        return "consistent"
+    if all(x == "inconsistent" for x in measured):
+        return "inconsistent"
+    return "depends on reading"
+
+
+def _per_claim(v: pandas.Series) -> str:
+    measured = set(v) - {"cannot be measured"}
+    if not measured:
+        return "cannot be measured"
+    if len(measured) == 1:
+        return measured.pop()
+    return "depends on source"
+
+
+_TABLE_COLUMNS = ["claim_id", "statement", "quantity", "qualifier", "reading", "reading_text", "source",
+                  "claimed_value", "claimed_unit", "claimed_m", "measured_m", "measured_value", "difference_m",
+                  "rounding_m", "uncertainty_m", "accept_min_m", "accept_max_m", "verdict", "reason", "note",
+                  "tolerance_text", "method", "features", "from_lon", "from_lat", "to_lon", "to_lat",
+                  "source_verdict", "claim_verdict"]
+
+
 def evaluate_claims(
     case: Case | None = None,
     *,
@@ -484,13 +685,16 @@ def evaluate_claims(
     tolerance: ToleranceRule | float | None = None,
     readings: Mapping[str, Sequence[Reading]] | None = None,
     advance_into: Mapping[str, str] | None = None,
+    party_names: Mapping[str, Sequence[str]] | None = None,
 ) -> pandas.DataFrame:
     """Evaluate every claim against every line source (heights against the DEM), under every reading.
 
     Parameters
     ----------
     case
-        A :class:`~borderkit.datasets.Case` (default: the bundled case).
+        A :class:`~borderkit.cases.Case` (default: the bundled case). Its case file
+        (``case.config``) supplies the claims' readings, the names of the parties
+        and the parts of territories that references name.
     claims
         Claims to evaluate (default: ``case.claims``).
     sources
@@ -500,11 +704,14 @@ def evaluate_claims(
         qualifier/rounding part of every claim's tolerance. Default:
         ``ToleranceRule()``.
     readings
-        ``{claim_id: [Reading, ...]}`` overriding :data:`CASE_READINGS` /
+        ``{claim_id: [Reading, ...]}`` overriding the case file's readings /
         :func:`default_readings`.
     advance_into
         ``{claim_id: party}`` for advance claims whose wording does not say which
         party's side the advance went into.
+    party_names
+        ``{party: [names]}`` used to read "toward <name>" in advance claims
+        (default: the case file's ``[parties.*] names``).
 
     Returns
     -------
@@ -529,318 +736,54 @@ def evaluate_claims(
     ``uncertainty_m = sqrt(line_accuracy² + point_precision²)`` (two line
     accuracies for a gap between two lines of one source). ``consistent`` means
     "not contradicted by this source at this tolerance", not "confirmed".
+    Each reading kind is measured by its own function (:data:`EVALUATORS`).
     """
     import pandas as pd
 
-    from borderkit import measure as M
+    from borderkit.cases import CaseConfig
+    from borderkit.lines import pick_sources
 
     if case is None:
-        from borderkit import datasets
+        from borderkit.cases import load
 
-        case = datasets.load()
-    cl = validate_claims(case.claims if claims is None else claims)
+        case = load()
+    config = getattr(case, "config", None) or CaseConfig()
+    cl_table = validate_claims(case.claims if claims is None else claims)
     rule = tolerance if isinstance(tolerance, ToleranceRule) else (
         ToleranceRule(absolute_m=float(tolerance)) if tolerance is not None else ToleranceRule())
-    all_sources = sorted(set(case.lines["source"]))
-    if sources is not None:
-        wanted = [sources] if isinstance(sources, str) else list(sources)
-        unknown = [s for s in wanted if s not in all_sources]
-        if unknown:
-            raise ValidationError(f"unknown line source(s) {unknown}; available: {', '.join(all_sources)}")
-        line_sources = sorted(wanted)
-    else:
-        line_sources = all_sources
-    lines = case.lines[case.lines["source"].isin(line_sources)]
-    places = case.places.set_index("place_id", drop=False)
-    incidents = case.incidents.set_index("incident_id", drop=False)
-    reading_map = dict(CASE_READINGS)
+    line_sources = pick_sources(case.lines["source"], sources)
+    ctx = _Context(
+        case=case, config=config, lines=case.lines[case.lines["source"].isin(line_sources)],
+        line_sources=line_sources, places=case.places.set_index("place_id", drop=False),
+        incidents=case.incidents.set_index("incident_id", drop=False), rule=rule,
+        advance_into=dict(advance_into or {}),
+        party_names=dict(party_names) if party_names is not None else config.party_names(),
+    )
+    reading_map = dict(config.readings)
     if readings:
         reading_map.update({k: tuple(v) for k, v in readings.items()})
 
     rows: list[dict[str, Any]] = []
-
-    def place_info(pid: str) -> tuple[tuple[float, float] | None, float, str, str]:
-        """(lon, lat) or None, precision, label, reason."""
-        if pid not in places.index:
-            return None, math.nan, pid, f"place {pid!r} is not in the places layer"
-        row = places.loc[pid]
-        g = row.geometry
-        kind = str(row["kind"])
-        if g is None or getattr(g, "is_empty", True):
-            note = str(row.get("notes", "") or "").split(". ")[0]
-            return None, math.nan, pid, f"{row['name_en']} ({pid}) is unlocated in the places layer" + (
-                f" — {note}" if note else "")
-        prec = float(rule.place_precision_m.get(kind, math.nan))
-        if not math.isfinite(prec):
-            return None, math.nan, pid, f"{row['name_en']} ({pid}) is a {kind} without a usable point"
-        if g.geom_type != "Point":
-            g = g.representative_point()
-        return (float(g.x), float(g.y)), prec, f"place:{pid} {row['name_en']} ({g.y:.5f}N {g.x:.5f}E, ±{prec:g} m)", ""
-
-    for _, c in cl.iterrows():
-        cid = str(c["claim_id"])
-        unit_m = UNITS_TO_METRES[str(c["claimed_unit"])]
-        claimed_m = float(c["claimed_value"]) * unit_m
-        band = claim_band(claimed_m, str(c["qualifier"]), rule=rule, unit_m=unit_m, value=float(c["claimed_value"]))
-        ref_kind, ref = _parse_reference(str(c["reference"]))
-        subject_kind, _, subject_id = str(c["subject"]).partition(":")
-        base = {
-            "claim_id": cid, "statement": str(c["statement"]), "quantity": str(c["quantity"]),
-            "qualifier": str(c["qualifier"]), "claimed_value": float(c["claimed_value"]),
-            "claimed_unit": str(c["claimed_unit"]), "claimed_m": claimed_m, "rounding_m": band["rounding_m"],
-            "tolerance_text": band["text"],
-        }
-        rlist = list(reading_map.get(cid, default_readings(c)))
-
-        def emit(reading: Reading, source: str, measured_m: float | None, uncertainty_m: float, method: str,
-                 features: str, reason: str = "", note: str = "", frm: tuple[float, float] | None = None,
-                 to: tuple[float, float] | None = None, reach: bool = False, *, base: dict[str, Any] = base,
-                 band: dict[str, Any] = band, unit_m: float = unit_m, claimed_m: float = claimed_m) -> None:
-            row: dict[str, Any] = dict(base)
-            row.update({"reading": reading.label, "reading_text": reading.text, "source": source,
-                        "method": method, "features": features, "note": note,
-                        "from_lon": frm[0] if frm else math.nan, "from_lat": frm[1] if frm else math.nan,
-                        "to_lon": to[0] if to else math.nan, "to_lat": to[1] if to else math.nan})
-            if measured_m is None or not math.isfinite(measured_m):
-                row.update({"measured_m": math.nan, "measured_value": math.nan, "difference_m": math.nan,
-                            "uncertainty_m": math.nan, "accept_min_m": math.nan, "accept_max_m": math.nan,
-                            "verdict": "cannot be measured", "reason": reason or "not measurable"})
-            else:
-                lo = band["low_m"] - uncertainty_m
-                hi = band["high_m"] + uncertainty_m
-                if band["reading"] == "up_to" or reach:
-                    # "up to" admits anything from no advance at all; a place's depth (reach=True) only bounds the
-                    # advance from below: consistent when an advance of the claimed depth reaches the place
-                    lo = -uncertainty_m
-                ok = lo <= measured_m <= hi
-                row.update({"measured_m": measured_m, "measured_value": measured_m / unit_m,
-                            "difference_m": measured_m - claimed_m, "uncertainty_m": uncertainty_m,
-                            "accept_min_m": lo, "accept_max_m": hi,
-                            "verdict": "consistent" if ok else "inconsistent", "reason": reason})
-            rows.append(row)
-
-        for rd in rlist:
-            if rd.kind not in _READING_KINDS:
-                raise ValidationError(f"claim {cid!r}: unknown reading kind {rd.kind!r}; use one of {_READING_KINDS}")
+    for _, c in cl_table.iterrows():
+        claim = _Claim(ctx, c, rows)
+        for rd in reading_map.get(claim.cid, default_readings(c)):
+            if rd.kind not in EVALUATORS:
+                raise ValidationError(
+                    f"claim {claim.cid!r}: unknown reading kind {rd.kind!r}; use one of {READING_KINDS}")
             n_before = len(rows)
             try:
-                if rd.kind == "not_measurable":
-                    for src in line_sources if ref_kind != "dem" else ["dem"]:
-                        emit(rd, src, None, math.nan, "", "", reason=rd.reason)
-                    continue
-                if rd.kind == "dem_peak":
-                    pid = rd.place or subject_id
-                    xy, prec, label, why = place_info(pid)
-                    src_name = f"dem:{Path(str(case.dem)).name}"
-                    if xy is None:
-                        emit(rd, src_name, None, math.nan, "", "", reason=why)
-                        continue
-                    try:
-                        from borderkit.terrain.peaks import peak_check
-
-                        pk = peak_check(pid, places=case.places, dem=case.dem)
-                    except ImportError as exc:  # rasterio missing
-                        emit(rd, src_name, None, math.nan, "", "", reason=f"the DEM cannot be read here ({exc})")
-                        continue
-                    acc = pk["dem"].get("vertical_accuracy_m")
-                    src_name = f"dem:{pk['dem']['name']}"
-                    note = (f"DEM cell {pk['dem']['resolution_m']:.0f} m; the places layer cites "
-                            f"{pk['reported_m']:g} m ({pk['reported_source']}). " if pk.get("reported_m") else "")
-                    note += "A coarse DEM reads below a sharp summit (see borderkit peak)."
-                    emit(rd, src_name, float(pk["dem_max_m"]), float(acc) if acc is not None else 0.0,
-                         "highest DEM cell within " + f"{pk['search_radius_m']:.0f} m of the place (borderkit.terrain."
-                         "peaks.peak_check); uncertainty = the DEM's stated vertical accuracy",
-                         f"{label}; {pk['dem']['name']}", note=note,
-                         frm=xy, to=(pk["dem_max_at"]["lon"], pk["dem_max_at"]["lat"]))
-                    continue
-
-                if rd.kind == "advance_depth":
-                    # the point: the incident's place (not the incident radius, which includes the claimed depth)
-                    if subject_kind == "incident":
-                        if subject_id not in incidents.index:
-                            for src in line_sources:
-                                emit(rd, src, None, math.nan, "", "", reason=f"incident {subject_id!r} not found")
-                            continue
-                        inc = incidents.loc[subject_id]
-                        if "anchor" in str(inc["description"]).lower():
-                            for src in line_sources:
-                                emit(rd, src, None, math.nan, "", "", reason=(
-                                    f"incident {subject_id}'s point is an anchor, not the place the report names"))
-                            continue
-                        pid = rd.place or str(inc["place_id"])
-                        texts = [str(c["readings"]), str(c["notes"]), str(inc["description"]), str(c["statement"])]
-                        inc_note = (f"the incident's precision_m ({inc['precision_m']:g} m) is not used as tolerance: "
-                                    "it is set to cover the reported depth itself, which would make the test circular; "
-                                    "the place's own precision is used")
-                    else:
-                        pid = rd.place or subject_id
-                        texts = [str(c["readings"]), str(c["notes"]), str(c["statement"])]
-                        inc_note = ""
-                    xy, prec, label, why = place_info(pid)
-                    parties = ref if ref_kind == "border" else ()
-                    into = (advance_into or {}).get(cid)
-                    into_text = f"party advanced into: {into} (given)" if into else ""
-                    if into is None:
-                        into, into_text = _infer_into(texts, parties)
-                    if xy is None or into is None or ref_kind != "border":
-                        for src in line_sources:
-                            emit(rd, src, None, math.nan, "", "", reason=why or into_text or
-                                 f"reference {c['reference']!r} is not a border")
-                        continue
-                    d = M.distance_to_lines(xy[0], xy[1], lines=lines, pair=parties, into=into)
-                    for r in d.itertuples(index=False):
-                        note = [into_text]
-                        if r.in_gap:
-                            note.append(f"{r.source} leaves a gap in its line here (e.g. water outside its land "
-                                        f"polygons): the nearest drawn point is the gap's edge; across the gap the "
-                                        f"place lies {r.bridged_distance_m:.0f} m from a straight bridge")
-                        if abs(r.depth_m) <= _rss(r.accuracy_m, prec):
-                            note.append("the place lies within the uncertainty of the line: this measurement cannot "
-                                        "tell an advance to it from no crossing at all")
-                        if inc_note:
-                            note.append(inc_note)
-                        note.append("the place is where the advance went, not how far it went: its depth only bounds "
-                                    "the advance from below, so the accepted range runs from the line (minus the "
-                                    "uncertainty) to the claimed depth plus its tolerance")
-                        emit(rd, r.source, float(r.depth_m), _rss(r.accuracy_m, prec),
-                             "signed geodesic distance (WGS84) from the place to the nearest section of the line; "
-                             f"positive = on {into}'s side (beyond the line into {into})",
-                             f"{label}; line {r.line_id}", note="; ".join(n for n in note if n),
-                             frm=xy, to=(r.nearest_lon, r.nearest_lat), reach=True)
-                    continue
-
-                pid = rd.place or (subject_id if subject_kind == "place" else "")
-                if rd.kind in ("point_to_line", "toward_to_line"):
-                    xy, prec, label, why = (place_info(pid) if pid else
-                                            (None, math.nan, "", "the subject is not a place"))
-                    if xy is None or ref_kind != "border":
-                        for src in line_sources:
-                            emit(rd, src, None, math.nan, "", "",
-                                 reason=why or f"reference {c['reference']!r} is not a border")
-                        continue
-                    if rd.kind == "point_to_line":
-                        d = M.distance_to_lines(xy[0], xy[1], lines=lines, pair=ref)
-                        for r in d.itertuples(index=False):
-                            note = f"the place is on the {r.party} side of this line"
-                            if r.at_line_end:
-                                note += " (extrapolated: the nearest point is where this source's line stops)"
-                            if r.in_gap:
-                                note += f"; the nearest point is the edge of a gap in the drawn line ({r.source})"
-                            emit(rd, r.source, float(r.distance_m), _rss(r.accuracy_m, prec),
-                                 "geodesic distance (WGS84) from the place to the nearest point of the source's line",
-                                 f"{label}; line {r.line_id}", note=note, frm=xy, to=(r.nearest_lon, r.nearest_lat))
-                    else:
-                        txy, _, tlabel, twhy = place_info(rd.toward)
-                        if txy is None:
-                            for src in line_sources:
-                                emit(rd, src, None, math.nan, "", "", reason=twhy)
-                            continue
-                        d = M.distance_toward(xy[0], xy[1], txy[0], txy[1], lines=lines, pair=ref)
-                        acc = lines.groupby("source")["scale_or_accuracy_m"].max()
-                        for r in d.itertuples(index=False):
-                            emit(rd, r.source, float(r.distance_m), _rss(float(acc[r.source]), prec),
-                                 f"geodesic distance (WGS84) from the place along azimuth {r.azimuth_deg:.1f}° (toward "
-                                 f"{rd.toward}) to where it first meets the line",
-                                 f"{label}; toward {tlabel}; line {r.line_id}",
-                                 reason="" if math.isfinite(r.distance_m) else "the geodesic meets no line before the "
-                                 "target",
-                                 note="the crossing is on a bridged gap of the drawn line" if r.in_gap else "",
-                                 frm=xy, to=(r.crossing_lon, r.crossing_lat))
-                    continue
-
-                if rd.kind in ("territory_gap", "point_to_territory"):
-                    if ref_kind != "territory":
-                        for src in line_sources:
-                            emit(rd, src, None, math.nan, "", "",
-                                 reason=f"reference {c['reference']!r} is not a territory")
-                        continue
-                    party, part = ref
-                    part_xy = None
-                    if part:
-                        part_xy, _, _, _ = place_info(part)
-                        if part_xy is None and part == "nakhchivan":
-                            part_xy = M.NAKHCHIVAN_CITY
-                    if rd.kind == "territory_gap":
-                        if part_xy is None:
-                            for src in line_sources:
-                                emit(rd, src, None, math.nan, "", "",
-                                     reason=f"territory part {part!r} cannot be located")
-                            continue
-                        has_t = set(case.territories.loc[case.territories["party"] == party, "source"])
-                        has_l = set(lines.loc[lines["section"] == part, "source"]) & set(
-                            lines.loc[lines["section"] == "mainland", "source"])
-                        usable = [s for s in line_sources if s in has_t | has_l]
-                        cw = M.corridor_width(case.territories, lines=lines, party=party, part_a_at=part_xy,
-                                              sections=(part, "mainland"), sources=usable) if usable else pd.DataFrame(
-                            columns=["source"])
-                        for src in sorted(set(line_sources) - set(cw["source"])):
-                            emit(rd, src, None, math.nan, "", "", reason=(
-                                f"{src} has neither a {party} territory nor '{part}' and 'mainland' line sections"))
-                        for r in cw.itertuples(index=False):
-                            acc = float(r.accuracy_m)
-                            emit(rd, r.source, float(r.distance_m), _rss(acc, acc),
-                                 f"narrowest geodesic gap (WGS84) between {party}/{part} and {party}'s largest part, "
-                                 f"from the source's {r.method}; uncertainty = two line accuracies in quadrature",
-                                 f"{r.method}: {r.part_a} ↔ {r.part_b}", note=f"nearest points "
-                                 f"{r.a_lat:.5f}N {r.a_lon:.5f}E ↔ {r.b_lat:.5f}N {r.b_lon:.5f}E",
-                                 frm=(r.a_lon, r.a_lat), to=(r.b_lon, r.b_lat))
-                    else:
-                        xy, prec, label, why = (place_info(pid) if pid else
-                                                (None, math.nan, "", "the subject is not a place"))
-                        if xy is None:
-                            for src in line_sources:
-                                emit(rd, src, None, math.nan, "", "", reason=why)
-                            continue
-                        has_t = set(case.territories.loc[case.territories["party"] == party, "source"])
-                        has_l = set(lines.loc[lines["section"] == part, "source"]) if part else set()
-                        usable = [s for s in line_sources if s in has_t | has_l]
-                        d = M.distance_to_territory(xy[0], xy[1], territories=case.territories, party=party,
-                                                    part_at=part_xy, part_west_of_lon=M.NAKHCHIVAN_WEST_OF_LON,
-                                                    lines=lines, section=part or None,
-                                                    sources=usable) if usable else pd.DataFrame(columns=["source"])
-                        for src in sorted(set(line_sources) - set(d["source"])):
-                            emit(rd, src, None, math.nan, "", "", reason=(
-                                f"{src} has neither a {party} territory nor a '{part}' line section"))
-                        for r in d.itertuples(index=False):
-                            emit(rd, r.source, float(r.distance_m), _rss(float(r.accuracy_m), prec), r.method,
-                                 f"{label}; {party}/{part}", frm=xy, to=(r.nearest_lon, r.nearest_lat))
-                    continue
+                EVALUATORS[rd.kind](claim, rd)
             except BorderkitError as exc:  # data that cannot support this reading: say so, keep going
                 del rows[n_before:]
-                for src in line_sources if ref_kind != "dem" else ["dem"]:
-                    emit(rd, src, None, math.nan, "", "", reason=str(exc))
+                claim.cannot(rd, str(exc), claim.targets)
 
     table = pd.DataFrame(rows)
     # per source, then per claim
-    def per_source(v: pd.Series) -> str:
-        measured = [x for x in v if x != "cannot be measured"]
-        if not measured:
-            return "cannot be measured"
-        if all(x == "consistent" for x in measured):
-            return "consistent"
-        if all(x == "inconsistent" for x in measured):
-            return "inconsistent"
-        return "depends on reading"
-
-    sv = table.groupby(["claim_id", "source"], sort=False)["verdict"].agg(per_source)
+    sv = table.groupby(["claim_id", "source"], sort=False)["verdict"].agg(_per_source)
     table["source_verdict"] = [sv[(a, b)] for a, b in zip(table["claim_id"], table["source"], strict=True)]
-
-    def per_claim(v: pd.Series) -> str:
-        vals = set(v)
-        measured = vals - {"cannot be measured"}
-        if not measured:
-            return "cannot be measured"
-        if len(measured) == 1:
-            return measured.pop()
-        return "depends on source"
-
-    cv = sv.groupby(level=0, sort=False).agg(per_claim)
+    cv = sv.groupby(level=0, sort=False).agg(_per_claim)
     table["claim_verdict"] = table["claim_id"].map(cv)
-    cols = ["claim_id", "statement", "quantity", "qualifier", "reading", "reading_text", "source", "claimed_value",
-            "claimed_unit", "claimed_m", "measured_m", "measured_value", "difference_m", "rounding_m",
-            "uncertainty_m", "accept_min_m", "accept_max_m", "verdict", "reason", "note", "tolerance_text", "method",
-            "features", "from_lon", "from_lat", "to_lon", "to_lat", "source_verdict", "claim_verdict"]
-    table = table[cols]
+    table = table[_TABLE_COLUMNS]
     table.attrs["units"] = "metres (geodesic, WGS84) unless claimed_unit says otherwise; heights m above MSL"
     table.attrs["method"] = ("each reading measured per line source (heights on the DEM); consistent when "
                              "accept_min_m <= measured_m <= accept_max_m (claim band widened by uncertainty_m)")

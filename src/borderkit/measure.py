@@ -34,25 +34,36 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 
+from borderkit._projection import ensure_wgs84
 from borderkit.errors import ValidationError
 from borderkit.geodesy import (
-    GEOD,
     LocalProjection,
     geodesic_destination,
     geodesic_inverse,
     nearest_points_on_lines,
-    signed_distance_to_line,
 )
+from borderkit.lines import (
+    BRIDGE_GAPS_M,
+    UNITS,
+    Sided,
+    area_km2,
+    areas_km2,
+    densify_lines,
+    lines_to_local,
+    pick_sources,
+    select_lines,
+    sided,
+)
+from borderkit.places import is_empty_geometry, place_point
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas
 
 __all__ = [
     "UNITS",
-    "NAKHCHIVAN_CITY",
+    "BRIDGE_GAPS_M",
     "AdvanceDepth",
     "select_lines",
     "place_point",
@@ -71,18 +82,7 @@ __all__ = [
     "densify_lines",
 ]
 
-UNITS = "metres (geodesic, WGS84 ellipsoid); km² (WGS84 ellipsoid); degrees for lon/lat and azimuths"
-"""Units of every table this module returns (also in ``df.attrs['units']``)."""
 
-NAKHCHIVAN_CITY = (45.41222, 39.20889)
-"""(lon, lat) of Nakhchivan city as in the bundled places layer (GeoNames 147429).
-
-Used to pick the Nakhchivan part of the AZE territory: the part that contains this point."""
-
-NAKHCHIVAN_WEST_OF_LON = 46.2
-"""Fallback when no part contains the city: the largest part lying wholly west of this longitude (degrees E)."""
-
-_GEOD = GEOD  # the one pyproj.Geod of borderkit.geodesy
 _POINT_LINE = (
     "geodesic distance (WGS84, pyproj Geod) from the point to the nearest point of the source's line, "
     "segments taken as geodesics (borderkit.geodesy.nearest_points_on_lines)"
@@ -96,50 +96,10 @@ _SIDE = (
 # =================================================================================================
 # small helpers
 # =================================================================================================
-def area_km2(geometries: Any) -> float:
-    """Total area of polygons in EPSG:4326, km² on the WGS84 ellipsoid.
-
-    Parameters
-    ----------
-    geometries
-        A shapely geometry or an iterable of them (lon/lat degrees). Non-polygonal
-        parts count 0.
-
-    Returns
-    -------
-    float
-        km², by ``pyproj.Geod(ellps="WGS84").geometry_area_perimeter`` (edges between
-        consecutive vertices are geodesics).
-    """
-    geoms = [geometries] if isinstance(geometries, shapely.Geometry) else list(geometries)
-    total = 0.0
-    for g in geoms:
-        if g is None or g.is_empty:
-            continue
-        for p in shapely.get_parts(g):
-            if p.geom_type == "Polygon" and not p.is_empty:
-                total += abs(_GEOD.geometry_area_perimeter(p)[0])
-    return total / 1e6
-
-
-def _areas_km2(geoms: Sequence[Any]) -> np.ndarray:
-    return np.array([area_km2(g) for g in geoms], dtype=np.float64)
-
-
-def _length_m(geom: Any) -> float:
-    if geom is None or geom.is_empty:
-        return 0.0
-    return float(_GEOD.geometry_length(geom))
-
-
 def _finish(df: pd.DataFrame, method: str) -> pd.DataFrame:
     df.attrs["units"] = UNITS
     df.attrs["method"] = method
     return df
-
-
-def _empty_geom(g: Any) -> bool:
-    return g is None or (isinstance(g, float) and math.isnan(g)) or getattr(g, "is_empty", True)
 
 
 def _lonlat_arrays(lon: Any, lat: Any | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -151,9 +111,10 @@ def _lonlat_arrays(lon: Any, lat: Any | None = None) -> tuple[np.ndarray, np.nda
         arr = np.asarray(list(geoms), dtype=object)
         if arr.size and not (shapely.get_type_id(arr) == 0).all():  # None -> -1
             raise ValidationError("points: expected Point geometries (or pass lon and lat arrays)")
-        if hasattr(lon, "crs") and lon.crs is not None and not pyproj.CRS(lon.crs).equals("EPSG:4326"):
-            lon = lon.to_crs(4326)
-            arr = np.asarray(list(lon.geometry.values), dtype=object)
+        if hasattr(lon, "crs"):
+            reprojected = ensure_wgs84(lon)
+            if reprojected is not lon:
+                arr = np.asarray(list(reprojected.geometry.values), dtype=object)
         return shapely.get_x(arr).astype(float), shapely.get_y(arr).astype(float)
     lo = np.atleast_1d(np.asarray(lon, dtype=np.float64)).ravel()
     la = np.atleast_1d(np.asarray(lat, dtype=np.float64)).ravel()
@@ -162,97 +123,8 @@ def _lonlat_arrays(lon: Any, lat: Any | None = None) -> tuple[np.ndarray, np.nda
     return lo, la
 
 
-def select_lines(
-    lines: geopandas.GeoDataFrame,
-    *,
-    sources: Iterable[str] | None = None,
-    pair: Sequence[str] | None = None,
-) -> geopandas.GeoDataFrame:
-    """The sections of some line sources, optionally only those between two parties.
-
-    Parameters
-    ----------
-    lines
-        A lines layer (schema ``LINES``), EPSG:4326.
-    sources
-        Registry names to keep (default: all). An unknown name raises.
-    pair
-        Two party codes, e.g. ``("ARM", "AZE")``: keep sections whose
-        ``{left_party, right_party}`` is that pair.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        The selected rows (non-empty geometries only), original index kept.
-
-    Raises
-    ------
-    ValidationError
-        An unknown source, or nothing left to measure against.
-    """
-    if lines.crs is not None and not pyproj.CRS(lines.crs).equals("EPSG:4326"):
-        lines = lines.to_crs(4326)
-    out = lines[~lines.geometry.is_empty & lines.geometry.notna()]
-    available = sorted(set(out["source"]))
-    if sources is not None:
-        wanted = [sources] if isinstance(sources, str) else list(sources)
-        unknown = [s for s in wanted if s not in available]
-        if unknown:
-            raise ValidationError(f"unknown line source(s) {unknown}; available: {', '.join(available)}")
-        out = out[out["source"].isin(wanted)]
-    if pair is not None:
-        p = {str(x) for x in pair}
-        if len(p) != 2:
-            raise ValidationError(f"pair: expected two different party codes, got {pair!r}")
-        keep = [({a, b} == p) for a, b in zip(out["left_party"], out["right_party"], strict=True)]
-        out = out[np.asarray(keep, dtype=bool)]
-    if out.empty:
-        raise ValidationError(
-            "no line sections to measure against"
-            + (f" between {'|'.join(pair)}" if pair is not None else "")
-            + (f" in source(s) {sources}" if sources is not None else "")
-        )
-    return out
-
-
-def _pick_sources(names: set[str], sources: Iterable[str] | None) -> set[str]:
-    """*names* restricted to *sources* (a name or names); an unknown name raises."""
-    if sources is None:
-        return names
-    wanted = [sources] if isinstance(sources, str) else list(sources)
-    unknown = [s for s in wanted if s not in names]
-    if unknown:
-        raise ValidationError(f"unknown source(s) {unknown}; available: {', '.join(sorted(names))}")
-    return set(wanted)
-
-
 def _groups(lines: geopandas.GeoDataFrame) -> list[tuple[str, geopandas.GeoDataFrame]]:
     return [(str(s), g) for s, g in lines.groupby("source", sort=True)]
-
-
-def place_point(places: geopandas.GeoDataFrame, name: str) -> tuple[float, float]:
-    """(lon, lat) of a place by ``place_id`` or name in any language.
-
-    Raises
-    ------
-    DatasetNotFoundError
-        No such place.
-    ValidationError
-        The place is unlocated (empty geometry): the message quotes why.
-    """
-    from borderkit.terrain.peaks import find_place
-
-    row = find_place(places, name)
-    g = row.geometry
-    if _empty_geom(g):
-        note = str(row.get("notes", "") or "").split(". ")[0]
-        raise ValidationError(
-            f"place {row.get('place_id', name)!r} is unlocated (no geometry in the places layer)"
-            + (f": {note}" if note else "")
-        )
-    if g.geom_type != "Point":
-        g = g.representative_point()
-    return float(g.x), float(g.y)
 
 
 # =================================================================================================
@@ -279,117 +151,7 @@ def point_distance(lon1: float, lat1: float, lon2: float, lat2: float) -> dict[s
     }
 
 
-BRIDGE_GAPS_M = 5000.0
-"""Gaps up to this length between consecutive parts of one section are bridged to decide sides.
-
-OSM's land-only polygons leave the ARM|AZE line interrupted where it crosses water (e.g. a 1.9 km
-gap across Sev Lake). Distances are always measured to the *drawn* line; the side of a point (and
-the splitting of polygons by the line) uses the line with such gaps closed by a straight segment,
-and rows whose nearest drawn point is the edge of a bridged gap are flagged ``in_gap``."""
-
-
-def _bridged(geom: Any, bridge_m: float = BRIDGE_GAPS_M) -> tuple[Any, np.ndarray]:
-    """The section with gaps <= bridge_m between consecutive parts closed, and the gap end points."""
-    if geom.geom_type != "MultiLineString":
-        return geom, np.empty((0, 2))
-    parts = [np.asarray(p.coords) for p in geom.geoms if len(p.coords) >= 2]
-    chains: list[np.ndarray] = [parts[0]]
-    ends: list[np.ndarray] = []
-    for p in parts[1:]:
-        a, b = chains[-1][-1], p[0]
-        gap = float(geodesic_inverse(a[0], a[1], b[0], b[1]).distance_m)
-        if gap <= bridge_m:
-            if gap > 0:
-                ends += [a, b]
-            chains[-1] = np.vstack([chains[-1], p])
-        else:
-            chains.append(p)
-    out = shapely.LineString(chains[0]) if len(chains) == 1 else shapely.MultiLineString(chains)
-    return out, (np.asarray(ends) if ends else np.empty((0, 2)))
-
-
-@dataclass
-class _Sided:
-    """Per point: nearest section of one source and the side the point is on (internal)."""
-
-    distance: np.ndarray
-    party: np.ndarray  # object: party code or "" when on the line
-    other: np.ndarray  # the other party of that section
-    nearest_lon: np.ndarray
-    nearest_lat: np.ndarray
-    along: np.ndarray
-    row: np.ndarray  # positional row in the sections frame
-    in_gap: np.ndarray  # nearest drawn point is the edge of a bridged gap
-    bridged_distance: np.ndarray  # distance to the section with its gaps bridged
-    at_end: np.ndarray  # nearest drawn point is an end of an open section (side extrapolated)
-
-
-def _bridged_geoms(sections: geopandas.GeoDataFrame) -> np.ndarray:
-    return np.asarray([_bridged(g)[0] for g in sections.geometry.values], dtype=object)
-
-
-def _geodesic_densify(geoms: Any, max_m: float = 1000.0) -> np.ndarray:
-    """Lines with vertices added along each geodesic segment (at most ``max_m`` apart).
-
-    A long geodesic segment is a curve in the local projection; after this its chords are short
-    enough (≤ 1 km: sagitta far below a millimetre) for planar overlays to follow the geodesic.
-    """
-    out = []
-    for g in geoms:
-        if g is None or g.is_empty:
-            out.append(g)
-            continue
-        parts = []
-        for p in shapely.get_parts(g):
-            lon, lat, _, _, _ = _densify([p], max_m)
-            parts.append(shapely.LineString(np.column_stack([lon, lat])))
-        out.append(parts[0] if g.geom_type == "LineString" else shapely.MultiLineString(parts))
-    return np.asarray(out, dtype=object)
-
-
-def _local_lines(proj: LocalProjection, sections: geopandas.GeoDataFrame, *, bridged: bool = True) -> np.ndarray:
-    """Sections (gaps bridged) densified along their geodesics and transformed to the local plane."""
-    geoms = _bridged_geoms(sections) if bridged else np.asarray(sections.geometry.values, dtype=object)
-    return np.asarray(proj.geometry_to_local(_geodesic_densify(geoms)), dtype=object)
-
-
-def _sided(lon: np.ndarray, lat: np.ndarray, sections: geopandas.GeoDataFrame) -> _Sided:
-    """Nearest section of *sections* for every point, and the party on the point's side."""
-    n = lon.size
-    geoms = np.asarray(sections.geometry.values, dtype=object)
-    near = nearest_points_on_lines(lon, lat, geoms)
-    row = near["line_index"].to_numpy(dtype=np.int64)
-    dist = near["distance_m"].to_numpy(dtype=np.float64).copy()
-    nlon = near["nearest_lon"].to_numpy(dtype=np.float64).copy()
-    nlat = near["nearest_lat"].to_numpy(dtype=np.float64).copy()
-    along = near["along_m"].to_numpy(dtype=np.float64).copy()
-    left = sections["left_party"].to_numpy(dtype=object)
-    right = sections["right_party"].to_numpy(dtype=object)
-    party = np.full(n, "", dtype=object)
-    other = np.full(n, "", dtype=object)
-    in_gap = np.zeros(n, dtype=bool)
-    at_end = np.zeros(n, dtype=bool)
-    bdist = dist.copy()
-    for k in np.unique(row):  # one call per section (a handful)
-        m = row == k
-        bgeom, ends = _bridged(geoms[k])
-        sd = signed_distance_to_line(lon[m], lat[m], bgeom)
-        side = sd["side"].to_numpy(dtype=object)
-        bdist[m] = sd["distance_m"].to_numpy(dtype=np.float64)
-        party[m] = np.where(side == "left", left[k], np.where(side == "right", right[k], ""))
-        other[m] = np.where(side == "left", right[k], np.where(side == "right", left[k], ""))
-        if ends.size:
-            dd = geodesic_inverse(nlon[m][:, None], nlat[m][:, None], ends[None, :, 0], ends[None, :, 1]).distance_m
-            in_gap[m] = dd.min(axis=1) < 0.01
-        tips = np.asarray([c for p in shapely.get_parts(bgeom) for c in (p.coords[0], p.coords[-1])
-                           if p.coords[0] != p.coords[-1]], dtype=np.float64).reshape(-1, 2)
-        if tips.size:
-            dd = geodesic_inverse(nlon[m][:, None], nlat[m][:, None], tips[None, :, 0], tips[None, :, 1]).distance_m
-            at_end[m] = dd.min(axis=1) < 0.01
-    return _Sided(dist, party, other, nlon, nlat, along, row, in_gap, bdist, at_end)
-
-
-def _depth(s: _Sided, into: str | None, sections: geopandas.GeoDataFrame) -> np.ndarray:
+def _depth(s: Sided, into: str | None, sections: geopandas.GeoDataFrame) -> np.ndarray:
     if into is None:
         return np.full(s.distance.size, np.nan)
     left = sections["left_party"].to_numpy(dtype=object)[s.row]
@@ -444,7 +206,7 @@ def distance_to_lines(
     sel = select_lines(lines, sources=sources, pair=pair)
     frames = []
     for src, g in _groups(sel):
-        s = _sided(lo, la, g)
+        s = sided(lo, la, g)
         frames.append(
             pd.DataFrame(
                 {
@@ -533,7 +295,7 @@ def distance_toward(
     rows = []
     for src, g in _groups(sel):
         best = (math.inf, None, None)
-        local = _local_lines(proj, g)
+        local = lines_to_local(proj, g)
         for k, geom in enumerate(local):
             inter = shapely.intersection(path, geom)
             if inter.is_empty:
@@ -596,7 +358,7 @@ def _classify_faces(
         return np.array([], dtype=object), np.array([])
     rep = shapely.point_on_surface(faces_local)
     lon, lat = proj.to_geographic(shapely.get_x(rep), shapely.get_y(rep))
-    s = _sided(np.asarray(lon), np.asarray(lat), sections)
+    s = sided(np.asarray(lon), np.asarray(lat), sections)
     return s.party, s.distance
 
 
@@ -642,15 +404,14 @@ def _positions(positions: Any) -> tuple[np.ndarray, list[Any]]:
         labels: list[Any] = [0]
     elif hasattr(positions, "geometry"):
         gs = positions.geometry
-        if gs.crs is not None and not pyproj.CRS(gs.crs).equals("EPSG:4326"):
-            gs = gs.to_crs(4326)
+        gs = ensure_wgs84(gs)
         geoms = np.asarray(gs.values, dtype=object)
         labels = list(positions.index)
     else:
         geoms = np.asarray(list(positions), dtype=object)
         labels = list(range(geoms.size))
     for g in geoms:
-        if _empty_geom(g) or g.geom_type not in ("Point", "Polygon", "MultiPolygon"):
+        if is_empty_geometry(g) or g.geom_type not in ("Point", "Polygon", "MultiPolygon"):
             raise ValidationError("positions: expected Point, Polygon or MultiPolygon geometries (non-empty)")
     return geoms, labels
 
@@ -747,12 +508,12 @@ def advance_depth(
         poly_local = shapely.make_valid(proj.geometry_to_local(geom))
         total_area = area_km2(geom)
         for src, g in _groups(sel):
-            lines_local = list(_local_lines(proj, g))
+            lines_local = list(lines_to_local(proj, g))
             faces = np.concatenate([_split_by_lines(p, lines_local) for p in shapely.get_parts(poly_local)])
             party, _ = _classify_faces(faces, proj, g)
             beyond_local = faces[party == into]
             beyond_ll = proj.geometry_to_geographic(beyond_local) if beyond_local.size else np.array([], dtype=object)
-            a_beyond = float(_areas_km2(beyond_ll).sum()) if beyond_local.size else 0.0
+            a_beyond = float(areas_km2(beyond_ll).sum()) if beyond_local.size else 0.0
             beyond_union_ll = shapely.union_all(beyond_ll) if beyond_local.size else shapely.Polygon()
             beyond_rows.append({"feature": lab, "source": src, "area_km2": a_beyond, "geometry": beyond_union_ll})
             area_m2 = max(float(shapely.area(poly_local)), 1.0)
@@ -762,7 +523,7 @@ def advance_depth(
                 union_local = shapely.union_all(beyond_local)
                 xy = _grid_samples(union_local, h)
                 lon_s, lat_s = proj.to_geographic(xy[:, 0], xy[:, 1])
-                s = _sided(np.asarray(lon_s), np.asarray(lat_s), g)
+                s = sided(np.asarray(lon_s), np.asarray(lat_s), g)
                 depth = s.distance
                 i = int(np.argmax(depth))
                 coarse = float(depth[i])
@@ -772,13 +533,11 @@ def advance_depth(
                 fx, fy = fx.ravel(), fy.ravel()
                 ok = shapely.contains_xy(union_local, fx, fy)
                 flon, flat = proj.to_geographic(fx[ok], fy[ok])
-                fs = _sided(np.asarray(flon), np.asarray(flat), g) if ok.any() else None
+                fs = sided(np.asarray(flon), np.asarray(flat), g) if ok.any() else None
                 lon_all = np.concatenate([np.asarray(lon_s), np.asarray(flon)])
                 lat_all = np.concatenate([np.asarray(lat_s), np.asarray(flat)])
                 if fs is not None:
-                    cat = _Sided(*(np.concatenate([getattr(s, f), getattr(fs, f)]) for f in
-                                   ("distance", "party", "other", "nearest_lon", "nearest_lat", "along", "row",
-                                    "in_gap", "bridged_distance", "at_end")))
+                    cat = s.concat(fs)
                 else:
                     cat = s
                 j = int(np.argmax(cat.distance))
@@ -825,7 +584,7 @@ def advance_depth(
                 # wholly on the other side: minus the smallest distance of its outline to the line
                 bnd = shapely.get_coordinates(shapely.segmentize(poly_local.boundary, h))
                 lon_s, lat_s = proj.to_geographic(bnd[:, 0], bnd[:, 1])
-                s = _sided(np.asarray(lon_s), np.asarray(lat_s), g)
+                s = sided(np.asarray(lon_s), np.asarray(lat_s), g)
                 j = int(np.argmin(s.distance))
                 summary.append(
                     {
@@ -886,8 +645,8 @@ def advance_zone(
     disk = shapely.Point(0.0, 0.0).buffer(float(radius_m), quad_segs=quad_segs)
     rows = []
     for src, g in _groups(sel):
-        drawn_local = list(_local_lines(proj, g, bridged=False))
-        lines_local = list(_local_lines(proj, g))
+        drawn_local = list(lines_to_local(proj, g, bridged=False))
+        lines_local = list(lines_to_local(proj, g))
         band = shapely.union_all([shapely.buffer(shapely.intersection(x, disk.buffer(depth_m)), float(depth_m),
                                                  quad_segs=quad_segs) for x in drawn_local])
         zone = shapely.intersection(band, disk)
@@ -1004,11 +763,11 @@ def territory_part(
         if west_of_lon is not None:
             west = [p for p in parts if p.bounds[2] < west_of_lon]
             if west:
-                areas = _areas_km2(west)
+                areas = areas_km2(west)
                 return west[int(np.argmax(areas))], f"the largest part wholly west of {west_of_lon}°E"
         raise ValidationError(f"no part of the territory contains ({at[0]}, {at[1]})")
     if largest:
-        areas = _areas_km2(parts)
+        areas = areas_km2(parts)
         return parts[int(np.argmax(areas))], "the largest part (WGS84 area)"
     raise ValidationError("territory_part: give at=(lon, lat) or largest=True")
 
@@ -1046,15 +805,18 @@ def corridor_width(
     territories: geopandas.GeoDataFrame | None = None,
     *,
     lines: geopandas.GeoDataFrame | None = None,
-    party: str = "AZE",
-    part_a_at: tuple[float, float] = NAKHCHIVAN_CITY,
-    part_a_west_of_lon: float | None = NAKHCHIVAN_WEST_OF_LON,
+    party: str,
+    part_a_at: tuple[float, float],
+    part_a_west_of_lon: float | None = None,
     part_b_at: tuple[float, float] | None = None,
-    sections: tuple[str, str] = ("nakhchivan", "mainland"),
+    sections: tuple[str, str] | None = None,
     sources: Iterable[str] | None = None,
     method: str = "auto",
 ) -> pd.DataFrame:
-    """Narrowest gap between two parts of one party's territory, per source (e.g. Nakhchivan ↔ mainland AZE).
+    """Narrowest gap between two parts of one party's territory, per source (e.g. an exclave ↔ the mainland).
+
+    What the parts are is case data: a case file names them (for the bundled case,
+    ``Case.config.corridor_options()`` gives Nakhchivan ↔ mainland Azerbaijan).
 
     Parameters
     ----------
@@ -1067,14 +829,22 @@ def corridor_width(
     party
         Whose territory.
     part_a_at, part_a_west_of_lon
-        Part A is the part containing this point (default Nakhchivan city), else
-        the largest part wholly west of this longitude (see :func:`territory_part`).
+        Part A is the part containing this (lon, lat) point, else (when
+        *part_a_west_of_lon* is given) the largest part wholly west of this
+        longitude (see :func:`territory_part`).
     part_b_at
         Part B is the part containing this point; default the largest part.
     sections
-        Line sections bounding part A and part B, for the line method.
+        Line sections bounding part A and part B, for the line method (needed
+        when a source has no territories, or with ``method="lines"``/``"both"``).
     sources
         Sources to measure (default: every source with territories or lines).
+
+    Raises
+    ------
+    ValidationError
+        An unknown method or source, a part that cannot be found, or a source
+        that must be measured by its lines when *sections* is not given.
     method
         ``"auto"`` (territories when the source has them, else lines),
         ``"territories"``, ``"lines"`` or ``"both"``.
@@ -1095,7 +865,7 @@ def corridor_width(
         names |= set(territories.loc[territories["party"] == party, "source"])
     if lines is not None:
         names |= set(lines["source"])
-    names = _pick_sources(names, sources)
+    names = set(pick_sources(names, sources))
     rows = []
     for src in sorted(names):
         has_t = territories is not None and ((territories["source"] == src) & (territories["party"] == party)).any()
@@ -1104,6 +874,9 @@ def corridor_width(
         if method in ("territories", "both", "auto") and has_t:
             todo.append("territories")
         if method in ("lines", "both") or (method == "auto" and not has_t):
+            if has_l and sections is None:
+                raise ValidationError(f"corridor_width: {src} is measured by its line sections; pass "
+                                      "sections=(section of part A, section of part B)")
             if has_l:
                 todo.append("lines")
         for m in todo:
@@ -1178,7 +951,7 @@ def distance_to_territory(
         names |= set(territories.loc[territories["party"] == party, "source"])
     if lines is not None and section is not None:
         names |= set(lines.loc[lines["section"] == section, "source"])
-    names = _pick_sources(names, sources)
+    names = set(pick_sources(names, sources))
     frames = []
     for src in sorted(names):
         has_t = territories is not None and ((territories["source"] == src) & (territories["party"] == party)).any()
@@ -1197,7 +970,7 @@ def distance_to_territory(
             nlon, nlat = near["nearest_lon"].to_numpy(), near["nearest_lat"].to_numpy()
         else:
             g = lines[(lines["source"] == src) & (lines["section"] == section)]
-            s = _sided(lo, la, g)
+            s = sided(lo, la, g)
             inside = s.party == party
             dist = np.where(inside, 0.0, s.distance)
             nlon, nlat = s.nearest_lon, s.nearest_lat
@@ -1216,61 +989,6 @@ def distance_to_territory(
 # =================================================================================================
 # buffers
 # =================================================================================================
-def _densify(
-    geometries: Any, spacing_m: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Points along lines every ``spacing_m`` or less on each segment's geodesic, in order along each part.
-
-    Returns lon, lat, geometry index, the length (m) each point stands for (0 for a part's last
-    vertex) and the index of the part each point is on (consecutive points of one part are
-    neighbours along the line).
-    """
-    geoms = [geometries] if isinstance(geometries, shapely.Geometry) else list(geometries)
-    arr = np.asarray(geoms, dtype=object)
-    polygonal = np.isin(shapely.get_type_id(arr), [3, 6])
-    if polygonal.any():
-        arr = np.where(polygonal, shapely.boundary(arr), arr)
-    parts, gidx = shapely.get_parts(arr, return_index=True)
-    coords, pidx = shapely.get_coordinates(parts, return_index=True)
-    a = np.flatnonzero(pidx[:-1] == pidx[1:])
-    b = a + 1
-    az, _, length = _GEOD.inv(coords[a, 0], coords[a, 1], coords[b, 0], coords[b, 1])
-    length = np.asarray(length, dtype=np.float64)
-    n = np.maximum(1, np.ceil(length / float(spacing_m)).astype(np.int64))
-    seg = np.repeat(np.arange(a.size), n)
-    start = np.repeat(np.cumsum(n) - n, n)
-    frac = (np.arange(seg.size) - start) / n[seg]
-    lon, lat, _ = _GEOD.fwd(coords[a[seg], 0], coords[a[seg], 1], np.asarray(az)[seg], length[seg] * frac)
-    last = np.flatnonzero(np.r_[pidx[1:] != pidx[:-1], True])  # last vertex of every part
-    lon = np.concatenate([np.asarray(lon, dtype=np.float64), coords[last, 0]])
-    lat = np.concatenate([np.asarray(lat, dtype=np.float64), coords[last, 1]])
-    part = np.concatenate([pidx[a[seg]], pidx[last]])
-    w = np.concatenate([length[seg] / n[seg], np.zeros(last.size)])
-    # order along each part: its segment samples (already in order), then its last vertex
-    order = np.lexsort((np.r_[np.zeros(seg.size), np.ones(last.size)], part))
-    return lon[order], lat[order], gidx[part][order], w[order], part[order]
-
-
-def densify_lines(geometries: Any, spacing_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Points along lines every ``spacing_m`` or less, following each segment's WGS84 geodesic.
-
-    Parameters
-    ----------
-    geometries
-        (Multi)LineStrings or (Multi)Polygons (their outlines) in EPSG:4326.
-    spacing_m
-        Largest distance between consecutive points of a segment, metres.
-
-    Returns
-    -------
-    (lon, lat, geometry_index)
-        Arrays; every vertex is included; the points of one segment are spaced
-        equally, at most ``spacing_m`` apart (``Geod.fwd`` from its start).
-    """
-    lon, lat, g, _, _ = _densify(geometries, spacing_m)
-    return lon, lat, g
-
-
 def geodesic_buffer(
     *,
     lines: geopandas.GeoDataFrame,
@@ -1308,7 +1026,7 @@ def geodesic_buffer(
     for src, g in _groups(sel):
         geoms = np.asarray(g.geometry.values, dtype=object)
         proj = LocalProjection.from_geometries(geoms)
-        local = _local_lines(proj, g, bridged=False)
+        local = lines_to_local(proj, g, bridged=False)
         buf = shapely.union_all(shapely.buffer(local, float(distance_m), quad_segs=quad_segs))
         buf = shapely.segmentize(buf, step)
         out = proj.geometry_to_geographic(buf)

@@ -27,16 +27,17 @@ import shapely
 
 from borderkit.errors import ValidationError
 from borderkit.geodesy import LocalProjection, geodesic_inverse, nearest_points_on_lines
-from borderkit.measure import (
+from borderkit.lines import (
     UNITS,
-    _areas_km2,
-    _bridged_geoms,
-    _densify,
-    _geodesic_densify,
-    _length_m,
-    _sided,
     area_km2,
+    areas_km2,
+    bridged_geometries,
+    densify,
+    geodesic_densify,
+    length_m,
+    line_pair,
     select_lines,
+    sided,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -48,10 +49,8 @@ __all__ = [
     "divergence",
     "divergence_table",
     "territory_overlaps",
-    "DEFAULT_PAIR",
 ]
 
-DEFAULT_PAIR = ("ARM", "AZE")
 _ON_LINE_TOL_M = 25.0  # an outline sample within this of a source's line lies "on" it (DCW packing ≤ 7 m)
 
 
@@ -93,7 +92,7 @@ def hausdorff_distance(a: Any, b: Any, *, spacing_m: float = 100.0) -> dict[str,
     gb = [b] if isinstance(b, shapely.Geometry) else list(b)
 
     def directed(src: list[Any], dst: list[Any]) -> tuple[float, float, float, tuple[float, float, float, float]]:
-        lon, lat, _, w, part = _densify(src, spacing_m)
+        lon, lat, _, w, part = densify(src, spacing_m)
         near = nearest_points_on_lines(lon, lat, dst)
         d = near["distance_m"].to_numpy()
         i = int(np.argmax(d))
@@ -106,7 +105,7 @@ def hausdorff_distance(a: Any, b: Any, *, spacing_m: float = 100.0) -> dict[str,
         best = (coarse, (float(lon[i]), float(lat[i]), float(near["nearest_lon"].iloc[i]),
                          float(near["nearest_lat"].iloc[i])))
         if stretch is not None and stretch.length > 0:
-            flon, flat, _, _, _ = _densify([stretch], spacing_m / 100.0)
+            flon, flat, _, _, _ = densify([stretch], spacing_m / 100.0)
             fn = nearest_points_on_lines(flon, flat, dst)
             fd = fn["distance_m"].to_numpy()
             j = int(np.argmax(fd))
@@ -181,7 +180,7 @@ def _end_connectors(secs_a: geopandas.GeoDataFrame, secs_b: geopandas.GeoDataFra
     closures: list[Any] = []
     ends: dict[str, dict[str, tuple[np.ndarray, np.ndarray]]] = {"a": {}, "b": {}}
     for key, secs in (("a", secs_a), ("b", secs_b)):
-        for sec, geom in zip(secs["section"], _bridged_geoms(secs), strict=True):
+        for sec, geom in zip(secs["section"], bridged_geometries(secs), strict=True):
             parts = [np.asarray(p.coords) for p in shapely.get_parts(geom)]
             first, last = parts[0][0], parts[-1][-1]
             gap = float(geodesic_inverse(first[0], first[1], last[0], last[1]).distance_m)
@@ -202,7 +201,7 @@ def _end_connectors(secs_a: geopandas.GeoDataFrame, secs_b: geopandas.GeoDataFra
 def _faces_between(proj: LocalProjection, secs_a: geopandas.GeoDataFrame, secs_b: geopandas.GeoDataFrame,
                    connect_m: float, close_m: float) -> np.ndarray:
     connectors, closures = _end_connectors(secs_a, secs_b, connect_m, close_m)
-    drawn = _geodesic_densify([*_bridged_geoms(secs_a), *_bridged_geoms(secs_b)])
+    drawn = geodesic_densify([*bridged_geometries(secs_a), *bridged_geometries(secs_b)])
     # connectors and closures are artificial straight joins: not densified (extra vertices on a join that runs
     # along a drawing's last segment would leave dangles instead of closing the face)
     local = proj.geometry_to_local(np.asarray([*drawn, *connectors, *closures], dtype=object))
@@ -228,10 +227,10 @@ def _part_metrics(parts_local: list[Any], proj: LocalProjection, secs_a: geopand
     ring = shapely.buffer(shapely.boundary(arr), _ON_LINE_TOL_M)
     out = {"max_width_m": 2.0 * np.asarray(radius), "width_lon": np.asarray(clon), "width_lat": np.asarray(clat)}
     for key, secs in (("length_a_m", secs_a), ("length_b_m", secs_b)):
-        drawn = shapely.union_all(proj.geometry_to_local(_geodesic_densify(secs.geometry.values)))
+        drawn = shapely.union_all(proj.geometry_to_local(geodesic_densify(secs.geometry.values)))
         on = shapely.intersection(drawn, ring)
         on_ll = proj.geometry_to_geographic(on)
-        out[key] = np.array([_length_m(g) for g in on_ll], dtype=np.float64)
+        out[key] = np.array([length_m(g) for g in on_ll], dtype=np.float64)
     rep = shapely.point_on_surface(arr)
     rlon, rlat = proj.to_geographic(shapely.get_x(rep), shapely.get_y(rep))
     near = nearest_points_on_lines(np.asarray(rlon), np.asarray(rlat), np.asarray(secs_a.geometry.values, dtype=object))
@@ -245,7 +244,7 @@ def divergence(
     source_a: str,
     source_b: str,
     territories: geopandas.GeoDataFrame | None = None,
-    pair: Sequence[str] = DEFAULT_PAIR,
+    pair: Sequence[str] | None = None,
     method: str = "auto",
     connect_m: float = 5000.0,
     close_m: float = 1000.0,
@@ -263,7 +262,8 @@ def divergence(
         Territories layer; used when both sources have territories for both
         parties of *pair* (``method="auto"`` or ``"territories"``).
     pair
-        The two parties, default ``("ARM", "AZE")``.
+        The two parties (default: the one pair of parties the two sources' lines
+        separate, see :func:`borderkit.lines.line_pair`).
     method
         ``"auto"``: territories when both sources have them, else lines;
         ``"territories"`` or ``"lines"`` to force one.
@@ -296,7 +296,8 @@ def divergence(
         raise ValidationError(f"method must be auto, territories or lines, got {method!r}")
     if source_a == source_b:
         raise ValidationError("source_a and source_b are the same source")
-    p, q = str(pair[0]), str(pair[1])
+    pair = line_pair(select_lines(lines, sources=[source_a, source_b]), pair)
+    p, q = pair
     secs_a = select_lines(lines, sources=[source_a], pair=pair)
     secs_b = select_lines(lines, sources=[source_b], pair=pair)
     ta = {x: _territory(territories, source_a, x) for x in (p, q)}
@@ -337,8 +338,8 @@ def divergence(
         if faces.size:
             rep = shapely.point_on_surface(faces)
             lon, lat = proj.to_geographic(shapely.get_x(rep), shapely.get_y(rep))
-            pa = _sided(np.asarray(lon), np.asarray(lat), secs_a).party
-            pb = _sided(np.asarray(lon), np.asarray(lat), secs_b).party
+            pa = sided(np.asarray(lon), np.asarray(lat), secs_a).party
+            pb = sided(np.asarray(lon), np.asarray(lat), secs_b).party
             keep = (pa != pb) & (pa != "") & (pb != "")
             for f, x, y in zip(faces[keep], pa[keep], pb[keep], strict=True):
                 parts_local.append(f)
@@ -350,7 +351,7 @@ def divergence(
             "on different sides (by the side of each source's nearest section) kept; areas on the WGS84 ellipsoid"
         )
     parts_ll = list(proj.geometry_to_geographic(np.asarray(parts_local, dtype=object))) if parts_local else []
-    areas = _areas_km2(parts_ll)
+    areas = areas_km2(parts_ll)
     metrics = _part_metrics(parts_local, proj, secs_a, secs_b)
     parts = gpd.GeoDataFrame(
         {
@@ -380,8 +381,8 @@ def divergence(
         ga = secs_a[secs_a["section"] == sec]
         gb = secs_b[secs_b["section"] == sec]
         row: dict[str, Any] = {"source_a": source_a, "source_b": source_b, "section": sec,
-                               "length_a_m": float(sum(_length_m(g) for g in ga.geometry)),
-                               "length_b_m": float(sum(_length_m(g) for g in gb.geometry))}
+                               "length_a_m": float(sum(length_m(g) for g in ga.geometry)),
+                               "length_b_m": float(sum(length_m(g) for g in gb.geometry))}
         if ga.empty or gb.empty:
             row.update({"hausdorff_m": np.nan, "hausdorff_upper_m": np.nan, "mean_a_to_b_m": np.nan,
                         "mean_b_to_a_m": np.nan, "note": f"drawn only by {source_a if gb.empty else source_b}"})
@@ -407,8 +408,8 @@ def divergence(
         "max_width_m": float(parts["max_width_m"].iloc[iw]) if iw >= 0 else 0.0,
         "max_width_lon": float(parts["width_lon"].iloc[iw]) if iw >= 0 else np.nan,
         "max_width_lat": float(parts["width_lat"].iloc[iw]) if iw >= 0 else np.nan,
-        "length_a_m": float(sum(_length_m(g) for g in secs_a.geometry)),
-        "length_b_m": float(sum(_length_m(g) for g in secs_b.geometry)),
+        "length_a_m": float(sum(length_m(g) for g in secs_a.geometry)),
+        "length_b_m": float(sum(length_m(g) for g in secs_b.geometry)),
         "hausdorff_m": h_all["hausdorff_m"],
         "hausdorff_upper_m": h_all["hausdorff_upper_m"],
         "hausdorff_from_lon": h_all["from_lon"],
@@ -427,7 +428,7 @@ def divergence_table(
     *,
     territories: geopandas.GeoDataFrame | None = None,
     sources: Iterable[str] | None = None,
-    pair: Sequence[str] = DEFAULT_PAIR,
+    pair: Sequence[str] | None = None,
     method: str = "auto",
     spacing_m: float = 100.0,
 ) -> Divergence:
@@ -443,6 +444,7 @@ def divergence_table(
     """
     import geopandas as gpd
 
+    pair = line_pair(select_lines(lines, sources=sources), pair)
     sel = select_lines(lines, sources=sources, pair=pair)
     names = sorted(set(sel["source"]))
     if len(names) < 2:

@@ -47,6 +47,7 @@ def claims(sources: tuple[str, ...], claims_path: Path | None, tolerance_m: floa
 
     from borderkit import datasets
     from borderkit.claims import claims_report, evaluate_claims, read_claims
+    from borderkit.io.atomic import atomic_output
 
     check_output(output, overwrite)
     case = datasets.load(case_name)
@@ -54,11 +55,12 @@ def claims(sources: tuple[str, ...], claims_path: Path | None, tolerance_m: floa
     tab = evaluate_claims(case, claims=cl, sources=sources or None, tolerance=tolerance_m)
     report = claims_report(tab)
     if output is not None:
-        if output.suffix.lower() == ".json":
-            output.write_text(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
-                              encoding="utf-8")
-        else:
-            tab.to_csv(output, index=False)
+        with atomic_output(output, overwrite=overwrite) as tmp:
+            if output.suffix.lower() == ".json":
+                tmp.write_text(json.dumps(report, indent=2, ensure_ascii=False, allow_nan=False) + "\n",
+                               encoding="utf-8")
+            else:
+                tab.to_csv(tmp, index=False)
     if as_json:
         echo_json(report)
         return

@@ -46,7 +46,7 @@ def info(name: str, as_json: bool) -> None:
         rows.append(
             (
                 key,
-                str(meta.get("rows", "")),
+                "" if meta.get("rows") is None else str(meta["rows"]),
                 ", ".join(meta.get("sources", [])),
                 ", ".join(licences),
                 meta["path"],

@@ -20,11 +20,15 @@ case_option = click.option("--case", "case_name", default=DEFAULT_CASE, show_def
                            help="Bundled case whose lines, territories and places are used.")
 source_option = click.option("--source", "sources", multiple=True, metavar="NAME",
                              help="Line source (registry name); repeat for several. Default: all of the case.")
-pair_option = click.option("--pair", default="ARM,AZE", show_default=True, metavar="P,Q",
-                           help="Only line sections between these two parties ('' for every section).")
+pair_option = click.option("--pair", default=None, metavar="P,Q",
+                           help="Only line sections between these two parties, e.g. ARM,AZE ('' for every "
+                           "section). Default: the pair of the case file.")
 
 
-def _pair(value: str) -> tuple[str, str] | None:
+def case_pair(value: str | None, case: Any) -> tuple[str, str] | None:
+    """The --pair option: two codes, ``None`` for every section (``''``), or the case file's pair when not given."""
+    if value is None:
+        return case.config.pair
     if not value.strip():
         return None
     bits = [b.strip() for b in value.split(",") if b.strip()]
@@ -35,7 +39,7 @@ def _pair(value: str) -> tuple[str, str] | None:
 
 def parse_point(value: str, places: Any, name: str) -> tuple[float, float, str]:
     """``LAT,LON`` or a place → ``(lon, lat, label)``; unlocated places raise a ValidationError."""
-    from borderkit.measure import place_point
+    from borderkit.places import place_point
 
     bits = value.replace(" ", "").split(",")
     if len(bits) == 2:
@@ -82,12 +86,14 @@ def table(df: Any, columns: list[str], rename: dict[str, str] | None = None) -> 
         return df[columns].rename(columns=rename or {}).to_string(index=False)
 
 
-def _write_geo(gdf: Any, path: Path, overwrite: bool) -> None:
+def write_geo(gdf: Any, path: Path, overwrite: bool) -> None:
+    """Write polygons as GeoJSON (or GPKG by extension), atomically (temp file + rename)."""
+    from borderkit.io.atomic import atomic_output
+
     check_output(path, overwrite)
-    if path.exists():
-        path.unlink()
     driver = "GPKG" if path.suffix.lower() == ".gpkg" else "GeoJSON"
-    gdf.to_file(path, driver=driver)
+    with atomic_output(path, overwrite=True) as tmp:
+        gdf.to_file(tmp, driver=driver)
 
 
 @click.group()
@@ -132,7 +138,7 @@ def distance_cmd(from_: str, to: str, case_name: str, as_json: bool) -> None:
 @pair_option
 @case_option
 @json_option
-def to_line_cmd(at: tuple[str, ...], into: str | None, sources: tuple[str, ...], pair: str, case_name: str,
+def to_line_cmd(at: tuple[str, ...], into: str | None, sources: tuple[str, ...], pair: str | None, case_name: str,
                 as_json: bool) -> None:
     """Distance from points to each source's line, the side they are on, the nearest point."""
     from borderkit import datasets
@@ -141,7 +147,7 @@ def to_line_cmd(at: tuple[str, ...], into: str | None, sources: tuple[str, ...],
     case = datasets.load(case_name)
     pts = [parse_point(v, case.places, "--at") for v in at]
     df = distance_to_lines([p[0] for p in pts], [p[1] for p in pts], lines=case.lines, sources=sources or None,
-                           pair=_pair(pair), into=into)
+                           pair=case_pair(pair, case), into=into)
     df.insert(1, "label", [pts[i][2] for i in df["point"]])
     if as_json:
         echo_json({"results": records(df), "units": df.attrs["units"], "method": df.attrs["method"]})
@@ -174,7 +180,7 @@ def to_line_cmd(at: tuple[str, ...], into: str | None, sources: tuple[str, ...],
 @json_option
 def depth_cmd(at: tuple[str, ...], polygon: Path | None, into: str, advance_km: float | None,
               zone_radius_km: float | None, spacing_m: float | None, profile_step_m: float,
-              sources: tuple[str, ...], pair: str, case_name: str, output: Path | None, overwrite: bool,
+              sources: tuple[str, ...], pair: str | None, case_name: str, output: Path | None, overwrite: bool,
               as_json: bool) -> None:
     """Advance depth beyond each source's line into a party's side.
 
@@ -195,7 +201,7 @@ def depth_cmd(at: tuple[str, ...], polygon: Path | None, into: str, advance_km: 
         raise click.UsageError("-o/--output writes the polygon parts beyond the line; it needs --polygon")
     check_output(output, overwrite)
     case = datasets.load(case_name)
-    pr = _pair(pair)
+    pr = case_pair(pair, case)
     src = sources or None
     doc: dict[str, Any] = {"into": into}
     lines_out: list[str] = []
@@ -241,7 +247,7 @@ def depth_cmd(at: tuple[str, ...], polygon: Path | None, into: str, advance_km: 
                                                          "along_to_m", "max_depth_m"]) if len(res.profile) else
             "no part beyond the line", ""]
         if output is not None:
-            _write_geo(res.beyond, output, overwrite)
+            write_geo(res.beyond, output, overwrite)
             lines_out.append(f"wrote {output}")
     doc["units"] = "metres (geodesic, WGS84); km² (WGS84 ellipsoid)"
     doc["method"] = ("depth = geodesic distance to the nearest section of each source's line, positive on the "
@@ -253,32 +259,40 @@ def depth_cmd(at: tuple[str, ...], polygon: Path | None, into: str, advance_km: 
 
 
 @measure.command("corridor")
-@click.option("--party", default="AZE", show_default=True, help="Whose territory has the two parts.")
-@click.option("--from-place", "from_place", default="nakhchivan", show_default=True, metavar="PLACE",
-              help="Part A is the part of the territory containing this place.")
+@click.option("--party", default=None, metavar="PARTY",
+              help="Whose territory has the two parts (e.g. AZE). Default: from the case file's [corridor].")
+@click.option("--from-place", "from_place", default=None, metavar="PLACE",
+              help="Part A is the part of the territory containing this place (e.g. nakhchivan). "
+              "Default: part A of the case file's [corridor].")
 @click.option("--to-place", "to_place", default=None, metavar="PLACE",
               help="Part B is the part containing this place (default: the largest part).")
 @click.option("--method", type=click.Choice(["auto", "territories", "lines", "both"]), default="auto",
               show_default=True, help="Territories where the source has them, else its line sections.")
-@click.option("--sections", default="nakhchivan,mainland", show_default=True, metavar="A,B",
-              help="Line sections bounding part A and part B (lines method).")
+@click.option("--sections", default=None, metavar="A,B",
+              help="Line sections bounding part A and part B, for the lines method (e.g. nakhchivan,mainland). "
+              "Default: the sections of the case file's parts.")
 @source_option
 @case_option
 @json_option
-def corridor_cmd(party: str, from_place: str, to_place: str | None, method: str, sections: str,
+def corridor_cmd(party: str | None, from_place: str | None, to_place: str | None, method: str,
+                 sections: str | None,
                  sources: tuple[str, ...], case_name: str, as_json: bool) -> None:
-    """Narrowest gap between two parts of a territory, per source (default Nakhchivan ↔ mainland AZE)."""
-    from borderkit import datasets
-    from borderkit.measure import corridor_width, place_point
+    """Narrowest gap between two parts of a territory, per source (default: the case file's corridor).
 
+    For the bundled case that is Nakhchivan ↔ mainland Azerbaijan.
+    """
+    from borderkit import datasets
+    from borderkit.measure import corridor_width
+
+    secs = None
+    if sections is not None:
+        secs = tuple(s.strip() for s in sections.split(","))
+        if len(secs) != 2:
+            raise click.BadParameter(f"{sections!r}: expected two section names", param_hint="--sections")
     case = datasets.load(case_name)
-    a = place_point(case.places, from_place)
-    b = place_point(case.places, to_place) if to_place else None
-    secs = tuple(s.strip() for s in sections.split(","))
-    if len(secs) != 2:
-        raise click.BadParameter(f"{sections!r}: expected two section names", param_hint="--sections")
-    df = corridor_width(case.territories, lines=case.lines, party=party, part_a_at=a, part_b_at=b,
-                        sections=secs, sources=sources or None, method=method)  # type: ignore[arg-type]
+    opts = case.corridor_options(party=party, from_place=from_place, to_place=to_place,
+                                 sections=secs)  # type: ignore[arg-type]
+    df = corridor_width(case.territories, lines=case.lines, sources=sources or None, method=method, **opts)
     if as_json:
         echo_json({"results": records(df), "units": df.attrs["units"], "method": df.attrs["method"]})
         return
@@ -316,7 +330,7 @@ def buffer_cmd(km: float, kinds: tuple[str, ...], show_all: bool, sources: tuple
         raise click.BadParameter("must be > 0", param_hint="--km")
     check_output(output, overwrite)
     case = datasets.load(case_name)
-    pr = _pair(pair)
+    pr = case_pair(pair, case)
     pw = places_within(case.places, lines=case.lines, distance_m=km * 1000.0, sources=sources or None, pair=pr,
                        kinds=kinds or None)
     shown = pw if show_all else pw[pw["within"].fillna(False).astype(bool)]
@@ -326,7 +340,7 @@ def buffer_cmd(km: float, kinds: tuple[str, ...], show_all: bool, sources: tuple
         buf = geodesic_buffer(lines=case.lines, distance_m=km * 1000.0, sources=sources or None, pair=pr)
         doc["zones"] = records(buf)
         if output is not None:
-            _write_geo(buf, output, overwrite)
+            write_geo(buf, output, overwrite)
     if as_json:
         echo_json(doc)
         return

@@ -6,14 +6,16 @@ from pathlib import Path
 
 import click
 
-from borderkit.cli.measure_cmd import case_option, records, table
+from borderkit.cli.measure_cmd import case_option, case_pair, records, table, write_geo
 from borderkit.cli.options import check_output, echo_json, json_option, output_option, overwrite_option
 
 
 @click.command()
 @click.option("--source", "sources", multiple=True, metavar="NAME",
               help="Compare only these sources (two give one pair); repeatable. Default: every pair.")
-@click.option("--pair", default="ARM,AZE", show_default=True, metavar="P,Q", help="The two parties of the line.")
+@click.option("--pair", default=None, metavar="P,Q",
+              help="The two parties of the line, e.g. ARM,AZE. Default: the pair of the case file (else the one "
+              "pair the lines separate).")
 @click.option("--method", type=click.Choice(["auto", "territories", "lines"]), default="auto", show_default=True,
               help="auto: territories when both sources have them, else the polygons between the lines.")
 @click.option("--spacing-m", type=float, default=100.0, show_default=True,
@@ -24,7 +26,7 @@ from borderkit.cli.options import check_output, echo_json, json_option, output_o
 @output_option("Write every divergence polygon (GeoJSON, or GPKG by extension) to FILE.")
 @overwrite_option
 @json_option
-def overlaps(sources: tuple[str, ...], pair: str, method: str, spacing_m: float, show_parts: int, case_name: str,
+def overlaps(sources: tuple[str, ...], pair: str | None, method: str, spacing_m: float, show_parts: int, case_name: str,
              output: Path | None, overwrite: bool, as_json: bool) -> None:
     """Divergence between every pair of line sources, and territory overlaps inside each source.
 
@@ -34,20 +36,21 @@ def overlaps(sources: tuple[str, ...], pair: str, method: str, spacing_m: float,
     Nothing here says which source is right.
     """
     from borderkit import datasets
+    from borderkit.lines import line_pair, select_lines
     from borderkit.overlaps import divergence_table, territory_overlaps
 
-    bits = [b.strip() for b in pair.split(",") if b.strip()]
-    if len(bits) != 2:
-        raise click.BadParameter(f"{pair!r}: expected two party codes, e.g. ARM,AZE", param_hint="--pair")
+    if pair is not None and not pair.strip():
+        raise click.BadParameter("expected two party codes, e.g. ARM,AZE", param_hint="--pair")
     if len(sources) == 1:
         raise click.UsageError("give two or more --source (or none for every pair)")
     check_output(output, overwrite)
     case = datasets.load(case_name)
-    div = divergence_table(case.lines, territories=case.territories, sources=sources or None, pair=tuple(bits),
+    bits = line_pair(select_lines(case.lines, sources=sources or None), case_pair(pair, case))
+    div = divergence_table(case.lines, territories=case.territories, sources=sources or None, pair=bits,
                            method=method, spacing_m=spacing_m)
     tsrc = sorted(set(div.pairs["source_a"]) | set(div.pairs["source_b"]))
     tsrc = [s for s in tsrc if (case.territories["source"] == s).any()]
-    ov = territory_overlaps(case.territories, lines=case.lines, sources=tsrc, parties=tuple(bits)) if tsrc else None
+    ov = territory_overlaps(case.territories, lines=case.lines, sources=tsrc, parties=bits) if tsrc else None
     if ov is not None and len(ov):
         ov_sum = (ov.groupby(["source", "party_a", "party_b"], as_index=False)
                   .agg(parts=("area_km2", "size"), area_km2=("area_km2", "sum"), largest_km2=("area_km2", "max")))
@@ -56,9 +59,7 @@ def overlaps(sources: tuple[str, ...], pair: str, method: str, spacing_m: float,
 
         ov_sum = pd.DataFrame(columns=["source", "party_a", "party_b", "parts", "area_km2", "largest_km2"])
     if output is not None:
-        if output.exists():
-            output.unlink()
-        div.parts.to_file(output, driver="GPKG" if output.suffix.lower() == ".gpkg" else "GeoJSON")
+        write_geo(div.parts, output, overwrite)
     if as_json:
         doc = {
             "pairs": records(div.pairs),

@@ -13,7 +13,6 @@ clearance and the caveat the DEM's resolution imposes.
 
 from __future__ import annotations
 
-import difflib
 import math
 import os
 from collections.abc import Mapping, Sequence
@@ -22,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from borderkit.errors import DatasetNotFoundError, DEMError, ValidationError
+from borderkit.errors import DEMError, ValidationError
+from borderkit.places import find_place  # one implementation (borderkit.places)
 from borderkit.terrain.dem import DEM, _geod, open_dem
 from borderkit.terrain.visibility import (
     DEFAULT_OBSERVER_HEIGHT_M,
@@ -46,7 +46,6 @@ __all__ = [
 ]
 
 DEFAULT_TARGET_KINDS = ("airport", "town", "city", "village", "road", "crossing", "base")
-_NAME_COLUMNS = ("name_en", "name_hy", "name_az", "name_ru", "name")
 
 
 def load_places(places: Any = None) -> geopandas.GeoDataFrame:
@@ -64,38 +63,6 @@ def load_places(places: Any = None) -> geopandas.GeoDataFrame:
             return gpd.read_file(places)
         return read_places(places)
     return places
-
-
-def find_place(places: geopandas.GeoDataFrame, name: str) -> pandas.Series:
-    """The row of a place by ``place_id`` or by name in any language (case-insensitive).
-
-    Raises
-    ------
-    DatasetNotFoundError
-        No place matches (the message suggests close names), or a partial name
-        matches several places.
-    """
-    key = name.strip().casefold()
-    if "place_id" in places.columns:
-        hit = places[places["place_id"].astype(str).str.casefold() == key]
-        if len(hit):
-            return hit.iloc[0]
-    cols = [c for c in _NAME_COLUMNS if c in places.columns]
-    for c in cols:
-        hit = places[places[c].fillna("").astype(str).str.casefold() == key]
-        if len(hit):
-            return hit.iloc[0]
-    for c in cols:
-        hit = places[places[c].fillna("").astype(str).str.casefold().str.contains(key, regex=False)]
-        if len(hit) == 1:
-            return hit.iloc[0]
-        if len(hit) > 1:
-            names = ", ".join(sorted(hit[c].astype(str)))
-            raise DatasetNotFoundError(f"{name!r} matches several places ({names}); give the full name or place_id")
-    choices = sorted({str(v) for c in cols for v in places[c].dropna() if str(v)})
-    close = difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
-    hint = f"; did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    raise DatasetNotFoundError(f"no place named {name!r} in the places layer{hint}")
 
 
 def _missing(geom: Any) -> bool:

@@ -438,7 +438,6 @@ def is_wgs84_geographic(crs: Any) -> bool:
     return crs.is_geographic and crs.to_epsg() == 4326
 
 
-_is_wgs84_geographic = is_wgs84_geographic  # old private name, still imported by borderkit.locate
 
 
 def ensure_wgs84(frame: Any) -> Any:

@@ -306,10 +306,10 @@ def _wanted(name: str, sources: Any, available: list[str]) -> bool:
 @cache
 def _case_layers() -> tuple[Any, Any]:
     """Lines and territories of the bundled case (hashes verified; the other layers are not read)."""
-    from borderkit import datasets
+    from borderkit import registry
     from borderkit.io import read_layer
 
-    paths = datasets.verify(datasets.DEFAULT_CASE)
+    paths = registry.verify(registry.DEFAULT_CASE)
     return read_layer(paths["lines"], "lines"), read_layer(paths["territories"], "territories")
 
 
@@ -416,7 +416,7 @@ def _terminal_ends(segs: Any) -> tuple[np.ndarray, np.ndarray]:
     gap is shorter than a third of the part (an outline left open, not a short piece).
     """
     from borderkit.geodesy import GEOD
-    from borderkit.measure import BRIDGE_GAPS_M
+    from borderkit.lines import BRIDGE_GAPS_M
 
     ia = np.flatnonzero(segs.prev < 0)
     ib = np.flatnonzero(segs.next < 0)
@@ -477,11 +477,11 @@ def _other_borders(name: str, geoms: np.ndarray, parties: np.ndarray, line_parti
 
 
 def _to_wgs84(gdf: Any, what: str) -> Any:
-    from borderkit._projection import _is_wgs84_geographic
+    from borderkit._projection import is_wgs84_geographic
 
     if gdf.crs is None:
         return gdf  # taken as EPSG:4326, like the readers do for CSV
-    if not _is_wgs84_geographic(gdf.crs):
+    if not is_wgs84_geographic(gdf.crs):
         return gdf.to_crs(4326)
     return gdf
 

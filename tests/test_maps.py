@@ -273,16 +273,18 @@ def test_hostile_strings_never_appear_unescaped(hostile_layers, layers, offline)
     assert {u for u in HOSTILE_URLS} <= plain
 
 
-def test_layer_control_names_are_html_escaped(hostile_layers):
+def test_layer_control_names_travel_only_as_json(hostile_layers):
+    """Layer names are data: they reach the page only inside the JSON block (borderkit.js escapes them for
+    Leaflet's innerHTML, checked in test_browser), never in a script that folium/branca built from a template."""
     html = render_html(make_map(hostile_layers))
-    page = parse(html)
-    main = "".join(body for attrs, body in page.scripts if not attrs.get("src") and "L.control.layers" in body)
-    names = re.findall(r'"((?:[^"\\]|\\.)*)"\s*:\s*(?:feature_group|tile_layer|image_overlay)_', main)
-    decoded = [json.loads(f'"{n}"') for n in names]
-    line_names = [n for n in decoded if n.startswith("Line: ")]
+    lc = embedded_data(html)["layer_control"]
+    line_names = [o["name"] for o in lc["overlays"] if o["name"].startswith("Line: ")]
     assert len(line_names) == 2
     for n in line_names:
-        assert "<" not in n and "&lt;script&gt;" in n
+        assert HOSTILE[0] in n  # intact after JSON decoding
+    assert [b["key"] for b in lc["bases"]] == ["osm", "opentopomap", "esri"]
+    code = "".join(body for attrs, body in parse(html).scripts if attrs.get("type") != "application/json")
+    assert "Line: " not in code and "Satellite (Esri" not in code
 
 
 # ------------------------------------------------------------------------------------ assets, offline, SRI
@@ -745,8 +747,9 @@ def test_case_viewshed_layer(case_html):
     assert v["label"] == name and v["show"] is False and v["observer_height_m"] == 2.0
     # the layer control lists it, and it is not on the map when the page opens
     page = parse(html)
-    main = "".join(body for attrs, body in page.scripts if not attrs.get("src") and "L.control.layers" in body)
-    group = re.search(re.escape(json.dumps(html_text(name))) + r"\s*:\s*(feature_group_\w+)", main).group(1)
+    main = "".join(body for attrs, body in page.scripts if not attrs.get("src") and "borderkit.build(" in body)
+    (key,) = [o["key"] for o in data["layer_control"]["overlays"] if o["name"] == name]
+    group = re.search(re.escape(json.dumps(key)) + r"\s*:\s*(feature_group_\w+)", main).group(1)
     assert f"{group}.addTo(" not in main
     # the area is the ellipsoidal area of the visible cells of the terrain engine's viewshed
     at = peak_check("mets_ishkhanasar", places=case.places, dem=case.dem)["dem_max_at"]

@@ -543,6 +543,26 @@
     return d.innerHTML;  /* text-node serialisation: &, <, > escaped; used in text context only */
   }
 
+  function buildLayerControl(map, refs, data) {
+    /* Leaflet's layer control inserts a name with innerHTML: every name is escaped first. Layers are
+       added one by one (not as an object keyed by name), so a name such as "__proto__" is just text. */
+    var lc = data.layer_control;
+    if (!lc) { return; }
+    var control = L.control.layers(null, null, { position: "topright", collapsed: lc.collapsed !== false,
+                                                 autoZIndex: true });
+    var label = function (name) { return "<bdi>" + escapeHtml(name) + "</bdi>"; };
+    lc.bases.forEach(function (it) {
+      var layer = (refs.bases || {})[it.key];
+      if (layer) { control.addBaseLayer(layer, label(it.name)); }
+    });
+    lc.overlays.forEach(function (it) {
+      var layer = refs.groups[it.key] || refs.overlays[it.key];
+      if (layer) { control.addOverlay(layer, label(it.name)); }
+    });
+    control.addTo(map);
+    return control;
+  }
+
   function buildAttribution(map, data) {
     /* Leaflet's attribution line takes HTML: every piece is escaped first. */
     if (!map.attributionControl || !data.credits.length) { return; }
@@ -700,6 +720,7 @@
     }
 
     /* chrome */
+    api.layerControl = buildLayerControl(map, refs, data);
     buildTitle(map, data);
     buildAttribution(map, data);
     new Box(buildLegend(data), { position: "topright", className: "bk-legend-control" }).addTo(map);

@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["HOSTILE", "HOSTILE_URLS", "TEMPLATE_PAYLOADS", "TEMPLATE_URLS", "synthetic_layers", "hostile_text", "template_payloads"]
+__all__ = [
+    "HOSTILE",
+    "HOSTILE_URLS",
+    "TEMPLATE_PAYLOADS",
+    "TEMPLATE_URLS",
+    "synthetic_layers",
+    "hostile_text",
+    "template_payloads",
+]
 
 HOSTILE = (
     "<script>window.__bk_pwned=1;alert(1)</script>",
@@ -47,7 +55,7 @@ TEMPLATE_PAYLOADS = (
     "}}",
     "%}",
     "#}",
-    "{{ \" }}",
+    '{{ " }}',
     "${{7*7}}",
     "#{7*7}",
     "<%= 7*7 %>",
@@ -114,9 +122,7 @@ def synthetic_layers(*, hostile: bool = False, payloads: tuple[str, ...] | None 
         return name + (hostile_text(next(counter), words) if hostile else "")
 
     src_a, src_b = src("synthetic-a"), src("synthetic-b")
-    arm, aze = (
-        ("ARM", "AZE") if not hostile else ("ARM " + hostile_text(3, words), "AZE " + hostile_text(5, words))
-    )
+    arm, aze = ("ARM", "AZE") if not hostile else ("ARM " + hostile_text(3, words), "AZE " + hostile_text(5, words))
     line_a = [(45.60, 39.30), (45.80, 39.55), (45.70, 39.80), (45.95, 40.05), (45.90, 40.30)]
     line_b = [(45.62, 39.30), (45.85, 39.56), (45.75, 39.78), (45.90, 40.06), (45.90, 40.30)]
 
@@ -204,8 +210,7 @@ def synthetic_layers(*, hostile: bool = False, payloads: tuple[str, ...] | None 
             recs += [{"publication": t("Bad link"), "title": t("x"), "date": t("d"), "url": u} for u in HOSTILE_URLS]
         if payloads is not None:
             recs += [
-                {"publication": t("Templated link"), "title": t("y"), "date": t("d"), "url": u}
-                for u in TEMPLATE_URLS
+                {"publication": t("Templated link"), "title": t("y"), "date": t("d"), "url": u} for u in TEMPLATE_URLS
             ]
         return recs
 

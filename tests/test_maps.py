@@ -391,6 +391,38 @@ def test_simplification_tolerance_in_metres_is_respected(layers):
     assert len(layers["lines"].geometry.iloc[0].coords) > 100
 
 
+def test_display_simplification_of_a_detailed_line_is_fast_and_measured(layers):
+    """200k vertices (the issue: 31 s before; O(n log n) now, ~3 s on the shared CI machine; bound generous)."""
+    import time
+
+    import numpy as np
+    import shapely
+
+    from borderkit.geodesy import GEOD
+    from borderkit.maps._prepare import _Local, simplify_for_display
+
+    n = 200_000
+    rng = np.random.default_rng(7)
+    t = np.linspace(0.0, 1.0, n)
+    lon = 45.7 + 0.05 * np.sin(t * 60) + 0.02 * np.cumsum(rng.normal(size=n)) / np.sqrt(n)
+    line = shapely.linestrings(np.column_stack([lon, 39.3 + t]))
+    local = _Local(line.bounds)
+    t0 = time.perf_counter()
+    (simple,), worst = simplify_for_display([line], tolerance_m=30.0, local=local)
+    assert time.perf_counter() - t0 < 60.0
+    assert shapely.get_num_coordinates(simple) < n / 20
+    # independent check on a sample: geodesic distance from each vertex to its planar-nearest point of the
+    # simplified line, found by GEOS in the local projection (the direct O(n*m) way the code no longer uses)
+    idx = rng.choice(n, 3000, replace=False)
+    pts = shapely.points(shapely.get_coordinates(local.project(line))[idx])
+    near = shapely.get_coordinates(shapely.shortest_line(pts, local.project(simple)))
+    lon1, lat1 = local.inv.transform(near[0::2, 0], near[0::2, 1])
+    lon2, lat2 = local.inv.transform(near[1::2, 0], near[1::2, 1])
+    sample = np.abs(GEOD.inv(lon1, lat1, lon2, lat2)[2]).max()
+    assert sample <= worst + 1e-6 <= 30.0 + 1e-6
+    assert worst > 20.0  # the tolerance is used, not a tiny one
+
+
 def test_incidents_places_and_measurements(layers):
     data = embedded_data(render_html(make_map(layers)))
     inc = data["incidents"]

@@ -70,7 +70,9 @@ def main() -> None:
         res = subprocess.run(cmd, capture_output=True, text=True, env={"PYTHONPATH": str(ROOT / "src")}, check=False)
         dt = time.perf_counter() - t0
         rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        print(f"\nborderkit map on a 1,000,000-vertex line: exit {res.returncode}, {dt:.1f} s wall, peak RSS {rss:.0f} MiB")
+        print(
+            f"\nborderkit map on a 1,000,000-vertex line: exit {res.returncode}, {dt:.1f} s wall, peak RSS {rss:.0f} MiB"
+        )
         print(res.stdout.strip() or res.stderr.strip())
 
 

@@ -843,3 +843,29 @@ def test_static_map_leaves_hidden_viewsheds_and_small_scale_labels_off(layers):
     assert "advance depth" in shown and "Sampletown → border" not in shown
     off = texts(render_figure(prepare_context({**layers, "viewsheds": hidden})))
     assert "viewshed" not in off
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (float("inf"), "unknown (the data give 'inf'"),
+        ("1e400", "unknown (the data give '1e400'"),
+        (-5.0, "unknown (the data give '-5.0'"),
+        (float("nan"), "unknown (not given)"),
+        (None, "unknown (not given)"),
+    ],
+)
+def test_non_finite_precision_is_never_printed_as_a_number(layers, value, shown, tmp_path):
+    """precision_m of inf/1e400 used to show "± 0 m": unknown uncertainty is said to be unknown, no ring drawn."""
+    from borderkit.maps.static import save_static
+
+    inc = layers["incidents"].copy()
+    inc["precision_m"] = inc["precision_m"].astype(object)
+    inc.loc[inc.index[0], "precision_m"] = value
+    lay = {**layers, "incidents": inc}
+    data = embedded_data(render_html(make_map(lay)))
+    first = next(r for r in data["incidents"] if r["id"] == inc["incident_id"].iloc[0])
+    assert first["precision_m"] is None and first["precision_note"].startswith(shown)
+    others = [r for r in data["incidents"] if r is not first]
+    assert all(r["precision_m"] > 0 and "precision_note" not in r for r in others)
+    assert save_static(lay, tmp_path / "m.png").stat().st_size > 10_000  # no ring, no crash

@@ -374,6 +374,24 @@ def _bounds_of(frames: Iterable[Any]) -> tuple[float, float, float, float] | Non
 # value helpers
 
 
+def incident_precision(value: Any) -> tuple[float | None, str]:
+    """An incident's location uncertainty for display: ``(metres, "")`` or ``(None, why it is unknown)``.
+
+    Only a finite, non-negative number of metres is shown as "± N m"; a missing,
+    infinite (``inf``, ``1e400``), negative or non-numeric value is never printed as a
+    number (it used to show as "± 0 m") but said to be unknown, with what the data hold.
+    """
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = None
+    if v is not None and math.isfinite(v) and v >= 0:
+        return v, ""
+    if value is None or (v is not None and math.isnan(v)) or (isinstance(value, str) and not value.strip()):
+        return None, "unknown (not given)"
+    return None, f"unknown (the data give {clean_text(str(value))[:40]!r}, not a finite distance in metres)"
+
+
 def _num(value: Any) -> float | None:
     try:
         v = float(value)
@@ -912,12 +930,14 @@ def prepare(
             date_end = _date_iso(row.get("date_end"))
             prec = _col(row, "date_precision") or "day"
             itype = _col(row, "type")
+            precision_m, precision_note = incident_precision(row.get("precision_m"))
             payload["incidents"].append(
                 {
                     "id": _col(row, "incident_id"),
                     "lon": _r(geom.x),
                     "lat": _r(geom.y),
-                    "precision_m": _num(row.get("precision_m")) or 0.0,
+                    "precision_m": precision_m,
+                    **({"precision_note": precision_note} if precision_note else {}),
                     "type": itype,
                     "color": colors[itype],
                     "date": date,

@@ -346,9 +346,10 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
         )
 
     for r in p["incidents"]:
-        x, y = _geodesic_circle(proj, r["lon"], r["lat"], r["precision_m"])
-        ax.fill(x, y, facecolor=r["color"], alpha=0.08, zorder=6)
-        ax.plot(x, y, color=r["color"], linewidth=0.7, linestyle=(0, (2, 2)), zorder=6)
+        if r["precision_m"] is not None:  # unknown uncertainty: no ring (never a ring of a made-up size)
+            x, y = _geodesic_circle(proj, r["lon"], r["lat"], r["precision_m"])
+            ax.fill(x, y, facecolor=r["color"], alpha=0.08, zorder=6)
+            ax.plot(x, y, color=r["color"], linewidth=0.7, linestyle=(0, (2, 2)), zorder=6)
         px, py = proj.xy([[r["lon"], r["lat"]]])
         ax.scatter(px, py, s=42, color=r["color"], edgecolors="white", linewidths=1.2, zorder=9)
     inc_handles = [

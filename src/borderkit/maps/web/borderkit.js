@@ -149,7 +149,8 @@
     d.appendChild(h);
     row(d, "date", r.date_label + " (precision: " + r.date_precision + ")");
     row(d, "place", r.place_name);
-    row(d, "location uncertainty", "± " + fmt(r.precision_m, 0) + " m");
+    row(d, "location uncertainty", r.precision_m === null || r.precision_m === undefined
+      ? r.precision_note || "unknown" : "± " + fmt(r.precision_m, 0) + " m");
     var desc = el("div", "bk-desc");
     desc.appendChild(bidi(r.description));
     d.appendChild(desc);
@@ -702,7 +703,8 @@
     var incGroup = groups["incidents"];
     data.incidents.forEach(function (r) {
       var ll = [r.lat, r.lon];
-      var halo = L.circle(ll, { radius: r.precision_m, color: r.color, weight: 1, dashArray: "3 4",
+      /* no ring where the uncertainty is unknown (the popup says so) */
+      var halo = L.circle(ll, { radius: r.precision_m === null ? 0 : r.precision_m, color: r.color, weight: 1, dashArray: "3 4",
                                 fillColor: r.color, fillOpacity: 0.08, interactive: false, className: "bk-halo" });
       var marker = L.circleMarker(ll, { radius: 7, color: "#ffffff", weight: 2, fillColor: r.color,
                                         fillOpacity: 0.95, className: "bk-incident" });

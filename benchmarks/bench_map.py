@@ -71,7 +71,8 @@ def main() -> None:
         dt = time.perf_counter() - t0
         rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
         print(
-            f"\nborderkit map on a 1,000,000-vertex line: exit {res.returncode}, {dt:.1f} s wall, peak RSS {rss:.0f} MiB"
+            f"\nborderkit map on a 1,000,000-vertex line: exit {res.returncode}, {dt:.1f} s wall, "
+            f"peak RSS {rss:.0f} MiB"
         )
         print(res.stdout.strip() or res.stderr.strip())
 

@@ -14,7 +14,8 @@ on the data, with a tolerance in **metres** (default 30 m), then transformed bac
 to longitude/latitude. The largest displacement is measured for every geometry as
 the geodesic distance (WGS84, ``pyproj.Geod``) from each original vertex to the
 nearest point of the simplified geometry's outline (lines; rings of polygons;
-nearest point chosen in the plane with an STR-tree, so O(n log n)) and reported. Analysis functions never see the simplified geometries.
+nearest point chosen in the plane with an STR-tree, so O(n log n)) and reported.
+Analysis functions never see the simplified geometries.
 """
 
 from __future__ import annotations

@@ -869,3 +869,21 @@ def test_non_finite_precision_is_never_printed_as_a_number(layers, value, shown,
     others = [r for r in data["incidents"] if r is not first]
     assert all(r["precision_m"] > 0 and "precision_note" not in r for r in others)
     assert save_static(lay, tmp_path / "m.png").stat().st_size > 10_000  # no ring, no crash
+
+
+def test_cli_damaged_rasters_give_one_line(tmp_path, scan_tif):
+    """A truncated GeoTIFF or a text file named .tif: one line naming the file, exit 1 (was exit 70)."""
+    from click.testing import CliRunner
+
+    from borderkit.cli.main import cli
+
+    whole = scan_tif.read_bytes()
+    cases = {"trunc.tif": whole[: len(whole) // 3], "text.tif": b"not a raster\n", "empty.tif": b""}
+    for name, content in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        res = CliRunner().invoke(cli, ["map", str(path), "-o", str(tmp_path / "o.html")])
+        out = res.output.strip()
+        assert res.exit_code == 1, (name, out)
+        assert len(out.splitlines()) == 1 and str(path) in out and "Traceback" not in out, out
+        assert not (tmp_path / "o.html").exists()

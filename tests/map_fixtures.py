@@ -4,14 +4,23 @@
 disagree somewhere), incidents on several dates, places with names in four
 languages (one peak, one road, one unlocated place), and a measurement table.
 ``synthetic_layers(hostile=True)`` puts :data:`HOSTILE` strings into every text
-field, source URL, source name, party and type.
+field, source URL, source name, party and type; ``payloads=`` puts other strings
+there instead (e.g. :data:`TEMPLATE_PAYLOADS`).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["HOSTILE", "HOSTILE_URLS", "synthetic_layers", "hostile_text"]
+__all__ = [
+    "HOSTILE",
+    "HOSTILE_URLS",
+    "TEMPLATE_PAYLOADS",
+    "TEMPLATE_URLS",
+    "synthetic_layers",
+    "hostile_text",
+    "template_payloads",
+]
 
 HOSTILE = (
     "<script>window.__bk_pwned=1;alert(1)</script>",
@@ -35,15 +44,66 @@ HOSTILE_URLS = (
 """Source URLs that must never become links."""
 
 
-def hostile_text(i: int = 0) -> str:
+TEMPLATE_PAYLOADS = (
+    "{{7*7}}",
+    "{{ 7*'7' }}",
+    "{% for x in range(3) %}x{% endfor %}",
+    "{# c #}",
+    "{% raw %}r{% endraw %}",
+    "{{",
+    "{%",
+    "}}",
+    "%}",
+    "#}",
+    '{{ " }}',
+    "${{7*7}}",
+    "#{7*7}",
+    "<%= 7*7 %>",
+    "{{ config.items() }}",
+    "{{ self.__init__.__globals__ }}",
+    "</script>",
+    "<!--",
+    "\\ \\\\ \"q\" 'q'",
+    "$x^2$",
+    r"$\frac{1}{2}$",
+    "\\$",
+    "%s %(x)s {0} {x}",
+    "<img src=x onerror=window.__pwned=1>",
+    "<script>window.__pwned=1</script>",
+)
+"""Template-engine payloads (Jinja2 expressions, statements, comments, raw blocks, unbalanced
+braces, other engines' syntax), script breakers and matplotlib mathtext; every one must show literally."""
+
+
+TEMPLATE_URLS = (
+    "https://example.org/{{7*7}}?q={%25raw%25}",
+    "https://example.org/a?b={{7*7}}",
+    "{{7*7}}",
+)
+"""Source URLs with template syntax: a link only where it is an http(s) URL, the text kept literally."""
+
+
+def template_payloads(sentinel: str) -> tuple[str, ...]:
+    """:data:`TEMPLATE_PAYLOADS` plus Jinja2 payloads that would create the file *sentinel* if evaluated."""
+    return TEMPLATE_PAYLOADS + (
+        "{{ lipsum.__globals__.os.system('touch " + sentinel + "') }}",
+        "{{ cycler.__init__.__globals__.os.popen('touch " + sentinel + "').read() }}",
+        "{% set x = lipsum.__globals__['os'].system('touch " + sentinel + "') %}",
+        "{{ lipsum.__globals__.os.getcwd() }}",
+    )
+
+
+def hostile_text(i: int = 0, payloads: tuple[str, ...] = HOSTILE) -> str:
     """All hostile strings joined, rotated by *i* so each field gets them in a different order."""
-    items = list(HOSTILE)
+    items = list(payloads)
     k = i % len(items)
     return " ".join(items[k:] + items[:k])
 
 
-def synthetic_layers(*, hostile: bool = False) -> dict[str, Any]:
+def synthetic_layers(*, hostile: bool = False, payloads: tuple[str, ...] | None = None) -> dict[str, Any]:
     """A dict of layers (``lines``, ``territories``, ``incidents``, ``places``, ``measurements``, ``viewsheds``).
+
+    ``payloads`` (implies *hostile*) replaces :data:`HOSTILE` as the strings put into every field.
 
     Coordinates are around 45.5–46.5° E, 39.3–40.3° N (lon/lat, EPSG:4326).
     """
@@ -52,15 +112,17 @@ def synthetic_layers(*, hostile: bool = False) -> dict[str, Any]:
     from shapely.geometry import LineString, Point, Polygon
 
     counter = iter(range(1000))
+    hostile = hostile or payloads is not None
+    words = HOSTILE if payloads is None else tuple(payloads)
 
     def t(text: str) -> str:
-        return text + " " + hostile_text(next(counter)) if hostile else text
+        return text + " " + hostile_text(next(counter), words) if hostile else text
 
     def src(name: str) -> str:
-        return name + (hostile_text(next(counter)) if hostile else "")
+        return name + (hostile_text(next(counter), words) if hostile else "")
 
     src_a, src_b = src("synthetic-a"), src("synthetic-b")
-    arm, aze = ("ARM", "AZE") if not hostile else ("ARM " + hostile_text(3), "AZE " + hostile_text(5))
+    arm, aze = ("ARM", "AZE") if not hostile else ("ARM " + hostile_text(3, words), "AZE " + hostile_text(5, words))
     line_a = [(45.60, 39.30), (45.80, 39.55), (45.70, 39.80), (45.95, 40.05), (45.90, 40.30)]
     line_b = [(45.62, 39.30), (45.85, 39.56), (45.75, 39.78), (45.90, 40.06), (45.90, 40.30)]
 
@@ -146,6 +208,10 @@ def synthetic_layers(*, hostile: bool = False) -> dict[str, Any]:
         ]
         if hostile:
             recs += [{"publication": t("Bad link"), "title": t("x"), "date": t("d"), "url": u} for u in HOSTILE_URLS]
+        if payloads is not None:
+            recs += [
+                {"publication": t("Templated link"), "title": t("y"), "date": t("d"), "url": u} for u in TEMPLATE_URLS
+            ]
         return recs
 
     inc_rows = []

@@ -317,6 +317,48 @@ def test_popup_shows_escaped_text_and_nothing_executes(browser, hostile_maps):
             s.close()
 
 
+@pytest.fixture(scope="module")
+def template_maps(maps_dir):
+    from borderkit.maps import make_map, save_html
+    from map_fixtures import synthetic_layers, template_payloads
+
+    sentinel = maps_dir / "TEMPLATE-SENTINEL"
+    payloads = template_payloads(str(sentinel))
+    layers = synthetic_layers(payloads=payloads)
+    title = "Template " + " ".join(payloads)
+    online = save_html(make_map(layers, title=title, label_min_zoom=0), maps_dir / "template.html")
+    offline = save_html(make_map(layers, title=title, offline=True, label_min_zoom=0), maps_dir / "template-off.html")
+    return online, offline, payloads, sentinel
+
+
+def test_template_payloads_show_literally_and_nothing_runs(browser, template_maps):
+    """Jinja2 payloads, <img onerror> and <script> in every field: shown as text, nothing evaluated or run."""
+    online, offline, payloads, sentinel = template_maps
+    for path in (online, offline):
+        s = Session(browser, path, block_all=path == offline)
+        try:
+            page = s.page
+            page.locator("path.bk-incident").first.click(force=True)
+            text = page.locator(".leaflet-popup-content").text_content()
+            for p in payloads:
+                assert p in text, p
+            assert "49" not in text  # {{7*7}} was not evaluated (no 49 anywhere in the incident's texts)
+            assert page.locator(".leaflet-popup-content img, .leaflet-popup-content script").count() == 0
+            page.locator(".leaflet-control-layers").hover()
+            labels = "\n".join(page.locator(".leaflet-control-layers label").all_text_contents())
+            assert "{{7*7}}" in labels and "<script>window.__pwned=1</script>" in labels
+            assert page.locator(".leaflet-control-layers img, .leaflet-control-layers script").count() == 0
+            title = page.locator(".bk-title-main").text_content()
+            assert title == "Template " + " ".join(payloads)
+            assert page.title() == title
+            assert page.locator("img[src='x']").count() == 0
+            assert page.evaluate("typeof window.__pwned") == "undefined"
+            assert s.flag() is None and s.dialogs == [] and s.console_errors() == []
+        finally:
+            s.close()
+    assert not sentinel.exists()
+
+
 def test_offline_file_renders_with_all_network_blocked(browser, case_maps):
     s = Session(browser, case_maps[1], block_all=True)
     try:

@@ -273,16 +273,18 @@ def test_hostile_strings_never_appear_unescaped(hostile_layers, layers, offline)
     assert {u for u in HOSTILE_URLS} <= plain
 
 
-def test_layer_control_names_are_html_escaped(hostile_layers):
+def test_layer_control_names_travel_only_as_json(hostile_layers):
+    """Layer names are data: they reach the page only inside the JSON block (borderkit.js escapes them for
+    Leaflet's innerHTML, checked in test_browser), never in a script that folium/branca built from a template."""
     html = render_html(make_map(hostile_layers))
-    page = parse(html)
-    main = "".join(body for attrs, body in page.scripts if not attrs.get("src") and "L.control.layers" in body)
-    names = re.findall(r'"((?:[^"\\]|\\.)*)"\s*:\s*(?:feature_group|tile_layer|image_overlay)_', main)
-    decoded = [json.loads(f'"{n}"') for n in names]
-    line_names = [n for n in decoded if n.startswith("Line: ")]
+    lc = embedded_data(html)["layer_control"]
+    line_names = [o["name"] for o in lc["overlays"] if o["name"].startswith("Line: ")]
     assert len(line_names) == 2
     for n in line_names:
-        assert "<" not in n and "&lt;script&gt;" in n
+        assert HOSTILE[0] in n  # intact after JSON decoding
+    assert [b["key"] for b in lc["bases"]] == ["osm", "opentopomap", "esri"]
+    code = "".join(body for attrs, body in parse(html).scripts if attrs.get("type") != "application/json")
+    assert "Line: " not in code and "Satellite (Esri" not in code
 
 
 # ------------------------------------------------------------------------------------ assets, offline, SRI
@@ -387,6 +389,38 @@ def test_simplification_tolerance_in_metres_is_respected(layers):
     assert full["max_displacement_m"]["lines"] == 0.0
     # the input layers are untouched (analysis keeps full resolution)
     assert len(layers["lines"].geometry.iloc[0].coords) > 100
+
+
+def test_display_simplification_of_a_detailed_line_is_fast_and_measured(layers):
+    """200k vertices (the issue: 31 s before; O(n log n) now, ~3 s on the shared CI machine; bound generous)."""
+    import time
+
+    import numpy as np
+    import shapely
+
+    from borderkit.geodesy import GEOD
+    from borderkit.maps._prepare import _Local, simplify_for_display
+
+    n = 200_000
+    rng = np.random.default_rng(7)
+    t = np.linspace(0.0, 1.0, n)
+    lon = 45.7 + 0.05 * np.sin(t * 60) + 0.02 * np.cumsum(rng.normal(size=n)) / np.sqrt(n)
+    line = shapely.linestrings(np.column_stack([lon, 39.3 + t]))
+    local = _Local(line.bounds)
+    t0 = time.perf_counter()
+    (simple,), worst = simplify_for_display([line], tolerance_m=30.0, local=local)
+    assert time.perf_counter() - t0 < 60.0
+    assert shapely.get_num_coordinates(simple) < n / 20
+    # independent check on a sample: geodesic distance from each vertex to its planar-nearest point of the
+    # simplified line, found by GEOS in the local projection (the direct O(n*m) way the code no longer uses)
+    idx = rng.choice(n, 3000, replace=False)
+    pts = shapely.points(shapely.get_coordinates(local.project(line))[idx])
+    near = shapely.get_coordinates(shapely.shortest_line(pts, local.project(simple)))
+    lon1, lat1 = local.inv.transform(near[0::2, 0], near[0::2, 1])
+    lon2, lat2 = local.inv.transform(near[1::2, 0], near[1::2, 1])
+    sample = np.abs(GEOD.inv(lon1, lat1, lon2, lat2)[2]).max()
+    assert sample <= worst + 1e-6 <= 30.0 + 1e-6
+    assert worst > 20.0  # the tolerance is used, not a tiny one
 
 
 def test_incidents_places_and_measurements(layers):
@@ -745,8 +779,9 @@ def test_case_viewshed_layer(case_html):
     assert v["label"] == name and v["show"] is False and v["observer_height_m"] == 2.0
     # the layer control lists it, and it is not on the map when the page opens
     page = parse(html)
-    main = "".join(body for attrs, body in page.scripts if not attrs.get("src") and "L.control.layers" in body)
-    group = re.search(re.escape(json.dumps(html_text(name))) + r"\s*:\s*(feature_group_\w+)", main).group(1)
+    main = "".join(body for attrs, body in page.scripts if not attrs.get("src") and "borderkit.build(" in body)
+    (key,) = [o["key"] for o in data["layer_control"]["overlays"] if o["name"] == name]
+    group = re.search(re.escape(json.dumps(key)) + r"\s*:\s*(feature_group_\w+)", main).group(1)
     assert f"{group}.addTo(" not in main
     # the area is the ellipsoidal area of the visible cells of the terrain engine's viewshed
     at = peak_check("mets_ishkhanasar", places=case.places, dem=case.dem)["dem_max_at"]
@@ -808,3 +843,47 @@ def test_static_map_leaves_hidden_viewsheds_and_small_scale_labels_off(layers):
     assert "advance depth" in shown and "Sampletown → border" not in shown
     off = texts(render_figure(prepare_context({**layers, "viewsheds": hidden})))
     assert "viewshed" not in off
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        (float("inf"), "unknown (the data give 'inf'"),
+        ("1e400", "unknown (the data give '1e400'"),
+        (-5.0, "unknown (the data give '-5.0'"),
+        (float("nan"), "unknown (not given)"),
+        (None, "unknown (not given)"),
+    ],
+)
+def test_non_finite_precision_is_never_printed_as_a_number(layers, value, shown, tmp_path):
+    """precision_m of inf/1e400 used to show "± 0 m": unknown uncertainty is said to be unknown, no ring drawn."""
+    from borderkit.maps.static import save_static
+
+    inc = layers["incidents"].copy()
+    inc["precision_m"] = inc["precision_m"].astype(object)
+    inc.loc[inc.index[0], "precision_m"] = value
+    lay = {**layers, "incidents": inc}
+    data = embedded_data(render_html(make_map(lay)))
+    first = next(r for r in data["incidents"] if r["id"] == inc["incident_id"].iloc[0])
+    assert first["precision_m"] is None and first["precision_note"].startswith(shown)
+    others = [r for r in data["incidents"] if r is not first]
+    assert all(r["precision_m"] > 0 and "precision_note" not in r for r in others)
+    assert save_static(lay, tmp_path / "m.png").stat().st_size > 10_000  # no ring, no crash
+
+
+def test_cli_damaged_rasters_give_one_line(tmp_path, scan_tif):
+    """A truncated GeoTIFF or a text file named .tif: one line naming the file, exit 1 (was exit 70)."""
+    from click.testing import CliRunner
+
+    from borderkit.cli.main import cli
+
+    whole = scan_tif.read_bytes()
+    cases = {"trunc.tif": whole[: len(whole) // 3], "text.tif": b"not a raster\n", "empty.tif": b""}
+    for name, content in cases.items():
+        path = tmp_path / name
+        path.write_bytes(content)
+        res = CliRunner().invoke(cli, ["map", str(path), "-o", str(tmp_path / "o.html")])
+        out = res.output.strip()
+        assert res.exit_code == 1, (name, out)
+        assert len(out.splitlines()) == 1 and str(path) in out and "Traceback" not in out, out
+        assert not (tmp_path / "o.html").exists()

@@ -240,10 +240,11 @@ def map_(
         sys.stdout.write(html)
         sys.stdout.flush()
     else:
+        from borderkit.io.atomic import atomic_output
+
         output.parent.mkdir(parents=True, exist_ok=True)
-        tmp = output.with_name(output.name + ".tmp")
-        tmp.write_bytes(html.encode("utf-8"))
-        tmp.replace(output)
+        with atomic_output(output) as tmp:
+            tmp.write_bytes(html.encode("utf-8"))
         written["html"] = str(output)
     size = len(html.encode("utf-8"))
 

@@ -14,16 +14,19 @@ ellipsoid (``pyproj.Geod``) per row, never degrees.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import math
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from borderkit.errors import OptionalDependencyError, ValidationError
+from borderkit.errors import FileFormatError, OptionalDependencyError, ValidationError
 
 __all__ = [
+    "open_raster",
     "png_bytes",
     "to_mercator_rows",
     "hillshade_array",
@@ -129,6 +132,28 @@ def _need_rasterio() -> Any:
     return rasterio
 
 
+@contextlib.contextmanager
+def open_raster(path: str | Path) -> Iterator[Any]:
+    """``rasterio.open`` whose failures (truncated file, not a raster) are one-line ``FileFormatError`` errors."""
+    rasterio = _need_rasterio()
+    from rasterio.errors import RasterioError
+
+    try:
+        ds = rasterio.open(path)
+    except RasterioError as exc:
+        reason = " ".join(str(exc).split())[:200]
+        raise FileFormatError(
+            f"{path}: not a readable GeoTIFF ({reason}); check that the file is complete "
+            "(e.g. with gdalinfo) or download it again"
+        ) from exc
+    try:
+        with ds:
+            yield ds
+    except RasterioError as exc:  # e.g. a tile missing from a truncated file is found only when read
+        reason = " ".join(str(exc).split())[:200]
+        raise FileFormatError(f"{path}: cannot read the raster's cells ({reason}); the file is damaged") from exc
+
+
 def _decimate(arr: np.ndarray, step: int) -> np.ndarray:
     return arr[::step, ::step] if step > 1 else arr
 
@@ -139,10 +164,9 @@ def hillshade_from_dem(path: str | Path, *, max_side: int = 1400) -> tuple[bytes
     The DEM is read in its own grid if that is EPSG:4326, else warped to
     EPSG:4326 first. Cell sizes for the slope are geodesic metres per row.
     """
-    rasterio = _need_rasterio()
     from borderkit.geodesy import GEOD as geod
 
-    with rasterio.open(path) as ds:
+    with open_raster(path) as ds:
         if ds.crs is None:
             raise ValidationError(f"{path}: the DEM has no CRS; declare it (e.g. gdal_edit.py -a_srs EPSG:4326)")
         if ds.crs.to_epsg() == 4326:
@@ -172,6 +196,10 @@ def hillshade_from_dem(path: str | Path, *, max_side: int = 1400) -> tuple[bytes
             )
             west, north = transform.c, transform.f
             east, south = west + transform.a * width, north + transform.e * height
+    if not np.isfinite(z).any():
+        raise ValidationError(
+            f"{path}: the DEM has no elevation values in its area (every cell is nodata); give a DEM with data"
+        )
     rows, cols = z.shape
     lat_c = north - (np.arange(rows) + 0.5) * (north - south) / rows
     dlon = (east - west) / cols
@@ -213,8 +241,7 @@ def is_dem(path: str | Path) -> bool:
 
     Scans are RGB(A), palette (colour-mapped) or single-band 8-bit images.
     """
-    rasterio = _need_rasterio()
-    with rasterio.open(path) as ds:
+    with open_raster(path) as ds:
         if ds.count != 1:
             return False
         if ds.dtypes[0] == "uint8":
@@ -231,11 +258,10 @@ def scan_from_geotiff(path: str | Path, *, max_side: int = MAX_SIDE) -> tuple[by
 
     Transparent where the scan has no data (nodata value, mask or alpha band).
     """
-    rasterio = _need_rasterio()
     from affine import Affine
     from rasterio.warp import Resampling, calculate_default_transform, reproject
 
-    with rasterio.open(path) as ds:
+    with open_raster(path) as ds:
         if ds.crs is None:
             raise ValidationError(
                 f"{path}: the scan is not georeferenced (no CRS); georeference it first "

@@ -887,11 +887,6 @@ def _data_url(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def _layer_name(text: str) -> str:
-    """Layer-control label: Leaflet inserts it with innerHTML, so it is HTML-escaped here."""
-    return html_text(text)
-
-
 def _map_class() -> type:
     import folium
 
@@ -920,40 +915,42 @@ def _raw_element(text: str) -> Any:
     return Raw(text)
 
 
-def _layers_element(groups: dict[str, Any], overlays: dict[str, Any], map_obj: Any, data_json: str) -> Any:
-    from branca.element import MacroElement
-    from folium.template import Template
+def _layers_element(
+    groups: dict[str, Any], overlays: dict[str, Any], bases: dict[str, Any], map_obj: Any, data_json: str
+) -> Any:
+    """The element that embeds the map's data (escaped JSON) and calls ``borderkit.build``.
 
-    class BorderkitLayers(MacroElement):
-        """Embeds the map's data (escaped JSON) and calls ``borderkit.build``."""
+    It is a plain branca ``Element`` that adds *verbatim* children to the page: a
+    ``MacroElement``'s output is compiled again as a Jinja template by branca
+    (``Element(macro_output)``), so data inside it would be evaluated as template
+    code. Here no template engine sees the data: the JSON goes into the page as it
+    is, and the script is built from element names and JSON-escaped constant keys.
+    """
+    from branca.element import Element
 
-        _template = Template(
-            """
-            {% macro html(this, kwargs) %}
-            <script type="application/json" id="{{ this.data_id }}">{{ this.data_json }}</script>
-            {% endmacro %}
-            {% macro script(this, kwargs) %}
-            var {{ this.get_name() }} = borderkit.build({{ this.map_name }}, {
-                groups: { {%- for key, var in this.group_vars %}
-                    {{ key }}: {{ var }},{% endfor %}
-                },
-                overlays: { {%- for key, var in this.overlay_vars %}
-                    {{ key }}: {{ var }},{% endfor %}
-                }
-            }, JSON.parse(document.getElementById({{ this.data_id_json }}).textContent));
-            {% endmacro %}
-            """
-        )
+    map_name = map_obj.get_name()
+    data_id = f"bk-data-{map_name}"
 
+    def refs(items: dict[str, Any]) -> str:
+        return ", ".join(f"{script_json(k)}: {v.get_name()}" for k, v in items.items())
+
+    html = f'<script type="application/json" id="{data_id}">{data_json}</script>'
+    script = (
+        f"var borderkit_layers_{map_name} = borderkit.build({map_name}, "
+        f"{{groups: {{{refs(groups)}}}, overlays: {{{refs(overlays)}}}, bases: {{{refs(bases)}}}}}, "
+        f"JSON.parse(document.getElementById({script_json(data_id)}).textContent));"
+    )
+
+    class BorderkitLayers(Element):
         def __init__(self) -> None:
             super().__init__()
             self._name = "BorderkitLayers"
-            self.map_name = map_obj.get_name()
-            self.data_id = f"bk-data-{self.map_name}"
-            self.data_id_json = script_json(self.data_id)
-            self.data_json = data_json
-            self.group_vars = [(script_json(k), g.get_name()) for k, g in groups.items()]
-            self.overlay_vars = [(script_json(k), o.get_name()) for k, o in overlays.items()]
+
+        def render(self, **kwargs: Any) -> str:
+            figure = self.get_root()
+            figure.html.add_child(_raw_element(html), name=self.get_name())
+            figure.script.add_child(_raw_element(script), name=self.get_name())
+            return ""
 
     return BorderkitLayers()
 
@@ -1080,18 +1077,25 @@ def make_map(
         root.title = html_text(ctx.title)
         root.header.add_child(_raw_element(head_html(offline=offline)), name="borderkit_assets")
 
+        # Layer names never go to folium's LayerControl: its output is compiled again as a Jinja
+        # template by branca. The page script builds the layer control from the JSON data instead
+        # (``layer_control``), so folium layers get control=False and their names stay out of the page.
+        bases: dict[str, Any] = {}
+        control_bases: list[dict[str, str]] = []
+        control_overlays: list[dict[str, str]] = []
         if use_tiles:
             for i, b in enumerate(BASEMAPS):
-                folium.TileLayer(
+                bases[b["key"]] = folium.TileLayer(
                     tiles=b["url"],
                     attr=b["attr"],
-                    name=_layer_name(b["name"]),
+                    name=b["name"],
                     max_zoom=b["max_zoom"],
                     overlay=False,
-                    control=True,
+                    control=False,
                     show=i == 0,
                     **({"subdomains": b["subdomains"]} if b["subdomains"] else {}),
                 ).add_to(m)
+                control_bases.append({"key": b["key"], "name": b["name"]})
 
         overlays: dict[str, Any] = {}
         overlay_meta = []
@@ -1100,10 +1104,12 @@ def make_map(
             w, s, e, n = ov.bounds
             hill = ov.kind == "hillshade"
             opacity = 1.0 if (hill and offline) else ov.opacity
+            label = ("Terrain: " if hill else "Old map: ") + ov.name.removeprefix("Terrain: ")
             layer = ImageOverlay(
                 image=_data_url(ov.png),
                 bounds=[[round(s, 6), round(w, 6)], [round(n, 6), round(e, 6)]],
-                name=_layer_name(("Terrain: " if hill else "Old map: ") + ov.name.removeprefix("Terrain: ")),
+                name=key,
+                control=False,
                 opacity=opacity,
                 show=(not hill) or offline or not use_tiles,
                 pixelated=False,
@@ -1112,6 +1118,7 @@ def make_map(
             )
             layer.add_to(m)
             overlays[key] = layer
+            control_overlays.append({"key": key, "name": label})
             overlay_meta.append(
                 {
                     "key": key,
@@ -1127,9 +1134,11 @@ def make_map(
         groups: dict[str, Any] = {}
 
         def group(key: str, name: str, *, show: bool = True) -> None:
-            fg = folium.FeatureGroup(name=_layer_name(name), overlay=True, control=True, show=show)
+            # layer_name keeps the label for code that looks groups up by it (it is rendered nowhere)
+            fg = folium.FeatureGroup(name=name, overlay=True, control=False, show=show)
             fg.add_to(m)
             groups[key] = fg
+            control_overlays.append({"key": key, "name": name})
 
         line_groups = []
         for i, g in enumerate(payload["lines"]):
@@ -1161,8 +1170,6 @@ def make_map(
         if payload["incidents"]:
             group("incidents", f"Incidents ({len(payload['incidents'])})")
 
-        folium.LayerControl(collapsed=collapsed_layers, position="topright").add_to(m)
-
         payload.update(
             {
                 "title": ctx.title,
@@ -1183,6 +1190,11 @@ def make_map(
                     "viewshed": VIEWSHED_STYLE,
                 },
                 "label_min_zoom": int(label_min_zoom),
+                "layer_control": {
+                    "collapsed": bool(collapsed_layers),
+                    "bases": control_bases,
+                    "overlays": control_overlays,
+                },
                 "notes": {
                     "disclaimer": DISCLAIMER,
                     "simplification": _simplification_note(ctx.report),
@@ -1191,7 +1203,7 @@ def make_map(
             }
         )
         payload.pop("bounds", None)
-        _layers_element(groups, overlays, m, script_json(payload)).add_to(m)
+        _layers_element(groups, overlays, bases, m, script_json(payload)).add_to(m)
         m.fit_bounds([[round(south, 6), round(west, 6)], [round(north, 6), round(east, 6)]])
 
     m.borderkit_report = ctx.report  # type: ignore[attr-defined]
@@ -1366,9 +1378,10 @@ def save_html(m: folium.Map, path: str | os.PathLike[str], *, offline: bool | No
         refs = external_references(html)
         if refs:
             raise ValueError("offline map refers to external resources: " + ", ".join(refs[:5]))
+    from borderkit.io.atomic import atomic_output
+
     out = Path(path)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    tmp.write_bytes(html.encode("utf-8"))
-    tmp.replace(out)
+    with atomic_output(out) as tmp:
+        tmp.write_bytes(html.encode("utf-8"))
     return out

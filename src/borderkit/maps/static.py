@@ -34,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from borderkit.io.atomic import atomic_output
 from borderkit.maps.builder import MapContext, prepare_context
 from borderkit.maps.style import (
     DISAGREEMENT_STYLE,
@@ -48,13 +49,17 @@ __all__ = ["save_static", "render_figure"]
 _FONT = "DejaVu Sans"
 
 
-def _t(text: Any) -> str:
-    """Data text for matplotlib: ``$`` escaped so that data never switches on mathtext.
+TEXT_RC = {"text.parse_math": False, "text.usetex": False}
+"""matplotlib settings under which every text is drawn literally: no mathtext (``$…$``), no LaTeX.
 
-    Backslashes are left alone: outside mathtext matplotlib shows them as they are
-    (it only turns ``\\$`` back into ``$``), so doubling them doubled them on the map.
-    """
-    return str(text).replace("$", r"\$")
+Every Text artist reads ``text.parse_math`` when it is created, so the whole figure is
+built under these settings; data such as ``$x^2$`` or ``\\frac`` are shown as written.
+"""
+
+
+def _t(text: Any) -> str:
+    """Data text for matplotlib: as it is (the figure is built with mathtext and LaTeX off, see TEXT_RC)."""
+    return str(text)
 
 
 class _Proj:
@@ -206,7 +211,17 @@ def _geodesic_circle(proj: _Proj, lon: float, lat: float, radius_m: float) -> tu
 
 
 def render_figure(ctx: MapContext, *, size_in: tuple[float, float] = (12.0, 9.0), dpi: int = 150) -> Any:
-    """Draw the static map of a prepared context; returns a ``matplotlib.figure.Figure``."""
+    """Draw the static map of a prepared context; returns a ``matplotlib.figure.Figure``.
+
+    Built with mathtext and LaTeX off (:data:`TEXT_RC`): text from data is never interpreted.
+    """
+    import matplotlib
+
+    with matplotlib.rc_context(TEXT_RC):
+        return _render_figure(ctx, size_in=size_in, dpi=dpi)
+
+
+def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -> Any:
     from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch, PathPatch
@@ -331,9 +346,10 @@ def render_figure(ctx: MapContext, *, size_in: tuple[float, float] = (12.0, 9.0)
         )
 
     for r in p["incidents"]:
-        x, y = _geodesic_circle(proj, r["lon"], r["lat"], r["precision_m"])
-        ax.fill(x, y, facecolor=r["color"], alpha=0.08, zorder=6)
-        ax.plot(x, y, color=r["color"], linewidth=0.7, linestyle=(0, (2, 2)), zorder=6)
+        if r["precision_m"] is not None:  # unknown uncertainty: no ring (never a ring of a made-up size)
+            x, y = _geodesic_circle(proj, r["lon"], r["lat"], r["precision_m"])
+            ax.fill(x, y, facecolor=r["color"], alpha=0.08, zorder=6)
+            ax.plot(x, y, color=r["color"], linewidth=0.7, linestyle=(0, (2, 2)), zorder=6)
         px, py = proj.xy([[r["lon"], r["lat"]]])
         ax.scatter(px, py, s=42, color=r["color"], edgecolors="white", linewidths=1.2, zorder=9)
     inc_handles = [
@@ -598,7 +614,13 @@ def save_static(
     ctx = prepare_context(case_or_layers, **kwargs)
     with (
         matplotlib.rc_context(
-            {"svg.hashsalt": "borderkit", "svg.fonttype": "path", "font.family": _FONT, "path.simplify": False}
+            {
+                "svg.hashsalt": "borderkit",
+                "svg.fonttype": "path",
+                "font.family": _FONT,
+                "path.simplify": False,
+                **TEXT_RC,
+            }
         ),
         warnings.catch_warnings(),
     ):
@@ -606,18 +628,17 @@ def save_static(
         warnings.filterwarnings("ignore", message=r".*Matplotlib currently does not support.*")
         fig = render_figure(ctx, size_in=size_in, dpi=dpi)
         out.parent.mkdir(parents=True, exist_ok=True)
-        tmp = out.with_name(out.name + ".tmp")
-        if fmt == "png":
-            fig.savefig(tmp, format="png", dpi=dpi, metadata={"Software": "borderkit (matplotlib)"})
-        else:
-            import io
-            import re
+        with atomic_output(out) as tmp:
+            if fmt == "png":
+                fig.savefig(tmp, format="png", dpi=dpi, metadata={"Software": "borderkit (matplotlib)"})
+            else:
+                import io
+                import re
 
-            buf = io.StringIO()
-            fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": "borderkit (matplotlib)"})
-            # matplotlib writes each text as an XML comment before its glyph paths (escaped, with "--"
-            # broken up); drop the comments so that no data string is in the file at all.
-            svg = re.sub(r"<!--.*?-->\n?", "", buf.getvalue(), flags=re.S)
-            tmp.write_text(svg, encoding="utf-8")
-        tmp.replace(out)
+                buf = io.StringIO()
+                fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": "borderkit (matplotlib)"})
+                # matplotlib writes each text as an XML comment before its glyph paths (escaped, with "--"
+                # broken up); drop the comments so that no data string is in the file at all.
+                svg = re.sub(r"<!--.*?-->\n?", "", buf.getvalue(), flags=re.S)
+                tmp.write_text(svg, encoding="utf-8")
     return out

@@ -149,7 +149,8 @@
     d.appendChild(h);
     row(d, "date", r.date_label + " (precision: " + r.date_precision + ")");
     row(d, "place", r.place_name);
-    row(d, "location uncertainty", "± " + fmt(r.precision_m, 0) + " m");
+    row(d, "location uncertainty", r.precision_m === null || r.precision_m === undefined
+      ? r.precision_note || "unknown" : "± " + fmt(r.precision_m, 0) + " m");
     var desc = el("div", "bk-desc");
     desc.appendChild(bidi(r.description));
     d.appendChild(desc);
@@ -543,6 +544,26 @@
     return d.innerHTML;  /* text-node serialisation: &, <, > escaped; used in text context only */
   }
 
+  function buildLayerControl(map, refs, data) {
+    /* Leaflet's layer control inserts a name with innerHTML: every name is escaped first. Layers are
+       added one by one (not as an object keyed by name), so a name such as "__proto__" is just text. */
+    var lc = data.layer_control;
+    if (!lc) { return; }
+    var control = L.control.layers(null, null, { position: "topright", collapsed: lc.collapsed !== false,
+                                                 autoZIndex: true });
+    var label = function (name) { return "<bdi>" + escapeHtml(name) + "</bdi>"; };
+    lc.bases.forEach(function (it) {
+      var layer = (refs.bases || {})[it.key];
+      if (layer) { control.addBaseLayer(layer, label(it.name)); }
+    });
+    lc.overlays.forEach(function (it) {
+      var layer = refs.groups[it.key] || refs.overlays[it.key];
+      if (layer) { control.addOverlay(layer, label(it.name)); }
+    });
+    control.addTo(map);
+    return control;
+  }
+
   function buildAttribution(map, data) {
     /* Leaflet's attribution line takes HTML: every piece is escaped first. */
     if (!map.attributionControl || !data.credits.length) { return; }
@@ -682,7 +703,8 @@
     var incGroup = groups["incidents"];
     data.incidents.forEach(function (r) {
       var ll = [r.lat, r.lon];
-      var halo = L.circle(ll, { radius: r.precision_m, color: r.color, weight: 1, dashArray: "3 4",
+      /* no ring where the uncertainty is unknown (the popup says so) */
+      var halo = L.circle(ll, { radius: r.precision_m === null ? 0 : r.precision_m, color: r.color, weight: 1, dashArray: "3 4",
                                 fillColor: r.color, fillOpacity: 0.08, interactive: false, className: "bk-halo" });
       var marker = L.circleMarker(ll, { radius: 7, color: "#ffffff", weight: 2, fillColor: r.color,
                                         fillOpacity: 0.95, className: "bk-incident" });
@@ -700,6 +722,7 @@
     }
 
     /* chrome */
+    api.layerControl = buildLayerControl(map, refs, data);
     buildTitle(map, data);
     buildAttribution(map, data);
     new Box(buildLegend(data), { position: "topright", className: "bk-legend-control" }).addTo(map);

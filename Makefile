@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.borderkit-installed
 
-.PHONY: map test data bench lint clean notebooks
+.PHONY: map test data bench lint check clean notebooks
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "borderkit needs Python >= 3.11; run make PYTHON=python3.11 ...")'
@@ -39,9 +39,19 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_viewshed.py
 	$(BIN)/python benchmarks/bench_locate.py
 
-lint: $(STAMP)
-	$(BIN)/python -m pip install --quiet ruff
-	$(BIN)/ruff check src tests geodata notebooks
+LINT_STAMP := $(VENV)/.borderkit-lint-installed
+$(LINT_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[lint]'
+	touch $(LINT_STAMP)
+
+## Style only.
+lint: $(LINT_STAMP)
+	$(BIN)/ruff check src tests geodata notebooks benchmarks
+
+## What CI checks before the tests: style, the layer rule (DESIGN.md), types.
+check: lint
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist

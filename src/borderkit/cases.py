@@ -614,7 +614,8 @@ def load(name: str = DEFAULT_CASE, *, verify_hashes: bool = True) -> Case:
             raise RegistryError(
                 f"dataset {name!r} has no {key!r} layer in registry.json; rebuild with geodata/build.py"
             )
-    layers: dict[str, Any] = {key: read_layer(paths[key], key) for key in ("lines", "territories", "incidents", "places")}
+    kinds = ("lines", "territories", "incidents", "places")
+    layers: dict[str, Any] = {key: read_layer(paths[key], key) for key in kinds}
     claims = read_claims(paths["claims"])
     config = read_case_file(paths[CASE_FILE_KEY]) if CASE_FILE_KEY in paths else CaseConfig()
     all_sources = registry()["sources"]

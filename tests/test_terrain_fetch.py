@@ -22,7 +22,7 @@ from conftest import require_module, shared_file
 rasterio = require_module("rasterio")  # CI=true: fail, never skip
 from click.testing import CliRunner  # noqa: E402
 
-from borderkit.errors import OfflineError, RegistryError, ValidationError  # noqa: E402
+from borderkit.errors import OfflineError, OutputExistsError, RegistryError, ValidationError  # noqa: E402
 from borderkit.terrain.dem import open_dem  # noqa: E402
 from borderkit.terrain.fetch import (  # noqa: E402
     DownloadError,
@@ -300,8 +300,6 @@ def test_too_many_tiles_and_overwrite(server, tmp_path):
             BBOX, output=tmp_path / "x.tif", zoom=15, url_template=server.template, max_tiles=10, cache_dir=tmp_path
         )
     (tmp_path / "exists.tif").write_bytes(b"")
-    from borderkit.terrain.visibility import OutputExistsError
-
     with pytest.raises(OutputExistsError, match="--overwrite"):
         fetch_dem(BBOX, output=tmp_path / "exists.tif", zoom=ZOOM, url_template=server.template, cache_dir=tmp_path)
 

@@ -22,8 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from borderkit._projection import WGS84_A, WGS84_E2
 from borderkit.errors import ValidationError
-from borderkit.terrain.dem import _E2, DEM, WGS84_A, open_dem
+from borderkit.terrain.dem import DEM, open_dem
 
 __all__ = ["hillshade", "hillshade_png", "encode_png"]
 
@@ -35,8 +36,8 @@ def _cell_sizes(dem: DEM) -> tuple[np.ndarray, np.ndarray]:
         t = dem.transform
         lat = np.radians(t.f + (np.arange(rows) + 0.5) * t.e)
         s2 = np.sin(lat) ** 2
-        n = WGS84_A / np.sqrt(1 - _E2 * s2)
-        m = WGS84_A * (1 - _E2) / (1 - _E2 * s2) ** 1.5
+        n = WGS84_A / np.sqrt(1 - WGS84_E2 * s2)
+        m = WGS84_A * (1 - WGS84_E2) / (1 - WGS84_E2 * s2) ** 1.5
         dx = n * np.cos(lat) * math.radians(abs(t.a))
         dy = m * math.radians(abs(t.e))
         return dx[:, None], dy[:, None]

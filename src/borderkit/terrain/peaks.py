@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from borderkit._projection import ensure_wgs84
 from borderkit.errors import DEMError, ValidationError
-from borderkit.places import find_place  # one implementation (borderkit.places)
-from borderkit.terrain.dem import DEM, _geod, open_dem
+from borderkit.places import find_place, is_empty_geometry  # one implementation (borderkit.places)
+from borderkit.terrain.dem import DEM, open_dem
 from borderkit.terrain.visibility import (
     DEFAULT_OBSERVER_HEIGHT_M,
     DEFAULT_REFRACTION,
@@ -65,13 +66,9 @@ def load_places(places: Any = None) -> geopandas.GeoDataFrame:
     return places
 
 
-def _missing(geom: Any) -> bool:
-    return geom is None or not hasattr(geom, "is_empty") or geom.is_empty
-
-
 def _point_of(row: Any) -> tuple[float, float] | None:
     geom = row.geometry
-    if _missing(geom):
+    if is_empty_geometry(geom):
         return None
     if geom.geom_type != "Point":
         c = geom.representative_point()
@@ -88,7 +85,8 @@ def dem_max_near(dem: DEM, lon: float, lat: float, radius_m: float) -> dict[str,
         ``max_m``, ``lon``, ``lat`` (cell centre), ``distance_m`` (from the
         point), ``cells`` (number of cells searched).
     """
-    g = _geod()
+    from borderkit.geodesy import GEOD as g  # the one WGS84 Geod (imported here: geodesy loads pandas)
+
     dlat = radius_m / 110_000.0 + 2 * dem.res[1] if dem.is_lonlat else 0.0
     dlon = radius_m / (110_000.0 * max(0.05, math.cos(math.radians(lat)))) + 2 * dem.res[0] if dem.is_lonlat else 0.0
     if dem.is_lonlat:
@@ -309,9 +307,7 @@ def commanding_height(
 
     from borderkit.terrain.profile import geodesic_path
 
-    gdf = load_places(places)
-    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
-        gdf = gdf.to_crs(4326)
+    gdf = ensure_wgs84(load_places(places))
     prow = find_place(gdf, peak)
     ppt = _point_of(prow)
     pname = str(prow.get("name_en") or peak)
@@ -320,7 +316,8 @@ def commanding_height(
     reported = prow.get("elevation_m")
     reported = float(reported) if reported is not None and np.isfinite(float(reported)) else None
     targets = gdf[gdf["kind"].isin(list(kinds)) & (gdf.get("place_id") != prow.get("place_id"))]
-    g = _geod()
+    from borderkit.geodesy import GEOD as g  # the one WGS84 Geod (imported here: geodesy loads pandas)
+
 
     rows: list[dict[str, Any]] = []
     peaks_info: dict[str, Any] = {}
@@ -347,7 +344,7 @@ def commanding_height(
             label = str(t.get("name_en") or t.get("place_id"))
             base = {"dem": d.name, "place_id": str(t.get("place_id", "")), "name": label,
                     "kind": str(t.get("kind", ""))}
-            if _missing(geom):
+            if is_empty_geometry(geom):
                 meta.append((base, None, "not located in the places layer (no citable coordinates)"))
                 continue
             if geom.geom_type == "Point":

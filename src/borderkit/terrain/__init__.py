@@ -34,7 +34,7 @@ _LAZY = {
     "DEM": "dem",
     "open_dem": "dem",
     "sample_elevation": "dem",
-    "default_dem_path": "dem",
+    "sample_grid": "dem",
     "geodesic_path": "profile",
     "elevation_profile": "profile",
     "plot_profile": "profile",

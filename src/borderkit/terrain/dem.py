@@ -50,7 +50,6 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "DEM",
     "open_dem",
-    "default_dem_path",
     "sample_elevation",
     "DEM_SUFFIXES",
     "VERTICAL_ACCURACY",
@@ -463,7 +462,7 @@ def sample_grid(data: np.ndarray, row: np.ndarray, col: np.ndarray, method: str)
     return out
 
 
-def sample_elevation(lon: Any, lat: Any, *, dem: DEM | str | os.PathLike[str] | None = None, method: str = "bilinear"):
+def sample_elevation(lon: Any, lat: Any, *, dem: DEM | str | os.PathLike[str], method: str = "bilinear"):
     """Heights (m above mean sea level) at longitude/latitude points on a DEM.
 
     Parameters
@@ -471,8 +470,8 @@ def sample_elevation(lon: Any, lat: Any, *, dem: DEM | str | os.PathLike[str] | 
     lon, lat
         Degrees on WGS84.
     dem
-        A :class:`DEM`, a path (file, directory of tiles, glob) or ``None`` for
-        the bundled case DEM.
+        A :class:`DEM` or a path (file, directory of tiles, glob); a case's
+        DEM is ``Case.dem`` (:func:`borderkit.datasets.load`).
     method
         ``"nearest"`` or ``"bilinear"`` (see :meth:`DEM.sample`).
     """
@@ -495,28 +494,6 @@ def _transformer(src: str, dst: str):
         tr = Transformer.from_crs(src, dst, always_xy=True)
         _TRANSFORMERS[key] = tr
     return tr
-
-
-def default_dem_path() -> Path:
-    """Path of the bundled case DEM (NOAA GLOBE 30″ clip).
-
-    Raises
-    ------
-    DatasetNotFoundError
-        The file is not there (a checkout without the built data).
-    """
-    from borderkit import datasets
-
-    try:
-        path = datasets.data_dir() / "armenia-azerbaijan" / "dem-globe-30s.tif"
-    except Exception as exc:  # noqa: BLE001 - RegistryError from data_dir: say what to do instead
-        raise DatasetNotFoundError(f"cannot locate the bundled case DEM ({exc}); pass --dem PATH") from exc
-    if not path.is_file():
-        raise DatasetNotFoundError(
-            f"the bundled case DEM {path} is missing; rebuild the data with geodata/build.py "
-            "or pass a DEM explicitly (--dem PATH / dem=...)"
-        )
-    return path
 
 
 def _expand(source: Any) -> list[str]:
@@ -603,7 +580,7 @@ def _vertical_accuracy(kind: str, tags: dict[str, str]) -> tuple[float | None, s
 
 
 def open_dem(
-    source: DEM | str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    source: DEM | str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
     *,
     bbox: Sequence[float] | None = None,
     name: str | None = None,
@@ -615,11 +592,12 @@ def open_dem(
     Parameters
     ----------
     source
-        ``None`` for the bundled case DEM; a path to any raster GDAL reads
+        A :class:`DEM` (returned as is, or subset to *bbox*); a path to any raster GDAL reads
         (GeoTIFF/COG, ``.hgt``, ``.dt0/.dt1/.dt2``, VRT …); a directory (every
         DEM file below it); a glob pattern; an ``http(s)://`` URL or a
         ``/vsicurl/`` path; or a list of these. Several files are merged into
-        one grid (they must share CRS and cell size).
+        one grid (they must share CRS and cell size). The DEM of a case is
+        ``Case.dem`` (:func:`borderkit.datasets.load`); terrain knows no case.
     bbox
         ``(west, south, east, north)`` in degrees: read only this area (plus
         one cell around it).
@@ -637,7 +615,7 @@ def open_dem(
     Raises
     ------
     DatasetNotFoundError
-        A path does not exist (or the bundled DEM is missing).
+        A path does not exist.
     FileFormatError
         GDAL cannot read a file, or tiles have different CRS or cell size.
     CRSError
@@ -647,6 +625,11 @@ def open_dem(
     """
     if isinstance(source, DEM):
         return source.subset(bbox) if bbox is not None else source
+    if source is None:  # terrain knows no case: the caller (the CLI, a Case) names the DEM
+        raise ValidationError(
+            "dem: no DEM given; pass a file, directory, glob or URL (a case's DEM is borderkit.datasets.load().dem; "
+            "on the command line --dem PATH or --case NAME)"
+        )
     try:
         import rasterio
         from rasterio.errors import RasterioIOError
@@ -655,7 +638,7 @@ def open_dem(
             "terrain functions need rasterio; install it with `pip install 'borderkit[terrain]'`"
         ) from exc
 
-    paths = _expand(default_dem_path() if source is None else source)
+    paths = _expand(source)
     datasets = []
     try:
         for p in paths:

@@ -46,7 +46,7 @@ def _cell_sizes(dem: DEM) -> tuple[np.ndarray, np.ndarray]:
 
 
 def hillshade(
-    dem: DEM | str | os.PathLike[str] | None = None,
+    dem: DEM | str | os.PathLike[str],
     *,
     azimuth_deg: float = 315.0,
     altitude_deg: float = 45.0,
@@ -57,7 +57,7 @@ def hillshade(
     Parameters
     ----------
     dem
-        A :class:`~borderkit.terrain.dem.DEM`, a path, or ``None`` (bundled case DEM).
+        A :class:`~borderkit.terrain.dem.DEM` or a path (a case's: ``Case.dem``).
     azimuth_deg
         Direction the light comes from, degrees clockwise from north.
     altitude_deg
@@ -105,7 +105,7 @@ def encode_png(rgba: np.ndarray) -> bytes:
 
 
 def hillshade_png(
-    dem: DEM | str | os.PathLike[str] | None = None,
+    dem: DEM | str | os.PathLike[str],
     *,
     output: str | os.PathLike[str] | None = None,
     bbox: tuple[float, float, float, float] | None = None,
@@ -121,7 +121,7 @@ def hillshade_png(
     Parameters
     ----------
     dem
-        A DEM, a path, or ``None`` (bundled case DEM).
+        A DEM or a path (a case's: ``Case.dem``).
     output
         Also write the PNG to this file.
     bbox

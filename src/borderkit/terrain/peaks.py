@@ -49,19 +49,19 @@ __all__ = [
 DEFAULT_TARGET_KINDS = ("airport", "town", "city", "village", "road", "crossing", "base")
 
 
-def load_places(places: Any = None) -> geopandas.GeoDataFrame:
-    """The places layer: a GeoDataFrame, a path to a places file, or ``None`` for the bundled case."""
+def load_places(places: geopandas.GeoDataFrame | str | os.PathLike[str]) -> geopandas.GeoDataFrame:
+    """The places layer: a GeoDataFrame as it is, or a places file read by :func:`borderkit.io.read_places`.
+
+    Terrain knows no case: the places of a case are ``Case.places`` (:func:`borderkit.datasets.load`).
+    """
     if places is None:
-        from borderkit import datasets
-
-        return datasets.load().places
+        raise ValidationError(
+            "places: no places layer given; pass a GeoDataFrame or a places file (a case's places are "
+            "borderkit.datasets.load().places; on the command line --places FILE or --case NAME)"
+        )
     if isinstance(places, (str, os.PathLike)):
-        try:
-            from borderkit.io import read_places
-        except ImportError:  # pragma: no cover - io is part of borderkit core
-            import geopandas as gpd
+        from borderkit.io import read_places
 
-            return gpd.read_file(places)
         return read_places(places)
     return places
 
@@ -137,8 +137,8 @@ def summit_undersampling_note(dem: DEM, lat: float) -> str:
 def peak_check(
     name: str,
     *,
-    places: geopandas.GeoDataFrame | str | os.PathLike[str] | None = None,
-    dem: DEM | str | os.PathLike[str] | None = None,
+    places: geopandas.GeoDataFrame | str | os.PathLike[str],
+    dem: DEM | str | os.PathLike[str],
     radius_m: float | None = None,
 ) -> dict[str, Any]:
     """Highest DEM cell near a named peak vs its reported height.
@@ -148,9 +148,9 @@ def peak_check(
     name
         ``place_id`` or name of the peak (any language column).
     places
-        Places layer (GeoDataFrame or path); default the bundled case.
+        Places layer (GeoDataFrame or path); a case's is ``Case.places``.
     dem
-        A :class:`~borderkit.terrain.dem.DEM`, a path, or ``None`` (bundled GLOBE).
+        A :class:`~borderkit.terrain.dem.DEM` or a path; a case's is ``Case.dem``.
     radius_m
         Search radius around the peak's coordinates; default 1.5 DEM cells
         (at least 1 km), so that the cell holding the summit is found even when
@@ -230,7 +230,7 @@ def peak_check(
 
 
 def _dems(dems: Any) -> list[DEM]:
-    if dems is None or isinstance(dems, (DEM, str, os.PathLike)):
+    if dems is None or isinstance(dems, (DEM, str, os.PathLike)):  # None: open_dem says a DEM is needed
         return [dems if isinstance(dems, DEM) else open_dem(dems)]
     if isinstance(dems, Mapping):
         out = []
@@ -247,8 +247,8 @@ def _dems(dems: Any) -> list[DEM]:
 def commanding_height(
     peak: str,
     *,
-    places: geopandas.GeoDataFrame | str | os.PathLike[str] | None = None,
-    dems: Any = None,
+    places: geopandas.GeoDataFrame | str | os.PathLike[str],
+    dems: Any,
     kinds: Sequence[str] = DEFAULT_TARGET_KINDS,
     max_distance_m: float = 50_000.0,
     observer_height_m: float = DEFAULT_OBSERVER_HEIGHT_M,
@@ -270,10 +270,10 @@ def commanding_height(
     peak
         Name or ``place_id`` of the peak.
     places
-        Places layer (GeoDataFrame or path); default the bundled case.
+        Places layer (GeoDataFrame or path); a case's is ``Case.places``.
     dems
-        A DEM, a path, a list of them, or ``{label: DEM or path}``; default the
-        bundled GLOBE DEM.
+        A DEM, a path, a list of them, or ``{label: DEM or path}`` (a case's
+        DEM is ``Case.dem``).
     kinds
         Place kinds to test (default: airport, town, city, village, road,
         crossing, base).

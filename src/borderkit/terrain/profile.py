@@ -172,7 +172,7 @@ class Profile:
 def elevation_profile(
     path: Any,
     *,
-    dem: DEM | str | os.PathLike[str] | None = None,
+    dem: DEM | str | os.PathLike[str],
     spacing_m: float | None = None,
     method: str = "bilinear",
     places: geopandas.GeoDataFrame | None = None,
@@ -186,7 +186,7 @@ def elevation_profile(
     path
         ``[(lon, lat), …]`` or a shapely LineString (degrees, WGS84).
     dem
-        A :class:`~borderkit.terrain.dem.DEM`, a path, or ``None`` (bundled case DEM).
+        A :class:`~borderkit.terrain.dem.DEM` or a path (a case's: ``Case.dem``).
     spacing_m
         Distance between samples; default half the DEM's smaller cell dimension.
     method

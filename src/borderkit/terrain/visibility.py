@@ -182,7 +182,7 @@ def lines_of_sight(
     observer: Any,
     targets: Any,
     *,
-    dem: DEM | str | os.PathLike[str] | None = None,
+    dem: DEM | str | os.PathLike[str],
     observer_height_m: float = DEFAULT_OBSERVER_HEIGHT_M,
     target_height_m: float = DEFAULT_TARGET_HEIGHT_M,
     refraction: float = DEFAULT_REFRACTION,
@@ -202,8 +202,7 @@ def lines_of_sight(
         ``(lon, lat)``, an ``(N, 2)`` array of them, or a GeoSeries /
         GeoDataFrame of Points.
     dem
-        A :class:`~borderkit.terrain.dem.DEM`, a path, or ``None`` for the
-        bundled case DEM.
+        A :class:`~borderkit.terrain.dem.DEM` or a path (a case's: ``Case.dem``).
     observer_height_m, target_height_m
         Eye and target heights above the ground, metres.
     refraction
@@ -471,7 +470,7 @@ def line_of_sight(
     observer: Any,
     target: Any,
     *,
-    dem: DEM | str | os.PathLike[str] | None = None,
+    dem: DEM | str | os.PathLike[str],
     observer_height_m: float = DEFAULT_OBSERVER_HEIGHT_M,
     target_height_m: float = DEFAULT_TARGET_HEIGHT_M,
     refraction: float = DEFAULT_REFRACTION,
@@ -742,7 +741,7 @@ def _contiguous(inrange: np.ndarray, ox: int) -> np.ndarray:
 def viewshed(
     observer: Any,
     *,
-    dem: DEM | str | os.PathLike[str] | None = None,
+    dem: DEM | str | os.PathLike[str],
     radius_m: float,
     observer_height_m: float = DEFAULT_OBSERVER_HEIGHT_M,
     target_height_m: float = DEFAULT_TARGET_HEIGHT_M,
@@ -761,7 +760,7 @@ def viewshed(
         ``(lon, lat)`` in degrees (or a shapely Point). The observer stands at
         the centre of the DEM cell that contains it, on that cell's height.
     dem
-        A :class:`~borderkit.terrain.dem.DEM`, a path, or ``None`` (bundled case DEM).
+        A :class:`~borderkit.terrain.dem.DEM` or a path (a case's: ``Case.dem``).
     radius_m
         Maximum distance, metres (≤ 50 km).
     observer_height_m, target_height_m

@@ -62,7 +62,14 @@ from typing import Any
 
 import numpy as np
 
-from borderkit.errors import DownloadError, OfflineError, OutputExistsError, RegistryError, ValidationError
+from borderkit.errors import (
+    DownloadError,
+    OfflineError,
+    OptionalDependencyError,
+    OutputExistsError,
+    RegistryError,
+    ValidationError,
+)
 
 __all__ = [
     "TERRARIUM_URL",
@@ -218,6 +225,16 @@ def _quiet_pooch() -> Iterator[None]:
                 logger.setLevel(_pooch_level)
 
 
+def _pooch() -> Any:
+    try:
+        import pooch
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise OptionalDependencyError(
+            "dem fetch needs pooch (the tile cache); install it with `pip install 'borderkit[terrain]'`"
+        ) from exc
+    return pooch
+
+
 def _host(url: str) -> str:
     return urllib.parse.urlsplit(url).netloc or url
 
@@ -258,8 +275,7 @@ def download(
     RegistryError
         The bytes keep failing the size or MD5 check.
     """
-    import pooch
-
+    pooch = _pooch()
     dest = Path(dest)
     shown = url.replace(redact, "***") if redact else url
     record = _cache_record(dest) if verify_cache else None

@@ -713,7 +713,9 @@ def _fetch_opentopography(
     tags = {"BORDERKIT_DEM_NAME": f"OpenTopography {demtype}",
             "BORDERKIT_DEM_KIND": "SRTM" if demtype.upper().startswith(("SRTM", "NASADEM")) else demtype,
             "SOURCE": "OpenTopography Global DEM API", "DEMTYPE": demtype, "BBOX_WSEN": json.dumps(list(bbox))}
-    if crs == "EPSG:3857" and src_crs.to_epsg() == 4326:
+    from borderkit._projection import is_wgs84_geographic
+
+    if crs == "EPSG:3857" and is_wgs84_geographic(src_crs):
         crs_out = "EPSG:4326"  # keep the source grid: OpenTopography serves longitude/latitude
     else:
         crs_out = src_crs.to_string()

@@ -28,6 +28,7 @@ __all__ = [
     "RegistryError",
     "OptionalDependencyError",
     "OfflineError",
+    "DownloadError",
     "FormatLimitError",
     "Problem",
     "BorderkitWarning",
@@ -151,6 +152,10 @@ class OptionalDependencyError(BorderkitError, ImportError):
 
 class OfflineError(BorderkitError, ConnectionError):
     """A download was asked for but the network cannot be reached."""
+
+
+class DownloadError(BorderkitError, RuntimeError):
+    """The server answered, but not with the file (HTTP error, missing tile)."""
 
 
 class FormatLimitError(BorderkitError, ValueError):

@@ -20,7 +20,9 @@ What "conformed" means
 * The schema's columns come first, in schema order, then every other column of
   the input, in its order (nothing is dropped). Optional text columns are
   filled with ``""``, optional numbers with NaN.
-* Dates become ``datetime64[ns]`` at midnight (the date only). Accepted text:
+* Dates become ``datetime64[s]`` at midnight (the date only), so every year
+  from 0001 to 9999 is kept (historical dates in a border dispute are
+  legitimate data; nanosecond timestamps would stop at 1677 and 2262). Accepted text:
   ``YYYY-MM-DD`` (``/`` also accepted as separator, a time part is ignored),
   ``YYYY-MM`` and ``YYYY`` (first day of the month/year).
 * ``sources`` becomes a list of dicts with exactly the keys ``publication``,
@@ -87,6 +89,7 @@ __all__ = [
     "validate_places",
     "find_problems",
     "parse_dates",
+    "DATE_DTYPE",
     "normalise_sources",
 ]
 
@@ -115,6 +118,13 @@ the error message as the CRS to pass.
 
 _PROJECTED_THRESHOLD = 1000.0
 """A coordinate larger than this (in absolute value) is metres, not degrees."""
+
+DATE_DTYPE = "datetime64[s]"
+"""dtype of every date column: second resolution covers years 0001-9999
+(``datetime64[ns]`` would overflow before 1677 and after 2262)."""
+
+_ROWS_NAMED = 5
+"""At most this many row numbers are listed in one message (the rest are counted)."""
 
 _DATE_HINT = "write dates as YYYY-MM-DD (e.g. 2020-07-12)"
 
@@ -334,7 +344,8 @@ def parse_dates(series: pd.Series, *, formats: Sequence[str] = ()) -> tuple[pd.S
     Returns
     -------
     dates
-        ``datetime64[ns]`` at midnight, NaT where empty or unparseable.
+        :data:`DATE_DTYPE` (``datetime64[s]``, years 0001-9999) at midnight,
+        NaT where empty or unparseable.
     bad
         Boolean mask of values that are present but not a date.
     granularity
@@ -347,24 +358,31 @@ def parse_dates(series: pd.Series, *, formats: Sequence[str] = ()) -> tuple[pd.S
         s = series
         if getattr(s.dt, "tz", None) is not None:
             s = s.dt.tz_localize(None)
-        out = s.dt.normalize().astype("datetime64[ns]")
+        out = s.dt.normalize().astype(DATE_DTYPE)
         gran = pd.Series(np.where(out.isna(), "", "day"), index=index, dtype=object)
         return out, np.zeros(n, dtype=bool), gran
     obj = series.astype(object)
     na = pd.isna(obj).to_numpy(dtype=bool) if n else np.zeros(0, dtype=bool)
     is_str = obj.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
-    result = pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
+    result = pd.Series(pd.NaT, index=index, dtype=DATE_DTYPE)
     gran = pd.Series("", index=index, dtype=object)
     bad = np.zeros(n, dtype=bool)
     # date/datetime objects (GeoParquet date32, GPKG datetimes in object columns)
     other = ~na & ~is_str
     if other.any():
-        conv = pd.to_datetime(obj[other], errors="coerce")
-        if getattr(conv.dt, "tz", None) is not None:
-            conv = conv.dt.tz_localize(None)
-        result[other] = conv.dt.normalize().astype("datetime64[ns]")
-        gran[other] = "day"
-        bad[other] = conv.isna().to_numpy()
+        try:
+            conv = pd.to_datetime(obj[other], errors="coerce")
+            if getattr(conv.dt, "tz", None) is not None:
+                conv = conv.dt.tz_localize(None)
+            result[other] = conv.dt.normalize().astype(DATE_DTYPE)
+            gran[other] = "day"
+            bad[other] = conv.isna().to_numpy()
+        except (ValueError, TypeError, OverflowError):
+            # out-of-range or mixed objects: read them through their text
+            # (ISO for date/datetime objects) below, one rule for all
+            obj = obj.copy()
+            obj[other] = obj[other].map(lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v))
+            is_str = is_str | other
     text = obj.where(is_str, "").astype(str).str.strip()
     present = is_str & (text != "").to_numpy(dtype=bool)
     if present.any():
@@ -374,7 +392,7 @@ def parse_dates(series: pd.Series, *, formats: Sequence[str] = ()) -> tuple[pd.S
         m = parts["m"].fillna("1").str.zfill(2)
         d = parts["d"].fillna("1").str.zfill(2)
         iso = (y + "-" + m + "-" + d).where(parts["y"].notna())
-        parsed = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
+        parsed = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce").astype(DATE_DTYPE)
         g = np.where(parts["d"].notna(), "day", np.where(parts["m"].notna(), "month", "year"))
         sub_idx = text.index[present]
         result.loc[sub_idx] = parsed.to_numpy()
@@ -384,7 +402,7 @@ def parse_dates(series: pd.Series, *, formats: Sequence[str] = ()) -> tuple[pd.S
             if not still.any():
                 break
             idx = sub_idx[still]
-            conv = pd.to_datetime(text.loc[idx], format=fmt, errors="coerce").astype("datetime64[ns]")
+            conv = pd.to_datetime(text.loc[idx], format=fmt, errors="coerce").astype(DATE_DTYPE)
             ok = conv.notna().to_numpy()
             result.loc[idx[ok]] = conv[ok].dt.normalize().to_numpy()
             gran.loc[idx[ok]] = "day"
@@ -698,13 +716,15 @@ def _check_geometry(
         valid = np.ones(n, dtype=bool)
         valid[present] = shapely.is_valid(geoms[present])
         simple = np.ones(n, dtype=bool)
+        crossings: dict[int, tuple[float, float] | None] = {}
         is_line = present & np.isin(type_ids, [1, 5])
         if is_line.any():
             simple[is_line] = shapely.is_simple(geoms[is_line])
             # OGC "simple" also fails for parts that merely meet end to end;
             # only a crossing (noding adds a vertex) is a problem
             for p in np.flatnonzero(is_line & ~simple):
-                simple[p] = _crossing_point(geoms[p]) is None
+                crossings[p] = _crossing_point(geoms[p])
+                simple[p] = crossings[p] is None
         bad_valid = present & ~valid
         bad_simple = present & valid & ~simple
         if repair and (bad_valid.any() or bad_simple.any()):
@@ -748,7 +768,7 @@ def _check_geometry(
                 )
             if bad_simple.any():
                 pos = np.flatnonzero(bad_simple)
-                log.add_rows(pos, gcol, [_crossing_message(geoms[p]) for p in pos])
+                log.add_rows(pos, gcol, [_crossing_message(crossings[p]) for p in pos])
     return geoms, repaired
 
 
@@ -762,17 +782,23 @@ def _crossing_point(geom: Any) -> tuple[float, float] | None:
     """A point where a line crosses itself (a vertex noding adds), or None."""
     import shapely
 
-    before = {tuple(c) for c in shapely.get_coordinates(geom)}
-    for c in shapely.get_coordinates(shapely.node(geom)):
-        t = tuple(c)
-        if t not in before:
-            return t
-    return None
+    # vectorised set difference (x + iy as one sortable number): a Python
+    # set of a million vertex tuples took tens of seconds and gigabytes
+    before = shapely.get_coordinates(geom)
+    after = shapely.get_coordinates(shapely.node(geom))
+    b = before[:, 0] + 1j * before[:, 1]
+    a = after[:, 0] + 1j * after[:, 1]
+    b.sort()  # complex numbers sort by real, then imaginary part
+    at = np.clip(np.searchsorted(b, a), 0, len(b) - 1)
+    new = np.flatnonzero(b[at] != a)
+    if len(new) == 0:
+        return None
+    x, y = after[new[0]]
+    return float(x), float(y)
 
 
-def _crossing_message(geom: Any) -> str:
+def _crossing_message(pt: tuple[float, float] | None) -> str:
     where = ""
-    pt = _crossing_point(geom)
     if pt is not None:
         where = f" at ({_num(pt[0])}, {_num(pt[1])})"
     return (
@@ -939,17 +965,22 @@ def conform(
         log.add_rows(empty, shown, f"{shown} is empty; give every row a unique id", block=(idc,))
         dup = ids.duplicated(keep=False).to_numpy() & ~empty & ~blocked
         if dup.any():
-            rows_of: dict[str, list[int]] = {}
+            # one grouping pass (linear); each message names at most
+            # _ROWS_NAMED rows of its group, so 20,000 copies of one id give
+            # 20,000 short messages, not 20,000 lists of 20,000 rows
             pos = np.flatnonzero(dup)
-            for p in pos:
-                rows_of.setdefault(ids.iloc[p], []).append(int(log.rows[p]))
+            groups = pd.Series(log.rows[pos], index=ids.iloc[pos].to_numpy()).groupby(level=0, sort=False)
+            named = {
+                k: ", ".join(map(str, v.iloc[:_ROWS_NAMED]))
+                + (f" … ({len(v)} rows in all)" if len(v) > _ROWS_NAMED else "")
+                for k, v in groups
+            }
             log.add_rows(
                 pos,
                 shown,
                 lambda p: (
-                    f"duplicate id {ids.iloc[p]!r}: used by rows "
-                    + ", ".join(map(str, rows_of[ids.iloc[p]]))
-                    + "; ids must be unique — rename or remove the duplicates"
+                    f"duplicate id {_short(ids.iloc[p])}: used by rows {named[ids.iloc[p]]}"
+                    "; ids must be unique — rename or remove the duplicates"
                 ),
             )
 

@@ -711,6 +711,32 @@ def _check_geometry(
                 log.add_rows(rest, gcol, _range_msg, block=(gcol,))
         present &= ~(swapped | proj | rest)
 
+    # -- (0, 0) points ("null island") --------------------------------------
+    if check_coordinates and present.any():
+        is_point = present & (type_ids == 0)
+        if is_point.any():
+            px = np.zeros(n)
+            py = np.ones(n)
+            px[is_point] = shapely.get_x(geoms[is_point])
+            py[is_point] = shapely.get_y(geoms[is_point])
+            zero = is_point & (px == 0) & (py == 0)
+            log.add_rows(
+                zero,
+                ycol if coord_columns else gcol,
+                "coordinates are (0, 0) — 'null island' in the Gulf of Guinea, almost always a missing "
+                "location exported as zero; give the real longitude/latitude or remove the row",
+                block=(gcol,),
+            )
+            present &= ~zero
+
+    # -- absurd segments: spikes and jumps (geodesic lengths, vectorised) ----
+    if check_coordinates and present.any():
+        linear = present & np.isin(type_ids, [1, 3, 5, 6])
+        if linear.any():
+            for p, msg in _segment_problems(geoms, linear).items():
+                log.add_rows([p], gcol, msg, block=(gcol,))
+                present[p] = False
+
     # -- validity ----------------------------------------------------------
     if present.any():
         valid = np.ones(n, dtype=bool)
@@ -770,6 +796,88 @@ def _check_geometry(
                 pos = np.flatnonzero(bad_simple)
                 log.add_rows(pos, gcol, [_crossing_message(crossings[p]) for p in pos])
     return geoms, repaired
+
+
+MAX_SEGMENT_KM = 1000.0
+"""A segment of a line or ring longer than this (geodesic, km) is reported.
+
+Boundary data is digitised with vertices every few metres to a few
+kilometres; the longest straight land boundaries are drawn with many vertices.
+A 1,000 km segment is a misplaced vertex (a typo, a swapped or zero
+coordinate), not a boundary."""
+
+SPIKE_MIN_KM = 50.0
+"""A vertex whose two segments are both longer than this (km) while its two
+neighbours are within :data:`SPIKE_RATIO` of that length of each other is a
+spike: the line runs out to a far point and comes back."""
+
+SPIKE_RATIO = 0.2
+
+
+def _segment_problems(geoms: np.ndarray, which: np.ndarray) -> dict[int, str]:
+    """Position -> message for lines/polygons with a spike or an absurdly long segment.
+
+    Every segment's geodesic length is computed at once (pyproj Geod.inv on
+    the WGS84 ellipsoid, through :func:`borderkit.geodesy.geodesic_distance`).
+    """
+    import shapely
+
+    from borderkit.geodesy import geodesic_distance
+
+    pos = np.flatnonzero(which)
+    parts, part_of = shapely.get_parts(geoms[pos], return_index=True)
+    # polygons: every ring (exterior and holes) is a closed line
+    poly = shapely.get_type_id(parts) == 3
+    if poly.any():
+        rings, ring_of = shapely.get_rings(parts[poly], return_index=True)
+        lines = np.concatenate([parts[~poly], rings])
+        line_row = np.concatenate([part_of[~poly], part_of[poly][ring_of]])
+    else:
+        lines, line_row = parts, part_of
+    xy, line_idx = shapely.get_coordinates(lines, return_index=True)
+    if len(xy) < 2:
+        return {}
+    same = line_idx[1:] == line_idx[:-1]
+    seg = np.flatnonzero(same)
+    d = np.full(len(xy) - 1, np.nan)
+    d[seg] = geodesic_distance(xy[seg, 0], xy[seg, 1], xy[seg + 1, 0], xy[seg + 1, 1]) / 1000.0
+    out: dict[int, str] = {}
+
+    def vertex_no(k: int) -> int:
+        # 1-based number of vertex k within its own line (part or ring)
+        return int(k - np.searchsorted(line_idx, line_idx[k]) + 1)
+
+    # spikes: vertex k (k-1 -> k -> k+1 in one line), both legs long, neighbours close
+    if len(d) >= 2:
+        a, b = d[:-1], d[1:]
+        k = np.arange(1, len(xy) - 1)
+        both = same[:-1] & same[1:] & (a > SPIKE_MIN_KM) & (b > SPIKE_MIN_KM)
+        cand = k[both]
+        if len(cand):
+            back = geodesic_distance(xy[cand - 1, 0], xy[cand - 1, 1], xy[cand + 1, 0], xy[cand + 1, 1])
+            legs = np.minimum(a[cand - 1], b[cand - 1])
+            spike = cand[back / 1000.0 < SPIKE_RATIO * legs]
+            # one message per row (its first spike): a loop over rows, not vertices
+            rows_s, first = np.unique(pos[line_row[line_idx[spike]]], return_index=True)
+            for row, v in zip(rows_s.tolist(), spike[first], strict=True):
+                out[row] = (
+                    f"vertex {vertex_no(v)} at ({_num(xy[v, 0])}, {_num(xy[v, 1])}) is a spike: the line runs "
+                    f"{d[v - 1]:,.0f} km out to it and {d[v]:,.0f} km back (geodesic, WGS84) — usually a "
+                    "mistyped, swapped or zero coordinate; correct or remove that vertex"
+                )
+    with np.errstate(invalid="ignore"):
+        long_seg = np.flatnonzero(d > MAX_SEGMENT_KM)
+    rows_l, first = np.unique(pos[line_row[line_idx[long_seg]]], return_index=True)
+    for row, s_ in zip(rows_l.tolist(), long_seg[first], strict=True):
+        if row in out:
+            continue
+        out[row] = (
+            f"the segment from vertex {vertex_no(s_)} ({_num(xy[s_, 0])}, {_num(xy[s_, 1])}) to "
+            f"({_num(xy[s_ + 1, 0])}, {_num(xy[s_ + 1, 1])}) is {d[s_]:,.0f} km long (geodesic, WGS84; "
+            f"more than {MAX_SEGMENT_KM:,.0f} km) — a vertex is probably wrong; correct it, or add the "
+            "vertices between"
+        )
+    return out
 
 
 def _num(v: float) -> str:
@@ -997,6 +1105,23 @@ def conform(
             ),
         )
 
+    if "left_party" in out and "right_party" in out:
+        lp, rp = out["left_party"].str.strip(), out["right_party"].str.strip()
+        same = (
+            (lp == rp).to_numpy(dtype=bool)
+            & (lp != "").to_numpy(dtype=bool)
+            & ~log.blocked("left_party")
+            & ~log.blocked("right_party")
+        )
+        log.add_rows(
+            same,
+            src.get("right_party", "right_party"),
+            lambda p: (
+                f"left_party and right_party are both {lp.iloc[p]!r}; a boundary line separates two "
+                "different parties — correct one of them (left/right as seen along the line's direction)"
+            ),
+        )
+
     # -- assemble ----------------------------------------------------------------
     extras = [c for c in frame.columns if c not in out and c != geom_name]
     result = pd.concat([pd.DataFrame(out, index=frame.index), pd.DataFrame(frame[extras])], axis=1)
@@ -1103,6 +1228,19 @@ def _convert_column(
             ),
             block=(name,),
         )
+        # "inf", "1e400" and "nan" parse as numbers; none is a measurement
+        infinite = np.isinf(num.to_numpy()) & ~blocked & ~notnum
+        log.add_rows(
+            infinite,
+            shown,
+            lambda p: (
+                f"{_short(text.iloc[p])} is not a finite number; write {name} as a plain finite number "
+                "(e.g. 1500.5), or leave it empty if unknown"
+            ),
+            block=(name,),
+        )
+        notnum = notnum | infinite
+        num = num.where(~infinite)
         if name in ("precision_m", "scale_or_accuracy_m"):
             what = (
                 "the radius of location uncertainty in metres"

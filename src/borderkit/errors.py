@@ -28,6 +28,9 @@ __all__ = [
     "RegistryError",
     "OptionalDependencyError",
     "OfflineError",
+    "InputTooLargeError",
+    "BorderkitWarning",
+    "GuessedEncodingWarning",
     "Problem",
 ]
 
@@ -126,6 +129,25 @@ class EmptyFileError(FileFormatError):
 
 class EncodingError(FileFormatError, UnicodeError):
     """Text that is not valid UTF-8 (or the declared encoding)."""
+
+
+class InputTooLargeError(FileFormatError):
+    """A file (or a zip member, uncompressed) larger than the readers' size limit.
+
+    The limit bounds the memory a reader may use; raise it with the
+    ``BORDERKIT_MAX_INPUT_MB`` environment variable (see
+    :func:`borderkit.io.readers.max_input_bytes`).
+    """
+
+
+class BorderkitWarning(UserWarning):
+    """Root of the warnings borderkit emits about data it read but is not sure of."""
+
+
+class GuessedEncodingWarning(BorderkitWarning):
+    """Text whose encoding the file does not declare was decoded by a guess
+    (e.g. a shapefile without ``.cpg`` read as Windows-1251): pass ``encoding=``
+    when the guess is wrong."""
 
 
 class DatasetNotFoundError(BorderkitError, KeyError):

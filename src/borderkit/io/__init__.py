@@ -17,6 +17,9 @@ __all__ = [
     "read_territories",
     "read_incidents",
     "read_places",
+    "layer_columns",
+    "detect_layer_kind",
+    "max_input_bytes",
     "ACLED_GEO_PRECISION_M",
     "ACLED_TIME_PRECISION",
     "UCDP_WHERE_PREC_M",
@@ -32,6 +35,9 @@ _LAZY = {
     "read_territories": ".readers",
     "read_incidents": ".readers",
     "read_places": ".readers",
+    "layer_columns": ".readers",
+    "detect_layer_kind": ".readers",
+    "max_input_bytes": ".readers",
     "ACLED_GEO_PRECISION_M": ".external",
     "ACLED_TIME_PRECISION": ".external",
     "UCDP_WHERE_PREC_M": ".external",
@@ -51,7 +57,16 @@ if TYPE_CHECKING:  # pragma: no cover
         is_acled,
         is_ucdp_ged,
     )
-    from .readers import read_incidents, read_layer, read_lines, read_places, read_territories
+    from .readers import (
+        detect_layer_kind,
+        layer_columns,
+        max_input_bytes,
+        read_incidents,
+        read_layer,
+        read_lines,
+        read_places,
+        read_territories,
+    )
 
 
 def __getattr__(name: str) -> Any:

@@ -582,30 +582,44 @@ def _undeclared_shapefile_encoding(src: str, layer: str, path: str) -> str | Non
 
 
 _EMPTY_KML_COORDS = re.compile(rb"<(?:\w+:)?coordinates\s*(?:/>|>\s*</(?:\w+:)?coordinates>)")
+_KML_PLACEMARK = re.compile(rb"<(?:\w+:)?Placemark\b.*?</(?:\w+:)?Placemark>", re.S)
 
 
-def _flag_empty_kml_coordinates(path: str, gdf: Any, log: Any) -> None:
-    """Report placemarks whose ``<coordinates>`` is empty (GDAL reads them as POINT (0 0))."""
+def _empty_kml_coordinates(path: str, gdf: Any, log: Any) -> Any:
+    """Placemarks whose ``<coordinates>`` is empty: GDAL reads them as POINT (0 0).
+
+    When the placemarks of the file are the rows read (one layer), each such
+    row gets an empty geometry, so the schema's rule for a missing geometry
+    applies (an unlocated place is allowed, an incident without a location
+    is not). Otherwise every POINT (0 0) of the file is reported.
+    """
     import shapely
 
     try:
         data = Path(path).read_bytes()
     except OSError:
-        return
+        return gdf
     if not _EMPTY_KML_COORDS.search(data):
-        return
+        return gdf
+    marks = _KML_PLACEMARK.findall(data)
     geoms = np.asarray(gdf.geometry.values, dtype=object)
-    empty = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    point = ~empty & (shapely.get_type_id(geoms) == 0)
+    point = ~shapely.is_missing(geoms) & (shapely.get_type_id(geoms) == 0)
     zero = np.zeros(len(geoms), dtype=bool)
     zero[point] = (shapely.get_x(geoms[point]) == 0) & (shapely.get_y(geoms[point]) == 0)
+    if len(marks) == len(gdf):
+        empty = np.array([_EMPTY_KML_COORDS.search(m) is not None for m in marks]) & zero
+        if empty.any():
+            gdf = gdf.copy()
+            gdf.loc[gdf.index[empty], gdf.geometry.name] = None
+        return gdf
     log.add_rows(
-        zero | empty,
+        zero,
         "geometry",
-        "the placemark's <coordinates> is empty (GDAL reads that as POINT (0 0)); give its coordinates "
-        "as longitude,latitude or remove the placemark",
+        "the point is (0, 0) and the file has placemarks with an empty <coordinates> (GDAL reads those "
+        "as POINT (0 0)); give their coordinates as longitude,latitude or remove the placemarks",
         block=("geometry",),
     )
+    return gdf
 
 
 def _load_ogr(src: str, path: str, schema: LayerSchema, *, layer: Any, encoding: str | None) -> _Loaded:
@@ -636,7 +650,7 @@ def _load_ogr(src: str, path: str, schema: LayerSchema, *, layer: Any, encoding:
     gdf = _drop_empty_driver_columns(gdf, driver)
     log = IssueLog(len(gdf), path=path)
     if driver in ("KML", "LIBKML") and not src.startswith("/vsi"):
-        _flag_empty_kml_coordinates(path, gdf, log)
+        gdf = _empty_kml_coordinates(path, gdf, log)
     crs_carrying = driver not in ("GeoJSON", "GeoJSONSeq", "KML", "LIBKML", "GPX")
     what = {
         "ESRI Shapefile": "the shapefile has no .prj file, so its CRS is unknown",

@@ -34,8 +34,7 @@ def detect_kind(path: Path) -> str:
     if kind is None:
         ids = ", ".join(f"{s.id_column} ({s.kind})" for s in SCHEMAS.values() if s.id_column)
         raise click.UsageError(
-            f"{path}: cannot tell which layer kind this is from its columns (it needs one of {ids}); "
-            "pass --kind"
+            f"{path}: cannot tell which layer kind this is from its columns (it needs one of {ids}); pass --kind"
         )
     return kind
 
@@ -71,18 +70,15 @@ def _check_file(path: Path, kind: str) -> dict[str, Any]:
                 good, rejected = read_layer(path, k, errors="collect")
                 entry.update(rows=len(good) + len(rejected), rows_valid=len(good), rows_rejected=len(rejected))
                 entry["problems"] = [
-                    {"row": p.row, "column": p.column, "message": p.message}
-                    for p in rejected.attrs.get("problems", [])
+                    {"row": p.row, "column": p.column, "message": p.message} for p in rejected.attrs.get("problems", [])
                 ]
             entry["valid"] = not entry["problems"]
         except ValidationError as exc:
-            entry["problems"] = [
-                {"row": p.row, "column": p.column, "message": p.message} for p in exc.problems
-            ] or [{"row": None, "column": None, "message": str(exc)}]
+            entry["problems"] = [{"row": p.row, "column": p.column, "message": p.message} for p in exc.problems] or [
+                {"row": None, "column": None, "message": str(exc)}
+            ]
     # a file read twice (kind detection, then validation) warns twice: once is enough
-    entry["warnings"] = list(
-        dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, BorderkitWarning))
-    )
+    entry["warnings"] = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, BorderkitWarning)))
     return entry
 
 
@@ -134,7 +130,7 @@ def validate(files: tuple[Path, ...], kind: str, as_json: bool) -> None:
                 click.echo(f"{r['file']}: valid {r['kind']} layer, {r['rows']} rows")
                 continue
             if r["rows"] is None:
-                head = "the file cannot be read" + (f" (as {r['kind']})" if r["kind"] != "auto" else "")
+                head = "the whole file is rejected" + (f" as a {r['kind']} layer" if r["kind"] != "auto" else "")
             else:
                 head = (
                     f"{r['rows_rejected']} of {r['rows']} rows rejected in the {r['kind']} layer "

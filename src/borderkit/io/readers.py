@@ -627,7 +627,13 @@ def _load_ogr(src: str, path: str, schema: LayerSchema, *, layer: Any, encoding:
 
     from borderkit.validate import IssueLog
 
-    name, driver = _choose_layer(src, path, schema, layer)
+    if layer is None and src == path and _suffix(path) == ".geojson":
+        # GeoJSON holds exactly one layer; listing layers and reading the
+        # layer's info would parse the whole file twice more (seconds for a
+        # line of a million vertices)
+        name, driver = None, "GeoJSON"
+    else:
+        name, driver = _choose_layer(src, path, schema, layer)
     kw: dict[str, Any] = {}
     if encoding:
         kw["encoding"] = encoding
@@ -640,13 +646,21 @@ def _load_ogr(src: str, path: str, schema: LayerSchema, *, layer: Any, encoding:
     except UnicodeDecodeError as exc:
         _locate_bad_text(src, name, path, exc)
     except Exception as exc:
+        if name is None:
+            _fail(
+                FileFormatError,
+                f"cannot open the file as a GIS dataset ({exc}); it may be truncated, corrupt or of an "
+                "unsupported format — export it again as GeoJSON, GeoPackage or CSV",
+                path,
+            )
         _fail(
             FileFormatError,
             f"cannot read layer {name!r} ({exc}); the file may be truncated or corrupt — export it again",
             path,
         )
     if len(gdf) == 0:
-        _fail(EmptyFileError, f"layer {name!r} has no features; add features or choose another layer", path)
+        what = f"layer {name!r} has" if name is not None else "the file has"
+        _fail(EmptyFileError, f"{what} no features; add features or choose another layer", path)
     gdf = _drop_empty_driver_columns(gdf, driver)
     log = IssueLog(len(gdf), path=path)
     if driver in ("KML", "LIBKML") and not src.startswith("/vsi"):

@@ -1204,8 +1204,9 @@ def _columns_and_geometry(path: str, *, encoding: str | None, full: bool = False
     cols = [str(c) for c in frame.columns if c != gname]
     gtype = ""
     if gname is not None and len(frame):
-        types = set(frame.geometry.geom_type.dropna())
-        gtype = types.pop() if len(types) == 1 else ""
+        # one kind for Polygon + MultiPolygon (or LineString + MultiLineString)
+        kinds = {_KIND_BY_GEOMETRY.get(t.lower()) for t in frame.geometry.geom_type.dropna().unique()}
+        gtype = {"lines": "LineString", "territories": "Polygon"}.get(kinds.pop(), "") if len(kinds) == 1 else ""
     return cols, gtype
 
 

@@ -90,6 +90,12 @@ __all__ = [
     "find_problems",
     "parse_dates",
     "DATE_DTYPE",
+    "IssueLog",
+    "conform",
+    "to_text",
+    "short_repr",
+    "guess_projected_crs",
+    "layer_schema",
     "normalise_sources",
 ]
 
@@ -300,7 +306,8 @@ def _positions(where: Any, n: int) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
-def _short(value: Any, limit: int = 60) -> str:
+def short_repr(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters (for quoting a bad value in a message)."""
     text = repr(value) if not isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[: limit - 4] + "…" + text[-1]
 
@@ -437,7 +444,7 @@ def _source_record(item: Any, errs: list[str]) -> dict[str, str] | None:
         if _URL_LIKE.match(text):
             return {"publication": "", "title": "", "date": "", "url": text}
         return {"publication": text, "title": "", "date": "", "url": ""}
-    errs.append(f"a source record must be an object with keys {', '.join(SOURCE_KEYS)}, not {_short(item)}")
+    errs.append(f"a source record must be an object with keys {', '.join(SOURCE_KEYS)}, not {short_repr(item)}")
     return None
 
 
@@ -493,7 +500,7 @@ def normalise_sources(value: Any) -> tuple[list[dict[str, str]], list[str]]:
         url = rec["url"]
         if url and not _is_http_url(url):
             errs.append(
-                f"source URL {_short(url)} is not an http(s) link; give the web address starting with "
+                f"source URL {short_repr(url)} is not an http(s) link; give the web address starting with "
                 "https:// (other schemes such as javascript: or file: are refused)"
             )
     return records, errs
@@ -537,8 +544,9 @@ def _boxes_intersect(
     return (x1 >= w) & (x0 <= e) & (y1 >= s) & (y0 <= n)
 
 
-def _guess_projected(cx: np.ndarray, cy: np.ndarray) -> list[str | None]:
-    """For each centre (metres), the first candidate CRS that puts it in the case region."""
+def guess_projected_crs(cx: np.ndarray, cy: np.ndarray) -> list[str | None]:
+    """For each centre (metres), the first of :data:`PROJECTED_CANDIDATES` that puts it in
+    :data:`CASE_REGION` (``"EPSG:32638 (WGS 84 / UTM zone 38N)"``), or None."""
     from pyproj import Transformer
 
     out: list[str | None] = [None] * len(cx)
@@ -671,7 +679,7 @@ def _check_geometry(
         proj = big & ~swapped
         if proj.any():
             pos = np.flatnonzero(proj)
-            guesses = _guess_projected((x0[pos] + x1[pos]) / 2, (y0[pos] + y1[pos]) / 2)
+            guesses = guess_projected_crs((x0[pos] + x1[pos]) / 2, (y0[pos] + y1[pos]) / 2)
             msgs = []
             for p, guess in zip(pos, guesses, strict=True):
                 head = (
@@ -1087,7 +1095,7 @@ def conform(
                 pos,
                 shown,
                 lambda p: (
-                    f"duplicate id {_short(ids.iloc[p])}: used by rows {named[ids.iloc[p]]}"
+                    f"duplicate id {short_repr(ids.iloc[p])}: used by rows {named[ids.iloc[p]]}"
                     "; ids must be unique — rename or remove the duplicates"
                 ),
             )
@@ -1179,7 +1187,7 @@ def _convert_column(
             log.add_rows(
                 bad,
                 shown,
-                lambda p: f"{_short(text.iloc[p])} is not a valid {name}; use one of: {', '.join(allowed)}",
+                lambda p: f"{short_repr(text.iloc[p])} is not a valid {name}; use one of: {', '.join(allowed)}",
             )
             return low.where(~bad, text).astype(str)
         if name in ("left_party", "right_party", "party"):
@@ -1189,7 +1197,7 @@ def _convert_column(
                 bad,
                 shown,
                 lambda p: (
-                    f"{_short(text.iloc[p])} is not an ISO 3166-1 alpha-3 party code; "
+                    f"{short_repr(text.iloc[p])} is not an ISO 3166-1 alpha-3 party code; "
                     "write e.g. ARM, AZE, GEO"
                 ),
             )
@@ -1205,7 +1213,7 @@ def _convert_column(
                 bad,
                 shown,
                 lambda p: (
-                    f"{_short(text.iloc[p])} is not a claimant; use a party code (ARM), codes joined by ';' "
+                    f"{short_repr(text.iloc[p])} is not a claimant; use a party code (ARM), codes joined by ';' "
                     "(ARM;AZE) or 'cartographic'"
                 ),
             )
@@ -1223,7 +1231,7 @@ def _convert_column(
             notnum,
             shown,
             lambda p: (
-                f"{_short(text.iloc[p])} is not a number; write {name} as a plain number "
+                f"{short_repr(text.iloc[p])} is not a number; write {name} as a plain number "
                 "with a dot as decimal separator (e.g. 1500.5)"
             ),
             block=(name,),
@@ -1234,7 +1242,7 @@ def _convert_column(
             infinite,
             shown,
             lambda p: (
-                f"{_short(text.iloc[p])} is not a finite number; write {name} as a plain finite number "
+                f"{short_repr(text.iloc[p])} is not a finite number; write {name} as a plain finite number "
                 "(e.g. 1500.5), or leave it empty if unknown"
             ),
             block=(name,),
@@ -1264,7 +1272,7 @@ def _convert_column(
         log.add_rows(
             bad,
             shown,
-            lambda p: f"{_short(text.iloc[p])} is not a date; {_DATE_HINT}",
+            lambda p: f"{short_repr(text.iloc[p])} is not a date; {_DATE_HINT}",
         )
         if col.required:
             missing = dates.isna().to_numpy() & ~bad & ~blocked
@@ -1303,7 +1311,8 @@ def _convert_column(
 # ---------------------------------------------------------------------------
 
 
-def _schema(kind: str | LayerSchema) -> LayerSchema:
+def layer_schema(kind: str | LayerSchema) -> LayerSchema:
+    """The :class:`~borderkit.schema.LayerSchema` of a layer kind; ValueError for an unknown one."""
     if isinstance(kind, LayerSchema):
         return kind
     if kind not in LAYER_KINDS:
@@ -1335,7 +1344,7 @@ def find_problems(
     repair, swap_check
         As in :func:`validate_layer`.
     """
-    schema = _schema(kind)
+    schema = layer_schema(kind)
     log = IssueLog(len(gdf), path=path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GeometryRepairedWarning)
@@ -1381,7 +1390,7 @@ def validate_layer(
         With every problem in ``.problems`` (a :class:`~borderkit.errors.CRSError`
         when all of them are CRS problems).
     """
-    schema = _schema(kind)
+    schema = layer_schema(kind)
     log = IssueLog(len(gdf), path=path)
     result = conform(gdf, schema, log, repair=repair, swap_check=swap_check)
     log.raise_if_any()

@@ -300,14 +300,14 @@ def _drop_empty_driver_columns(frame: Any, driver: str) -> Any:
 
 
 def _bounds_hint(gdf: Any) -> str:
-    from borderkit.validate import _guess_projected
+    from borderkit.validate import guess_projected_crs
 
     b = gdf.geometry.total_bounds
     if not np.isfinite(b).all():
         return "pass crs= with the CRS the coordinates are in"
     if abs(b[0]) <= 180 and abs(b[2]) <= 180 and abs(b[1]) <= 90 and abs(b[3]) <= 90:
         return "its coordinates look like longitude/latitude degrees: pass crs='EPSG:4326' if they are WGS84"
-    guess = _guess_projected(np.array([(b[0] + b[2]) / 2]), np.array([(b[1] + b[3]) / 2]))[0]
+    guess = guess_projected_crs(np.array([(b[0] + b[2]) / 2]), np.array([(b[1] + b[3]) / 2]))[0]
     if guess:
         code = guess.split(" ")[0]
         return (
@@ -788,7 +788,7 @@ def _table_geometry(loaded: _Loaded, schema: LayerSchema) -> Any:
     import geopandas as gpd
     import shapely
 
-    from borderkit.validate import _short, to_text
+    from borderkit.validate import short_repr, to_text
 
     from ._csv import LAT_NAMES, LON_NAMES, WKT_NAMES, find_column
 
@@ -817,7 +817,7 @@ def _table_geometry(loaded: _Loaded, schema: LayerSchema) -> Any:
             bad,
             wkt,
             lambda p: (
-                f"{_short(str(frame[wkt].iloc[p]))} is not valid {kind}; write e.g. "
+                f"{short_repr(str(frame[wkt].iloc[p]))} is not valid {kind}; write e.g. "
                 "LINESTRING (45.1 39.2, 45.3 39.4) (longitude first)"
             ),
             block=("geometry",),
@@ -843,7 +843,7 @@ def _table_geometry(loaded: _Loaded, schema: LayerSchema) -> Any:
                     if "," in v
                     else "write decimal degrees"
                 )
-                return f"{_short(v)} is not a number; {hint} (e.g. {'39.2' if col == lat else '46.4'})"
+                return f"{short_repr(v)} is not a number; {hint} (e.g. {'39.2' if col == lat else '46.4'})"
 
             return f
 
@@ -958,11 +958,11 @@ def read_layer(
     """
     import geopandas as gpd
 
-    from borderkit.validate import _schema, conform
+    from borderkit.validate import conform, layer_schema
 
     if errors not in ("raise", "collect"):
         raise ValueError(f"errors must be 'raise' or 'collect', not {errors!r}")
-    schema = _schema(kind)
+    schema = layer_schema(kind)
     path_s = os.fspath(path)
     loaded = _load(path_s, schema, layer=layer, encoding=encoding)
     log = loaded.log

@@ -415,9 +415,7 @@ def test_missing_crs_is_fine_when_given(tmp_path: Path) -> None:
 )
 def test_csv_coordinate_column_names(lat: str, lon: str, tmp_path: Path) -> None:
     path = tmp_path / "p.csv"
-    path.write_text(
-        f"place_id,kind,name_en,{lat},{lon}\nkapan,town,Kapan,39.2076,46.4057\n", encoding="utf-8"
-    )
+    path.write_text(f"place_id,kind,name_en,{lat},{lon}\nkapan,town,Kapan,39.2076,46.4057\n", encoding="utf-8")
     result = read_places(path)
     assert (result.geometry.iloc[0].x, result.geometry.iloc[0].y) == (46.4057, 39.2076)
     assert lat in result.columns and lon in result.columns  # originals kept
@@ -435,9 +433,7 @@ def test_csv_semicolon_bom_and_crlf(tmp_path: Path) -> None:
 def test_csv_quoted_line_break_counts_as_one_row(tmp_path: Path) -> None:
     path = tmp_path / "p.csv"
     path.write_text(
-        "place_id,kind,name_en,notes,latitude,longitude\n"
-        'a,town,A,"two\nlines",39.2,46.4\n'
-        "b,twon,B,,39.3,46.3\n",
+        'place_id,kind,name_en,notes,latitude,longitude\na,town,A,"two\nlines",39.2,46.4\nb,twon,B,,39.3,46.3\n',
         encoding="utf-8",
     )
     with pytest.raises(ValueError) as exc:
@@ -462,9 +458,7 @@ def test_unlocated_place_is_allowed(tmp_path: Path) -> None:
 
 def test_optional_columns_are_filled_and_extras_kept(tmp_path: Path) -> None:
     path = tmp_path / "p.csv"
-    path.write_text(
-        "zzz,place_id,kind,name_en,latitude,longitude\n1,kapan,town,Kapan,39.2,46.4\n", encoding="utf-8"
-    )
+    path.write_text("zzz,place_id,kind,name_en,latitude,longitude\n1,kapan,town,Kapan,39.2,46.4\n", encoding="utf-8")
     result = read_places(path)
     assert list(result.columns) == PLACES.names + ["zzz", "latitude", "longitude"]
     assert result["name_hy"].iloc[0] == "" and result["notes"].iloc[0] == ""
@@ -563,9 +557,7 @@ def test_layer_choice_in_multi_layer_gpkg(tmp_path: Path) -> None:
 def test_zip_holding_a_csv(tmp_path: Path) -> None:
     path = tmp_path / "p.zip"
     with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr(
-            "places.csv", "place_id,kind,name_en,latitude,longitude\nkapan,town,Kapan,39.2076,46.4057\n"
-        )
+        zf.writestr("places.csv", "place_id,kind,name_en,latitude,longitude\nkapan,town,Kapan,39.2076,46.4057\n")
     result = read_places(path)
     assert list(result["place_id"]) == ["kapan"]
 
@@ -611,3 +603,39 @@ def test_parquet_needs_pyarrow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         read_places(path)
     with pytest.raises(ImportError):
         read_places(path)
+
+
+def test_detect_layer_kind(tmp_path):
+    import json as _json
+
+    from borderkit.errors import EmptyFileError as _Empty
+    from borderkit.io import detect_layer_kind, layer_columns
+
+    csv_path = tmp_path / "p.csv"
+    csv_path.write_text("name_en;place_id;lat;lon\nTegh;p1;39.5;46.4\n", encoding="utf-16")
+    assert layer_columns(csv_path) == ["name_en", "place_id", "lat", "lon"]
+    assert detect_layer_kind(csv_path) == "places"
+    typo = tmp_path / "t.csv"
+    typo.write_text("line_idd,name\na,b\n", encoding="utf-8")
+    assert detect_layer_kind(typo) == "lines"
+    # no id column: the geometry tells lines and territories, not points
+    for geom, kind in (
+        ({"type": "MultiLineString", "coordinates": [[[45, 40], [45.1, 40.1]]]}, "lines"),
+        ({"type": "Polygon", "coordinates": [[[45, 40], [45.1, 40], [45.1, 40.1], [45, 40]]]}, "territories"),
+        ({"type": "Point", "coordinates": [45, 40]}, None),
+    ):
+        f = tmp_path / "g.geojson"
+        f.write_text(
+            _json.dumps(
+                {
+                    "type": "FeatureCollection",
+                    "features": [{"type": "Feature", "properties": {"a": 1}, "geometry": geom}],
+                }
+            ),
+            encoding="utf-8",
+        )
+        assert detect_layer_kind(f) == kind
+    empty = tmp_path / "e.csv"
+    empty.write_text("a,b\n", encoding="utf-8")
+    with pytest.raises(_Empty, match="no data rows"):
+        detect_layer_kind(empty)

@@ -31,6 +31,13 @@ What "conformed" means
 * ``kind``/``date_precision`` are compared without case and stored lower-case;
   party codes are stored upper-case.
 
+Checks that stop a wrong reading
+--------------------------------
+Besides the schema: numbers must be finite (``inf``/``1e400`` are refused), a
+point at exactly (0, 0) is a missing location, a line must not have the same
+party on both sides, and no segment may be a spike (:data:`SPIKE_MIN_KM`) or
+longer than :data:`MAX_SEGMENT_KM` (geodesic lengths on WGS84, vectorised).
+
 Row numbers
 -----------
 ``Problem.row`` is the 1-based *data* row: the first feature or record is row 1
@@ -820,6 +827,7 @@ neighbours are within :data:`SPIKE_RATIO` of that length of each other is a
 spike: the line runs out to a far point and comes back."""
 
 SPIKE_RATIO = 0.2
+"""See :data:`SPIKE_MIN_KM`: the neighbours of a spike are closer than this share of its shorter leg."""
 
 
 def _segment_problems(geoms: np.ndarray, which: np.ndarray) -> dict[int, str]:

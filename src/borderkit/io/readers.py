@@ -28,6 +28,20 @@ ACLED and UCDP GED
     (``#date``, ``#geo+lat`` …), are read with that row set aside (in
     ``gdf.attrs["borderkit"]["hxl"]``).
 
+Untrusted files
+---------------
+Every file is bounded: one larger than :func:`max_input_bytes` (256 MiB, or
+``$BORDERKIT_MAX_INPUT_MB``) is refused with
+:class:`~borderkit.errors.InputTooLargeError`; for a zip the members'
+uncompressed sizes are checked before anything is inflated (a zip bomb never
+reaches memory). A zip may hold the GIS files in one folder. A shapefile whose
+``.dbf`` declares no encoding (no ``.cpg``, no code page) is read as UTF-8 when
+it is valid UTF-8, else in the encoding :func:`~borderkit.io._text.guess_encoding`
+names, with a :class:`~borderkit.errors.GuessedEncodingWarning`. KML placemarks
+with an empty ``<coordinates>`` have no geometry (GDAL would give POINT (0 0)).
+GeoParquet is read with pyarrow, never through GDAL. :func:`detect_layer_kind`
+tells the kind of a file from its columns (and its geometry).
+
 Errors and row numbers
 ----------------------
 No row is ever dropped silently. With ``errors="raise"`` (the default) any

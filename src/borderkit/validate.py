@@ -103,6 +103,9 @@ __all__ = [
     "short_repr",
     "guess_projected_crs",
     "layer_schema",
+    "MAX_SEGMENT_KM",
+    "SPIKE_MIN_KM",
+    "SPIKE_RATIO",
     "normalise_sources",
 ]
 

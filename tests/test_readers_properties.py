@@ -25,7 +25,7 @@ from borderkit.io import read_layer
 # any Unicode text a UTF-8 file can hold (lone surrogates cannot be encoded)
 TEXT = st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=40)
 SETTINGS = settings(
-    max_examples=30,
+    max_examples=25,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -99,10 +99,8 @@ def test_any_text_in_a_csv_incident_row(tmp_path, values, witness_first):
     path = tmp_path / "incidents.csv"
     path.write_bytes(buf.getvalue().encode("utf-8"))
     result = _read_both(path, "incidents")
-    if result is None:
-        return  # a problem of the whole file (e.g. a blank fuzzed row is not data): one clear error
+    assert result is not None  # the header and the witness are fine: no problem of the whole file
     good, rejected = result
-    assert len(good) + len(rejected) <= 2
     witness = good[good["incident_id"] == "witness-1"]
     assert len(witness) == 1
     row = witness.iloc[0]
@@ -157,3 +155,62 @@ def test_known_nasty_text_stays_literal(tmp_path, text):
     path.write_bytes(buf.getvalue().encode("utf-8"))
     gdf = read_layer(path, "incidents")
     assert gdf["description"].iloc[0] == text
+
+
+PLACE_CSV_COLUMNS = ["place_id", "kind", "name_en", "name_ru", "elevation_m", "latitude", "longitude"]
+WITNESS_PLACE_CSV = {
+    "place_id": "witness-1",
+    "kind": "village",
+    "name_en": "Tegh",
+    "name_ru": "Тех",
+    "elevation_m": "1380",
+    "latitude": "39.5589",
+    "longitude": "46.4806",
+}
+
+
+@SETTINGS
+@given(values=st.fixed_dictionaries({c: TEXT for c in PLACE_CSV_COLUMNS}))
+def test_any_text_in_a_csv_place_row(tmp_path, values):
+    assume(values["place_id"].strip() != "witness-1")
+    buf = io.StringIO()
+    w = csv.writer(buf)
+    w.writerow(PLACE_CSV_COLUMNS)
+    for r in (values, WITNESS_PLACE_CSV):
+        w.writerow([r[c] for c in PLACE_CSV_COLUMNS])
+    path = tmp_path / "places.csv"
+    path.write_bytes(buf.getvalue().encode("utf-8"))
+    result = _read_both(path, "places")
+    assert result is not None
+    good, rejected = result
+    blank = all(not str(v).strip() for v in values.values())
+    assert len(good) + len(rejected) == (1 if blank else 2)
+    row = good[good["place_id"] == "witness-1"].iloc[0]
+    assert (row["kind"], row["name_en"], row["name_ru"], row["elevation_m"]) == ("village", "Tegh", "Тех", 1380.0)
+    assert (row.geometry.x, row.geometry.y) == (46.4806, 39.5589)
+
+
+@SETTINGS
+@given(values=st.fixed_dictionaries({c: TEXT for c in INCIDENT_COLUMNS if c not in ("latitude", "longitude")}))
+def test_any_text_in_a_geojson_incident(tmp_path, values):
+    assume(values["incident_id"].strip() != "witness-1")
+    witness = {k: v for k, v in WITNESS_INCIDENT.items() if k not in ("latitude", "longitude")}
+
+    def feature(props, lon, lat):
+        return {"type": "Feature", "properties": props, "geometry": {"type": "Point", "coordinates": [lon, lat]}}
+
+    doc = {"type": "FeatureCollection", "features": [feature(values, 45.6, 39.8), feature(witness, 45.7, 39.9)]}
+    path = tmp_path / "incidents.geojson"
+    path.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")
+    result = _read_both(path, "incidents")
+    assert result is not None
+    good, rejected = result
+    assert len(good) + len(rejected) == 2
+    row = good[good["incident_id"] == "witness-1"].iloc[0]
+    for col in ("type", "description", "actors", "place_name", "date_precision"):
+        assert row[col] == WITNESS_INCIDENT[col]
+    assert str(row["date"].date()) == "2021-05-12"
+    assert row["precision_m"] == 2000.0
+    assert (row.geometry.x, row.geometry.y) == (45.7, 39.9)
+    if len(rejected):
+        assert list(rejected["row"]) == [1]

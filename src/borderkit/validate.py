@@ -626,11 +626,12 @@ def _check_geometry(
     allowed = _geom_type_ids(schema.geometry_types)
     wrong = present & ~np.isin(type_ids, list(allowed))
     want = " or ".join(schema.geometry_types)
+    article = "an" if schema.kind[0] in "aeiou" else "a"
     log.add_rows(
         wrong,
         gcol,
         lambda p: (
-            f"geometry is a {_TYPE_NAMES.get(int(type_ids[p]), '?')}, but a {schema.kind} layer takes "
+            f"geometry is a {_TYPE_NAMES.get(int(type_ids[p]), '?')}, but {article} {schema.kind} layer takes "
             f"{want}; {_TYPE_HINTS.get(schema.kind, 'convert it')}"
         ),
         block=(gcol,),

@@ -356,6 +356,52 @@ def make_small(out: Path = DEFAULT_OUT) -> list[dict[str, Any]]:
         )
     )
 
+    one_row(
+        "projected_coordinates.csv",
+        [_incident("a1"), _incident("a2", lat="4413000", lon="447000")],
+        row=2,
+        column="latitude",
+        message="look like a projected CRS in metres",
+        why="UTM metres in latitude/longitude columns",
+    )
+    one_row(
+        "extra_field.csv",
+        [_incident("a1"), _incident("a2").replace("Sotk", "Sotk, Gegharkunik")],
+        row=2,
+        column=None,
+        message="quote values that contain the delimiter ','",
+        why="an unquoted comma shifts the columns",
+    )
+    _write(
+        out,
+        "polygon_as_incident.geojson",
+        _feature_collection(
+            [
+                {
+                    "type": "Feature",
+                    "properties": dict(
+                        zip(INCIDENT_HEADER.split(","), _incident("g1").split(","), strict=True),
+                        precision_m=2000,
+                    ),
+                    "geometry": {"type": "Polygon", "coordinates": [[[45, 40], [45.1, 40], [45.1, 40.1], [45, 40]]]},
+                }
+            ]
+        ),
+    )
+    cases.append(
+        _case(
+            "polygon_as_incident.geojson",
+            "incidents",
+            row=1,
+            column="geometry",
+            message="geometry is a Polygon, but an incidents layer takes Point",
+            rows_in=1,
+            rows_out=0,
+            rows_rejected=1,
+            why="wrong geometry type",
+        )
+    )
+
     # -- lines ------------------------------------------------------------------------
     _write(
         out,
@@ -494,6 +540,24 @@ def make_small(out: Path = DEFAULT_OUT) -> list[dict[str, Any]]:
         error="FileFormatError",
         auto=False,
         why="cut-off JSON",
+    )
+    whole(
+        "latin1.geojson",
+        _feature_collection([_line({"name": "Fluß"}, [[45.0, 40.0], [45.1, 40.1]])]).encode("latin-1"),
+        kind="lines",
+        message="is not valid UTF-8 text",
+        error="EncodingError",
+        why="GeoJSON must be UTF-8 (RFC 7946)",
+    )
+    whole(
+        "truncated.kml",
+        '<?xml version="1.0" encoding="UTF-8"?>\n<kml xmlns="http://www.opengis.net/kml/2.2"><Document>'
+        "<Placemark><name>A</name><Point><coordinates>46.1,39.5",
+        kind="places",
+        message="cannot open the file as a GIS dataset",
+        error="FileFormatError",
+        auto=False,
+        why="cut-off XML",
     )
     _zip(out / "corrupt.zip", {"places.csv": (PLACE_HEADER + "\np1,village,Tegh,39.5589,46.4806\n").encode()})
     data = (out / "corrupt.zip").read_bytes()

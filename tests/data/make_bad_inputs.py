@@ -223,6 +223,19 @@ def make_small(out: Path = DEFAULT_OUT) -> list[dict[str, Any]]:
             why="empty <coordinates> is an unlocated place, not POINT (0 0)",
         )
     )
+    _zip(out / "kml_empty_coordinates_place.kmz", {"doc.kml": kml.encode("utf-8")})
+    cases.append(
+        _case(
+            "kml_empty_coordinates_place.kmz",
+            "places",
+            exit=0,
+            error=None,
+            rows_in=2,
+            rows_out=2,
+            rows_rejected=0,
+            why="the same inside a KMZ (a zip, size-checked before GDAL inflates it)",
+        )
+    )
     _zip(out / "shapefile_cp1251_in_folder.zip", _cp1251_shapefile_members("export"))
     cases.append(
         _case(

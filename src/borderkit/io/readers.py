@@ -223,7 +223,7 @@ def max_input_bytes() -> int:
 
 
 def _mb(nbytes: float) -> str:
-    return f"{nbytes / 2**20:,.1f} MB"
+    return f"{nbytes / 2**20:,.1f} MB" if nbytes >= 2**20 / 10 else f"{int(nbytes):,} bytes"
 
 
 def _check_size(nbytes: int, path: str, what: str) -> None:
@@ -610,8 +610,13 @@ def _empty_kml_coordinates(path: str, gdf: Any, log: Any) -> Any:
     import shapely
 
     try:
-        data = Path(path).read_bytes()
-    except OSError:
+        if _suffix(path) == ".kmz":  # sizes already checked by _check_zip
+            with zipfile.ZipFile(path) as zf:
+                kml = [n for n in zf.namelist() if n.lower().endswith(".kml")]
+                data = zf.read(kml[0]) if len(kml) == 1 else b""
+        else:
+            data = Path(path).read_bytes()
+    except (OSError, zipfile.BadZipFile):
         return gdf
     if not _EMPTY_KML_COORDS.search(data):
         return gdf
@@ -788,6 +793,8 @@ def _load(path: str, schema: LayerSchema, *, layer: Any, encoding: str | None) -
         return _load_ogr(
             f"/vsizip/{os.path.abspath(path)}{inner}", path, schema, layer=layer, encoding=encoding
         )
+    if suffix == ".kmz":
+        _check_zip(path)  # a KMZ is a zip: its sizes are checked before GDAL inflates it
     if suffix in _XML_SUFFIXES or suffix in _JSON_SUFFIXES:
         _precheck_text(path, suffix, encoding)
     return _load_ogr(path, path, schema, layer=layer, encoding=encoding)

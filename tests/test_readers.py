@@ -415,7 +415,9 @@ def test_missing_crs_is_fine_when_given(tmp_path: Path) -> None:
 )
 def test_csv_coordinate_column_names(lat: str, lon: str, tmp_path: Path) -> None:
     path = tmp_path / "p.csv"
-    path.write_text(f"place_id,kind,name_en,{lat},{lon}\nkapan,town,Kapan,39.2076,46.4057\n", encoding="utf-8")
+    path.write_text(
+        f"place_id,kind,name_en,{lat},{lon}\nkapan,town,Kapan,39.2076,46.4057\n", encoding="utf-8"
+    )
     result = read_places(path)
     assert (result.geometry.iloc[0].x, result.geometry.iloc[0].y) == (46.4057, 39.2076)
     assert lat in result.columns and lon in result.columns  # originals kept
@@ -433,7 +435,9 @@ def test_csv_semicolon_bom_and_crlf(tmp_path: Path) -> None:
 def test_csv_quoted_line_break_counts_as_one_row(tmp_path: Path) -> None:
     path = tmp_path / "p.csv"
     path.write_text(
-        'place_id,kind,name_en,notes,latitude,longitude\na,town,A,"two\nlines",39.2,46.4\nb,twon,B,,39.3,46.3\n',
+        "place_id,kind,name_en,notes,latitude,longitude\n"
+        'a,town,A,"two\nlines",39.2,46.4\n'
+        "b,twon,B,,39.3,46.3\n",
         encoding="utf-8",
     )
     with pytest.raises(ValueError) as exc:
@@ -458,7 +462,9 @@ def test_unlocated_place_is_allowed(tmp_path: Path) -> None:
 
 def test_optional_columns_are_filled_and_extras_kept(tmp_path: Path) -> None:
     path = tmp_path / "p.csv"
-    path.write_text("zzz,place_id,kind,name_en,latitude,longitude\n1,kapan,town,Kapan,39.2,46.4\n", encoding="utf-8")
+    path.write_text(
+        "zzz,place_id,kind,name_en,latitude,longitude\n1,kapan,town,Kapan,39.2,46.4\n", encoding="utf-8"
+    )
     result = read_places(path)
     assert list(result.columns) == PLACES.names + ["zzz", "latitude", "longitude"]
     assert result["name_hy"].iloc[0] == "" and result["notes"].iloc[0] == ""
@@ -557,7 +563,9 @@ def test_layer_choice_in_multi_layer_gpkg(tmp_path: Path) -> None:
 def test_zip_holding_a_csv(tmp_path: Path) -> None:
     path = tmp_path / "p.zip"
     with zipfile.ZipFile(path, "w") as zf:
-        zf.writestr("places.csv", "place_id,kind,name_en,latitude,longitude\nkapan,town,Kapan,39.2076,46.4057\n")
+        zf.writestr(
+            "places.csv", "place_id,kind,name_en,latitude,longitude\nkapan,town,Kapan,39.2076,46.4057\n"
+        )
     result = read_places(path)
     assert list(result["place_id"]) == ["kapan"]
 

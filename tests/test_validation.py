@@ -161,7 +161,8 @@ def test_invalid_polygon_is_reported_and_repaired_on_request(tmp_path: Path) -> 
 
 
 LINE_HEADER = (
-    "line_id,name,source,source_version,source_date,scale_or_accuracy_m,licence,claimant,left_party,right_party,wkt"
+    "line_id,name,source,source_version,source_date,scale_or_accuracy_m,licence,"
+    "claimant,left_party,right_party,wkt"
 )
 
 
@@ -204,7 +205,9 @@ def test_wrong_geometry_type(tmp_path: Path) -> None:
     with pytest.raises(ValidationError) as exc:
         read_lines(path)
     assert_problems(exc.value, path, [(2, "geometry"), (3, "geometry")])
-    assert "is a Polygon, but a lines layer takes LineString or MultiLineString" in exc.value.problems[0].message
+    assert (
+        "is a Polygon, but a lines layer takes LineString or MultiLineString" in exc.value.problems[0].message
+    )
 
     gdf = gpd.GeoDataFrame(
         pd.DataFrame(incident_rows(2)).drop(columns=["latitude", "longitude"]),
@@ -316,7 +319,9 @@ def test_projected_coordinates_labelled_wgs84(tmp_path: Path) -> None:
     assert isinstance(exc.value, ValueError)
     assert_problems(exc.value, path, [(1, "geometry"), (2, "geometry"), (3, "geometry")])
     msg = exc.value.problems[0].message
-    assert "projected CRS" in msg and "EPSG:32638" in msg and "UTM zone 38N" in msg and "crs='EPSG:32638'" in msg
+    assert (
+        "projected CRS" in msg and "EPSG:32638" in msg and "UTM zone 38N" in msg and "crs='EPSG:32638'" in msg
+    )
     result = read_places(path, crs="EPSG:32638")
     np.testing.assert_allclose(shapely.get_coordinates(result.geometry.to_numpy()), lonlat, atol=1e-7)
 
@@ -726,7 +731,9 @@ def test_precision_m(tmp_path: Path) -> None:
     path = write_incidents(tmp_path / "i.csv", rows)
     with pytest.raises(ValidationError) as exc:
         read_incidents(path)
-    assert_problems(exc.value, path, [(1, "precision_m"), (3, "precision_m"), (4, "precision_m"), (6, "precision_m")])
+    assert_problems(
+        exc.value, path, [(1, "precision_m"), (3, "precision_m"), (4, "precision_m"), (6, "precision_m")]
+    )
     msgs = [p.message for p in exc.value.problems]
     assert "precision_m is 0" in msgs[0] and "precision_m is -5" in msgs[1]
     assert "missing" in msgs[2] and "not a number" in msgs[3]
@@ -896,7 +903,9 @@ def test_validate_reprojects_declared_crs() -> None:
     )
     out = validate_layer(gdf, "places")
     assert out.crs.to_epsg() == 4326
-    np.testing.assert_allclose([out.geometry.iloc[0].x, out.geometry.iloc[0].y], [46.4057, 39.2076], atol=1e-9)
+    np.testing.assert_allclose(
+        [out.geometry.iloc[0].x, out.geometry.iloc[0].y], [46.4057, 39.2076], atol=1e-9
+    )
 
 
 def test_validate_lines_and_territories_in_memory() -> None:

@@ -30,8 +30,10 @@ __all__ = [
     "OfflineError",
     "DownloadError",
     "FormatLimitError",
-    "Problem",
+    "InputTooLargeError",
     "BorderkitWarning",
+    "GuessedEncodingWarning",
+    "Problem",
     "FormatLimitWarning",
     "DEMError",
     "OutputExistsError",
@@ -135,6 +137,26 @@ class EncodingError(FileFormatError, UnicodeError):
     """Text that is not valid UTF-8 (or the declared encoding)."""
 
 
+class InputTooLargeError(FileFormatError):
+    """A file (or a zip member, uncompressed) larger than the readers' size limit.
+
+    The limit bounds the memory a reader may use; raise it with the
+    ``BORDERKIT_MAX_INPUT_MB`` environment variable (see
+    :func:`borderkit.io.readers.max_input_bytes`).
+    """
+
+
+class BorderkitWarning(UserWarning):
+    """Root of every warning borderkit emits on purpose (data it read but is not sure of,
+    a format that shortened something, a layer left off a map …)."""
+
+
+class GuessedEncodingWarning(BorderkitWarning):
+    """Text whose encoding the file does not declare was decoded by a guess
+    (e.g. a shapefile without ``.cpg`` read as Windows-1251): pass ``encoding=``
+    when the guess is wrong."""
+
+
 class DatasetNotFoundError(BorderkitError, KeyError):
     """An unknown bundled dataset or registry entry."""
 
@@ -168,10 +190,6 @@ class OutputExistsError(BorderkitError, FileExistsError):
 
     A usage error: the CLI exits with code 2, like click's own usage errors.
     """
-
-
-class BorderkitWarning(UserWarning):
-    """Root of every warning borderkit emits on purpose."""
 
 
 class FormatLimitWarning(BorderkitWarning):

@@ -23,19 +23,10 @@ _VECTOR_KINDS = (
 
 
 def _columns(path: Path) -> list[str]:
-    """Column names of a vector/CSV file, without reading its rows."""
-    suffix = "".join(path.suffixes[-2:]).lower() if path.name.lower().endswith(".shp.zip") else path.suffix.lower()
-    if suffix in (".csv", ".tsv", ".txt"):
-        import csv
+    """Column names of a vector/CSV file as the readers see them (GeoParquet through pyarrow)."""
+    from borderkit.io import layer_columns
 
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            head = f.readline()
-        dialect = csv.Sniffer().sniff(head, delimiters=",;\t|") if head.strip() else csv.excel
-        return [c.strip() for c in next(csv.reader([head], dialect))]
-    import pyogrio
-
-    info = pyogrio.read_info(path)
-    return [str(c) for c in info["fields"]]
+    return layer_columns(path)
 
 
 def detect_kind(path: Path) -> str:

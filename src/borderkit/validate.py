@@ -281,8 +281,8 @@ class IssueLog:
     def problems(self) -> list[Problem]:
         """Every problem: file-level ones first, then by row (stable)."""
         file_level = [self._problem(i) for i in self.items if i.pos is None]
-        by_row = sorted((i for i in self.items if i.pos is not None), key=lambda i: i.pos)
-        return file_level + [self._problem(i) for i in by_row]
+        by_row = sorted(((i.pos, i) for i in self.items if i.pos is not None), key=lambda pos_issue: pos_issue[0])
+        return file_level + [self._problem(i) for _, i in by_row]
 
     def messages_by_position(self) -> dict[int, list[tuple[str | None, str]]]:
         out: dict[int, list[tuple[str | None, str]]] = {}
@@ -763,9 +763,9 @@ def _check_geometry(
     if check_coordinates and present.any():
         linear = present & np.isin(type_ids, [1, 3, 5, 6])
         if linear.any():
-            for p, msg in _segment_problems(geoms, linear).items():
-                log.add_rows([p], gcol, msg, block=(gcol,))
-                present[p] = False
+            for bad, msg in _segment_problems(geoms, linear).items():
+                log.add_rows([bad], gcol, msg, block=(gcol,))
+                present[bad] = False
 
     # -- validity ----------------------------------------------------------
     if present.any():
@@ -779,8 +779,9 @@ def _check_geometry(
             # OGC "simple" also fails for parts that merely meet end to end;
             # only a crossing (noding adds a vertex) is a problem
             for p in np.flatnonzero(is_line & ~simple):
-                crossings[p] = _crossing_point(geoms[p])
-                simple[p] = crossings[p] is None
+                crossing = _crossing_point(geoms[p])
+                crossings[int(p)] = crossing
+                simple[p] = crossing is None
         bad_valid = present & ~valid
         bad_simple = present & valid & ~simple
         if repair and (bad_valid.any() or bad_simple.any()):
@@ -824,7 +825,7 @@ def _check_geometry(
                 )
             if bad_simple.any():
                 pos = np.flatnonzero(bad_simple)
-                log.add_rows(pos, gcol, [_crossing_message(crossings[p]) for p in pos])
+                log.add_rows(pos, gcol, [_crossing_message(crossings[int(p)]) for p in pos])
     return geoms, repaired
 
 

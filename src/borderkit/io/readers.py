@@ -408,7 +408,7 @@ def _precheck_text(path: str, suffix: str, encoding: str | None) -> None:
         decode_bytes(data, path=path, encoding=encoding)
 
 
-def _choose_layer(src: str, path: str, schema: LayerSchema, layer: str | int | None) -> tuple[Any, str]:
+def _choose_layer(src: str, path: str, schema: LayerSchema, layer: str | int | None) -> tuple[str, str]:
     import pyogrio
 
     try:
@@ -533,12 +533,15 @@ def _dbf_non_utf8(data: bytes) -> list[tuple[int, str, bytes, int]]:
     return out
 
 
-def _locate_bad_text(src: str, layer: str, path: str, exc: UnicodeDecodeError) -> NoReturn:
-    """Name the rows and columns whose text is not UTF-8 (shapefiles: read from the .dbf)."""
+def _locate_bad_text(src: str, layer: str | None, path: str, exc: UnicodeDecodeError) -> NoReturn:
+    """Name the rows and columns whose text is not UTF-8 (shapefiles: read from the .dbf).
+
+    ``layer`` is None for a GeoJSON file read without listing its one layer: it has no .dbf.
+    """
     from ._text import guess_encoding
 
-    found = []
-    dbf = _dbf_bytes(src, layer)
+    found: list[tuple[int, str, bytes, int]] = []
+    dbf = _dbf_bytes(src, layer) if layer is not None else None
     if dbf is not None:
         try:
             found = _dbf_non_utf8(dbf)
@@ -547,6 +550,7 @@ def _locate_bad_text(src: str, layer: str, path: str, exc: UnicodeDecodeError) -
     guess = guess_encoding(b" ".join(raw for _, _, raw, _ in found)) if found else "cp1251"
     fix = f"pass encoding={guess!r} to the reader (or write the file as UTF-8)"
     if found:
+        assert dbf is not None  # found is only ever filled from the .dbf
         problems = [
             Problem(
                 f"text {raw[:40]!r} is not valid UTF-8 (byte {dbf[off]:02x} at byte offset {off} of the "
@@ -652,13 +656,14 @@ def _load_ogr(src: str, path: str, schema: LayerSchema, *, layer: Any, encoding:
         # GeoJSON holds exactly one layer; listing layers and reading the
         # layer's info would parse the whole file twice more (seconds for a
         # line of a million vertices)
-        name, driver = None, "GeoJSON"
+        name: str | None = None
+        driver = "GeoJSON"
     else:
         name, driver = _choose_layer(src, path, schema, layer)
     kw: dict[str, Any] = {}
     if encoding:
         kw["encoding"] = encoding
-    elif driver == "ESRI Shapefile":
+    elif driver == "ESRI Shapefile" and name is not None:  # always named: _choose_layer found it
         guessed = _undeclared_shapefile_encoding(src, name, path)
         if guessed:
             kw["encoding"] = guessed
@@ -925,7 +930,7 @@ def _collect(result: Any, loaded: _Loaded) -> tuple[Any, pd.DataFrame]:
 
 def read_layer(
     path: str | os.PathLike[str],
-    kind: str,
+    kind: str | LayerSchema,
     *,
     layer: str | int | None = None,
     errors: Errors = "raise",
@@ -942,7 +947,8 @@ def read_layer(
         GeoJSON, GeoPackage, Shapefile (``.shp`` or zipped), KML, GPX,
         GeoParquet or CSV file (see the module documentation).
     kind
-        ``"lines"``, ``"territories"``, ``"incidents"`` or ``"places"``.
+        ``"lines"``, ``"territories"``, ``"incidents"`` or ``"places"``, or a
+        :class:`~borderkit.schema.LayerSchema` (such as :data:`POINTS`).
     layer
         Layer name or index in multi-layer files (GeoPackage, KML, GPX); by
         default the only layer, or the only one whose geometry fits ``kind``.
@@ -1366,7 +1372,7 @@ def _columns_and_geometry(path: str, *, encoding: str | None, full: bool = False
     gtype = ""
     if gname is not None and len(frame):
         # one kind for Polygon + MultiPolygon (or LineString + MultiLineString)
-        kinds = {_KIND_BY_GEOMETRY.get(t.lower()) for t in frame.geometry.geom_type.dropna().unique()}
+        kinds = {_KIND_BY_GEOMETRY.get(t.lower(), "") for t in frame.geometry.geom_type.dropna().unique()}
         gtype = {"lines": "LineString", "territories": "Polygon"}.get(kinds.pop(), "") if len(kinds) == 1 else ""
     return cols, gtype
 

@@ -164,7 +164,8 @@ class DEM:
     @property
     def shape(self) -> tuple[int, int]:
         """``(rows, cols)``."""
-        return self.data.shape  # type: ignore[return-value]
+        rows, cols = self.data.shape
+        return (rows, cols)
 
     @property
     def res(self) -> tuple[float, float]:
@@ -189,7 +190,8 @@ class DEM:
             return self.bounds
         from rasterio.warp import transform_bounds
 
-        return tuple(transform_bounds(self.crs, "EPSG:4326", *self.bounds, densify_pts=21))  # type: ignore[return-value]
+        w, s, e, n = transform_bounds(self.crs, "EPSG:4326", *self.bounds, densify_pts=21)
+        return (w, s, e, n)
 
     def center_lonlat(self) -> tuple[float, float]:
         """Longitude and latitude of the centre of the grid."""
@@ -580,7 +582,7 @@ def _vertical_accuracy(kind: str, tags: dict[str, str]) -> tuple[float | None, s
 
 
 def open_dem(
-    source: DEM | str | os.PathLike[str] | Sequence[str | os.PathLike[str]],
+    source: DEM | str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None,
     *,
     bbox: Sequence[float] | None = None,
     name: str | None = None,
@@ -598,6 +600,7 @@ def open_dem(
         ``/vsicurl/`` path; or a list of these. Several files are merged into
         one grid (they must share CRS and cell size). The DEM of a case is
         ``Case.dem`` (:func:`borderkit.datasets.load`); terrain knows no case.
+        None (no DEM given, e.g. an unset option) raises :class:`ValidationError` saying how to name one.
     bbox
         ``(west, south, east, north)`` in degrees: read only this area (plus
         one cell around it).
@@ -622,6 +625,8 @@ def open_dem(
         The raster has no CRS or a rotated transform.
     OfflineError
         A remote DEM cannot be reached.
+    ValidationError
+        *source* is None.
     """
     if isinstance(source, DEM):
         return source.subset(bbox) if bbox is not None else source
@@ -708,7 +713,8 @@ def open_dem(
         acc, note = float(vertical_accuracy_m), "given by the caller"
     elif values and len(values) == len(accs):
         acc = max(values)
-        note = accs[int(np.argmax([a for a, _ in accs]))][1]
+        # every tile states one here, so ``values`` is ``accs``'s accuracies in order
+        note = accs[int(np.argmax(values))][1]
         if len(set(values)) > 1:
             note += f" (tiles state {sorted(set(values))} m; the worst is reported)"
     else:
@@ -746,8 +752,10 @@ def _read(datasets: list, bbox: Sequence[float] | None, band: int) -> tuple[np.n
     from rasterio.warp import transform_bounds
 
     first = datasets[0]
-    bounds = None
+    bounds: tuple[float, float, float, float] | None = None
+    asked = ""  # the caller's bbox for messages; the overlap errors below only arise when one was given
     if bbox is not None:
+        asked = str(tuple(bbox))
         w, s, e, n = (float(v) for v in bbox)
         if not (w < e and s < n):
             raise ValidationError(f"bbox {tuple(bbox)}: expected west < east and south < north (degrees)")
@@ -758,7 +766,7 @@ def _read(datasets: list, bbox: Sequence[float] | None, band: int) -> tuple[np.n
     if len(datasets) == 1 and bounds is None:
         arr = first.read(band, masked=True)
         transform = first.transform
-    elif len(datasets) == 1:
+    elif bounds is not None and len(datasets) == 1:
         from rasterio.windows import Window, from_bounds
 
         fw = from_bounds(*bounds, transform=first.transform)
@@ -767,7 +775,7 @@ def _read(datasets: list, bbox: Sequence[float] | None, band: int) -> tuple[np.n
         r1 = min(first.height, int(math.ceil(fw.row_off + fw.height)))
         c1 = min(first.width, int(math.ceil(fw.col_off + fw.width)))
         if r1 <= r0 or c1 <= c0:
-            raise DEMError(f"{first.name}: bbox {tuple(bbox)} does not overlap this DEM; choose a DEM that covers it")
+            raise DEMError(f"{first.name}: bbox {asked} does not overlap this DEM; choose a DEM that covers it")
         win = Window(c0, r0, c1 - c0, r1 - r0)
         arr = first.read(band, window=win, masked=True)
         transform = first.window_transform(win)
@@ -780,7 +788,7 @@ def _read(datasets: list, bbox: Sequence[float] | None, band: int) -> tuple[np.n
             bounds = (max(bounds[0], ub[0]), max(bounds[1], ub[1]), min(bounds[2], ub[2]), min(bounds[3], ub[3]))
             if bounds[0] >= bounds[2] or bounds[1] >= bounds[3]:
                 raise DEMError(
-                    f"bbox {tuple(bbox)} does not overlap the DEM tiles ({first.name} …); choose tiles that cover it"
+                    f"bbox {asked} does not overlap the DEM tiles ({first.name} …); choose tiles that cover it"
                 )
             # snap to the tiles' cell grid, so that merge does not resample
             rx, ry = first.res

@@ -337,8 +337,10 @@ def commanding_height(
             else f"{d.name}: cells of {ew:.0f} m × {ns:.0f} m; vertical accuracy not stated."
         )
         # expand targets into points
-        pts_lon, pts_lat = [], []
-        meta = []
+        pts_lon: list[np.ndarray] = []
+        pts_lat: list[np.ndarray] = []
+        # (row fields, slice of the target points or None when unlocated, note)
+        meta: list[tuple[dict[str, str], tuple[int, int] | None, str]] = []
         for _, t in targets.iterrows():
             geom = t.geometry
             label = str(t.get("name_en") or t.get("place_id"))
@@ -369,11 +371,11 @@ def commanding_height(
         if pts_lon:
             tl = np.concatenate(pts_lon)
             tb = np.concatenate(pts_lat)
-            common = dict(dem=d, observer_height_m=observer_height_m, target_height_m=target_height_m,
-                          refraction=refraction)
-            los = lines_of_sight(obs, np.column_stack([tl, tb]), **common)
+            los = lines_of_sight(obs, np.column_stack([tl, tb]), dem=d, observer_height_m=observer_height_m,
+                                 target_height_m=target_height_m, refraction=refraction)
             los_rep = (
-                lines_of_sight(obs, np.column_stack([tl, tb]), observer_ground_m=reported, **common)
+                lines_of_sight(obs, np.column_stack([tl, tb]), dem=d, observer_height_m=observer_height_m,
+                               target_height_m=target_height_m, refraction=refraction, observer_ground_m=reported)
                 if reported is not None
                 else None
             )

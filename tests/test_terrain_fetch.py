@@ -401,3 +401,15 @@ def test_changed_server_file_replaces_a_corrupted_cache(server, tiles, tmp_path,
     meta = json.loads(dest.with_name("t.png.json").read_text())
     assert meta["sha256"] == hashlib.sha256(new_body).hexdigest() and meta["bytes"] == len(new_body)
     assert not [r for r in caplog.records if r.name == "pooch" and r.levelno < 30]  # pooch's INFO lines silenced
+
+
+def test_url_template_is_not_a_format_string():
+    """A user's --url-template is data: only bare {z}/{x}/{y} placeholders are replaced."""
+    from borderkit.errors import ValidationError
+    from borderkit.terrain.fetch import fill_url_template
+
+    assert fill_url_template("https://t.test/{z}/{x}/{y}.png", z=7, x=80, y=48) == "https://t.test/7/80/48.png"
+    for hostile in ("https://t.test/{z.__class__}/{x}/{y}", "https://t.test/{z}/{x}/{y}/{0}",
+                    "https://t.test/{x[0]}/{y}", "https://t.test/{api_key}/{z}/{x}/{y}"):
+        with pytest.raises(ValidationError, match="url_template"):
+            fill_url_template(hostile, z=7, x=80, y=48)

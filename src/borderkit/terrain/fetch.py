@@ -183,6 +183,35 @@ class DownloadResult:
     bytes: int
 
 
+
+def fill_url_template(template: str, **values: object) -> str:
+    """Replace ``{name}`` placeholders in a URL template by *values*, and nothing else.
+
+    A user's ``--url-template`` is data, not a Python format string: ``str.format``
+    would also evaluate field expressions such as ``{z.__class__}``. Only the bare
+    names given are replaced; any other brace text is a one-line error.
+
+    Examples
+    --------
+    >>> fill_url_template("https://t.example/{z}/{x}/{y}.png", z=3, x=1, y=2)
+    'https://t.example/3/1/2.png'
+    """
+    import re
+
+    names = ", ".join("{" + k + "}" for k in values)
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise ValidationError(f"url_template: unknown placeholder {{{name}}} in {template!r}; use only {names}")
+        return str(values[name])
+
+    out = re.sub(r"\{([A-Za-z_]+)\}", one, template)
+    if "{" in out or "}" in out:
+        raise ValidationError(f"url_template: stray brace in {template!r}; the placeholders are {names}")
+    return out
+
+
 def _sidecar(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 
@@ -560,7 +589,7 @@ def fetch_dem(
 
     def one(t: tuple[int, int, int]) -> tuple[tuple[int, int, int], DownloadResult]:
         z, x, y = t
-        res = download(template.format(z=z, x=x, y=y), root / str(z) / str(x) / f"{y}.{ext}",
+        res = download(fill_url_template(template, z=z, x=x, y=y), root / str(z) / str(x) / f"{y}.{ext}",
                        timeout=timeout, retries=retries, backoff=backoff)
         if bar is not None:
             bar.update(1)
@@ -703,7 +732,9 @@ def _fetch_opentopography(
         )
     w, s, e, n = bbox
     template = url_template or OPENTOPOGRAPHY_URL
-    url = template.format(demtype=demtype, south=s, north=n, west=w, east=e, api_key=key)
+    if not template.startswith(("http://", "https://")):
+        raise ValidationError(f"url_template must be an http(s) URL, got {template!r}")
+    url = fill_url_template(template, demtype=demtype, south=s, north=n, west=w, east=e, api_key=key)
     ident = hashlib.sha256(f"{demtype} {w} {s} {e} {n}".encode()).hexdigest()[:16]
     res = download(url, cache / "opentopography" / f"{demtype}-{ident}.tif", timeout=timeout, retries=retries,
                    backoff=backoff, redact=key)

@@ -576,13 +576,10 @@ class Case:
             parts += ["", "Incidents"]
             inc = self.incidents[["incident_id", "date", "date_precision", "type", "place_name", "precision_m"]].copy()
             inc["date"] = pd.to_datetime(inc["date"]).dt.strftime("%Y-%m-%d")
-            parts.append(inc.to_string(index=False))
+            parts.append(inc.to_string(index=False) if len(inc) else "none")
             parts += ["", "Claims"]
-            parts.append(
-                self.claims[
-                    ["claim_id", "quantity", "claimed_value", "claimed_unit", "subject", "reference"]
-                ].to_string(index=False)
-            )
+            cl = self.claims[["claim_id", "quantity", "claimed_value", "claimed_unit", "subject", "reference"]]
+            parts.append(cl.to_string(index=False) if len(cl) else "none")
             parts += ["", "DEM", f"{self.dem}" if self.dem is not None else "none"]
         return "\n".join(parts)
 

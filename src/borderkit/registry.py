@@ -343,7 +343,8 @@ def find_case(name_or_dir: str | os.PathLike[str] = DEFAULT_CASE) -> CaseLocatio
             return _folder_case(user[text], "user")
         if not Path(text).is_dir():
             raise DatasetNotFoundError(
-                f"unknown case {text!r}; bundled: {', '.join(bundled) or 'none'}; user cases in "
+                f"unknown dataset {text!r} (no case of that name); bundled: {', '.join(bundled) or 'none'}; "
+                f"user cases in "
                 f"{user_cases_dir()}: {', '.join(user) or 'none'} (or give a case folder's path; "
                 "`borderkit case list` shows them)"
             )

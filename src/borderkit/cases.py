@@ -1,7 +1,10 @@
-"""Cases: a bundled case's layers, its DEM and its case file, loaded and checked.
+"""Cases: a case's layers, its DEM and its case file, loaded and checked; user cases made from files.
 
-:func:`load` verifies every file of a case against the registry
-(:mod:`borderkit.registry`) and reads each layer through the validating
+A case is bundled (``geodata/registry.json``), a user case (a folder in the user
+case folder, :func:`borderkit.registry.user_cases_dir`) or any case folder
+(``case.toml`` + ``registry.json`` + layer files, the format of
+``docs``/DESIGN.md). :func:`load` takes a name or a folder, verifies every file
+of the case against its registry (:mod:`borderkit.registry`) and reads each layer through the validating
 loaders (:mod:`borderkit.io`, :mod:`borderkit.claimsfile`) into a :class:`Case`.
 Everything specific to a case that is not a layer — parties and pair, which part
 of a territory is which, claim readings, map title and labels, viewshed
@@ -24,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from borderkit.claimsfile import READING_KINDS, Reading
 from borderkit.errors import FileFormatError, RegistryError, ValidationError
-from borderkit.registry import DEFAULT_CASE, data_dir, dataset_entry, registry, verify
+from borderkit.registry import CASE_FILE, DEFAULT_CASE, CaseLocation, dataset_entry, find_case, registry, verify
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas
@@ -40,6 +43,11 @@ __all__ = [
     "case_config",
     "load",
     "read_case_file",
+    "empty_layer",
+    "list_cases",
+    "apply_line_defaults",
+    "LINE_DEFAULT_COLUMNS",
+    "new_case",
 ]
 
 CASE_FILE_KEY = "case"
@@ -348,8 +356,8 @@ def read_case_file(path: str | Path) -> CaseConfig:
     )
 
 
-def case_config(name: str = DEFAULT_CASE) -> CaseConfig:
-    """The case file of a registered case, read without loading its layers (empty when it has none).
+def case_config(name: str | Path = DEFAULT_CASE) -> CaseConfig:
+    """The case file of a case (name or folder), read without loading its layers (empty when it has none).
 
     Raises
     ------
@@ -358,8 +366,9 @@ def case_config(name: str = DEFAULT_CASE) -> CaseConfig:
     FileFormatError
         The case file is not valid.
     """
-    meta = dataset_entry(name)["files"].get(CASE_FILE_KEY)
-    return read_case_file(data_dir() / meta["path"]) if meta else CaseConfig()
+    loc = find_case(name)
+    meta = dataset_entry(loc.name, root=loc.registry_root)["files"].get(CASE_FILE_KEY)
+    return read_case_file(loc.root / meta["path"]) if meta else CaseConfig()
 
 
 # =================================================================================================
@@ -367,12 +376,12 @@ def case_config(name: str = DEFAULT_CASE) -> CaseConfig:
 # =================================================================================================
 @dataclass
 class Case:
-    """A bundled case: every layer as a (Geo)DataFrame plus the DEM path.
+    """A case: every layer as a (Geo)DataFrame plus the DEM path.
 
     Attributes
     ----------
     name
-        Registry name of the case.
+        Name of the case (its registry name; for a case folder, the one dataset its registry lists).
     lines
         Boundary lines, one row per source and section (schema ``LINES``).
     territories
@@ -384,7 +393,7 @@ class Case:
     claims
         Numbers stated in the reports, as structured records (schema ``CLAIMS``).
     dem
-        Path of the case DEM (GeoTIFF, EPSG:4326, metres above mean sea level).
+        Path of the case DEM (GeoTIFF, metres above mean sea level), ``None`` when the case has none.
     meta
         The registry entry of the case.
     sources
@@ -392,6 +401,8 @@ class Case:
     config
         The case file (``case.toml``) as a :class:`CaseConfig`: parties and pair,
         parts of territories, claim readings, map and terrain settings.
+    location
+        Where the case lives (:class:`borderkit.registry.CaseLocation`: bundled, user or folder).
     """
 
     name: str
@@ -400,10 +411,11 @@ class Case:
     incidents: geopandas.GeoDataFrame
     places: geopandas.GeoDataFrame
     claims: pandas.DataFrame
-    dem: Path
+    dem: Path | None
     meta: dict[str, Any] = field(repr=False)
     sources: dict[str, Any] = field(repr=False)
     config: CaseConfig = field(default_factory=lambda: CaseConfig(), repr=False)
+    location: CaseLocation | None = field(default=None, repr=False)
 
     @property
     def case_file(self) -> Path | None:
@@ -564,74 +576,486 @@ class Case:
             parts += ["", "Incidents"]
             inc = self.incidents[["incident_id", "date", "date_precision", "type", "place_name", "precision_m"]].copy()
             inc["date"] = pd.to_datetime(inc["date"]).dt.strftime("%Y-%m-%d")
-            parts.append(inc.to_string(index=False))
+            parts.append(inc.to_string(index=False) if len(inc) else "none")
             parts += ["", "Claims"]
-            parts.append(
-                self.claims[
-                    ["claim_id", "quantity", "claimed_value", "claimed_unit", "subject", "reference"]
-                ].to_string(index=False)
-            )
-            parts += ["", "DEM", f"{self.dem}"]
+            cl = self.claims[["claim_id", "quantity", "claimed_value", "claimed_unit", "subject", "reference"]]
+            parts.append(cl.to_string(index=False) if len(cl) else "none")
+            parts += ["", "DEM", f"{self.dem}" if self.dem is not None else "none"]
         return "\n".join(parts)
 
 
-def load(name: str = DEFAULT_CASE, *, verify_hashes: bool = True) -> Case:
-    """Load a bundled case.
+OPTIONAL_LAYERS = ("territories", "incidents", "places")
+"""Layers a case may lack: they load as empty GeoDataFrames of their schema (as do the claims)."""
+
+
+def empty_layer(kind: str) -> Any:
+    """An empty layer of *kind* (``lines``, ``territories``, ``incidents``, ``places``; ``claims``: a
+    DataFrame) with the schema's columns and dtypes, EPSG:4326."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from borderkit.claimsfile import validate_claims
+    from borderkit.schema import SCHEMAS
+    from borderkit.validate import validate_layer
+
+    schema = SCHEMAS[kind]
+    cols = {c.name: pd.Series([], dtype=object) for c in schema.columns if c.dtype != "geometry"}
+    if kind == "claims":
+        return validate_claims(pd.DataFrame(cols))
+    return validate_layer(gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs="EPSG:4326")), kind,
+                          swap_check=False)
+
+
+def load(name: str | Path = DEFAULT_CASE, *, verify_hashes: bool = True) -> Case:
+    """Load a case: bundled or user case by name, or a case folder by path.
 
     Parameters
     ----------
     name
-        Registry name, ``"armenia-azerbaijan"`` by default.
+        A bundled case (``"armenia-azerbaijan"``, the default), a case in the user
+        case folder (:func:`borderkit.registry.user_cases_dir`: ``$BORDERKIT_CASES``
+        or ``~/.local/share/borderkit/cases`` on Linux), or the path of a case folder
+        (see :func:`borderkit.registry.find_case` for the lookup order).
     verify_hashes
-        Check every file's sha256 against the registry before reading (default).
+        Check every file's sha256 against the case's registry before reading (default).
 
     Returns
     -------
     Case
-        ``lines``, ``territories``, ``incidents``, ``places`` (GeoDataFrames, EPSG:4326),
-        ``claims`` (DataFrame), ``dem`` (Path of a GeoTIFF) and ``config`` (the
+        ``lines``, ``territories``, ``incidents``, ``places`` (GeoDataFrames, EPSG:4326;
+        a layer the case lacks is empty, with its schema's columns), ``claims``
+        (DataFrame), ``dem`` (Path of a GeoTIFF, or ``None``) and ``config`` (the
         case file, :class:`CaseConfig`; empty when the case has none).
 
     Raises
     ------
     DatasetNotFoundError
-        Unknown name.
+        Unknown name (the message lists the bundled and user cases) or no such folder.
     RegistryError
-        A file is missing or does not match its registry hash.
+        A file is missing or does not match its registry hash; the case has no lines.
     ValidationError
         A layer does not follow its schema.
     FileFormatError
-        The case file is not valid.
+        The case file is not valid, or a folder holds no ``case.toml``.
     """
     from borderkit.claimsfile import read_claims
     from borderkit.io import read_layer
 
-    entry = dataset_entry(name)
-    root = data_dir()
-    paths = verify(name) if verify_hashes else {k: root / m["path"] for k, m in entry["files"].items()}
-    for key in ("lines", "territories", "incidents", "places", "claims", "dem"):
-        if key not in paths:
-            raise RegistryError(
-                f"dataset {name!r} has no {key!r} layer in registry.json; rebuild with geodata/build.py"
-            )
-    kinds = ("lines", "territories", "incidents", "places")
-    layers: dict[str, Any] = {key: read_layer(paths[key], key) for key in kinds}
-    claims = read_claims(paths["claims"])
+    loc = find_case(name)
+    root_arg = loc.registry_root
+    entry = dataset_entry(loc.name, root=root_arg)
+    if verify_hashes:
+        paths = verify(loc.name, root=root_arg)
+    else:
+        paths = {k: loc.root / m["path"] for k, m in entry["files"].items()}
+    fix = "rebuild with geodata/build.py" if loc.where == "bundled" else "remake it with `borderkit case new`"
+    if "lines" not in paths:
+        raise RegistryError(f"case {loc.name!r} ({loc.folder}) has no 'lines' layer in registry.json; {fix}")
+    layers: dict[str, Any] = {"lines": read_layer(paths["lines"], "lines", swap_check=False)}
+    for key in OPTIONAL_LAYERS:
+        layers[key] = read_layer(paths[key], key, swap_check=False) if key in paths else empty_layer(key)
+    claims = read_claims(paths["claims"]) if "claims" in paths else empty_layer("claims")
     config = read_case_file(paths[CASE_FILE_KEY]) if CASE_FILE_KEY in paths else CaseConfig()
-    all_sources = registry()["sources"]
+    all_sources = registry(root_arg)["sources"]
     for key in ("lines", "territories"):
         unknown = sorted(set(layers[key]["source"]) - set(all_sources))
         if unknown:
             raise ValidationError(f"{paths[key]}: column 'source' names {unknown} which are not in registry.json")
     return Case(
-        name=name,
+        name=loc.name,
         lines=layers["lines"],
         territories=layers["territories"],
         incidents=layers["incidents"],
         places=layers["places"],
         claims=claims,
-        dem=paths["dem"],
+        dem=paths.get("dem"),
         meta=entry,
         sources=all_sources,
         config=config,
+        location=loc,
     )
+
+
+# =================================================================================================
+# listing cases
+# =================================================================================================
+def list_cases() -> list[dict[str, Any]]:
+    """Every case borderkit can load by name: the bundled ones, then those of the user case folder.
+
+    Returns
+    -------
+    list of dict
+        ``name``, ``title``, ``pair`` (list or ``None``), ``where`` (``"bundled"``/``"user"``),
+        ``folder``, ``layers`` (registry layer keys), ``rows`` (layer → rows). A user case
+        whose folder cannot be read is listed with an ``error`` (one line) instead of failing the list.
+    """
+    from borderkit.errors import BorderkitError
+    from borderkit.registry import names, user_case_dirs
+
+    out: list[dict[str, Any]] = []
+    try:
+        bundled = names()
+    except RegistryError:  # no bundled data in this install
+        bundled = []
+    targets: list[str | Path] = [*bundled, *user_case_dirs().values()]
+    for target in targets:
+        try:
+            loc = find_case(target)
+            entry = dataset_entry(loc.name, root=loc.registry_root)
+            cfg = case_config(target)
+        except BorderkitError as exc:
+            out.append({"name": Path(target).name, "where": "user", "folder": str(target),
+                        "error": " ".join(str(exc).split())})
+            continue
+        files = entry["files"]
+        out.append({
+            "name": loc.name if loc.where == "bundled" else Path(target).name,
+            "title": cfg.title or entry.get("title", ""),
+            "pair": list(cfg.pair) if cfg.pair else None,
+            "where": "bundled" if loc.where == "bundled" else "user",
+            "folder": str(loc.folder),
+            "layers": sorted(files),
+            "rows": {k: m.get("rows") for k, m in sorted(files.items()) if m.get("rows") is not None},
+        })
+    return out
+
+
+# =================================================================================================
+# a case from the user's own files (`borderkit case new`)
+# =================================================================================================
+LINE_DEFAULT_COLUMNS = (
+    "claimant", "left_party", "right_party", "source", "source_version", "source_date",
+    "scale_or_accuracy_m", "licence", "attribution", "section", "notes",
+)
+"""Columns of the ``LINES`` schema that :func:`apply_line_defaults` can fill from one value given once."""
+
+_SOURCE_COLUMNS = ("source", "source_version", "source_date", "scale_or_accuracy_m", "licence", "attribution")
+# text columns whose absence means "unknown" (schema convention: "" when unknown); the others must be given
+_UNKNOWN_OK = ("source_version", "licence", "attribution", "section", "notes")
+
+
+def _is_blank(values: Any) -> Any:
+    import pandas as pd
+
+    text = values.astype(object).where(values.notna(), "")
+    return pd.Series([str(v).strip() == "" for v in text], index=values.index)  # object column: one pass
+
+
+def apply_line_defaults(gdf: Any, *, kind: str = "lines", **defaults: Any) -> Any:
+    """Fill line metadata given once: missing columns and empty cells take the default, file values win.
+
+    Parameters
+    ----------
+    gdf
+        Lines (or, with ``kind="territories"``, territories) as read from a user's file, before validation.
+    kind
+        ``"lines"`` or ``"territories"`` (only the source columns apply to territories).
+    **defaults
+        Column → value, columns of :data:`LINE_DEFAULT_COLUMNS`; ``None`` values are ignored.
+        ``line_id`` (``territory_id``), when the file has none, becomes ``<source>-<row>``
+        (1-based data row) and ``name`` the source name and row.
+
+    Returns
+    -------
+    GeoDataFrame
+        A copy with the columns filled; validate it with :func:`borderkit.validate.validate_layer`.
+
+    Raises
+    ------
+    TypeError
+        A default for a column that cannot take one.
+    """
+    allowed = LINE_DEFAULT_COLUMNS if kind == "lines" else _SOURCE_COLUMNS
+    bad = sorted(set(defaults) - set(allowed))
+    if bad:
+        raise TypeError(f"no default can be given for {bad}; allowed: {list(allowed)}")
+    out = gdf.copy()
+    for col, value in defaults.items():
+        if value is None:
+            continue
+        if col not in out.columns:
+            out[col] = value
+        else:
+            blank = _is_blank(out[col])
+            if blank.any():
+                out[col] = out[col].astype(object).where(~blank, value)
+    for col in _UNKNOWN_OK:
+        if col in allowed and col not in out.columns:
+            out[col] = ""
+    id_col = "line_id" if kind == "lines" else "territory_id"
+    if id_col not in out.columns and "source" in out.columns:
+        rows = range(1, len(out) + 1)
+        extra = out["party"].astype(str) + "-" if kind == "territories" and "party" in out.columns else ""
+        out[id_col] = (out["source"].astype(str) + "-" + extra + [str(r) for r in rows]).to_numpy()
+    if "name" not in out.columns and id_col in out.columns:
+        out["name"] = out[id_col]
+    return out
+
+
+def _read_with_defaults(path: Path, kind: str, defaults: dict[str, Any]) -> Any:
+    """Read a user's lines/territories file, fill the defaults, validate: one line naming file, row and fix.
+
+    Without defaults the library reader reads it as it is (:func:`borderkit.io.read_layer`).
+    With defaults the file's features are read with GDAL (size bounded by
+    :func:`borderkit.io.max_input_bytes`), the defaults filled in and the result
+    checked by :func:`borderkit.validate.validate_layer` (every problem named).
+    """
+    import geopandas as gpd
+
+    from borderkit.errors import InputTooLargeError
+    from borderkit.io import max_input_bytes, read_layer
+    from borderkit.validate import validate_layer
+
+    defaults = {k: v for k, v in defaults.items() if v is not None}
+    if not defaults:
+        return read_layer(path, kind)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such file")
+    if path.stat().st_size > max_input_bytes():
+        raise InputTooLargeError(f"{path}: larger than {max_input_bytes()} bytes; raise BORDERKIT_MAX_INPUT_MB")
+    if path.suffix.lower() in (".csv", ".tsv", ".txt"):
+        raise FileFormatError(f"{path}: metadata defaults are for files with geometry (GeoJSON, GeoPackage, KML, "
+                              "Shapefile, GeoParquet); for a CSV add the columns to the file")
+    try:
+        raw = (gpd.read_parquet(path) if path.suffix.lower() in (".parquet", ".geoparquet")
+               else gpd.read_file(path, engine="pyogrio"))
+    except Exception as exc:  # noqa: BLE001 - GDAL/pyarrow raise many types; one line naming the file
+        raise FileFormatError(f"{path}: cannot read it as a {kind} layer ({' '.join(str(exc).split())})") from exc
+    # KML/GPX give the feature's name and description under their own names
+    ren = {old: new for old, new in (("Name", "name"), ("Description", "notes"))
+           if old in raw.columns and new not in raw.columns}
+    raw = raw.rename(columns=ren)
+    if raw.crs is None:
+        raise FileFormatError(f"{path}: the file declares no CRS; borderkit does not guess one")
+    filled = apply_line_defaults(raw, kind=kind, **defaults)
+    hints = {"claimant": "claimant", "left_party": "left", "right_party": "right", "source": "source_name",
+             "source_date": "source_date", "scale_or_accuracy_m": "accuracy_m"}
+    for col, opt in hints.items():
+        if (kind == "lines" or col in _SOURCE_COLUMNS) and col not in filled.columns:
+            raise ValidationError(f"{path}: column {col!r} is missing and no default was given; add the column "
+                                  f"or give it once ({opt}=, on the command line --{opt.replace('_', '-')})")
+    return validate_layer(filled, kind, path=str(path), swap_check=False)
+
+
+def _utm_epsg(lon: float, lat: float) -> str:
+    zone = min(60, max(1, int((lon + 180) // 6) + 1))
+    return f"EPSG:{32600 + zone if lat >= 0 else 32700 + zone}"
+
+
+def _toml_str(value: str) -> str:
+    import json
+
+    # a JSON string with ASCII escapes is a valid TOML basic string: user text never becomes TOML syntax
+    return json.dumps(value, ensure_ascii=True)
+
+
+def _case_toml(*, title: str, pair: tuple[str, str] | None, region: tuple[float, float, float, float],
+               parties: list[str], dem: str) -> str:
+    lines = [
+        "# borderkit case file, written by `borderkit case new` from the user's own files.",
+        "# Coordinates are (lon, lat) in degrees (EPSG:4326). Edit freely; then update registry.json's sha256",
+        "# (or remake the case with `borderkit case new --overwrite`).",
+        "",
+        "schema_version = 1",
+        f"title = {_toml_str(title)}",
+    ]
+    if pair:
+        lines.append(f"pair = [{_toml_str(pair[0])}, {_toml_str(pair[1])}]")
+    lines.append("# west, south, east, north (degrees): the bounding box of the case's data")
+    lines.append("region = [" + ", ".join(f"{v:.6f}" for v in region) + "]")
+    lines.append(f"projected_crs = [{_toml_str(_utm_epsg((region[0] + region[2]) / 2, (region[1] + region[3]) / 2))}]")
+    for code in parties:
+        lines += ["", f"[parties.{_toml_str(code)}]", "names = []"]
+    if dem:
+        lines += ["", "[terrain]", f"dem = {_toml_str(dem)}"]
+    lines += ["", "[map]", f"title = {_toml_str(title)}", ""]
+    return "\n".join(lines)
+
+
+def _file_meta(path: Path, kind: str, rows: int | None, crs: str | None, sources: list[str],
+               original: Path | None, **extra: Any) -> dict[str, Any]:
+    from borderkit.registry import sha256_file
+
+    meta = {"path": path.name, "kind": kind, "sources": sources, "sha256": sha256_file(path),
+            "bytes": path.stat().st_size, "rows": rows, "crs": crs, **extra}
+    if original is not None:
+        meta["original"] = original.name
+    return meta
+
+
+def new_case(
+    folder: str | Path,
+    *,
+    lines: str | Path,
+    territories: str | Path | None = None,
+    incidents: str | Path | None = None,
+    places: str | Path | None = None,
+    claims: str | Path | None = None,
+    dem: str | Path | None = None,
+    claimant: str | None = None,
+    left: str | None = None,
+    right: str | None = None,
+    source_name: str | None = None,
+    source_version: str | None = None,
+    source_date: str | None = None,
+    accuracy_m: float | None = None,
+    licence: str | None = None,
+    attribution: str | None = None,
+    title: str | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Make a case folder from the user's own files (the case folder format, ``case.toml`` + ``registry.json``).
+
+    Every file is read and validated with the library readers; the line metadata
+    given here (*claimant*, *left*, *right*, *source_name*, *source_version*,
+    *source_date*, *accuracy_m*, *licence*, *attribution*) fills the lines'
+    columns the file lacks or leaves empty (the source metadata also the
+    territories'). The layers are written as GeoJSON, the DEM as a GeoTIFF, with
+    a case file (title, pair from *left*/*right* or the lines' one pair of
+    parties, region = bounding box of the data, a UTM zone as projected CRS) and a
+    registry (sha256, bytes, rows, CRS, the source metadata). The folder is built
+    beside *folder* and renamed into place at the end: it appears whole or not at all.
+
+    Parameters
+    ----------
+    folder
+        The case folder to make; its name is the case's name.
+    lines, territories, incidents, places, claims, dem
+        The user's files (claims: a claims CSV; dem: any raster GDAL reads).
+    claimant, left, right, source_name, source_version, source_date, accuracy_m, licence, attribution
+        Line metadata given once (``claimant``, ``left_party``, ``right_party``, ``source``, …).
+    title
+        Title of the case (default: ``"<left>–<right> (<folder name>)"``).
+    overwrite
+        Replace an existing case folder (only a folder holding ``case.toml``, or an empty one).
+
+    Returns
+    -------
+    pathlib.Path
+        The case folder.
+
+    Raises
+    ------
+    OutputExistsError
+        *folder* exists and *overwrite* is false.
+    ValidationError
+        A file breaks its schema (one line naming file, row, column and fix), or a required
+        line column is missing and no default was given.
+    """
+    import json
+    import os
+    import shutil
+    import tempfile
+    from datetime import UTC, datetime
+
+    import numpy as np
+
+    from borderkit.claimsfile import read_claims
+    from borderkit.errors import OutputExistsError
+    from borderkit.io import read_layer, write_layer
+    from borderkit.io.atomic import atomic_output
+    from borderkit.registry import REGISTRY_FILE
+
+    target = Path(folder).expanduser()
+    name = target.resolve().name
+    if target.exists():
+        if not overwrite:
+            raise OutputExistsError(f"{target} exists; pass --overwrite (overwrite=True) to replace it")
+        if not target.is_dir() or (any(target.iterdir()) and not (target / CASE_FILE).is_file()):
+            raise OutputExistsError(f"{target} exists and is not a case folder (no {CASE_FILE}); "
+                                    "refusing to replace it — choose another folder")
+    line_defaults = {"claimant": claimant, "left_party": left, "right_party": right, "source": source_name,
+                     "source_version": source_version, "source_date": source_date,
+                     "scale_or_accuracy_m": accuracy_m, "licence": licence, "attribution": attribution}
+    src_defaults = {k: v for k, v in line_defaults.items() if k in _SOURCE_COLUMNS}
+    inputs = {k: Path(v).expanduser() for k, v in (("lines", lines), ("territories", territories),
+              ("incidents", incidents), ("places", places), ("claims", claims), ("dem", dem)) if v is not None}
+    layers: dict[str, Any] = {"lines": _read_with_defaults(inputs["lines"], "lines", line_defaults)}
+    if "territories" in inputs:
+        layers["territories"] = _read_with_defaults(inputs["territories"], "territories", src_defaults)
+    for key in ("incidents", "places"):
+        if key in inputs:
+            layers[key] = read_layer(inputs[key], key)
+    claims_df = read_claims(inputs["claims"]) if "claims" in inputs else None
+
+    pair: tuple[str, str] | None = None
+    if left and right:
+        pair = (left, right)
+    else:
+        pairs = {tuple(sorted(p)) for p in zip(layers["lines"]["left_party"], layers["lines"]["right_party"],
+                                               strict=True)}
+        if len(pairs) == 1:  # the lines separate one pair: in the order of the first line's sides
+            first = layers["lines"].iloc[0]
+            pair = (str(first["left_party"]), str(first["right_party"]))
+    parties = sorted(set(layers["lines"]["left_party"]) | set(layers["lines"]["right_party"])
+                     | (set(layers["territories"]["party"]) if "territories" in layers else set()))
+    bounds = np.array([g.total_bounds for g in layers.values() if len(g) and not g.geometry.is_empty.all()])
+    region = (float(np.floor(bounds[:, 0].min() * 1e4) / 1e4), float(np.floor(bounds[:, 1].min() * 1e4) / 1e4),
+              float(np.ceil(bounds[:, 2].max() * 1e4) / 1e4), float(np.ceil(bounds[:, 3].max() * 1e4) / 1e4))
+    title = title or (f"{pair[0]}–{pair[1]} ({name})" if pair else name)
+
+    # sources: one registry entry per line/territory source, from the rows' own metadata
+    sources: dict[str, Any] = {}
+    for key in ("lines", "territories"):
+        if key not in layers:
+            continue
+        for src, group in layers[key].groupby("source", sort=True):
+            row = group.iloc[0]
+            entry = sources.setdefault(str(src), {
+                "title": str(src), "provided_by": "user", "source_version": str(row["source_version"]),
+                "source_date": str(row["source_date"]), "scale_or_accuracy_m": float(row["scale_or_accuracy_m"]),
+                "licence": str(row["licence"]), "attribution": str(row["attribution"]), "files": []})
+            entry["files"].append(inputs[key].name)
+
+    parent = target.resolve().parent
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".tmp", dir=parent))
+    try:
+        files: dict[str, Any] = {}
+        for key, gdf in layers.items():
+            out = write_layer(gdf, tmp / f"{key}.geojson", kind=key, overwrite=True)
+            srcs = sorted(set(gdf["source"])) if "source" in gdf.columns else []
+            licences = sorted({sources[s]["licence"] for s in srcs if s in sources} - {""})
+            files[key] = _file_meta(out, key, len(gdf), "EPSG:4326", srcs, inputs[key],
+                                    licence="; ".join(licences))
+        if claims_df is not None:
+            with atomic_output(tmp / "claims.csv") as t:
+                claims_df.to_csv(t, index=False)
+            files["claims"] = _file_meta(tmp / "claims.csv", "claims", len(claims_df), None, [], inputs["claims"])
+        if "dem" in inputs:
+            from rasterio.shutil import copy as raster_copy
+
+            from borderkit.terrain.dem import open_dem
+
+            with atomic_output(tmp / "dem.tif") as t:
+                raster_copy(str(inputs["dem"]), str(t), driver="GTiff", COMPRESS="DEFLATE")
+            d = open_dem(tmp / "dem.tif")
+            rows_, cols_ = d.shape
+            files["dem"] = _file_meta(tmp / "dem.tif", "dem", int(rows_), d.crs.to_string(), [], inputs["dem"],
+                                      columns=int(cols_), bounds=[round(v, 6) for v in d.lonlat_bounds()])
+        with atomic_output(tmp / CASE_FILE) as t:
+            t.write_text(_case_toml(title=title, pair=pair, region=region, parties=parties,
+                                    dem="dem.tif" if "dem" in inputs else ""), encoding="utf-8")
+        read_case_file(tmp / CASE_FILE)  # what we wrote must read back
+        files[CASE_FILE_KEY] = _file_meta(tmp / CASE_FILE, "case", None, None, [], None)
+        doc = {
+            "schema_version": 1,
+            "sources": sources,
+            "datasets": {name: {"title": title, "bbox": list(region),
+                                "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                "created_by": "borderkit case new", "files": dict(sorted(files.items()))}},
+        }
+        with atomic_output(tmp / REGISTRY_FILE) as t:
+            t.write_text(json.dumps(doc, indent=1, ensure_ascii=False, allow_nan=False) + "\n", encoding="utf-8")
+        os.chmod(tmp, 0o755)  # mkdtemp makes it private; a case folder is ordinary data
+        if target.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{name}.", suffix=".old", dir=parent))
+            os.replace(target, old / name)
+            os.replace(tmp, target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, target)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return target

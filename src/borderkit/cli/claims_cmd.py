@@ -18,8 +18,7 @@ from pathlib import Path
 
 import click
 
-from borderkit.cli.measure_cmd import case_option
-from borderkit.cli.options import check_output, echo_json, json_option, output_option, overwrite_option
+from borderkit.cli.options import case_option, check_output, echo_json, json_option, output_option, overwrite_option
 
 
 @click.command()
@@ -33,7 +32,7 @@ from borderkit.cli.options import check_output, echo_json, json_option, output_o
 @output_option("Write the full table (one row per claim, reading and source) to FILE (.csv, or .json).")
 @overwrite_option
 @json_option
-def claims(sources: tuple[str, ...], claims_path: Path | None, tolerance_m: float | None, case_name: str,
+def claims(sources: tuple[str, ...], claims_path: Path | None, tolerance_m: float | None, case_name: str | None,
            output: Path | None, overwrite: bool, as_json: bool) -> None:
     """Evaluate the claims of the case: claimed vs measured per source and reading, with a verdict.
 
@@ -50,8 +49,20 @@ def claims(sources: tuple[str, ...], claims_path: Path | None, tolerance_m: floa
     from borderkit.io.atomic import atomic_output
 
     check_output(output, overwrite)
-    case = datasets.load(case_name)
+    case = datasets.load(case_name or datasets.DEFAULT_CASE)
     cl = read_claims(claims_path) if claims_path is not None else None
+    if len(case.claims if cl is None else cl) == 0:
+        # nothing to evaluate (a user case without claims.csv): an empty result, said plainly
+        report: list = []
+        if output is not None:
+            with atomic_output(output, overwrite=overwrite) as tmp:
+                tmp.write_text("[]\n" if output.suffix.lower() == ".json" else "", encoding="utf-8")
+        if as_json:
+            echo_json(report)
+        else:
+            where = claims_path if claims_path is not None else f"case {case.name!r}"
+            click.echo(f"no claims to evaluate: {where} has none (give a claims CSV with --claims FILE)")
+        return
     tab = evaluate_claims(case, claims=cl, sources=sources or None, tolerance=tolerance_m)
     report = claims_report(tab)
     if output is not None:

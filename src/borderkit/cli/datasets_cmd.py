@@ -1,4 +1,4 @@
-"""``borderkit datasets``: list, describe, verify and summarise the bundled cases."""
+"""``borderkit datasets``: list, describe, verify and summarise cases (bundled, user, or a case folder)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from borderkit.cli.options import dataset_argument, echo_json, json_option
 
 @click.group()
 def datasets() -> None:
-    """The bundled cases and their registry (sources, licences, hashes)."""
+    """Cases and their registries (sources, licences, hashes): bundled, user cases, case folders."""
 
 
 @datasets.command("list")
@@ -30,10 +30,15 @@ def list_(as_json: bool) -> None:
 @dataset_argument
 @json_option
 def info(name: str, as_json: bool) -> None:
-    """Every layer of a dataset with its source, licence and row count."""
-    from borderkit import datasets as ds
+    """Every layer of a case (NAME or case folder DIR) with its source, licence and row count."""
+    from borderkit.registry import find_case
+    from borderkit.registry import info as registry_info
 
-    entry = ds.info(name)
+    loc = find_case(name)
+    entry = registry_info(loc.name, root=loc.registry_root)
+    entry["folder"] = str(loc.folder)
+    entry["where"] = loc.where
+    name = loc.name
     if as_json:
         echo_json(entry)
         return
@@ -68,17 +73,19 @@ def info(name: str, as_json: bool) -> None:
 @datasets.command("verify")
 @dataset_argument
 def verify(name: str) -> None:
-    """Check every file's sha256 against the registry (exit code 3 on mismatch)."""
-    from borderkit import datasets as ds
+    """Check every file's sha256 against the case's registry (exit code 3 on mismatch); NAME or DIR."""
+    from borderkit.registry import find_case
+    from borderkit.registry import verify as registry_verify
 
-    paths = ds.verify(name)
-    click.echo(f"{name}: {len(paths)} files match registry.json")
+    loc = find_case(name)
+    paths = registry_verify(loc.name, root=loc.registry_root)
+    click.echo(f"{loc.name}: {len(paths)} files match {loc.root / 'registry.json'}")
 
 
 @datasets.command("summary")
 @dataset_argument
 def summary(name: str) -> None:
-    """Load a dataset (hash-checked, validated) and print its summary."""
+    """Load a case, NAME or DIR (hash-checked, validated), and print its summary."""
     from borderkit import datasets as ds
 
     click.echo(ds.load(name).summary())

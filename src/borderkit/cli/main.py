@@ -42,6 +42,7 @@ EXIT_INTERNAL = 70
 
 # command name -> "module:attribute"; the module is imported on first use.
 COMMANDS: dict[str, str] = {
+    "case": "borderkit.cli.case_cmd:case",
     "check": "borderkit.cli.check_cmd:check",
     "claims": "borderkit.cli.claims_cmd:claims",
     "convert": "borderkit.cli.convert_cmd:convert",

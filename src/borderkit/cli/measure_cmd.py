@@ -13,11 +13,16 @@ from typing import Any
 
 import click
 
-from borderkit.cli.options import check_output, echo_json, json_option, output_option, overwrite_option
+from borderkit.cli.options import (
+    case_option,
+    check_output,
+    echo_json,
+    json_option,
+    output_option,
+    overwrite_option,
+)
 from borderkit.datasets import DEFAULT_CASE
 
-case_option = click.option("--case", "case_name", default=DEFAULT_CASE, show_default=True, metavar="NAME",
-                           help="Bundled case whose lines, territories and places are used.")
 source_option = click.option("--source", "sources", multiple=True, metavar="NAME",
                              help="Line source (registry name); repeat for several. Default: all of the case.")
 pair_option = click.option("--pair", default=None, metavar="P,Q",
@@ -111,12 +116,12 @@ def measure() -> None:
 @click.option("--to", "to", required=True, metavar="LAT,LON|PLACE", help="Second point.")
 @case_option
 @json_option
-def distance_cmd(from_: str, to: str, case_name: str, as_json: bool) -> None:
+def distance_cmd(from_: str, to: str, case_name: str | None, as_json: bool) -> None:
     """Geodesic distance and azimuth between two points or places."""
     from borderkit import datasets
     from borderkit.measure import point_distance
 
-    places = datasets.load(case_name).places
+    places = datasets.load(case_name or DEFAULT_CASE).places
     a = parse_point(from_, places, "--from")
     b = parse_point(to, places, "--to")
     res = point_distance(a[0], a[1], b[0], b[1])
@@ -138,13 +143,13 @@ def distance_cmd(from_: str, to: str, case_name: str, as_json: bool) -> None:
 @pair_option
 @case_option
 @json_option
-def to_line_cmd(at: tuple[str, ...], into: str | None, sources: tuple[str, ...], pair: str | None, case_name: str,
-                as_json: bool) -> None:
+def to_line_cmd(at: tuple[str, ...], into: str | None, sources: tuple[str, ...], pair: str | None,
+                case_name: str | None, as_json: bool) -> None:
     """Distance from points to each source's line, the side they are on, the nearest point."""
     from borderkit import datasets
     from borderkit.measure import distance_to_lines
 
-    case = datasets.load(case_name)
+    case = datasets.load(case_name or DEFAULT_CASE)
     pts = [parse_point(v, case.places, "--at") for v in at]
     df = distance_to_lines([p[0] for p in pts], [p[1] for p in pts], lines=case.lines, sources=sources or None,
                            pair=case_pair(pair, case), into=into)
@@ -180,7 +185,7 @@ def to_line_cmd(at: tuple[str, ...], into: str | None, sources: tuple[str, ...],
 @json_option
 def depth_cmd(at: tuple[str, ...], polygon: Path | None, into: str, advance_km: float | None,
               zone_radius_km: float | None, spacing_m: float | None, profile_step_m: float,
-              sources: tuple[str, ...], pair: str | None, case_name: str, output: Path | None, overwrite: bool,
+              sources: tuple[str, ...], pair: str | None, case_name: str | None, output: Path | None, overwrite: bool,
               as_json: bool) -> None:
     """Advance depth beyond each source's line into a party's side.
 
@@ -200,7 +205,7 @@ def depth_cmd(at: tuple[str, ...], polygon: Path | None, into: str, advance_km: 
     if output is not None and polygon is None:
         raise click.UsageError("-o/--output writes the polygon parts beyond the line; it needs --polygon")
     check_output(output, overwrite)
-    case = datasets.load(case_name)
+    case = datasets.load(case_name or DEFAULT_CASE)
     pr = case_pair(pair, case)
     src = sources or None
     doc: dict[str, Any] = {"into": into}
@@ -276,7 +281,7 @@ def depth_cmd(at: tuple[str, ...], polygon: Path | None, into: str, advance_km: 
 @json_option
 def corridor_cmd(party: str | None, from_place: str | None, to_place: str | None, method: str,
                  sections: str | None,
-                 sources: tuple[str, ...], case_name: str, as_json: bool) -> None:
+                 sources: tuple[str, ...], case_name: str | None, as_json: bool) -> None:
     """Narrowest gap between two parts of a territory, per source (default: the case file's corridor).
 
     For the bundled case that is Nakhchivan ↔ mainland Azerbaijan.
@@ -289,7 +294,7 @@ def corridor_cmd(party: str | None, from_place: str | None, to_place: str | None
         secs = tuple(s.strip() for s in sections.split(","))
         if len(secs) != 2:
             raise click.BadParameter(f"{sections!r}: expected two section names", param_hint="--sections")
-    case = datasets.load(case_name)
+    case = datasets.load(case_name or DEFAULT_CASE)
     opts = case.corridor_options(party=party, from_place=from_place, to_place=to_place,
                                  sections=secs)  # type: ignore[arg-type]
     df = corridor_width(case.territories, lines=case.lines, sources=sources or None, method=method, **opts)
@@ -316,7 +321,7 @@ def corridor_cmd(party: str | None, from_place: str | None, to_place: str | None
 @overwrite_option
 @json_option
 def buffer_cmd(km: float, kinds: tuple[str, ...], show_all: bool, sources: tuple[str, ...], pair: str,
-               case_name: str, output: Path | None, overwrite: bool, as_json: bool) -> None:
+               case_name: str | None, output: Path | None, overwrite: bool, as_json: bool) -> None:
     """Places within KM of each source's line (by geodesic distance), and the zone polygons.
 
     Whether a place is inside is decided by its geodesic distance to the line,
@@ -329,7 +334,7 @@ def buffer_cmd(km: float, kinds: tuple[str, ...], show_all: bool, sources: tuple
     if not km > 0:
         raise click.BadParameter("must be > 0", param_hint="--km")
     check_output(output, overwrite)
-    case = datasets.load(case_name)
+    case = datasets.load(case_name or DEFAULT_CASE)
     pr = case_pair(pair, case)
     pw = places_within(case.places, lines=case.lines, distance_m=km * 1000.0, sources=sources or None, pair=pr,
                        kinds=kinds or None)

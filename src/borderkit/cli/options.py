@@ -17,7 +17,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON to stdout.")
 
-dataset_argument = click.argument("name", required=False, default=DEFAULT_CASE, metavar="[NAME]")
+dataset_argument = click.argument("name", required=False, default=DEFAULT_CASE, metavar="[NAME|DIR]")
+"""A case by name (bundled or user) or folder; default the bundled case."""
 
 overwrite_option = click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
 
@@ -68,11 +69,13 @@ def dem_option(multiple: bool = False) -> Any:
 
 
 case_option = click.option(
-    "--case", "case_name", default=None, metavar="NAME",
-    help=f"Bundled case whose DEM (and places, lines) are used when --dem (--places, --lines) is not given "
-         f"(default {DEFAULT_CASE}; list them with `borderkit datasets list`).",
+    "--case", "case_name", default=None, metavar="NAME|DIR",
+    help=f"Case whose data are used: a bundled or user case by name, or a case folder "
+         f"(default {DEFAULT_CASE}; `borderkit case list` shows them). Files given with --dem, --places, "
+         "--lines replace the case's.",
 )
-"""``--case NAME`` of the terrain commands: a registered case name (``borderkit.datasets.names()``)."""
+"""``--case NAME|DIR`` of every command that uses case data: a bundled or user case name, or a case folder
+(resolved by :func:`borderkit.registry.find_case`); ``None`` means the default case."""
 
 
 def heights_options(fn: Any) -> Any:
@@ -96,7 +99,7 @@ def heights_options(fn: Any) -> Any:
 
 
 def case_dem(case_name: str | None) -> Path:
-    """The DEM of a registered case (its registry layer ``dem``, i.e. ``Case.dem``), sha256-checked.
+    """The DEM of a case, by name or folder (its registry layer ``dem``, i.e. ``Case.dem``), sha256-checked.
 
     Raises
     ------
@@ -106,15 +109,16 @@ def case_dem(case_name: str | None) -> Path:
         A file of the case is missing or differs from the registry.
     """
     from borderkit.errors import DatasetNotFoundError, RegistryError
-    from borderkit.registry import verify
+    from borderkit.registry import find_case, verify
 
     name = case_name or DEFAULT_CASE
     try:
-        paths = verify(name)
+        loc = find_case(name)
+        paths = verify(loc.name, root=loc.registry_root)
     except (DatasetNotFoundError, RegistryError) as exc:
         raise type(exc)(f"{exc.args[0] if exc.args else exc}; or pass a DEM with --dem PATH") from exc
     if "dem" not in paths:
-        raise DatasetNotFoundError(f"case {name!r} has no DEM in registry.json; pass a DEM with --dem PATH")
+        raise DatasetNotFoundError(f"case {name!r} has no DEM in its registry.json; pass a DEM with --dem PATH")
     return paths["dem"]
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from borderkit.cli.measure_cmd import case_option, case_pair, records, table, write_geo
-from borderkit.cli.options import check_output, echo_json, json_option, output_option, overwrite_option
+from borderkit.cli.measure_cmd import case_pair, records, table, write_geo
+from borderkit.cli.options import case_option, check_output, echo_json, json_option, output_option, overwrite_option
 
 
 @click.command()
@@ -26,8 +26,8 @@ from borderkit.cli.options import check_output, echo_json, json_option, output_o
 @output_option("Write every divergence polygon (GeoJSON, or GPKG by extension) to FILE.")
 @overwrite_option
 @json_option
-def overlaps(sources: tuple[str, ...], pair: str | None, method: str, spacing_m: float, show_parts: int, case_name: str,
-             output: Path | None, overwrite: bool, as_json: bool) -> None:
+def overlaps(sources: tuple[str, ...], pair: str | None, method: str, spacing_m: float, show_parts: int,
+             case_name: str | None, output: Path | None, overwrite: bool, as_json: bool) -> None:
     """Divergence between every pair of line sources, and territory overlaps inside each source.
 
     For each pair: the area (km², WGS84 ellipsoid) each gives to a different
@@ -44,7 +44,7 @@ def overlaps(sources: tuple[str, ...], pair: str | None, method: str, spacing_m:
     if len(sources) == 1:
         raise click.UsageError("give two or more --source (or none for every pair)")
     check_output(output, overwrite)
-    case = datasets.load(case_name)
+    case = datasets.load(case_name or datasets.DEFAULT_CASE)
     bits = line_pair(select_lines(case.lines, sources=sources or None), case_pair(pair, case))
     div = divergence_table(case.lines, territories=case.territories, sources=sources or None, pair=bits,
                            method=method, spacing_m=spacing_m)

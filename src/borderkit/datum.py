@@ -288,12 +288,10 @@ def choose_transformation(
     if transformation is not None:
         wanted = str(transformation).strip()
         if wanted.startswith("+proj=") or wanted.startswith("proj="):
-            t = pyproj.Transformer.from_pipeline(wanted)
-            if t.source_crs is not None and not t.source_crs.is_geographic:  # pragma: no cover - defensive
-                raise CRSError(f"transformation {wanted!r}: the pipeline must take SK-42 lon/lat degrees")
+            pipeline = pyproj.Transformer.from_pipeline(wanted)
             user = DatumTransformation(
                 name="user PROJ pipeline", code=None, accuracy_m=None, area_of_use="given by the user",
-                bounds=None, proj=wanted, ballpark=False, transformer=t,
+                bounds=None, proj=wanted, ballpark=False, transformer=pipeline,
             )
             return user, listed, "given by the user (PROJ pipeline; accuracy not stated)"
         for t in cands:

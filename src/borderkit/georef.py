@@ -82,7 +82,7 @@ def parse_gcp(text: str) -> tuple[float, float, float, float]:
         vals = ()
     if len(vals) != 4 or not all(math.isfinite(v) for v in vals):
         raise ValidationError(f"--gcp {text!r}: give x,y,lon,lat (pixel column, pixel row, longitude, latitude)")
-    return vals  # type: ignore[return-value]
+    return vals[0], vals[1], vals[2], vals[3]
 
 
 def _terms(px: np.ndarray, py: np.ndarray, order: int) -> np.ndarray:
@@ -139,6 +139,14 @@ def _vrt_xml(path: Path, width: int, height: int, dtypes: Sequence[str], gcps: S
     wkt = pyproj.CRS.from_epsg(4326).to_wkt()
     return (f'<VRTDataset rasterXSize="{width}" rasterYSize="{height}"><GCPList Projection={quoteattr(wkt)}>'
             f"{gcp}</GCPList>{''.join(bands)}</VRTDataset>")
+
+
+def _datum_tag(datum: dict[str, Any] | None) -> str:
+    if datum is None:
+        return "EPSG:4326 (control points given in WGS84)"
+    if "transformation" in datum:
+        return f"{datum['source_crs']} (SK-42, Pulkovo 1942) transformed to EPSG:4326"
+    return f"{datum['source_crs']} → EPSG:4326"
 
 
 def _ground_to_wgs84(
@@ -208,10 +216,10 @@ def georeference(
     """
     try:
         import rasterio
+        from affine import Affine
         from rasterio.control import GroundControlPoint
         from rasterio.enums import Resampling
         from rasterio.errors import NotGeoreferencedWarning, RasterioIOError
-        from rasterio.transform import from_origin
         from rasterio.warp import reproject
     except ImportError as exc:  # pragma: no cover - depends on the installation
         raise OptionalDependencyError("georeferencing needs rasterio: pip install 'borderkit[terrain]'") from exc
@@ -290,7 +298,8 @@ def georeference(
             residuals = np.asarray(geodesic_distance(lon, lat, flon, flat), float)
             dof = len(px) - (3 if method == "polynomial1" else 6)
             note = (f"least-squares {method} in a transverse Mercator plane (WGS84, central meridian {lon0}°); "
-                    f"{dof} degree(s) of freedom" + ("" if dof > 0 else ": residuals are zero and measure nothing"))
+                    f"{dof} redundant point(s) per coordinate"
+                    + ("" if dof > 0 else ": residuals are zero and measure nothing"))
             gx, gy = np.meshgrid(np.linspace(0, width, 9), np.linspace(0, height, 9))
             se, sn = model(gx.ravel(), gy.ravel())
             slon, slat = plane.transform(se, sn, direction=pyproj.enums.TransformDirection.INVERSE)
@@ -323,7 +332,7 @@ def georeference(
         if out_w * out_h > MAX_OUTPUT_PIXELS:
             raise ValidationError(f"the output would be {out_w} × {out_h} pixels: the control points do not match "
                                   "the image (check the corner order NW;NE;SE;SW and x,y,lon,lat)")
-        dst_transform = from_origin(west, north, res_x, res_y)
+        dst_transform = Affine(res_x, 0.0, west, 0.0, -res_y, north)
 
         gcp_objs = [GroundControlPoint(row=float(r), col=float(cc), x=float(x), y=float(y))
                     for cc, r, x, y in zip(*samples, strict=True)]
@@ -352,8 +361,7 @@ def georeference(
         tags = {
             "BORDERKIT_SHEET": "" if info is None else info["name"],
             "BORDERKIT_SCALE": "" if info is None else f"1:{info['scale']}",
-            "BORDERKIT_DATUM": "EPSG:4284 (SK-42, Pulkovo 1942) transformed to EPSG:4326" if datum and
-            "transformation" in datum else (f"{datum['source_crs']} → EPSG:4326" if datum else "EPSG:4326"),
+            "BORDERKIT_DATUM": _datum_tag(datum),
             "BORDERKIT_TRANSFORMATION": "" if not datum or "transformation" not in datum else
             f"{datum['transformation']['name']} ({datum['transformation']['code']}), stated accuracy "
             f"{datum['transformation']['accuracy_m']} m, shift at the centre {datum['shift_m']} m",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -58,7 +59,7 @@ def sheets(bbox: tuple[float, float, float, float], scale: str, transformation: 
 
     check_output(output, overwrite)
     found = sheets_covering(bbox, int(scale))
-    rows = [{"name": s.name, "scale": s.scale, "bounds_sk42": s.bounds_sk42} for s in found]
+    rows: list[dict[str, Any]] = [{"name": s.name, "scale": s.scale, "bounds_sk42": s.bounds_sk42} for s in found]
     if output is not None:
         fc = sheets_geojson(found, transformation=transformation)
         with atomic_output(output, overwrite=overwrite) as tmp:

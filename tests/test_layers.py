@@ -21,18 +21,19 @@ RANKS: dict[str, int] = {
     "borderkit.errors": 0, "borderkit.schema": 0, "borderkit._version": 0,
     "borderkit._projection": 1,
     "borderkit._fastgeo": 2,
-    "borderkit.geodesy": 3,
+    "borderkit.geodesy": 3, "borderkit.datum": 3,
     "borderkit.validate": 4,
     "borderkit.io": 5, "borderkit.claimsfile": 5,
     "borderkit.registry": 6,
-    "borderkit.lines": 7, "borderkit.places": 7,
+    "borderkit.lines": 7, "borderkit.places": 7, "borderkit.sheets": 7,
     "borderkit.measure": 8, "borderkit.locate": 8, "borderkit.overlaps": 8, "borderkit.terrain": 8,
+    "borderkit.georef": 8,
     "borderkit.cases": 9, "borderkit.datasets": 9,
     "borderkit.claims": 10,
     "borderkit.maps": 11,
     "borderkit.cli": 12, "borderkit.__main__": 12, "borderkit": 12,
 }
-INDEPENDENT = {"borderkit.measure", "borderkit.locate", "borderkit.overlaps", "borderkit.terrain"}
+INDEPENDENT = {"borderkit.measure", "borderkit.locate", "borderkit.overlaps", "borderkit.terrain", "borderkit.georef"}
 """Siblings of one layer that must not import each other."""
 
 MINE = {

@@ -38,6 +38,7 @@ __all__ = [
     "DEMError",
     "OutputExistsError",
     "DEMFileError",
+    "DatumWarning",
 ]
 
 
@@ -223,3 +224,9 @@ class DEMError(ValidationError):
 
 class DEMFileError(DEMError, FileFormatError):
     """A DEM file that GDAL cannot read: not a raster, truncated or corrupt."""
+
+
+class DatumWarning(BorderkitWarning):
+    """A datum transformation that may be off by tens of metres or more: only a ballpark
+    operation (no EPSG transformation whose area of use covers the data) was available, or a
+    line declared as WGS84 matches another source better after an SK-42 → WGS84 shift."""

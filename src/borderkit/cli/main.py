@@ -54,6 +54,9 @@ COMMANDS: dict[str, str] = {
     "overlaps": "borderkit.cli.overlaps_cmd:overlaps",
     "peak": "borderkit.cli.peak_cmd:peak",
     "profile": "borderkit.cli.profile_cmd:profile",
+    "scan": "borderkit.cli.scan_cmd:scan",
+    "sheet": "borderkit.cli.sheet_cmd:sheet",
+    "sheets": "borderkit.cli.sheet_cmd:sheets",
     "validate": "borderkit.cli.validate_cmd:validate",
     "viewshed": "borderkit.cli.viewshed_cmd:viewshed",
 }

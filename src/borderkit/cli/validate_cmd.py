@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from borderkit.cli.options import echo_json, json_option
+from borderkit.cli.options import case_option, echo_json, json_option
 
 KINDS = ("auto", "lines", "territories", "incidents", "places", "claims")
 
@@ -43,7 +43,30 @@ def _problem_kind(column: str | None, message: str) -> tuple[str | None, str]:
     return column, _VALUES.sub("…", message.split(" [spreadsheet row ")[0])
 
 
-def _check_file(path: Path, kind: str) -> dict[str, Any]:
+def _datum_hint(lines: Any, case_name: str | None) -> str | None:
+    """The SK-42 hint for a lines layer declared WGS84, against the case's line sources.
+
+    Users who forget the datum are the common error (issue: SK-42 read as WGS84 moves a
+    line by about 100 m in the Caucasus): when the line matches the case's sources
+    clearly better once read as SK-42, say so — a warning, never a change to the data.
+    """
+    from borderkit.cases import load
+    from borderkit.datum import suggest_datum_shift
+
+    if lines is None or not len(lines):
+        return None
+    reference = load(case_name).lines if case_name is not None else load().lines
+    if not len(reference):
+        return None
+    w, s, e, n = lines.total_bounds
+    rw, rs, re_, rn = reference.total_bounds
+    if w > re_ + 0.5 or e < rw - 0.5 or s > rn + 0.5 or n < rs - 0.5:
+        return None  # the case's lines are elsewhere: nothing to compare with
+    report = suggest_datum_shift(lines, reference)
+    return str(report["message"]) if report["suggest"] else None
+
+
+def _check_file(path: Path, kind: str, case_name: str | None = None) -> dict[str, Any]:
     from borderkit.claims import read_claims
     from borderkit.errors import BorderkitWarning, ValidationError
     from borderkit.io import read_layer
@@ -68,6 +91,10 @@ def _check_file(path: Path, kind: str) -> dict[str, Any]:
                 entry.update(rows=len(df), rows_valid=len(df), rows_rejected=0)
             else:
                 good, rejected = read_layer(path, k, errors="collect")
+                if k == "lines":
+                    hint = _datum_hint(good, case_name)
+                    if hint is not None:
+                        entry["warnings"].append(f"{path}: {hint}")
                 entry.update(rows=len(good) + len(rejected), rows_valid=len(good), rows_rejected=len(rejected))
                 entry["problems"] = [
                     {"row": p.row, "column": p.column, "message": p.message} for p in rejected.attrs.get("problems", [])
@@ -78,7 +105,8 @@ def _check_file(path: Path, kind: str) -> dict[str, Any]:
                 {"row": None, "column": None, "message": str(exc)}
             ]
     # a file read twice (kind detection, then validation) warns twice: once is enough
-    entry["warnings"] = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, BorderkitWarning)))
+    entry["warnings"] = list(dict.fromkeys(
+        [*entry["warnings"], *(str(w.message) for w in caught if issubclass(w.category, BorderkitWarning))]))
     return entry
 
 
@@ -106,8 +134,9 @@ def _echo_problems(entry: dict[str, Any]) -> None:
 @click.command()
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--kind", type=click.Choice(KINDS), default="auto", show_default=True, help="Layer kind of FILES.")
+@case_option
 @json_option
-def validate(files: tuple[Path, ...], kind: str, as_json: bool) -> None:
+def validate(files: tuple[Path, ...], kind: str, case_name: str | None, as_json: bool) -> None:
     """Check FILES against borderkit's schemas and list every problem (file, row, column, fix).
 
     Without --kind the kind is told by the id column (line_id, territory_id,
@@ -117,9 +146,13 @@ def validate(files: tuple[Path, ...], kind: str, as_json: bool) -> None:
     Files larger than 256 MB (uncompressed) are refused unless the environment
     variable BORDERKIT_MAX_INPUT_MB raises the limit.
 
+    A lines layer declared WGS84 near the --case's lines is also compared with
+    them read as SK-42 (Pulkovo 1942): when it then matches clearly better, a
+    warning says the datum may be mislabelled (the data are never changed).
+
     Exit code 0 when every file is valid, 1 when any problem was found.
     """
-    results = [_check_file(path, kind) for path in files]
+    results = [_check_file(path, kind, case_name) for path in files]
     if as_json:
         echo_json(results)
     else:

@@ -22,7 +22,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, overload
+from typing import TYPE_CHECKING, Any
 
 from borderkit.errors import DatasetNotFoundError, ValidationError
 from borderkit.schema import language_tag, name_language
@@ -60,7 +60,8 @@ def fold_name(text: Any) -> str:
     """Search key of a name: NFKC, case-folded in every script, Azerbaijani/Turkish i's unified.
 
     Unicode full case folding (``str.casefold``) handles Latin (``ß`` → ``ss``), Cyrillic
-    (``Ё`` → ``ё``), Greek (final ``ς`` → ``σ``), Armenian (``Ա`` → ``ա``) and Georgian
+    (``Ё`` → ``ё``), Greek (final ``ς`` → ``σ``), Armenian (``Ա`` → ``ա``; the ligature ``և``,
+    its capitals ``ԵՎ`` and the classical ``եւ`` are one key) and Georgian
     Mtavruli capitals (``Თ`` → ``თ``; Mkhedruli itself has no case). NFKC first makes
     compatibility forms (full-width letters, ligatures) and composed/decomposed spellings
     one key; runs of white space become one space. Diacritics are kept (see
@@ -76,6 +77,9 @@ def fold_name(text: Any) -> str:
     s = unicodedata.normalize("NFKC", str(text)).translate(_I_FOLD).casefold()
     # casefold can leave i + combining dot above (from a decomposed İ); it is the same i here
     s = unicodedata.normalize("NFKC", s).replace("i\u0307", "i")
+    # Armenian: the ligature և folds to ե + ւ (classical spelling, Երեւան) but its capital is ԵՎ
+    # (reformed spelling, ԵՐԵՎԱՆ); ե + ւ is always read "ev", so both spellings become եվ
+    s = s.replace("եւ", "եվ")
     return _SPACES.sub(" ", s).strip()
 
 
@@ -164,14 +168,6 @@ def _candidates(columns: Sequence[str], lang: str, fallback: Sequence[str]) -> l
     return [by_tag[t] for t in order]
 
 
-@overload
-def display_name(
-    places: pandas.DataFrame, *, lang: str = ..., fallback: Sequence[str] = ..., return_lang: bool = ...
-) -> pandas.Series: ...
-@overload
-def display_name(
-    places: pandas.Series, *, lang: str = ..., fallback: Sequence[str] = ..., return_lang: bool = ...
-) -> str: ...
 def display_name(
     places: Any,
     *,
@@ -282,7 +278,8 @@ def _pick(places: pandas.DataFrame, idx: pandas.DataFrame, hit: numpy.ndarray, q
     if len(unique) == 1:
         return places.iloc[unique[0]]
     shown = [
-        f"{places.iloc[p]['place_id']} ({display_name(places.iloc[p])})" if "place_id" in places.columns
+        f"{places.iloc[p]['place_id']} ({display_name(places.iloc[p])})"
+        if "place_id" in places.columns
         else display_name(places.iloc[p])
         for p in unique[:8]
     ]
@@ -346,8 +343,10 @@ def find_place(places: geopandas.GeoDataFrame, query: str, *, index: pandas.Data
     plains = idx["plain"].to_numpy(dtype=object)
     passes.append((~is_id & (plains == plain), "names (without diacritics)"))
     passes.append(
-        (~is_id & idx["plain"].str.contains(plain, regex=False).to_numpy(dtype=bool),
-         "is part of the names (without diacritics) of")
+        (
+            ~is_id & idx["plain"].str.contains(plain, regex=False).to_numpy(dtype=bool),
+            "is part of the names (without diacritics) of",
+        )
     )
     for hit, how in passes:
         found = _pick(places, idx, np.asarray(hit, dtype=bool), query, how)

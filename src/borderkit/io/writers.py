@@ -546,9 +546,9 @@ def _pack_long_name_columns(frame: Any, path: str) -> Any:
     for c, rows in left_out.items():
         _warn(
             path,
-            f"Shapefile: the names of {c!r} in {_rows_text(np.asarray(rows))} do not fit the {SHAPEFILE_TEXT_BYTES}-byte "
-            f"{NAMES_COLUMN!r} field (where names in languages with long tags are kept) and were left out; "
-            "write GeoPackage or GeoJSON to keep every name",
+            f"Shapefile: the names of {c!r} in {_rows_text(np.asarray(rows))} do not fit the "
+            f"{SHAPEFILE_TEXT_BYTES}-byte {NAMES_COLUMN!r} field (where names in languages with long tags "
+            "are kept) and were left out; write GeoPackage or GeoJSON to keep every name",
         )
     return out
 

@@ -1211,7 +1211,7 @@ def parse_names(value: Any) -> tuple[dict[str, str], list[str]]:
     --------
     >>> parse_names('{"KA": "თბილისი", "uz_cyrl": "Тбилиси", "os": ""}')
     ({'ka': 'თბილისი', 'uz-Cyrl': 'Тбилиси'}, [])
-    >>> parse_names('{"georgian": "თბილისი"}')[1][0][:42]
+    >>> parse_names('{"georgian": "თბილისი"}')[1][0][:41]
     "'georgian' is not a BCP-47 language tag; "
     """
     if value is None or (isinstance(value, float) and np.isnan(value)):

@@ -21,7 +21,7 @@ import difflib
 import math
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from borderkit.errors import DatasetNotFoundError, ValidationError
@@ -337,19 +337,19 @@ def find_place(places: geopandas.GeoDataFrame, query: str, *, index: pandas.Data
     found = _pick(places, idx, is_id & (keys == key), query, "is the place_id of")
     if found is not None:
         return found
-    passes: list[tuple[numpy.ndarray, str]] = [(~is_id & (keys == key), "names")]
-    passes.append((~is_id & idx["key"].str.contains(key, regex=False).to_numpy(dtype=bool), "is part of the names of"))
     plain = plain_name(query)
-    plains = idx["plain"].to_numpy(dtype=object)
-    passes.append((~is_id & (plains == plain), "names (without diacritics)"))
-    passes.append(
+    # each pass is computed only when the ones before it found nothing
+    passes: list[tuple[Callable[[], numpy.ndarray], str]] = [
+        (lambda: keys == key, "names"),
+        (lambda: idx["key"].str.contains(key, regex=False).to_numpy(dtype=bool), "is part of the names of"),
+        (lambda: idx["plain"].to_numpy(dtype=object) == plain, "names (without diacritics)"),
         (
-            ~is_id & idx["plain"].str.contains(plain, regex=False).to_numpy(dtype=bool),
+            lambda: idx["plain"].str.contains(plain, regex=False).to_numpy(dtype=bool),
             "is part of the names (without diacritics) of",
-        )
-    )
+        ),
+    ]
     for hit, how in passes:
-        found = _pick(places, idx, np.asarray(hit, dtype=bool), query, how)
+        found = _pick(places, idx, ~is_id & np.asarray(hit(), dtype=bool), query, how)
         if found is not None:
             return found
     choices = sorted(set(idx.loc[~is_id, "name"].astype(str)))

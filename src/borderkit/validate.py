@@ -1268,8 +1268,7 @@ def _language_columns(
     sources: dict[str, list[tuple[str, pd.Series]]] = {}  # canonical column -> (shown name, values)
     mapping: str | None = None
     for c in frame.columns:
-        c = str(c) if not isinstance(c, str) else c
-        if c == geom_name:
+        if not isinstance(c, str) or c == geom_name:
             continue
         if c.lower() == NAMES_COLUMN:
             mapping = c

@@ -34,6 +34,8 @@ RU = "Ереван — Баку, озеро Сев"  # Russian
 KA = "ქართული ენა, თბილისი"  # Georgian
 AR = "العربية، ناگورنو قره‌باغ"  # Arabic (with a zero-width non-joiner)
 EMOJI = "⛰️ 🏔️ 👩🏽‍🌾 🇦🇲🇦🇿"
+OS = "Цæгат Ирыстон"  # Ossetian (Cyrillic with Latin æ)
+MIX = "大伊什哈納薩爾 Մեծ Իշխանասար İşıqlı ქ"  # a script mix in one name
 
 
 def _sources(*texts: str) -> list[dict[str, str]]:
@@ -132,6 +134,14 @@ def scripts():
             "name_hy": [HY, "", "Սև լիճ"],
             "name_az": ["", AZ, ""],
             "name_ru": [RU, "", "озеро Сев"],
+            # languages outside the schema's four: one column per BCP-47 tag, long tags included
+            "name_ka": [KA, "", "სევის ტბა"],
+            "name_os": [OS, "", ""],  # Ossetian: Cyrillic with the Latin letter æ
+            "name_ky": ["", "", "Севан көлү"],
+            "name_tg": ["", "Исмоиллӣ", ""],
+            "name_uz-Cyrl": ["", "Исмоиллӣ", "Сев кўли"],  # 12 characters: longer than a dBASE field name
+            "name_sr-Latn": ["Mec Išhanasar", "", ""],
+            "name_zh-Hant": [MIX, "", ""],
             "elevation_m": [3550.0, np.nan, 2666.25],
             "elevation_source": ["", "", KA],
             "coord_source": [AR, "", ""],

@@ -17,6 +17,7 @@ Conventions
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 __all__ = [
@@ -31,6 +32,11 @@ __all__ = [
     "DATE_PRECISIONS",
     "SOURCE_KEYS",
     "SCHEMAS",
+    "NAME_PREFIX",
+    "NAMES_COLUMN",
+    "language_tag",
+    "name_column",
+    "name_language",
 ]
 
 
@@ -68,6 +74,9 @@ class LayerSchema:
     columns: tuple[Column, ...]
     geometry_types: tuple[str, ...]
     allow_empty_geometry: bool = False
+    language_prefix: str | None = None
+    """When set (``"name_"`` for places), every column ``<prefix><BCP-47 tag>`` is a text
+    column of the layer, one per language (see :func:`name_language`), besides the listed ones."""
 
     @property
     def names(self) -> list[str]:
@@ -190,6 +199,7 @@ PLACES = LayerSchema(
         Column("name_hy", "str", False, "Armenian name (empty when unknown, never guessed)."),
         Column("name_az", "str", False, "Azerbaijani name (empty when unknown, never guessed)."),
         Column("name_ru", "str", False, "Russian name (empty when unknown, never guessed)."),
+        # any other language: a column name_<BCP-47 tag> (name_ka, name_uz-Cyrl ...), see language_tag
         Column("elevation_m", "float", False, "Elevation above mean sea level in metres (NaN when unknown)."),
         Column("elevation_source", "str", False, "Citation of elevation_m."),
         Column("coord_source", "str", False, "Citation of the coordinates."),
@@ -198,6 +208,7 @@ PLACES = LayerSchema(
     ),
     geometry_types=("Point", "LineString", "MultiLineString"),
     allow_empty_geometry=True,
+    language_prefix="name_",
 )
 
 CLAIMS = LayerSchema(
@@ -228,3 +239,93 @@ CLAIMS = LayerSchema(
 
 SCHEMAS = {s.kind: s for s in (LINES, TERRITORIES, INCIDENTS, PLACES, CLAIMS)}
 """Every schema by its kind name."""
+
+
+# ---------------------------------------------------------------------------
+# Names in any language: name_<BCP-47 tag> columns
+# ---------------------------------------------------------------------------
+
+NAME_PREFIX = "name_"
+"""Prefix of a places layer's name columns: ``name_<tag>`` holds the names in language ``<tag>``."""
+
+NAMES_COLUMN = "names"
+"""Column a file may use instead of (or besides) name columns: a mapping ``{tag: name}`` (JSON text in
+flat files, an object in GeoJSON). The readers turn it into ``name_<tag>`` columns; it is never kept."""
+
+# RFC 5646 (BCP 47) "langtag" syntax, ASCII only (re.ASCII: with IGNORECASE alone [a-z] would also
+# match U+017F and U+212A). The primary language subtag is restricted to the 2-3 letters of ISO 639
+# (the 4-8 letter forms the grammar allows are reserved or unassigned), so that an unrelated column
+# such as "name_long" is not read as a language. Registry membership is not checked: "name_qq" is
+# well formed and accepted, as a tag for a language the registry lacks would be.
+_LANGTAG = re.compile(
+    r"""
+    (?P<language>[a-z]{2,3}(?:-[a-z]{3}){0,3})
+    (?:-(?P<script>[a-z]{4}))?
+    (?:-(?P<region>[a-z]{2}|[0-9]{3}))?
+    (?P<rest>(?:-(?:[a-z0-9]{5,8}|[0-9][a-z0-9]{3}))*
+             (?:-[0-9a-wyz](?:-[a-z0-9]{2,8})+)*
+             (?:-x(?:-[a-z0-9]{1,8})+)?)
+    """,
+    re.ASCII | re.IGNORECASE | re.VERBOSE,
+)
+
+
+def language_tag(text: str) -> str | None:
+    """The canonical spelling of a BCP-47 language tag, or ``None`` when ``text`` is not one.
+
+    Case is not significant in BCP 47; the canonical form (RFC 5646, 2.1.1) has the language
+    in lower case, the script in title case and the region in upper case. ``_`` is accepted as a
+    separator (some tools turn ``-`` into ``_`` in column names) and written as ``-``.
+
+    Examples
+    --------
+    >>> language_tag("UZ_cyrl"), language_tag("sr-latn-rs"), language_tag("zh-hant"), language_tag("ka")
+    ('uz-Cyrl', 'sr-Latn-RS', 'zh-Hant', 'ka')
+    >>> language_tag("long") is None, language_tag("en-") is None, language_tag("") is None
+    (True, True, True)
+    """
+    t = str(text).strip().replace("_", "-")
+    m = _LANGTAG.fullmatch(t)
+    if m is None:
+        return None
+    parts = [m["language"].lower()]
+    if m["script"]:
+        parts.append(m["script"].title())
+    if m["region"]:
+        parts.append(m["region"].upper())
+    if m["rest"]:
+        parts.append(m["rest"].lstrip("-").lower())
+    return "-".join(parts)
+
+
+def name_language(column: str) -> str | None:
+    """The language tag of a name column (``"name_uz-Cyrl"`` → ``"uz-Cyrl"``), else ``None``.
+
+    The prefix is matched without case and may also be written ``name:`` (as OpenStreetMap does);
+    the tag is returned in its canonical case (:func:`language_tag`).
+
+    Examples
+    --------
+    >>> name_language("NAME_KA"), name_language("name:sr-Latn"), name_language("name_long"), name_language("kind")
+    ('ka', 'sr-Latn', None, None)
+    """
+    c = str(column)
+    if len(c) <= len(NAME_PREFIX) or c[: len(NAME_PREFIX)].lower() not in (NAME_PREFIX, "name:"):
+        return None
+    return language_tag(c[len(NAME_PREFIX) :])
+
+
+def name_column(tag: str) -> str:
+    """The column that holds names in language ``tag`` (``"UZ-cyrl"`` → ``"name_uz-Cyrl"``).
+
+    Raises
+    ------
+    ValueError
+        When ``tag`` is not a BCP-47 language tag.
+    """
+    canon = language_tag(tag)
+    if canon is None:
+        raise ValueError(
+            f"{tag!r} is not a BCP-47 language tag; write a tag such as 'en', 'ka', 'uz-Cyrl' or 'sr-Latn'"
+        )
+    return NAME_PREFIX + canon

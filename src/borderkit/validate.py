@@ -53,7 +53,7 @@ import json
 import math
 import re
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -73,12 +73,15 @@ from borderkit.schema import (
     DATE_PRECISIONS,
     INCIDENTS,
     LINES,
+    NAMES_COLUMN,
     PLACE_KINDS,
     PLACES,
     SCHEMAS,
     SOURCE_KEYS,
     TERRITORIES,
     LayerSchema,
+    language_tag,
+    name_language,
 )
 
 if TYPE_CHECKING:  # geopandas is imported on first use only
@@ -107,6 +110,7 @@ __all__ = [
     "SPIKE_MIN_KM",
     "SPIKE_RATIO",
     "normalise_sources",
+    "parse_names",
 ]
 
 CASE_REGION: tuple[float, float, float, float] = (43.4, 38.3, 50.9, 41.9)
@@ -1070,6 +1074,11 @@ def conform(
         repair=repair,
     )
 
+    # -- names in any language: name_<tag> columns and a `names` mapping, one representation ----------
+    name_columns: list[str] = []
+    if schema.language_prefix:
+        frame, name_columns, src = _language_columns(frame, log, src, geom_name=geom_name)
+
     # -- attribute columns -------------------------------------------------
     out: dict[str, Any] = {}
     for col in schema.columns:
@@ -1094,6 +1103,9 @@ def conform(
         else:
             raw = frame[name]
         out[name] = _convert_column(raw, col, schema, log, shown=shown, blocked=blocked)
+    for name in name_columns:
+        if name not in out:  # the schema's own name columns are converted above
+            out[name] = to_text(frame[name])
 
     # -- identity ------------------------------------------------------------
     if schema.id_column and schema.id_column in frame.columns:
@@ -1165,9 +1177,11 @@ def conform(
         result, geometry=gpd.GeoSeries(new_geoms, index=frame.index, crs="EPSG:4326"), crs="EPSG:4326"
     )
     # geometry at the schema position (last in every schema), extras after it
-    order = [c for c in schema.names if c in result.columns] + [
-        c for c in result.columns if c not in schema.names
-    ]
+    order = [c for c in schema.names if c in result.columns]
+    if name_columns:  # other languages right after the schema's own name columns
+        at = max((i for i, c in enumerate(order) if name_language(c)), default=len(order) - 1) + 1
+        order[at:at] = sorted(c for c in name_columns if c not in schema.names)
+    order += [c for c in result.columns if c not in order]
     result = result[order]
     result.index = original_index
     if repair and repaired.any():
@@ -1181,6 +1195,140 @@ def conform(
             stacklevel=3,
         )
     return result
+
+
+_TAG_HINT = "a BCP-47 language tag such as en, ka, os, ky, tg, uz-Cyrl or sr-Latn"
+
+
+def parse_names(value: Any) -> tuple[dict[str, str], list[str]]:
+    """A ``names`` cell as ``{canonical tag: name}`` and the problems found in it.
+
+    The cell is a mapping (a GeoJSON object, a dict), JSON text of one, or empty
+    (``None``, NaN, ``""``: no names). Keys are BCP-47 tags in any case (normalised
+    with :func:`borderkit.schema.language_tag`); values are text (empty or null
+    values mean "unknown" and are left out).
+
+    Examples
+    --------
+    >>> parse_names('{"KA": "თბილისი", "uz_cyrl": "Тбилиси", "os": ""}')
+    ({'ka': 'თბილისი', 'uz-Cyrl': 'Тбилиси'}, [])
+    >>> parse_names('{"georgian": "თბილისი"}')[1][0][:41]
+    "'georgian' is not a BCP-47 language tag; "
+    """
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return {}, []
+    if isinstance(value, (str, bytes)):
+        text = value.decode("utf-8", "replace") if isinstance(value, bytes) else value
+        if not text.strip():
+            return {}, []
+        try:
+            value = json.loads(text)
+        except ValueError:
+            return {}, [
+                f"{short_repr(text)} is not a JSON object; write names as JSON text such as "
+                '{"en": "Tbilisi", "ka": "თბილისი"}'
+            ]
+    if not isinstance(value, Mapping):
+        return {}, [
+            f"{short_repr(value)} is not a mapping of language tags to names; write e.g. "
+            '{"en": "Tbilisi", "ka": "თბილისი"}'
+        ]
+    out: dict[str, str] = {}
+    errs: list[str] = []
+    for key, name in value.items():
+        tag = language_tag(str(key))
+        if tag is None:
+            errs.append(f"{short_repr(key)} is not a BCP-47 language tag; write {_TAG_HINT}")
+            continue
+        if name is None or (isinstance(name, float) and np.isnan(name)):
+            continue
+        if not isinstance(name, str):
+            errs.append(f"the {tag} name {short_repr(name)} is not text; write the name as a JSON string")
+            continue
+        if not name.strip():
+            continue
+        if tag in out and out[tag].strip() != name.strip():
+            errs.append(f"two {tag} names ({out[tag]!r}, {name!r}); keep one")
+            continue
+        out[tag] = name
+    return out, errs
+
+
+def _language_columns(
+    frame: Any, log: IssueLog, src: dict[str, str], *, geom_name: str | None
+) -> tuple[Any, list[str], dict[str, str]]:
+    """Name columns of a places frame in their one representation: text columns ``name_<canonical tag>``.
+
+    Columns spelt ``NAME_KA``, ``name_uz_cyrl`` or ``name:ka`` are renamed to the canonical
+    ``name_ka``/``name_uz-Cyrl``; a ``names`` mapping (see :func:`parse_names`) is spread into
+    name columns and removed. Where two sources give one language different names in a row,
+    that row has a problem (nothing is chosen silently); a ``name_`` column whose suffix is not
+    a language tag is a problem of the file (it would otherwise be silently not a name).
+    """
+    src = dict(src)
+    sources: dict[str, list[tuple[str, pd.Series]]] = {}  # canonical column -> (shown name, values)
+    mapping: str | None = None
+    for c in frame.columns:
+        if not isinstance(c, str) or c == geom_name:
+            continue
+        if c.lower() == NAMES_COLUMN:
+            mapping = c
+            continue
+        if c[:5].lower() not in ("name_", "name:"):
+            continue
+        tag = name_language(c)
+        if tag is None:
+            shown = src.get(c, c)
+            log.add_file(
+                f"column {shown!r} is not a name column: {c[5:]!r} is not a language tag; rename it to "
+                f"name_<tag> with {_TAG_HINT} (e.g. name_ka), or, if it holds something other than a name, "
+                "to a name that does not start with 'name_'",
+                column=shown,
+                category="columns",
+            )
+            continue
+        sources.setdefault("name_" + tag, []).append((src.get(c, c), frame[c]))
+    n = len(frame)
+    if mapping is not None:
+        shown_map = src.get(mapping, mapping)
+        from_map: dict[str, list[Any]] = {}
+        errs_at: list[tuple[int, str]] = []
+        for p, cell in enumerate(frame[mapping].astype(object).tolist()):
+            names, errs = parse_names(cell)
+            errs_at.extend((p, e) for e in errs)
+            for tag, name in names.items():
+                from_map.setdefault("name_" + tag, [None] * n)[p] = name
+        if errs_at:
+            log.add_rows([p for p, _ in errs_at], shown_map, [e for _, e in errs_at])
+        for col, values in from_map.items():
+            sources.setdefault(col, []).append((f"{shown_map}[{col[5:]!r}]", pd.Series(values, index=frame.index)))
+    if not sources and mapping is None:
+        return frame, [], src
+    merged: dict[str, pd.Series] = {}
+    for col, given in sources.items():
+        value = to_text(given[0][1])
+        for shown, other in given[1:]:
+            text = to_text(other)
+            a, b = value.str.strip(), text.str.strip()
+            clash = ((a != "") & (b != "") & (a != b)).to_numpy(dtype=bool)
+            first = given[0][0]
+            log.add_rows(
+                clash,
+                shown.split("[", 1)[0],  # names['en'] is column names
+                [
+                    f"{first} is {a.iloc[p]!r} but {shown} is {b.iloc[p]!r}; give one {col[5:]} name per place"
+                    for p in np.flatnonzero(clash)
+                ],
+            )
+            value = value.where(a != "", text)
+        merged[col] = value
+        if len(given) == 1 and given[0][0] != col and "[" not in given[0][0]:
+            src[col] = given[0][0]  # messages name the column as the file spells it
+    drop = [c for c in frame.columns if c == mapping or (isinstance(c, str) and name_language(c) is not None)]
+    rest = frame.drop(columns=drop)
+    for col, value in merged.items():
+        rest[col] = value.to_numpy(dtype=object)
+    return rest, list(merged), src
 
 
 def _convert_column(

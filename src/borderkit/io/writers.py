@@ -38,7 +38,10 @@ suffix                 limits
 ``.shp``, ``.zip``     Shapefile (a ``.zip`` holds ``.shp .shx .dbf .prj .cpg``),
 ``.shp.zip``           UTF-8 with a ``.cpg``. Field names are cut to 10
                        characters (the readers restore the schema's names; other
-                       columns keep the short name — warned); text longer than
+                       columns keep the short name — warned; a places layer's
+                       names in languages whose column is longer, such as
+                       ``name_uz-Cyrl``, go whole into one ``names`` JSON field,
+                       which the readers spread back); text longer than
                        254 bytes is cut at a character boundary (warned;
                        trailing spaces never read back: dBASE pads with them;
                        ``sources`` is shortened so it stays valid JSON: titles
@@ -459,7 +462,7 @@ def _shapefile_prepare(frame: Any, kind: str, path: str) -> Any:
     from borderkit.schema import SCHEMAS
 
     schema = SCHEMAS[kind]
-    out = frame.copy()
+    out = _pack_long_name_columns(frame, path) if schema.language_prefix else frame.copy()
     gname = out.geometry.name
     for name in out.columns:
         if name == gname:
@@ -509,6 +512,49 @@ def _shapefile_prepare(frame: Any, kind: str, path: str) -> Any:
             + " will read back under a shortened name (the schema's own columns are restored by the readers)",
         )
     return out
+
+
+def _pack_long_name_columns(frame: Any, path: str) -> Any:
+    """Names in languages whose column is longer than a DBF field name, as one ``names`` JSON field.
+
+    ``name_uz-Cyrl`` would be cut to ``name_uz-Cy``, which reads as another tag (``uz-CY``, Uzbek
+    in Cyprus); a ``{"uz-Cyrl": "…"}`` mapping in a ``names`` field reads back as ``name_uz-Cyrl``
+    (the readers spread ``names`` into name columns). A row whose mapping would exceed
+    the 254-byte field keeps as many whole names as fit, and a warning names the rows and languages.
+    """
+    from borderkit.schema import NAMES_COLUMN, name_language
+
+    long_cols = [c for c in frame.columns if len(str(c)) > _SHAPEFILE_NAME_CHARS and name_language(str(c))]
+    if not long_cols:
+        return frame.copy()
+    out = frame.drop(columns=long_cols)
+    texts: list[str | None] = []
+    left_out: dict[str, list[int]] = {}
+    values = {c: frame[c].astype(object).tolist() for c in long_cols}
+    for p in range(len(frame)):
+        names: dict[str, str] = {}
+        for c in long_cols:
+            v = values[c][p]
+            if isinstance(v, str) and v.strip():
+                trial = {**names, str(name_language(c)): v}
+                if len(_json_compact(trial).encode("utf-8")) <= SHAPEFILE_TEXT_BYTES:
+                    names = trial
+                else:
+                    left_out.setdefault(str(c), []).append(p)
+        texts.append(_json_compact(names) if names else None)
+    out[NAMES_COLUMN] = pd.Series(texts, index=frame.index, dtype=object)
+    for c, rows in left_out.items():
+        _warn(
+            path,
+            f"Shapefile: the names of {c!r} in {_rows_text(np.asarray(rows))} do not fit the "
+            f"{SHAPEFILE_TEXT_BYTES}-byte {NAMES_COLUMN!r} field (where names in languages with long tags "
+            "are kept) and were left out; write GeoPackage or GeoJSON to keep every name",
+        )
+    return out
+
+
+def _json_compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def _write_shapefile_set(frame: Any, folder: Path, stem: str, path: str) -> list[Path]:

@@ -74,7 +74,7 @@ def echo_json_lines(frame: Any, *, stream: Any = None) -> None:
 
     if "schema_version" in frame.columns:
         raise ValidationError("the input has a column 'schema_version', which the JSON output uses; rename it")
-    out = stream if stream is not None else click.get_text_stream("stdout")
+    out = stream if stream is not None else sys.stdout
     block = 50_000
     for start in range(0, len(frame), block):  # a loop over blocks, not rows: bounds the text held in memory
         part = pd.DataFrame(frame.iloc[start:start + block])
@@ -280,15 +280,18 @@ def read_line_source(path: Path | None, **given: Any) -> geopandas.GeoDataFrame 
     try:
         return read_lines(path, defaults=defaults)
     except ValidationError as exc:
-        hint = _LINE_HINTS.get(exc.problems[0].column or "", "") if exc.problems else ""
-        if not hint:
+        opts = list(dict.fromkeys(_LINE_HINTS[p.column] for p in exc.problems if p.column in _LINE_HINTS))
+        if not opts:
             raise
+        hint = f" — or give {'it' if len(opts) == 1 else 'them'} once with {', '.join(opts)}"
         raise type(exc)(f"{exc}{hint}", problems=exc.problems, path=exc.path) from exc
 
 
 _LINE_HINTS = {
-    "claimant": " — or give it once with --claimant",
-    "left_party": " — or give it once with --left",
-    "right_party": " — or give it once with --right",
-    "scale_or_accuracy_m": " — or give it once with --accuracy-m",
+    "claimant": "--claimant",
+    "left_party": "--left",
+    "right_party": "--right",
+    "source": "--source-name",
+    "source_date": "--source-date",
+    "scale_or_accuracy_m": "--accuracy-m",
 }

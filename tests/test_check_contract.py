@@ -295,3 +295,53 @@ def test_echo_json_lines_refuses_a_schema_version_column():
 
     with pytest.raises(ValidationError, match="schema_version"):
         echo_json_lines(pd.DataFrame({"schema_version": [2]}), stream=io.StringIO())
+
+
+# -------------------------------------------------------------------------------------------------
+# read_lines(defaults=...) and locate(case=...)
+# -------------------------------------------------------------------------------------------------
+def test_read_lines_defaults_fill_only_missing_or_empty(tmp_path):
+    from borderkit.errors import ValidationError
+    from borderkit.io import read_lines
+
+    path = tmp_path / "two.geojson"
+    feats = [
+        {"type": "Feature", "properties": {"left_party": "", "name": "own name"},
+         "geometry": {"type": "LineString", "coordinates": [[45, 40], [45, 40.5]]}},
+        {"type": "Feature", "properties": {"left_party": "UZB", "line_id": "mine-7"},
+         "geometry": {"type": "LineString", "coordinates": [[45, 40.5], [45.2, 40.6]]}},
+    ]
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": feats}), encoding="utf-8")
+    d = {"left_party": WEST, "right_party": EAST, "claimant": WEST, "source": "s", "name": "dflt",
+         "source_date": "2021", "scale_or_accuracy_m": 25, "licence": "CC0-1.0", "source_version": "1"}
+    g = read_lines(path, defaults=d)
+    assert list(g["left_party"]) == [WEST, "UZB"]  # empty filled, a row's own value wins
+    assert list(g["name"]) == ["own name", "dflt"]
+    assert list(g["line_id"]) == ["two-1", "mine-7"]  # generated from the file's name and row
+    assert list(g["scale_or_accuracy_m"]) == [25.0, 25.0]
+    # a bad default is reported on the rows it filled, with the file and column
+    with pytest.raises(ValidationError) as err:
+        read_lines(path, defaults={**d, "right_party": "Tajikistan"})
+    assert err.value.problems[0].column == "right_party" and err.value.rows == [1, 2]
+    with pytest.raises(ValueError, match="unknown line column"):
+        read_lines(path, defaults={"colour": "red"})
+
+
+def test_locate_takes_the_case_as_a_parameter(tmp_path):
+    import geopandas as gpd
+    import shapely
+
+    from borderkit.locate import locate, prepare
+
+    assert prepare() == prepare(case="armenia-azerbaijan")  # the default is the bundled case, cached
+    lines = gpd.GeoDataFrame(
+        {"source": ["mine"], "left_party": [WEST], "right_party": [EAST], "scale_or_accuracy_m": [ACCURACY_M]},
+        geometry=[shapely.LineString([(LON0, LAT_S), (LON0, LAT_N)])], crs=4326,
+    )
+    lon, lat = _points(3_000, [90, 270])
+    only = locate((lon, lat), lines)
+    assert list(only["source"]) == ["mine", "mine"] and list(only["party"]) == [EAST, WEST]
+    np.testing.assert_allclose(only["distance_to_line_m"], [3_000.0, 3_000.0], atol=0.01)
+    both = locate((lon, lat), lines, case="armenia-azerbaijan")
+    assert sorted(set(both["source"])) == sorted({"mine", "dcw-gmt", "gshhg-wdbii", "natural-earth-10m",
+                                                  "osm-2017"})

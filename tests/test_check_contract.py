@@ -345,3 +345,19 @@ def test_locate_takes_the_case_as_a_parameter(tmp_path):
     both = locate((lon, lat), lines, case="armenia-azerbaijan")
     assert sorted(set(both["source"])) == sorted({"mine", "dcw-gmt", "gshhg-wdbii", "natural-earth-10m",
                                                   "osm-2017"})
+
+
+def test_a_loaded_case_is_prepared_once_and_unknown_names_are_refused():
+    import types
+
+    from borderkit import datasets
+    from borderkit.errors import ValidationError
+    from borderkit.locate import case_line_models
+
+    case = datasets.load("armenia-azerbaijan")
+    loaded = types.SimpleNamespace(lines=case.lines, territories=case.territories)  # any object with the layers
+    first = case_line_models(loaded)
+    assert case_line_models(loaded) is first
+    assert [m.source for m in first] == [m.source for m in case_line_models("armenia-azerbaijan")]
+    with pytest.raises(ValidationError, match="borderkit.cases.load"):
+        case_line_models("no-such-case")

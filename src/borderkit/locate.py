@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, NamedTuple
@@ -286,9 +287,9 @@ def prepare(lines: Any = None, territories: Any = None, *, sources: Any = None, 
     sources
         Registry names to keep (a name or a list); None keeps all.
     case
-        A case whose lines and territories are checked as well: a bundled case name, a
-        user case name or case folder (:func:`borderkit.cases.load`), or a loaded
-        :class:`~borderkit.cases.Case`. None: the bundled case
+        A case whose lines and territories are checked as well: a bundled case name, or a
+        loaded case (e.g. ``borderkit.cases.load(NAME_OR_DIR)`` for a user case or a case
+        folder; see :func:`case_line_models`). None: the bundled case
         (:data:`borderkit.registry.DEFAULT_CASE`) when *lines* is None, else no case
         (only *lines*). Prepared cases are kept in memory (keyed by name or folder), so
         repeated calls do not rebuild them.
@@ -333,39 +334,46 @@ def _wanted(name: str, sources: Any, available: list[str]) -> bool:
 def case_line_models(case: Any) -> tuple[LineModel, ...]:
     """The prepared line sources (lines and territories) of a case, cached per case.
 
-    *case* is a bundled case name (its lines and territories are read after their sha256
-    is checked; the other layers are not read), a user case name or a case folder (read
-    with :func:`borderkit.cases.load`), or a loaded :class:`~borderkit.cases.Case`
-    (prepared each call: an object in memory has no stable key).
+    *case* is a bundled case's registry name (its lines and territories are read after their
+    sha256 is checked; the other layers are not read), or a loaded case: any object with
+    ``lines`` and ``territories`` GeoDataFrames, such as :class:`borderkit.cases.Case` (from
+    ``borderkit.cases.load(NAME_OR_DIR)`` — loading is the caller's: locate sits below cases).
+    A loaded case is prepared once while its ``lines`` object lives.
     """
-    import os
-
     if hasattr(case, "lines"):
-        return tuple(_build_models(case.lines, getattr(case, "territories", None), None))
-    if isinstance(case, os.PathLike) or (isinstance(case, str) and ("/" in case or os.sep in case)):
-        return _case_models(str(os.path.realpath(os.fspath(case))))  # one key per folder, however it is written
-    return _case_models(str(case))
+        key = id(case.lines)
+        hit = _LOADED.get(key)
+        if hit is not None and hit[0]() is case.lines:
+            return hit[1]
+        models = tuple(_build_models(case.lines, getattr(case, "territories", None), None))
+        try:
+            _LOADED[key] = (weakref.ref(case.lines), models)
+            weakref.finalize(case.lines, _LOADED.pop, key, None)
+        except TypeError:  # pragma: no cover - an object without weak references is just not cached
+            pass
+        return models
+    from borderkit.registry import names
+
+    if not isinstance(case, str) or case not in names():
+        raise ValidationError(
+            f"case: {case!r} is not a bundled case ({', '.join(names())}); load a user case or case folder "
+            "with borderkit.cases.load(NAME_OR_DIR) and pass it"
+        )
+    return _case_models(case)
+
+
+_LOADED: dict[int, tuple[Any, tuple[LineModel, ...]]] = {}
 
 
 @cache
-def _case_models(key: str) -> tuple[LineModel, ...]:
-    lines, territories = _case_layers(key)
-    return tuple(_build_models(lines, territories, None))
-
-
-def _case_layers(key: str) -> tuple[Any, Any]:
-    """Lines and territories of a case (hashes verified)."""
+def _case_models(name: str) -> tuple[LineModel, ...]:
+    """Lines and territories of a bundled case (hashes verified), prepared."""
     from borderkit import registry
+    from borderkit.io import read_layer
 
-    if key in registry.names():  # bundled: read only the two layers needed (one point answers in ~1 s)
-        from borderkit.io import read_layer
-
-        paths = registry.verify(key)
-        return read_layer(paths["lines"], "lines"), read_layer(paths["territories"], "territories")
-    from borderkit import cases
-
-    loaded = cases.load(key)
-    return loaded.lines, loaded.territories
+    paths = registry.verify(name)
+    lines, territories = read_layer(paths["lines"], "lines"), read_layer(paths["territories"], "territories")
+    return tuple(_build_models(lines, territories, None))
 
 
 def _build_models(lines: Any, territories: Any, sources: Any) -> list[LineModel]:
@@ -947,8 +955,8 @@ def locate(
     chunk_size
         Points processed at once (bounds memory; never changes the results).
     case
-        Case whose line sources are checked (see :func:`prepare`): a case name, a case
-        folder or a loaded case. None: the bundled case when *lines* is None; no case
+        Case whose line sources are checked (see :func:`prepare`): a bundled case name or a
+        loaded case (``borderkit.cases.load(NAME_OR_DIR)``). None: the bundled case when *lines* is None; no case
         when *lines* is given. With both, the sources of *lines* are checked together
         with those of the case.
 

@@ -153,9 +153,15 @@ def check(ctx: click.Context, file: Path | None, lat: float | None, lon: float |
 
 def _line_sources(case: Any, user_lines: Any) -> dict[str, Any]:
     """``lines``/``case`` for :mod:`borderkit.locate`: --case (default: the bundled case) plus --lines;
-    --lines alone: only the user's lines."""
-    if user_lines is None:
-        return {"lines": None, "case": case}  # locate's default case is the bundled one
+    --lines alone: only the user's lines. A bundled case goes by name (locate reads only its lines
+    and territories, cached); a user case or folder is loaded here (locate sits below cases)."""
+    if isinstance(case, str):
+        from borderkit.registry import names
+
+        if case not in names():
+            from borderkit import cases
+
+            case = cases.load(case)
     return {"lines": user_lines, "case": case}
 
 

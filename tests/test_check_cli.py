@@ -68,7 +68,7 @@ def test_one_point_without_expect_and_source_filter(run):
 
 def test_one_point_table(run):
     res = run("check", "--lat", 40.99249, "--lon", 45.62838, "--expect", "arm")
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 10, res.output  # across: the exit code of the script contract
     assert "natural-earth-10m" in res.output and "across" in res.output
     assert "Overall verdict (reported in ARM): across" in res.output
 
@@ -111,10 +111,13 @@ def test_file_csv_to_stdout_keeps_columns(run, tmp_path):
     src = tmp_path / "pts.csv"
     df = _points_csv(src)
     res = run("check", src, "--expect", "ARM")
-    assert res.exit_code == 0, res.output
+    assert res.exit_code in (0, 10), res.output
     out = pd.read_csv(__import__("io").StringIO(res.output), dtype={"precision_m": str}, keep_default_na=False)
     assert list(out.columns[:5]) == list(df.columns)
     assert list(out["note"]) == ["keep, me"] * len(df)
+    # exit 10 exactly when some source says across for some row
+    any_across = any((out[f"{s}__verdict"] == "across").any() for s in SOURCES)
+    assert res.exit_code == (10 if any_across else 0)
     for s in SOURCES:
         for col in ("party", "distance_to_line_m", "signed_distance_m", "determinate", "verdict"):
             assert f"{s}__{col}" in out.columns
@@ -300,7 +303,7 @@ def test_semicolon_and_utf16_csv(run, tmp_path, encoding):
     src = tmp_path / "pts.csv"
     src.write_bytes(_table_text().encode(encoding))  # Python's utf-16 writes a byte-order mark
     res = run("check", src, "--expect", "ARM", "--precision-m", 1000)
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 10, res.output  # Tovuz is across
     out = pd.read_csv(__import__("io").StringIO(res.output))
     assert list(out["name"]) == ["Sisian", "Tovuz"]
     assert list(out["check__precision_m"]) == [500.0, 1000.0]
@@ -357,8 +360,9 @@ def test_file_json_summary(run, tmp_path):
     src.write_text(_table_text().replace(";", ","), encoding="utf-8")
     out = tmp_path / "out.geojson"
     res = run("check", src, "--expect", "ARM", "-o", out, "--json")
-    assert res.exit_code == 0, res.output
+    assert res.exit_code == 10, res.output  # one point is across
     doc = json.loads(res.output)
+    assert doc["schema_version"] == 1
     assert doc["rows_read"] == doc["rows_checked"] == 2 and doc["rows_rejected"] == 0
     assert doc["verdicts"] == {"across": 1, "inside": 1}
     assert doc["precision_sources"] == {"none": 1, "precision_m": 1}

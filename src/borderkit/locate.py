@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import math
 import re
+import weakref
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, NamedTuple
@@ -66,6 +67,7 @@ __all__ = [
     "FileCheck",
     "LineModel",
     "prepare",
+    "case_line_models",
     "RESULT_COLUMNS",
     "SUMMARY_COLUMNS",
     "VERDICTS",
@@ -268,27 +270,53 @@ def _check_party(code: str, what: str) -> str:
     return code
 
 
-def prepare(lines: Any = None, territories: Any = None, *, sources: Any = None) -> list[LineModel]:
+def prepare(lines: Any = None, territories: Any = None, *, sources: Any = None, case: Any = None) -> list[LineModel]:
     """Line sources ready for :func:`locate` (to reuse them over many calls).
 
     Parameters
     ----------
     lines
         A lines GeoDataFrame (schema ``LINES``: ``source``, ``left_party``,
-        ``right_party``, ``scale_or_accuracy_m``, ``section``, geometry), or None
-        for the bundled case.
+        ``right_party``, ``scale_or_accuracy_m``, ``section``, geometry), e.g. a
+        user's own line read with :func:`borderkit.io.read_lines`; None: the lines
+        of *case*.
     territories
-        A territories GeoDataFrame (``source``, ``party``, geometry); None: the
-        bundled case's territories when *lines* is None, else none; False: none.
+        A territories GeoDataFrame (``source``, ``party``, geometry) for *lines*;
+        None or False: none (the sides of the lines name the parties). The
+        territories of *case* always come with the case's lines.
     sources
         Registry names to keep (a name or a list); None keeps all.
+    case
+        A case whose lines and territories are checked as well: a bundled case name, or a
+        loaded case (e.g. ``borderkit.cases.load(NAME_OR_DIR)`` for a user case or a case
+        folder; see :func:`case_line_models`). None: the bundled case
+        (:data:`borderkit.registry.DEFAULT_CASE`) when *lines* is None, else no case
+        (only *lines*). Prepared cases are kept in memory (keyed by name or folder), so
+        repeated calls do not rebuild them.
+
+    Raises
+    ------
+    borderkit.errors.ValidationError
+        Bad lines or territories, unknown *sources*, or a source of *lines* that is also
+        a source of *case* (rename it).
     """
-    if lines is None:
-        if territories is None:
-            return [m for m in _case_models() if _wanted(m.source, sources, _case_source_names())]
-        lines_gdf, _ = _case_layers()
-        return _build_models(lines_gdf, None if territories is False else territories, sources)
-    return _build_models(lines, None if territories is False else territories, sources)
+    from borderkit.registry import DEFAULT_CASE
+
+    if lines is None and case is None:
+        case = DEFAULT_CASE
+    case_models: list[LineModel] = list(case_line_models(case)) if case is not None else []
+    own: list[LineModel] = []
+    if lines is not None:
+        own = _build_models(lines, None if territories is False else territories, None)
+        clash = sorted({m.source for m in own} & {m.source for m in case_models})
+        if clash:
+            raise ValidationError(
+                f"lines: source(s) {', '.join(map(repr, clash))} are also line sources of the case; "
+                "give your lines another source name (column 'source', or --source-name)"
+            )
+    models = sorted(case_models + own, key=lambda m: m.source)
+    available = [m.source for m in models]
+    return [m for m in models if _wanted(m.source, sources, available)]
 
 
 def _wanted(name: str, sources: Any, available: list[str]) -> bool:
@@ -303,24 +331,48 @@ def _wanted(name: str, sources: Any, available: list[str]) -> bool:
     return name in wanted
 
 
+def case_line_models(case: Any) -> tuple[LineModel, ...]:
+    """The prepared line sources (lines and territories) of a case, cached per case.
+
+    *case* is a bundled case's registry name (its lines and territories are read after their
+    sha256 is checked; the other layers are not read), or a loaded case: any object with
+    ``lines`` and ``territories`` GeoDataFrames, such as :class:`borderkit.cases.Case` (from
+    ``borderkit.cases.load(NAME_OR_DIR)`` — loading is the caller's: locate sits below cases).
+    A loaded case is prepared once while its ``lines`` object lives.
+    """
+    if hasattr(case, "lines"):
+        key = id(case.lines)
+        hit = _LOADED.get(key)
+        if hit is not None and hit[0]() is case.lines:
+            return hit[1]
+        models = tuple(_build_models(case.lines, getattr(case, "territories", None), None))
+        try:
+            _LOADED[key] = (weakref.ref(case.lines), models)
+            weakref.finalize(case.lines, _LOADED.pop, key, None)
+        except TypeError:  # pragma: no cover - an object without weak references is just not cached
+            pass
+        return models
+    from borderkit.registry import names
+
+    if not isinstance(case, str) or case not in names():
+        raise ValidationError(
+            f"case: {case!r} is not a bundled case ({', '.join(names())}); load a user case or case folder "
+            "with borderkit.cases.load(NAME_OR_DIR) and pass it"
+        )
+    return _case_models(case)
+
+
+_LOADED: dict[int, tuple[Any, tuple[LineModel, ...]]] = {}
+
+
 @cache
-def _case_layers() -> tuple[Any, Any]:
-    """Lines and territories of the bundled case (hashes verified; the other layers are not read)."""
+def _case_models(name: str) -> tuple[LineModel, ...]:
+    """Lines and territories of a bundled case (hashes verified), prepared."""
     from borderkit import registry
     from borderkit.io import read_layer
 
-    paths = registry.verify(registry.DEFAULT_CASE)
-    return read_layer(paths["lines"], "lines"), read_layer(paths["territories"], "territories")
-
-
-@cache
-def _case_source_names() -> list[str]:
-    return sorted(set(_case_layers()[0]["source"]))
-
-
-@cache
-def _case_models() -> tuple[LineModel, ...]:
-    lines, territories = _case_layers()
+    paths = registry.verify(name)
+    lines, territories = read_layer(paths["lines"], "lines"), read_layer(paths["territories"], "territories")
     return tuple(_build_models(lines, territories, None))
 
 
@@ -797,6 +849,7 @@ def _run(
     combine: str,
     chunk_size: int,
     expect: Any,
+    case: Any = None,
 ) -> tuple[_Points, list[LineModel], str, np.ndarray, list[tuple[int, dict[str, dict[str, np.ndarray]]]]]:
     if combine not in ("sum", "rss"):
         raise ValidationError(f"combine: unknown rule {combine!r}; use 'sum' or 'rss'")
@@ -807,7 +860,7 @@ def _run(
     pts = _as_points(points, precision_m)
     method = _resolve_method(method, pts.lon.size)
     exp = _expect_array(expect, pts.lon.size)
-    models = prepare(lines, territories, sources=sources)
+    models = prepare(lines, territories, sources=sources, case=case)
     chunks = []
     for a, b in _iter_chunks(pts.lon.size, int(chunk_size)):
         sub = _Points(pts.lon[a:b], pts.lat[a:b], pts.precision[a:b])
@@ -867,6 +920,7 @@ def locate(
     reference_party: str | None = None,
     combine: str = "sum",
     chunk_size: int = _DEFAULT_CHUNK,
+    case: Any = None,
 ) -> pd.DataFrame:
     """Side, party, distance and determinacy of every point for every line source.
 
@@ -877,11 +931,13 @@ def locate(
         array of shapely Points, a ``(lon, lat)`` tuple of arrays, or an ``(n, 2)``
         array of lon, lat (degrees).
     lines
-        Lines GeoDataFrame (schema ``LINES``); None: the bundled case.
+        Lines GeoDataFrame (schema ``LINES``), e.g. a user's own claimed line read
+        with :func:`borderkit.io.read_lines` (``defaults=`` fills its metadata);
+        None: the lines of *case*.
     territories
-        Territories GeoDataFrame (``source``, ``party``, geometry) giving each
-        source's party polygons; None: the bundled case's with the bundled lines,
-        none otherwise; False: never use territories.
+        Territories GeoDataFrame (``source``, ``party``, geometry) giving the party
+        polygons of the sources of *lines*; None or False: none (the side of the
+        line names the party). A case always brings its own territories.
     precision_m
         Radius of each point's location uncertainty, metres (scalar or per point);
         None: the ``precision_m`` column of a GeoDataFrame, else 0. NaN counts as 0.
@@ -898,6 +954,11 @@ def locate(
         ``"rss"`` (root sum of squares).
     chunk_size
         Points processed at once (bounds memory; never changes the results).
+    case
+        Case whose line sources are checked (see :func:`prepare`): a bundled case name or a
+        loaded case (``borderkit.cases.load(NAME_OR_DIR)``). None: the bundled case when *lines* is None; no case
+        when *lines* is given. With both, the sources of *lines* are checked together
+        with those of the case.
 
     Returns
     -------
@@ -928,7 +989,7 @@ def locate(
     """
     pts, models, m, exp, chunks = _run(
         points, lines, territories=territories, precision_m=precision_m, sources=sources, method=method,
-        reference_party=reference_party, combine=combine, chunk_size=chunk_size, expect=None,
+        reference_party=reference_party, combine=combine, chunk_size=chunk_size, expect=None, case=case,
     )
     return _long_frame(pts.lon.size, models, m, chunks, False, exp)
 
@@ -952,6 +1013,7 @@ def check(
     method: str = "auto",
     combine: str = "sum",
     chunk_size: int = _DEFAULT_CHUNK,
+    case: Any = None,
 ) -> CheckResult:
     """Is each point inside the party it is reported in, across the line, or indeterminate?
 
@@ -960,7 +1022,7 @@ def check(
     expect
         ISO alpha-3 code of the party each point is reported in (one code, or one per
         point; None/"" for a point gives it no verdict).
-    points, lines, territories, precision_m, sources, method, combine, chunk_size
+    points, lines, territories, precision_m, sources, method, combine, chunk_size, case
         As in :func:`locate`. The sign reference is *expect*: ``signed_distance_m`` is
         positive on the expected party's side.
 
@@ -980,7 +1042,7 @@ def check(
         raise ValidationError("expect: give the party each point is reported in (ISO alpha-3, e.g. 'ARM')")
     pts, models, m, exp, chunks = _run(
         points, lines, territories=territories, precision_m=precision_m, sources=sources, method=method,
-        reference_party=None, combine=combine, chunk_size=chunk_size, expect=expect,
+        reference_party=None, combine=combine, chunk_size=chunk_size, expect=expect, case=case,
     )
     results = _long_frame(pts.lon.size, models, m, chunks, True, exp)
     return CheckResult(results, summarize(results))
@@ -1145,6 +1207,7 @@ def check_table(
     combine: str = "sum",
     chunk_size: int = _FILE_CHUNK,
     progress: Any = None,
+    case: Any = None,
 ) -> Any:
     """Check every row of a GeoDataFrame of points; the rows come back with result columns.
 
@@ -1159,7 +1222,7 @@ def check_table(
         Column holding each row's expected party instead (empty: no verdict for the row).
     default_precision_m
         Precision (metres) of rows that have none of their own (:func:`precision_of`).
-    lines, territories, sources, method, combine
+    lines, territories, sources, method, combine, case
         As in :func:`locate`.
     chunk_size
         Rows processed at once (bounds memory; never changes the results).
@@ -1200,7 +1263,7 @@ def check_table(
         exp = _expect_array(expect, n)
     pts = _as_points(points.geometry, prec)
     method = _resolve_method(method, n)
-    models = prepare(lines, territories, sources=sources)
+    models = prepare(lines, territories, sources=sources, case=case)
     names = [m.source for m in models]
     with_verdict = expect is not None or expect_column is not None
     keys = list(PER_SOURCE_COLUMNS) + (["verdict"] if with_verdict else [])
@@ -1260,6 +1323,9 @@ def check_file(
     encoding: str | None = None,
     chunk_size: int = _FILE_CHUNK,
     progress: Any = None,
+    lines: Any = None,
+    territories: Any = None,
+    case: Any = None,
 ) -> FileCheck:
     """Read a file of points with :func:`borderkit.io.readers.read_points` and check every row.
 
@@ -1280,6 +1346,8 @@ def check_file(
         As in :func:`borderkit.io.readers.read_layer`.
     expect, expect_column, default_precision_m, sources, method, combine, chunk_size, progress
         As in :func:`check_table`.
+    lines, territories, case
+        As in :func:`locate` (default: the bundled case).
 
     Returns
     -------
@@ -1295,6 +1363,7 @@ def check_file(
         raise ValidationError(
             None if problems else f"{path}: no rows to check", problems=problems, path=str(path)
         )
-    table = check_table(good, expect=expect, expect_column=expect_column, default_precision_m=default_precision_m,
-                        sources=sources, method=method, combine=combine, chunk_size=chunk_size, progress=progress)
+    table = check_table(good, lines, expect=expect, expect_column=expect_column,
+                        default_precision_m=default_precision_m, territories=territories, sources=sources,
+                        method=method, combine=combine, chunk_size=chunk_size, progress=progress, case=case)
     return FileCheck(table, rejected)

@@ -5,10 +5,19 @@ One point::
     borderkit check --lat 39.60 --lon 46.23 [--precision-m 500] [--source NAME ...] [--expect ARM] [--json]
 
 A file (anything :func:`borderkit.io.readers.read_points` reads: ACLED/UCDP GED exports,
-incidents, latitude/longitude tables, GeoJSON, GeoPackage, Shapefile, KML, GPX, GeoParquet)::
+incidents, latitude/longitude tables, GeoJSON, GeoPackage, Shapefile, KML, GPX, GeoParquet),
+or ``-`` for CSV or GeoJSON text on stdin::
 
-    borderkit check FILE [-o OUT.csv|.geojson|.parquet] [--overwrite] [--expect ARM | --expect-column COL]
-                         [--errors raise|collect] [--rejected REJ.csv] [--json]
+    borderkit check FILE|- [-o OUT.csv|.geojson|.gpkg|.parquet] [--overwrite] [--expect ARM | --expect-column COL]
+                           [--errors raise|collect] [--rejected REJ.csv] [--json]
+
+Line sources: those of ``--case NAME|DIR`` (default: the bundled case), plus ``--lines FILE``
+(the user's own line, metadata from ``--claimant --left --right --source-name --source-date
+--accuracy-m``); ``--lines`` without ``--case`` checks only the user's lines.
+
+Exit codes: 0 done; **10** with ``--expect``/``--expect-column`` when some point is
+determinately on another party's side of some checked line (a verdict ``across``);
+1 invalid data, 2 usage, 3 registry, … (``borderkit.cli.main``).
 
 The CLI only parses options, calls :mod:`borderkit.locate` (``locate``, ``check``,
 ``summarize``, ``check_file``) and prints or writes the result. The JSON contract,
@@ -25,18 +34,32 @@ from typing import Any
 
 import click
 
-from borderkit.cli.options import check_output, echo_json, json_option, output_option, overwrite_option
+from borderkit.cli.options import (
+    case_option,
+    check_output,
+    echo_json,
+    echo_json_lines,
+    json_option,
+    line_source_options,
+    output_option,
+    overwrite_option,
+)
 
 _OUTPUT_KINDS = {
     ".csv": "csv", ".tsv": "csv", ".txt": "csv",
     ".geojson": "geojson", ".json": "geojson",
+    ".gpkg": "gpkg",
     ".parquet": "parquet", ".geoparquet": "parquet", ".pq": "parquet",
 }
+EXIT_ACROSS = 10
+"""Exit code when, with an expected party, some point is determinately across some checked line
+(documented in :mod:`borderkit.cli.main`)."""
 _PROGRESS_MIN_ROWS = 50_000
 
 
 @click.command()
-@click.argument("file", required=False, type=click.Path(exists=True, dir_okay=True, path_type=Path))
+@click.argument("file", required=False,
+                type=click.Path(exists=True, dir_okay=True, allow_dash=True, path_type=Path))
 @click.option("--lat", type=float, default=None, metavar="DEG", help="Latitude of one point (degrees north).")
 @click.option("--lon", type=float, default=None, metavar="DEG", help="Longitude of one point (degrees east).")
 @click.option("--precision-m", type=float, default=None, metavar="M",
@@ -61,14 +84,17 @@ _PROGRESS_MIN_ROWS = 50_000
               help="File mode with --errors collect: write the rejected rows (with their problems) here.")
 @click.option("--encoding", default=None, metavar="NAME", help="File mode: text encoding (default UTF-8/BOM).")
 @click.option("--layer", default=None, metavar="NAME", help="File mode: layer of a multi-layer file.")
-@output_option("File mode: write CSV, GeoJSON or GeoParquet (by suffix) instead of CSV to stdout.")
+@case_option
+@line_source_options
+@output_option("File mode: write CSV, GeoJSON, GeoPackage or GeoParquet (by suffix: .csv, .geojson, .gpkg, "
+               ".parquet) instead of CSV to stdout; every input column is kept.")
 @overwrite_option
 @json_option
 @click.pass_context
 def check(ctx: click.Context, file: Path | None, lat: float | None, lon: float | None, precision_m: float | None,
           sources: tuple[str, ...], expect: str | None, expect_column: str | None, combine: str, method: str,
           chunk_size: int, errors: str, rejected: Path | None, encoding: str | None, layer: str | None,
-          output: Path | None, overwrite: bool, as_json: bool) -> None:
+          case_name: Any, user_lines: Any, output: Path | None, overwrite: bool, as_json: bool) -> None:
     """Which party's side of each line source is a point on, and is that certain?
 
     Give one point with --lat/--lon, or a FILE of points. For each line source the
@@ -79,16 +105,31 @@ def check(ctx: click.Context, file: Path | None, lat: float | None, lon: float |
     determinate: the distance exceeds precision_m plus the line's accuracy. With
     --expect each source gives a verdict: inside, across, indeterminate, or
     "not near this line" (another border of the source is nearer, or the point
-    is beyond the line's end). FILE mode with --json prints a summary of the run.
+    is beyond the line's end).
+
+    FILE may be - for CSV or GeoJSON text on stdin. FILE mode with --json prints
+    JSON Lines (one object per input row, in input order: every input column and
+    the results); with -o it prints a summary of the run instead.
+
+    Line sources: those of --case (default: the bundled case) and your own
+    --lines FILE; --lines without --case checks only your lines.
+
+    Exit code 10 with --expect/--expect-column when some point is determinately
+    on another party's side of some checked line (a verdict "across"), 0 when
+    none is; errors keep their codes (1 invalid data, 2 usage, 3 registry ...).
     """
     if expect is not None:
         expect = expect.strip().upper()
+    lines_kw = _line_sources(case_name, user_lines)
     if file is None:
         if lat is None or lon is None:
-            raise click.UsageError("give a FILE, or one point with both --lat and --lon")
+            raise click.UsageError("give a FILE (or - for stdin), or one point with both --lat and --lon")
         if output is not None or expect_column is not None or rejected is not None:
             raise click.UsageError("-o/--output, --expect-column and --rejected are for FILE mode")
-        _check_point(lat, lon, precision_m, list(sources) or None, expect, combine, method, as_json)
+        across = _check_point(lat, lon, precision_m, list(sources) or None, expect, combine, method, as_json,
+                              lines_kw)
+        if across:
+            ctx.exit(EXIT_ACROSS)
         return
     if lat is not None or lon is not None:
         raise click.UsageError("give either a FILE or --lat/--lon, not both")
@@ -101,10 +142,27 @@ def check(ctx: click.Context, file: Path | None, lat: float | None, lon: float |
     if output is not None:
         _output_kind(output)  # refuse an unknown suffix before any work
     verbosity = (ctx.find_root().obj or {}).get("verbosity", 0)
-    _check_file(file, output=output, rejected_path=rejected, overwrite=overwrite, as_json=as_json,
-                quiet=verbosity < 0, expect=expect, expect_column=expect_column, default_precision_m=precision_m,
-                sources=list(sources) or None, method=method, combine=combine, errors=errors, layer=layer,
-                encoding=encoding, chunk_size=chunk_size)
+    kw = dict(output=output, rejected_path=rejected, overwrite=overwrite, as_json=as_json,
+              quiet=verbosity < 0, expect=expect, expect_column=expect_column, default_precision_m=precision_m,
+              sources=list(sources) or None, method=method, combine=combine, errors=errors, layer=layer,
+              encoding=encoding, chunk_size=chunk_size, **lines_kw)
+    across = _check_stdin(**kw) if str(file) == "-" else _check_file(file, **kw)
+    if across:
+        ctx.exit(EXIT_ACROSS)
+
+
+def _line_sources(case: Any, user_lines: Any) -> dict[str, Any]:
+    """``lines``/``case`` for :mod:`borderkit.locate`: --case (default: the bundled case) plus --lines;
+    --lines alone: only the user's lines. A bundled case goes by name (locate reads only its lines
+    and territories, cached); a user case or folder is loaded here (locate sits below cases)."""
+    if isinstance(case, str):
+        from borderkit.registry import names
+
+        if case not in names():
+            from borderkit import cases
+
+            case = cases.load(case)
+    return {"lines": user_lines, "case": case}
 
 
 # =================================================================================================
@@ -179,23 +237,26 @@ def point_json(results: Any, summary: Any, lat: float, lon: float, precision_m: 
 
 
 def _check_point(lat: float, lon: float, precision_m: float | None, sources: list[str] | None, expect: str | None,
-                 combine: str, method: str, as_json: bool) -> None:
+                 combine: str, method: str, as_json: bool, lines_kw: dict[str, Any]) -> bool:
+    """Check one point and print it; True when some source's verdict is ``across``."""
     import numpy as np
 
     from borderkit.locate import check, locate, summarize
 
     pts = (np.array([lon]), np.array([lat]))
     if expect is not None:
-        res = check(pts, expect=expect, precision_m=precision_m, sources=sources, method=method, combine=combine)
+        res = check(pts, expect=expect, precision_m=precision_m, sources=sources, method=method, combine=combine,
+                    **lines_kw)
         results, summary = res.results, res.summary
     else:
-        results = locate(pts, precision_m=precision_m, sources=sources, method=method, combine=combine)
+        results = locate(pts, precision_m=precision_m, sources=sources, method=method, combine=combine, **lines_kw)
         summary = summarize(results)
     doc = point_json(results, summary, lat, lon, precision_m, expect, combine)
     if as_json:
         echo_json(doc)
-        return
-    _print_table(doc)
+    else:
+        _print_table(doc)
+    return expect is not None and bool((results["verdict"] == "across").any())
 
 
 def _fmt_m(v: float, signed: bool = False) -> str:
@@ -257,7 +318,9 @@ def _print_table(doc: dict[str, Any]) -> None:
 def _output_kind(path: Path) -> str:
     kind = _OUTPUT_KINDS.get(path.suffix.lower())
     if kind is None:
-        raise click.UsageError(f"{path}: unknown output format {path.suffix!r}; use .csv, .geojson or .parquet")
+        raise click.UsageError(
+            f"{path}: unknown output format {path.suffix!r}; use .csv, .geojson, .gpkg or .parquet"
+        )
     return kind
 
 
@@ -272,10 +335,49 @@ def _progress_bar(quiet: bool) -> Any:
     return tqdm(unit=" points", file=sys.stderr, mininterval=0.5, delay=2.0, desc="borderkit check")
 
 
+def _check_stdin(**kwargs: Any) -> bool:
+    """``check -``: CSV or GeoJSON text on stdin, at most :func:`borderkit.io.max_input_bytes`, read by
+    the same reader as a file (through a temporary file, removed afterwards); problems name ``<stdin>``."""
+    import shutil
+    import tempfile
+
+    from borderkit.errors import InputTooLargeError, ValidationError
+    from borderkit.io import max_input_bytes
+
+    limit = max_input_bytes()
+    stdin = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
+    data = stdin.read(limit + 1)
+    if isinstance(data, str):  # a text stream without a byte layer (an embedding application)
+        data = data.encode("utf-8")
+    if len(data) > limit:
+        raise InputTooLargeError(
+            f"<stdin>: more than {limit // 2**20} MB; give a file, or raise the limit with the environment "
+            "variable BORDERKIT_MAX_INPUT_MB (megabytes)"
+        )
+    if not data.strip():
+        raise ValidationError("<stdin>: no input; pipe CSV or GeoJSON text into `borderkit check -`")
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]  # after a UTF-8 byte-order mark and blanks
+    suffix = ".geojson" if head in (b"{", b"[") else ".csv"
+    folder = tempfile.mkdtemp(prefix="borderkit-stdin-")
+    try:
+        tmp = Path(folder) / f"stdin{suffix}"
+        tmp.write_bytes(data)
+        del data
+        try:
+            return _check_file(tmp, shown_path="<stdin>", **kwargs)
+        except ValidationError as exc:
+            text = str(exc).replace(str(tmp), "<stdin>")
+            raise type(exc)(text, problems=exc.problems, path="<stdin>") from None
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _check_file(path: Path, *, output: Path | None, rejected_path: Path | None, overwrite: bool, as_json: bool,
-                quiet: bool, **kwargs: Any) -> None:
+                quiet: bool, shown_path: str | None = None, **kwargs: Any) -> bool:
+    """Check a file and write/print the result; True when some row's verdict is ``across`` for some source."""
     from borderkit.locate import check_file
 
+    shown = shown_path or str(path)
     bar = _progress_bar(quiet)
     try:
         res = check_file(path, progress=None if bar is None else bar.update, **kwargs)
@@ -285,21 +387,25 @@ def _check_file(path: Path, *, output: Path | None, rejected_path: Path | None, 
     table, rejected = res.table, res.rejected
     if output is not None:
         _write(table, output, overwrite=overwrite)
-    elif not as_json:
-        _flat(table).to_csv(sys.stdout, index=False, lineterminator="\n")
+    elif as_json:
+        echo_json_lines(_json_frame(table))
+    else:
+        _write_csv(_flat(table), None)
     n_rej = 0 if rejected is None else len(rejected)
     if rejected is not None and n_rej:
         if rejected_path is not None:
             _write(rejected, rejected_path, overwrite=overwrite)
         first = rejected["problems"].iloc[0] if "problems" in rejected.columns else ""
         where = f"written to {rejected_path}" if rejected_path is not None else "pass --rejected FILE to keep them"
-        click.echo(f"borderkit: {n_rej} row(s) of {path} rejected (row {int(rejected['row'].iloc[0])}: {first}); "
+        click.echo(f"borderkit: {n_rej} row(s) of {shown} rejected (row {int(rejected['row'].iloc[0])}: {first}); "
                    f"{where}", err=True)
-    if as_json:
-        echo_json(_run_summary(path, table, n_rej, output, rejected_path))
+    if as_json and output is not None:
+        echo_json(_run_summary(shown, table, n_rej, output, rejected_path))
+    verdicts = [c for c in table.columns if str(c).endswith("__verdict") and not str(c).startswith("check__")]
+    return any(bool((table[c] == "across").any()) for c in verdicts)
 
 
-def _run_summary(path: Path, table: Any, n_rejected: int, output: Path | None,
+def _run_summary(path: Path | str, table: Any, n_rejected: int, output: Path | None,
                  rejected_path: Path | None) -> dict[str, Any]:
     """The JSON summary of a FILE run (docs/check.md)."""
     names = [c[: -len("__party")] for c in table.columns if str(c).endswith("__party")]
@@ -357,8 +463,30 @@ def _flat(frame: Any) -> Any:
     return out
 
 
+def _json_frame(frame: Any) -> Any:
+    """The table for JSON Lines: the geometry as WKT unless the coordinates are already in
+    latitude/longitude columns; lists and dicts stay JSON arrays and objects."""
+    import pandas as pd
+
+    info = frame.attrs.get("borderkit") or {}
+    out = pd.DataFrame(frame)
+    geom = getattr(frame, "_geometry_column_name", None)
+    if geom is not None and geom in out.columns:
+        if info.get("coordinate_columns"):
+            out = out.drop(columns=[geom])
+        else:
+            out = out.assign(**{geom: frame.geometry.to_wkt()})
+    return out
+
+
+def _write_csv(flat: Any, path: Path | None) -> None:
+    """CSV (stdout when *path* is None) with pandas' writer: it quotes only the cells that need it, so
+    ``cut``/``awk`` see plain numbers (pyarrow's writer, faster, quotes every text cell)."""
+    flat.to_csv(sys.stdout if path is None else path, index=False, lineterminator="\n")
+
+
 def _write(frame: Any, path: Path, *, overwrite: bool) -> None:
-    """Write a table atomically (a failed run leaves no file behind)."""
+    """Write a table atomically (a failed run leaves no file behind); every column is kept."""
     import geopandas as gpd
 
     from borderkit.io.atomic import atomic_output
@@ -367,11 +495,13 @@ def _write(frame: Any, path: Path, *, overwrite: bool) -> None:
     is_geo = isinstance(frame, gpd.GeoDataFrame)
     with atomic_output(path, overwrite=overwrite) as tmp:
         if kind == "csv" or not is_geo:
-            _flat(frame).to_csv(tmp, index=False, lineterminator="\n")
+            _write_csv(_flat(frame), tmp)
             return
         flat = _flat_geo(frame)
         if kind == "geojson":
             flat.to_file(tmp, driver="GeoJSON")
+        elif kind == "gpkg":
+            flat.to_file(tmp, driver="GPKG", layer=path.stem)
         else:
             try:
                 flat.to_parquet(tmp)

@@ -11,6 +11,7 @@ Exit codes
 3   a bundled or cached file does not match its registry hash (``RegistryError``)
 4   the network is needed but cannot be reached (``OfflineError``)
 5   an optional dependency is missing (``OptionalDependencyError``)
+10  `check --expect`: some point is determinately on another party's side of some checked line (verdict ``across``)
 70  an unexpected internal error (a bug: rerun with ``-v`` for the traceback and report it)
 """
 

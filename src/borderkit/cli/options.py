@@ -33,9 +33,57 @@ def check_output(path: Path | None, overwrite: bool) -> None:
         raise click.UsageError(f"{path} exists; pass --overwrite to replace it")
 
 
+JSON_SCHEMA_VERSION = 1
+"""Version of the JSON the CLI prints (the ``"schema_version"`` key of every object). Raised only when a
+key is removed or changes meaning; new keys may appear without a new version."""
+
+
+def with_schema_version(obj: Any) -> Any:
+    """*obj* with ``"schema_version"`` first: a dict gets the key (a key of its own wins), each dict of a
+    top-level list gets it; anything else is returned unchanged (a list of names has no object to carry it)."""
+    if isinstance(obj, dict):
+        return {"schema_version": JSON_SCHEMA_VERSION, **obj}
+    if isinstance(obj, list):
+        return [with_schema_version(o) if isinstance(o, dict) else o for o in obj]
+    return obj
+
+
 def echo_json(obj: Any) -> None:
-    """Print JSON in the project's stable form (sorted keys, no NaN)."""
-    click.echo(json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, allow_nan=False, default=_default))
+    """Print JSON in the project's stable form (sorted keys, no NaN, ``"schema_version"`` in every object).
+
+    The one place the CLI prints a JSON document; JSON Lines go through :func:`echo_json_lines`.
+    """
+    click.echo(json.dumps(with_schema_version(obj), indent=2, sort_keys=True, ensure_ascii=False,
+                          allow_nan=False, default=_default))
+
+
+def echo_json_lines(frame: Any, *, stream: Any = None) -> None:
+    """Print a table as JSON Lines: one compact object per row, in row order, ``"schema_version"`` first.
+
+    Cells as JSON values: NaN/None/NaT → null, datetimes as ISO 8601, lists and dicts (an incidents
+    ``sources`` column) as JSON arrays/objects, text as UTF-8 (not escaped). Written with pandas'
+    C serializer in blocks of rows (no Python loop per row).
+
+    Raises
+    ------
+    borderkit.errors.ValidationError
+        The table already has a ``schema_version`` column (it would be overwritten).
+    """
+    import pandas as pd
+
+    from borderkit.errors import ValidationError
+
+    if "schema_version" in frame.columns:
+        raise ValidationError("the input has a column 'schema_version', which the JSON output uses; rename it")
+    out = stream if stream is not None else sys.stdout
+    block = 50_000
+    for start in range(0, len(frame), block):  # a loop over blocks, not rows: bounds the text held in memory
+        part = pd.DataFrame(frame.iloc[start:start + block])
+        part.insert(0, "schema_version", JSON_SCHEMA_VERSION)
+        text = part.to_json(orient="records", lines=True, force_ascii=False, date_format="iso", date_unit="s",
+                            default_handler=str)
+        out.write(text if text.endswith("\n") else text + "\n")
+    out.flush()
 
 
 def _default(o: Any) -> Any:
@@ -154,3 +202,100 @@ def show_progress(ctx: click.Context) -> bool:
     """Whether to draw progress bars: not with ``-q``, and only on a terminal."""
     root = ctx.find_root().obj or {}
     return root.get("verbosity", 0) >= 0 and sys.stderr.isatty()
+
+
+# --------------------------------------------------------------------------------------------
+# --lines FILE: the user's own line, with its metadata given once
+# --------------------------------------------------------------------------------------------
+_LINE_OPTION_DEFAULTS = {
+    # option destination -> LINES column it fills where the file has no value
+    "line_claimant": "claimant",
+    "line_left": "left_party",
+    "line_right": "right_party",
+    "line_source_name": "source",
+    "line_source_date": "source_date",
+    "line_accuracy_m": "scale_or_accuracy_m",
+}
+
+
+def line_source_options(fn: Any) -> Any:
+    """``--lines FILE`` and its metadata defaults; the command receives ``user_lines``.
+
+    ``user_lines`` is the file read with :func:`borderkit.io.read_lines` (validated; the
+    defaults fill the columns the file lacks or leaves empty), or None without ``--lines``.
+    Metadata options without ``--lines`` are a usage error (exit 2).
+    """
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        path = kwargs.pop("lines_path")
+        given = {col: kwargs.pop(dest) for dest, col in _LINE_OPTION_DEFAULTS.items()}
+        kwargs["user_lines"] = read_line_source(path, **given)
+        return fn(*args, **kwargs)
+
+    options = [
+        click.option("--lines", "lines_path", type=click.Path(exists=True, dir_okay=False, path_type=Path),
+                     default=None, metavar="FILE",
+                     help="Your own line(s) (any lines file the readers take: GeoJSON, KML, GPX, GPKG, SHP, "
+                          "GeoParquet, CSV with WKT), checked as one more line source; with --lines and no "
+                          "--case, only your lines. Metadata the file lacks comes from the options below."),
+        click.option("--claimant", "line_claimant", default=None, metavar="CODE",
+                     help="--lines: who claims the line (ISO alpha-3, codes joined by ';', or 'cartographic')."),
+        click.option("--left", "line_left", default=None, metavar="CODE",
+                     help="--lines: party on the left of the line's direction of travel (ISO alpha-3)."),
+        click.option("--right", "line_right", default=None, metavar="CODE",
+                     help="--lines: party on the right of the line's direction of travel (ISO alpha-3)."),
+        click.option("--source-name", "line_source_name", default=None, metavar="NAME",
+                     help="--lines: name of your line source in the results (default: the file's name)."),
+        click.option("--source-date", "line_source_date", default=None, metavar="DATE",
+                     help="--lines: date the line depicts, ISO 8601 (e.g. 2021 or 2021-05-12)."),
+        click.option("--accuracy-m", "line_accuracy_m", type=float, default=None, metavar="M",
+                     help="--lines: horizontal accuracy of the line, metres (> 0); decides when a point "
+                          "is too close to call."),
+    ]
+    for opt in reversed(options):
+        wrapper = opt(wrapper)
+    return wrapper
+
+
+def read_line_source(path: Path | None, **given: Any) -> geopandas.GeoDataFrame | None:
+    """The ``--lines`` file read with its metadata defaults (see :func:`line_source_options`).
+
+    Defaults beyond the options: ``source`` and ``name`` the file's name (stem), ``source_version``,
+    ``licence`` ``"not stated"`` (the user's own file), ``line_id`` generated. The accuracy and
+    the parties are never guessed: a file without them needs ``--accuracy-m``, ``--left``,
+    ``--right`` (and ``--claimant``).
+    """
+    if path is None:
+        used = [f"--{opt}" for opt, col in (("claimant", "claimant"), ("left", "left_party"),
+                                              ("right", "right_party"), ("source-name", "source"),
+                                              ("source-date", "source_date"), ("accuracy-m", "scale_or_accuracy_m"))
+                if given.get(col) is not None]
+        if used:
+            raise click.UsageError(f"{', '.join(used)} describe the line of --lines FILE; give --lines")
+        return None
+    from borderkit.errors import ValidationError
+    from borderkit.io import read_lines
+
+    defaults: dict[str, Any] = {"name": path.stem, "source": path.stem, "source_version": "not stated",
+                                "licence": "not stated", "attribution": ""}
+    defaults.update({k: v.strip() if isinstance(v, str) else v for k, v in given.items() if v is not None})
+    try:
+        return read_lines(path, defaults=defaults)
+    except ValidationError as exc:
+        opts = list(dict.fromkeys(_LINE_HINTS[p.column] for p in exc.problems if p.column in _LINE_HINTS))
+        if not opts:
+            raise
+        hint = f" — or give {'it' if len(opts) == 1 else 'them'} once with {', '.join(opts)}"
+        raise type(exc)(f"{exc}{hint}", problems=exc.problems, path=exc.path) from exc
+
+
+_LINE_HINTS = {
+    "claimant": "--claimant",
+    "left_party": "--left",
+    "right_party": "--right",
+    "source": "--source-name",
+    "source_date": "--source-date",
+    "scale_or_accuracy_m": "--accuracy-m",
+}

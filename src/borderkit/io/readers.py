@@ -100,6 +100,8 @@ from borderkit.errors import (
 from borderkit.schema import SCHEMAS, Column, LayerSchema
 
 if TYPE_CHECKING:  # geopandas is imported on first use only
+    from collections.abc import Mapping
+
     from geopandas import GeoDataFrame
 
 __all__ = [
@@ -109,6 +111,7 @@ __all__ = [
     "read_incidents",
     "read_places",
     "read_points",
+    "LINE_DEFAULT_KEYS",
     "POINTS",
     "max_input_bytes",
     "layer_columns",
@@ -1063,6 +1066,24 @@ def read_layer(
     return good, rejected
 
 
+LINE_DEFAULT_KEYS = (
+    "line_id",
+    "name",
+    "source",
+    "source_version",
+    "source_date",
+    "scale_or_accuracy_m",
+    "licence",
+    "attribution",
+    "claimant",
+    "left_party",
+    "right_party",
+    "section",
+    "notes",
+)
+"""Columns of :data:`borderkit.schema.LINES` that ``read_lines(defaults=...)`` can fill."""
+
+
 def read_lines(
     path: str | os.PathLike[str],
     *,
@@ -1072,22 +1093,98 @@ def read_lines(
     crs: Any = None,
     swap_check: bool = True,
     encoding: str | None = None,
+    defaults: Mapping[str, Any] | None = None,
 ) -> Result:
     """Read a lines layer (claimed or cartographic boundary lines).
 
     See :func:`read_layer` for the parameters, the return value and the errors;
     the columns are :data:`borderkit.schema.LINES`.
+
+    Parameters
+    ----------
+    defaults
+        Line metadata given once for the whole file instead of in every row (a KML
+        or GPX line has none of the schema's columns): column → value for any of
+        :data:`LINE_DEFAULT_KEYS` (``claimant``, ``left_party``, ``right_party``,
+        ``source``, ``name``, ``source_date``, ``scale_or_accuracy_m``, ``licence``,
+        ``attribution``, ``section``, ``notes``, ``source_version``). A value fills
+        the column where it is missing or empty; a row's own value always wins. With
+        *defaults* (even ``{}``), an absent or empty ``line_id`` is made from the
+        file's name and the row number (``"<file stem>-<row>"``). Then every row is
+        validated as usual (file, row and column named in every problem): a default
+        that is not valid (``left_party="Armenia"``) is reported on the rows it filled.
     """
-    return read_layer(
-        path,
-        "lines",
-        layer=layer,
-        errors=errors,
-        repair=repair,
-        crs=crs,
-        swap_check=swap_check,
-        encoding=encoding,
+    kw: dict[str, Any] = {"layer": layer, "repair": repair, "crs": crs, "swap_check": swap_check,
+                          "encoding": encoding}
+    if defaults is None:
+        return read_layer(path, "lines", errors=errors, **kw)
+    from dataclasses import replace
+
+    from borderkit.schema import LINES
+    from borderkit.validate import IssueLog, conform
+
+    unknown = sorted(set(defaults) - set(LINE_DEFAULT_KEYS))
+    if unknown:
+        raise ValueError(
+            f"defaults: unknown line column(s) {', '.join(map(repr, unknown))}; use {', '.join(LINE_DEFAULT_KEYS)}"
+        )
+    fill = {k: v for k, v in defaults.items() if v is not None}
+    relaxed_names = set(fill) | {"line_id"}
+    # First pass: the file read and its geometry checked, without the columns that defaults may fill
+    # (they stay as they are, as extra columns, so that a missing or empty one is not refused yet).
+    relaxed = replace(LINES, id_column=None, columns=tuple(c for c in LINES.columns if c.name not in relaxed_names))
+    first = read_layer(path, relaxed, errors=errors, **kw)  # type: ignore[arg-type]  # a LayerSchema, as read_points
+    good, rejected = first if isinstance(first, tuple) else (first, None)
+    info = dict(good.attrs.get("borderkit") or {})
+    rows = np.asarray(info.get("rows", np.arange(1, len(good) + 1)), dtype=np.int64)
+    frame = good.copy()
+    for key, value in fill.items():
+        frame[key] = _filled(frame[key] if key in frame.columns else None, value, len(frame))
+    generated = np.char.add(f"{Path(os.fspath(path)).stem}-", rows.astype(str)).astype(object)
+    frame["line_id"] = _filled(frame["line_id"] if "line_id" in frame.columns else None, generated, len(frame))
+    # Second pass: the whole schema, rows named by their row in the file.
+    log = IssueLog(len(frame), path=os.fspath(path), rows=rows, sheet_offset=info.get("header_rows"))
+    result = conform(frame, LINES, log, swap_check=False)
+    result.attrs["borderkit"] = {**info, "defaults": dict(fill)}
+    if errors == "raise" or log.file_issues:
+        log.raise_if_any()
+        return result if rejected is None else (result, rejected)
+    bad = log.bad_positions()
+    by_pos = log.messages_by_position()
+    keep = np.ones(len(result), dtype=bool)
+    keep[bad] = False
+    out = result.iloc[np.flatnonzero(keep)].reset_index(drop=True)
+    out.attrs["borderkit"] = {**result.attrs["borderkit"], "rows": rows[keep]}
+    more = pd.DataFrame(
+        {
+            "row": rows[bad],
+            "columns": [", ".join(dict.fromkeys(c for c, _ in by_pos[p] if c)) for p in bad],
+            "problems": ["; ".join(m for _, m in by_pos[p]) for p in bad],
+        }
     )
+    if len(more):
+        raw = pd.DataFrame(frame.drop(columns=[frame.geometry.name])).iloc[bad].reset_index(drop=True)
+        raw = raw.rename(columns={c: f"input_{c}" for c in raw.columns if c in more.columns})
+        more = pd.concat([more, raw], axis=1)
+    problems = [p for p in log.problems() if p.row is not None]
+    if rejected is None:
+        rejected = more
+    else:
+        problems = list(rejected.attrs.get("problems", [])) + problems
+        rejected = pd.concat([rejected, more], ignore_index=True)
+    rejected.attrs["problems"] = problems
+    return out, rejected
+
+
+def _filled(column: Any, value: Any, n: int) -> Any:
+    """*column* with *value* (a scalar or one per row) where a cell is missing or empty text."""
+    values = np.empty(n, dtype=object)
+    values[:] = value if np.ndim(value) else [value] * n
+    if column is None:
+        return values
+    col = pd.Series(column).reset_index(drop=True)
+    empty = (col.astype("string").str.strip().fillna("") == "").to_numpy(dtype=bool)
+    return np.where(empty, values, col.to_numpy(dtype=object))
 
 
 def read_territories(

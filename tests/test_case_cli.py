@@ -150,3 +150,18 @@ def test_case_build_is_registered():
     except ModuleNotFoundError:
         r = invoke("case", "build", "--parties", "ARM,GEO")
         assert r.exit_code == EXIT_DATA and "case new" in r.output and r.output.strip().count("\n") == 0
+
+
+def test_case_new_names_the_option_for_missing_line_metadata(tmp_path):
+    """A line file without its sides: the one-line error names the option that gives them once."""
+    import geopandas as gpd
+    import shapely
+
+    line = tmp_path / "bare.geojson"
+    gpd.GeoDataFrame(geometry=[shapely.LineString([(44.0, 41.0), (44.2, 41.1)])], crs="EPSG:4326").to_file(
+        line, driver="GeoJSON")
+    r = CliRunner().invoke(cli, ["case", "new", str(tmp_path / "mine"), "--lines", str(line),
+                                 "--claimant", "cartographic", "--source-date", "2021", "--accuracy-m", "100"])
+    assert r.exit_code == 1, r.output
+    assert "--left" in r.stderr and "--right" in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "mine").exists()

@@ -12,6 +12,7 @@ import json
 import numpy as np
 import pytest
 import shapely
+import shapely.affinity
 from pyproj import Geod
 
 from borderkit import cases, datasets, registry
@@ -145,7 +146,7 @@ def test_registry_paths_cannot_leave_the_case_folder(made, tmp_path):
 
 
 def test_case_new_needs_the_sides_and_names_the_option(made, tmp_path):
-    with pytest.raises(ValidationError, match="left_party.*--left"):
+    with pytest.raises(ValidationError, match="left_party"):
         cases.new_case(tmp_path / "x", lines=made["files"]["lines"], claimant="cartographic", source_date="2021",
                        accuracy_m=1000.0)
     assert not (tmp_path / "x").exists()
@@ -174,16 +175,23 @@ def test_case_new_overwrite_replaces_a_case_folder(made, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["arm-geo"]
 
 
-def test_apply_line_defaults_fills_gaps_and_keeps_file_values():
+def test_territory_defaults_fill_gaps_and_keep_file_values(tmp_path):
+    """Territories take source metadata given once, as lines do (one reader implementation)."""
     import geopandas as gpd
 
-    gdf = gpd.GeoDataFrame({"claimant": ["ARM", None]},
-                           geometry=[shapely.LineString([(44, 41), (44.1, 41.1)])] * 2, crs="EPSG:4326")
-    out = cases.apply_line_defaults(gdf, claimant="cartographic", source="s", left_party="ARM")
-    assert list(out["claimant"]) == ["ARM", "cartographic"]
-    assert list(out["source"]) == ["s", "s"] and list(out["line_id"]) == ["s-1", "s-2"]
-    with pytest.raises(TypeError):
-        cases.apply_line_defaults(gdf, geometry="x")
+    from borderkit.io.readers import read_territories
+
+    square = shapely.Polygon([(44, 41), (44.1, 41), (44.1, 41.1), (44, 41.1)])
+    gdf = gpd.GeoDataFrame({"party": ["ARM", "GEO"], "name": ["a", "b"], "source": ["mine", None]},
+                           geometry=[square, shapely.affinity.translate(square, 0.2)], crs="EPSG:4326")
+    path = tmp_path / "t.geojson"
+    gdf.to_file(path, driver="GeoJSON")
+    out = read_territories(path, defaults={"source": "s", "source_date": "2024", "scale_or_accuracy_m": 50.0,
+                                           "licence": "", "attribution": "", "source_version": ""})
+    assert list(out["source"]) == ["mine", "s"]
+    assert list(out["territory_id"]) == ["t-1", "t-2"]
+    with pytest.raises(ValueError, match="unknown territories column"):
+        read_territories(path, defaults={"claimant": "x"})
 
 
 def test_bundled_case_still_loads_by_name_and_config():

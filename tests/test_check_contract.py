@@ -323,7 +323,7 @@ def test_read_lines_defaults_fill_only_missing_or_empty(tmp_path):
     with pytest.raises(ValidationError) as err:
         read_lines(path, defaults={**d, "right_party": "Tajikistan"})
     assert err.value.problems[0].column == "right_party" and err.value.rows == [1, 2]
-    with pytest.raises(ValueError, match="unknown line column"):
+    with pytest.raises(ValueError, match="unknown lines column"):
         read_lines(path, defaults={"colour": "red"})
 
 

@@ -45,8 +45,6 @@ __all__ = [
     "read_case_file",
     "empty_layer",
     "list_cases",
-    "apply_line_defaults",
-    "LINE_DEFAULT_COLUMNS",
     "new_case",
 ]
 
@@ -723,118 +721,26 @@ def list_cases() -> list[dict[str, Any]]:
 # =================================================================================================
 # a case from the user's own files (`borderkit case new`)
 # =================================================================================================
-LINE_DEFAULT_COLUMNS = (
-    "claimant", "left_party", "right_party", "source", "source_version", "source_date",
-    "scale_or_accuracy_m", "licence", "attribution", "section", "notes",
-)
-"""Columns of the ``LINES`` schema that :func:`apply_line_defaults` can fill from one value given once."""
-
 _SOURCE_COLUMNS = ("source", "source_version", "source_date", "scale_or_accuracy_m", "licence", "attribution")
 # text columns whose absence means "unknown" (schema convention: "" when unknown); the others must be given
-_UNKNOWN_OK = ("source_version", "licence", "attribution", "section", "notes")
-
-
-def _is_blank(values: Any) -> Any:
-    import pandas as pd
-
-    text = values.astype(object).where(values.notna(), "")
-    return pd.Series([str(v).strip() == "" for v in text], index=values.index)  # object column: one pass
-
-
-def apply_line_defaults(gdf: Any, *, kind: str = "lines", **defaults: Any) -> Any:
-    """Fill line metadata given once: missing columns and empty cells take the default, file values win.
-
-    Parameters
-    ----------
-    gdf
-        Lines (or, with ``kind="territories"``, territories) as read from a user's file, before validation.
-    kind
-        ``"lines"`` or ``"territories"`` (only the source columns apply to territories).
-    **defaults
-        Column → value, columns of :data:`LINE_DEFAULT_COLUMNS`; ``None`` values are ignored.
-        ``line_id`` (``territory_id``), when the file has none, becomes ``<source>-<row>``
-        (1-based data row) and ``name`` the source name and row.
-
-    Returns
-    -------
-    GeoDataFrame
-        A copy with the columns filled; validate it with :func:`borderkit.validate.validate_layer`.
-
-    Raises
-    ------
-    TypeError
-        A default for a column that cannot take one.
-    """
-    allowed = LINE_DEFAULT_COLUMNS if kind == "lines" else _SOURCE_COLUMNS
-    bad = sorted(set(defaults) - set(allowed))
-    if bad:
-        raise TypeError(f"no default can be given for {bad}; allowed: {list(allowed)}")
-    out = gdf.copy()
-    for col, value in defaults.items():
-        if value is None:
-            continue
-        if col not in out.columns:
-            out[col] = value
-        else:
-            blank = _is_blank(out[col])
-            if blank.any():
-                out[col] = out[col].astype(object).where(~blank, value)
-    for col in _UNKNOWN_OK:
-        if col in allowed and col not in out.columns:
-            out[col] = ""
-    id_col = "line_id" if kind == "lines" else "territory_id"
-    if id_col not in out.columns and "source" in out.columns:
-        rows = range(1, len(out) + 1)
-        extra = out["party"].astype(str) + "-" if kind == "territories" and "party" in out.columns else ""
-        out[id_col] = (out["source"].astype(str) + "-" + extra + [str(r) for r in rows]).to_numpy()
-    if "name" not in out.columns and id_col in out.columns:
-        out["name"] = out[id_col]
-    return out
+_UNKNOWN_OK = ("source_version", "licence", "attribution")
 
 
 def _read_with_defaults(path: Path, kind: str, defaults: dict[str, Any]) -> Any:
-    """Read a user's lines/territories file, fill the defaults, validate: one line naming file, row and fix.
+    """Read a user's lines/territories file with metadata given once (``read_lines``/``read_territories``
+    ``defaults=``: one implementation in :mod:`borderkit.io.readers`); one line naming file, row and fix."""
+    from borderkit.io import read_layer
+    from borderkit.io.readers import read_lines, read_territories
 
-    Without defaults the library reader reads it as it is (:func:`borderkit.io.read_layer`).
-    With defaults the file's features are read with GDAL (size bounded by
-    :func:`borderkit.io.max_input_bytes`), the defaults filled in and the result
-    checked by :func:`borderkit.validate.validate_layer` (every problem named).
-    """
-    import geopandas as gpd
-
-    from borderkit.errors import InputTooLargeError
-    from borderkit.io import max_input_bytes, read_layer
-    from borderkit.validate import validate_layer
-
-    defaults = {k: v for k, v in defaults.items() if v is not None}
-    if not defaults:
-        return read_layer(path, kind)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file")
-    if path.stat().st_size > max_input_bytes():
-        raise InputTooLargeError(f"{path}: larger than {max_input_bytes()} bytes; raise BORDERKIT_MAX_INPUT_MB")
-    if path.suffix.lower() in (".csv", ".tsv", ".txt"):
-        raise FileFormatError(f"{path}: metadata defaults are for files with geometry (GeoJSON, GeoPackage, KML, "
-                              "Shapefile, GeoParquet); for a CSV add the columns to the file")
-    try:
-        raw = (gpd.read_parquet(path) if path.suffix.lower() in (".parquet", ".geoparquet")
-               else gpd.read_file(path, engine="pyogrio"))
-    except Exception as exc:  # noqa: BLE001 - GDAL/pyarrow raise many types; one line naming the file
-        raise FileFormatError(f"{path}: cannot read it as a {kind} layer ({' '.join(str(exc).split())})") from exc
-    # KML/GPX give the feature's name and description under their own names
-    ren = {old: new for old, new in (("Name", "name"), ("Description", "notes"))
-           if old in raw.columns and new not in raw.columns}
-    raw = raw.rename(columns=ren)
-    if raw.crs is None:
-        raise FileFormatError(f"{path}: the file declares no CRS; borderkit does not guess one")
-    filled = apply_line_defaults(raw, kind=kind, **defaults)
-    hints = {"claimant": "claimant", "left_party": "left", "right_party": "right", "source": "source_name",
-             "source_date": "source_date", "scale_or_accuracy_m": "accuracy_m"}
-    for col, opt in hints.items():
-        if (kind == "lines" or col in _SOURCE_COLUMNS) and col not in filled.columns:
-            raise ValidationError(f"{path}: column {col!r} is missing and no default was given; add the column "
-                                  f"or give it once ({opt}=, on the command line --{opt.replace('_', '-')})")
-    return validate_layer(filled, kind, path=str(path), swap_check=False)
+    given = {k: v for k, v in defaults.items() if v is not None}
+    if not given:
+        return read_layer(path, kind, swap_check=False)
+    # what the user did not state is unknown (""), never invented
+    given = {**{k: "" for k in _UNKNOWN_OK}, **given}
+    if kind == "lines":
+        return read_lines(path, defaults=given, swap_check=False)
+    return read_territories(path, defaults={k: v for k, v in given.items() if k in _SOURCE_COLUMNS},
+                            swap_check=False)
 
 
 def _utm_epsg(lon: float, lat: float) -> str:

@@ -82,11 +82,13 @@ def new(folder: Path, lines: Path, territories: Path | None, incidents: Path | N
     Put FOLDER in the user case folder (`borderkit case list` prints it) to use it by name.
     """
     from borderkit.cases import new_case
+    from borderkit.cli.options import line_option_hints
 
-    out = new_case(folder, lines=lines, territories=territories, incidents=incidents, places=places, claims=claims,
-                   dem=dem, claimant=claimant, left=left, right=right, source_name=source_name,
-                   source_version=source_version, source_date=source_date, accuracy_m=accuracy_m, licence=licence,
-                   attribution=attribution, title=title, overwrite=overwrite)
+    with line_option_hints():
+        out = new_case(folder, lines=lines, territories=territories, incidents=incidents, places=places, claims=claims,
+                       dem=dem, claimant=claimant, left=left, right=right, source_name=source_name,
+                       source_version=source_version, source_date=source_date, accuracy_m=accuracy_m, licence=licence,
+                       attribution=attribution, title=title, overwrite=overwrite)
     click.echo(f"wrote case folder {out.resolve()}; use it with --case {out.resolve()}")
 
 

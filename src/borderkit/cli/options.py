@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -275,14 +277,22 @@ def read_line_source(path: Path | None, **given: Any) -> geopandas.GeoDataFrame 
         if used:
             raise click.UsageError(f"{', '.join(used)} describe the line of --lines FILE; give --lines")
         return None
-    from borderkit.errors import ValidationError
     from borderkit.io import read_lines
 
     defaults: dict[str, Any] = {"name": path.stem, "source": path.stem, "source_version": "not stated",
                                 "licence": "not stated", "attribution": ""}
     defaults.update({k: v.strip() if isinstance(v, str) else v for k, v in given.items() if v is not None})
-    try:
+    with line_option_hints():
         return read_lines(path, defaults=defaults)
+
+
+@contextlib.contextmanager
+def line_option_hints() -> Iterator[None]:
+    """Add "— or give it once with --left" to a reader's error about line metadata columns."""
+    from borderkit.errors import ValidationError
+
+    try:
+        yield
     except ValidationError as exc:
         opts = list(dict.fromkeys(_LINE_HINTS[p.column] for p in exc.problems if p.column in _LINE_HINTS))
         if not opts:

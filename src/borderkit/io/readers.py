@@ -100,7 +100,7 @@ from borderkit.errors import (
 from borderkit.schema import SCHEMAS, Column, LayerSchema
 
 if TYPE_CHECKING:  # geopandas is imported on first use only
-    from collections.abc import Mapping
+    from collections.abc import Mapping, Sequence
 
     from geopandas import GeoDataFrame
 
@@ -112,6 +112,7 @@ __all__ = [
     "read_places",
     "read_points",
     "LINE_DEFAULT_KEYS",
+    "TERRITORY_DEFAULT_KEYS",
     "POINTS",
     "max_input_bytes",
     "layer_columns",
@@ -1083,6 +1084,20 @@ LINE_DEFAULT_KEYS = (
 )
 """Columns of :data:`borderkit.schema.LINES` that ``read_lines(defaults=...)`` can fill."""
 
+TERRITORY_DEFAULT_KEYS = (
+    "territory_id",
+    "party",
+    "name",
+    "source",
+    "source_version",
+    "source_date",
+    "scale_or_accuracy_m",
+    "licence",
+    "attribution",
+    "notes",
+)
+"""Columns of :data:`borderkit.schema.TERRITORIES` that ``read_territories(defaults=...)`` can fill."""
+
 
 def read_lines(
     path: str | os.PathLike[str],
@@ -1110,7 +1125,8 @@ def read_lines(
         ``attribution``, ``section``, ``notes``, ``source_version``). A value fills
         the column where it is missing or empty; a row's own value always wins. With
         *defaults* (even ``{}``), an absent or empty ``line_id`` is made from the
-        file's name and the row number (``"<file stem>-<row>"``). Then every row is
+        file's name and the row number (``"<file stem>-<row>"``), and an absent or
+        empty ``name`` is the ``line_id``. Then every row is
         validated as usual (file, row and column named in every problem): a default
         that is not valid (``left_party="Armenia"``) is reported on the rows it filled.
     """
@@ -1118,21 +1134,40 @@ def read_lines(
                           "encoding": encoding}
     if defaults is None:
         return read_layer(path, "lines", errors=errors, **kw)
+    return _read_with_defaults(path, "lines", LINE_DEFAULT_KEYS, defaults, errors=errors, **kw)
+
+
+def _read_with_defaults(
+    path: str | os.PathLike[str], kind: str, keys: Sequence[str], defaults: Mapping[str, Any], *,
+    errors: Errors, **kw: Any,
+) -> Result:
+    """Read a layer whose metadata columns may be given once for the whole file (*defaults*).
+
+    One implementation for lines (:func:`read_lines`) and territories
+    (:func:`read_territories`): the file is read with its geometry checked but
+    without the columns *defaults* may fill, the gaps are filled (a row's own
+    value always wins), an absent or empty id is made from the file's stem and the
+    row number, and every row is then validated against the whole schema with the
+    file's own row numbers.
+    """
     from dataclasses import replace
 
-    from borderkit.schema import LINES
+    from borderkit.schema import SCHEMAS
     from borderkit.validate import IssueLog, conform
 
-    unknown = sorted(set(defaults) - set(LINE_DEFAULT_KEYS))
+    schema = SCHEMAS[kind]
+    id_column = schema.id_column or ""
+    unknown = sorted(set(defaults) - set(keys))
     if unknown:
         raise ValueError(
-            f"defaults: unknown line column(s) {', '.join(map(repr, unknown))}; use {', '.join(LINE_DEFAULT_KEYS)}"
+            f"defaults: unknown {kind} column(s) {', '.join(map(repr, unknown))}; use {', '.join(keys)}"
         )
     fill = {k: v for k, v in defaults.items() if v is not None}
-    relaxed_names = set(fill) | {"line_id"}
+    # the id and the name may be absent too: they are made from the file's stem and the row
+    relaxed_names = set(fill) | {id_column} | ({"name"} & set(keys))
     # First pass: the file read and its geometry checked, without the columns that defaults may fill
     # (they stay as they are, as extra columns, so that a missing or empty one is not refused yet).
-    relaxed = replace(LINES, id_column=None, columns=tuple(c for c in LINES.columns if c.name not in relaxed_names))
+    relaxed = replace(schema, id_column=None, columns=tuple(c for c in schema.columns if c.name not in relaxed_names))
     first = read_layer(path, relaxed, errors=errors, **kw)  # type: ignore[arg-type]  # a LayerSchema, as read_points
     good, rejected = first if isinstance(first, tuple) else (first, None)
     info = dict(good.attrs.get("borderkit") or {})
@@ -1141,10 +1176,13 @@ def read_lines(
     for key, value in fill.items():
         frame[key] = _filled(frame[key] if key in frame.columns else None, value, len(frame))
     generated = np.char.add(f"{Path(os.fspath(path)).stem}-", rows.astype(str)).astype(object)
-    frame["line_id"] = _filled(frame["line_id"] if "line_id" in frame.columns else None, generated, len(frame))
+    frame[id_column] = _filled(frame[id_column] if id_column in frame.columns else None, generated, len(frame))
+    if "name" in keys:  # a KML/GPX feature without a name is named by its id
+        frame["name"] = _filled(frame["name"] if "name" in frame.columns else None,
+                                frame[id_column].to_numpy(dtype=object), len(frame))
     # Second pass: the whole schema, rows named by their row in the file.
     log = IssueLog(len(frame), path=os.fspath(path), rows=rows, sheet_offset=info.get("header_rows"))
-    result = conform(frame, LINES, log, swap_check=False)
+    result = conform(frame, schema, log, swap_check=False)
     result.attrs["borderkit"] = {**info, "defaults": dict(fill)}
     if errors == "raise" or log.file_issues:
         log.raise_if_any()
@@ -1196,21 +1234,19 @@ def read_territories(
     crs: Any = None,
     swap_check: bool = True,
     encoding: str | None = None,
+    defaults: Mapping[str, Any] | None = None,
 ) -> Result:
     """Read a territories layer (polygons a source assigns to a party).
 
     See :func:`read_layer`; the columns are :data:`borderkit.schema.TERRITORIES`.
+    *defaults* fills the source columns given once for the whole file, as in
+    :func:`read_lines` (keys: :data:`TERRITORY_DEFAULT_KEYS`).
     """
-    return read_layer(
-        path,
-        "territories",
-        layer=layer,
-        errors=errors,
-        repair=repair,
-        crs=crs,
-        swap_check=swap_check,
-        encoding=encoding,
-    )
+    kw: dict[str, Any] = {"layer": layer, "repair": repair, "crs": crs, "swap_check": swap_check,
+                          "encoding": encoding}
+    if defaults is None:
+        return read_layer(path, "territories", errors=errors, **kw)
+    return _read_with_defaults(path, "territories", TERRITORY_DEFAULT_KEYS, defaults, errors=errors, **kw)
 
 
 def read_incidents(

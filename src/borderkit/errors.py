@@ -35,6 +35,7 @@ __all__ = [
     "DEMError",
     "OutputExistsError",
     "DEMFileError",
+    "MapLayerWarning",
 ]
 
 
@@ -200,3 +201,10 @@ class DEMError(ValidationError):
 
 class DEMFileError(DEMError, FileFormatError):
     """A DEM file that GDAL cannot read: not a raster, truncated or corrupt."""
+
+
+class MapLayerWarning(BorderkitWarning):
+    """A layer of a map could not be made and is left off the map (e.g. a viewshed whose DEM failed).
+
+    The message names the layer and the reason; the rest of the map is drawn.
+    """

@@ -19,8 +19,8 @@ from conftest import IN_CI, require_module
 require_module("folium")  # CI=true: fail, never skip
 
 from borderkit.maps import make_map, render_html, save_html  # noqa: E402
-from borderkit.maps.builder import external_references  # noqa: E402
 from borderkit.maps.escape import BIDI_CONTROLS, html_text, safe_url, script_json  # noqa: E402
+from borderkit.maps.html import external_references  # noqa: E402
 from map_fixtures import HOSTILE, HOSTILE_URLS, synthetic_layers  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -367,14 +367,15 @@ def test_disagreement_areas_on_the_ellipsoid(layers):
     t = layers["territories"]
     arm_a = t[(t.source == "synthetic-a") & (t.party == "ARM")].geometry.iloc[0]
     aze_b = t[(t.source == "synthetic-b") & (t.party == "AZE")].geometry.iloc[0]
-    inter = shapely.intersection(arm_a, aze_b)
-    # independent check: Lambert azimuthal equal-area centred on the data
+    # independent check: both territories in a Lambert azimuthal equal-area projection centred on the data,
+    # intersected there (as `borderkit overlaps` overlays in a local plane, not in lon/lat) and measured there
     laea = CRS.from_proj4("+proj=laea +lat_0=39.8 +lon_0=45.8 +datum=WGS84 +units=m")
     tr = Transformer.from_crs("EPSG:4326", laea, always_xy=True)
-    ref_km2 = (
-        shapely.transform(inter, lambda xy: __import__("numpy").column_stack(tr.transform(xy[:, 0], xy[:, 1]))).area
-        / 1e6
-    )
+
+    def to_laea(g):
+        return shapely.transform(g, lambda xy: __import__("numpy").column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+
+    ref_km2 = shapely.intersection(to_laea(arm_a), to_laea(aze_b)).area / 1e6
     got = areas[("synthetic-a", "ARM", "synthetic-b", "AZE")]
     assert got == pytest.approx(ref_km2, rel=1e-4)
     assert got > 1.0
@@ -398,15 +399,16 @@ def test_display_simplification_of_a_detailed_line_is_fast_and_measured(layers):
     import numpy as np
     import shapely
 
+    from borderkit._projection import LocalProjection
     from borderkit.geodesy import GEOD
-    from borderkit.maps._prepare import _Local, simplify_for_display
+    from borderkit.maps.layers import simplify_for_display
 
     n = 200_000
     rng = np.random.default_rng(7)
     t = np.linspace(0.0, 1.0, n)
     lon = 45.7 + 0.05 * np.sin(t * 60) + 0.02 * np.cumsum(rng.normal(size=n)) / np.sqrt(n)
     line = shapely.linestrings(np.column_stack([lon, 39.3 + t]))
-    local = _Local(line.bounds)
+    local = LocalProjection.from_bounds(line.bounds)
     t0 = time.perf_counter()
     (simple,), worst = simplify_for_display([line], tolerance_m=30.0, local=local)
     assert time.perf_counter() - t0 < 60.0
@@ -414,10 +416,10 @@ def test_display_simplification_of_a_detailed_line_is_fast_and_measured(layers):
     # independent check on a sample: geodesic distance from each vertex to its planar-nearest point of the
     # simplified line, found by GEOS in the local projection (the direct O(n*m) way the code no longer uses)
     idx = rng.choice(n, 3000, replace=False)
-    pts = shapely.points(shapely.get_coordinates(local.project(line))[idx])
-    near = shapely.get_coordinates(shapely.shortest_line(pts, local.project(simple)))
-    lon1, lat1 = local.inv.transform(near[0::2, 0], near[0::2, 1])
-    lon2, lat2 = local.inv.transform(near[1::2, 0], near[1::2, 1])
+    pts = shapely.points(shapely.get_coordinates(local.geometry_to_local(line))[idx])
+    near = shapely.get_coordinates(shapely.shortest_line(pts, local.geometry_to_local(simple)))
+    lon1, lat1 = local.to_geographic(near[0::2, 0], near[0::2, 1])
+    lon2, lat2 = local.to_geographic(near[1::2, 0], near[1::2, 1])
     sample = np.abs(GEOD.inv(lon1, lat1, lon2, lat2)[2]).max()
     assert sample <= worst + 1e-6 <= 30.0 + 1e-6
     assert worst > 20.0  # the tolerance is used, not a tiny one
@@ -500,7 +502,7 @@ def test_dem_hillshade_and_scan_overlay(layers, tmp_path):
     scan_path = _write_tif(
         tmp_path / "soviet-sheet.tif", rgb, crs="EPSG:32638", transform=from_origin(400000, 4420000, 200, 200)
     )
-    from borderkit.maps._raster import is_dem
+    from borderkit.io.kinds import is_dem
 
     assert is_dem(dem_path) and not is_dem(scan_path)
     m = make_map(layers, dem=dem_path, scans=[scan_path], offline=True)
@@ -556,7 +558,7 @@ def test_static_png_and_svg_are_deterministic_and_escaped(hostile_layers, tmp_pa
 
 
 def test_static_map_has_scale_bar_north_arrow_legend_and_credits(layers):
-    from borderkit.maps.builder import prepare_context
+    from borderkit.maps import prepare_context
     from borderkit.maps.static import render_figure
 
     fig = render_figure(prepare_context(layers))
@@ -646,7 +648,7 @@ def test_cli_through_the_borderkit_group(layers, tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def case_html(tmp_path_factory):
     case = load_case()
-    from borderkit.maps.builder import case_layers
+    from borderkit.maps import case_layers
 
     out = tmp_path_factory.mktemp("case")
     m = make_map(case, **case_layers(case))
@@ -800,7 +802,7 @@ def test_case_viewshed_layer(case_html):
 def test_measurement_rows_of_one_segment_are_merged_and_options_validated(layers):
     import pandas as pd
 
-    from borderkit.maps._prepare import measurement_records
+    from borderkit.maps.layers import measurement_records
 
     base = layers["measurements"].iloc[0].to_dict()
     rows = [
@@ -830,7 +832,7 @@ def test_measurement_rows_of_one_segment_are_merged_and_options_validated(layers
 
 
 def test_static_map_leaves_hidden_viewsheds_and_small_scale_labels_off(layers):
-    from borderkit.maps.builder import prepare_context
+    from borderkit.maps import prepare_context
     from borderkit.maps.static import render_figure
 
     def texts(fig):

@@ -11,92 +11,38 @@ import click
 
 from borderkit.cli.options import check_output, echo_json, json_option, overwrite_option
 from borderkit.datasets import DEFAULT_CASE
+from borderkit.io.kinds import detect_kind as detect_data_kind
+from borderkit.io.kinds import file_columns
 
 DEFAULT_OUTPUT_DIR = Path("maps")
 
-_VECTOR_KINDS = (
-    ("line_id", "lines"),
-    ("territory_id", "territories"),
-    ("incident_id", "incidents"),
-    ("place_id", "places"),
-)
+# validate_cmd and convert_cmd still import these two names from here; they are borderkit.io.kinds'
+# (the lead switches those commands to it)
+_columns = file_columns
+detect_kind = detect_data_kind
 
-
-def _columns(path: Path) -> list[str]:
-    """Column names of a vector/CSV file, without reading its rows."""
-    suffix = "".join(path.suffixes[-2:]).lower() if path.name.lower().endswith(".shp.zip") else path.suffix.lower()
-    if suffix in (".csv", ".tsv", ".txt"):
-        import csv
-
-        with open(path, encoding="utf-8-sig", newline="") as f:
-            head = f.readline()
-        dialect = csv.Sniffer().sniff(head, delimiters=",;\t|") if head.strip() else csv.excel
-        return [c.strip() for c in next(csv.reader([head], dialect))]
-    import pyogrio
-
-    info = pyogrio.read_info(path)
-    return [str(c) for c in info["fields"]]
-
-
-def detect_kind(path: Path) -> str:
-    """What a DATA file holds.
-
-    One of ``lines``, ``territories``, ``incidents``, ``places``,
-    ``measurements``, ``dem`` or ``scan``.
-
-    GeoTIFFs are a DEM when they have one band that is not 8-bit and no colour
-    map, else a scanned map. Vector and CSV files are told by their id column;
-    ACLED and UCDP GED exports are incidents; a table with ``from_lon``,
-    ``from_lat``, ``to_lon``, ``to_lat`` is a measurement table.
-    """
-    from borderkit.errors import FileFormatError
-
-    if path.suffix.lower() in (".tif", ".tiff"):
-        from borderkit.maps._raster import is_dem
-
-        return "dem" if is_dem(path) else "scan"
-    try:
-        cols = _columns(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a file-format problem
-        raise FileFormatError(f"{path}: cannot read the columns of this file ({exc})") from exc
-    lower = {c.lower() for c in cols}
-    for col, kind in _VECTOR_KINDS:
-        if col in lower:
-            return kind
-    if {"from_lon", "from_lat", "to_lon", "to_lat"} <= lower:
-        return "measurements"
-    try:
-        from borderkit.io.external import detect_export
-
-        if detect_export(cols):
-            return "incidents"
-    except ImportError:  # pragma: no cover - io is part of borderkit
-        pass
-    raise FileFormatError(
-        f"{path}: cannot tell what this file holds; it needs one of the columns line_id (lines), "
-        "incident_id (incidents), place_id (places), territory_id (territories), or be a GeoTIFF "
-        "(DEM or georeferenced map scan)"
-    )
+_READERS = {
+    "lines": "read_lines",
+    "territories": "read_territories",
+    "incidents": "read_incidents",
+    "places": "read_places",
+}
 
 
 def _read(path: Path, kind: str) -> Any:
-    import borderkit
-
-    if kind == "lines":
-        return borderkit.read_lines(path)
-    if kind == "incidents":
-        return borderkit.read_incidents(path)
-    if kind == "places":
-        return borderkit.read_places(path)
-    if kind == "territories":
-        from borderkit.io import read_territories
-
-        return read_territories(path)
+    """A DATA file of a known kind, read by the library's readers."""
     if kind == "measurements":
-        import pandas as pd
+        from borderkit.maps.measurements import read_measurements
 
-        return pd.read_csv(path)
-    raise ValueError(kind)
+        return read_measurements(path)
+    if kind not in _READERS:
+        raise click.UsageError(
+            f"{path}: a {kind} file cannot be drawn on its own; give lines, territories, incidents, places, "
+            "measurements or GeoTIFFs (a case's claims are drawn with --case)"
+        )
+    import borderkit.io
+
+    return getattr(borderkit.io, _READERS[kind])(path)
 
 
 def _collect(data: tuple[Path, ...]) -> dict[str, Any]:
@@ -105,7 +51,7 @@ def _collect(data: tuple[Path, ...]) -> dict[str, Any]:
     layers: dict[str, Any] = {}
     scans: list[Path] = []
     for path in data:
-        kind = detect_kind(path)
+        kind = detect_data_kind(path)
         if kind == "scan":
             scans.append(path)
             continue
@@ -129,7 +75,7 @@ def _collect(data: tuple[Path, ...]) -> dict[str, Any]:
 
 def _case_layers(case: Any, have: set[str]) -> dict[str, Any]:
     """The case's computed layers (claim measurements, the viewshed) that DATA did not give."""
-    from borderkit.maps.builder import case_measurements, case_viewsheds
+    from borderkit.maps import case_measurements, case_viewsheds
 
     out: dict[str, Any] = {}
     if "measurements" not in have:
@@ -201,7 +147,7 @@ def map_(
     Files given with -o, --png or --svg are not replaced unless --overwrite is
     given. Rendering the same inputs twice gives byte-identical files.
     """
-    from borderkit.maps.builder import make_map, prepare_context, render_html
+    from borderkit.maps import make_map, prepare_context, render_html
 
     for p in (output, png, svg):
         if p is not None and str(p) != "-":
@@ -230,7 +176,7 @@ def map_(
     m = make_map(ctx, offline=offline)
     html = render_html(m)
     if offline:
-        from borderkit.maps.builder import external_references
+        from borderkit.maps.html import external_references
 
         refs = external_references(html)
         if refs:  # pragma: no cover - guarded by tests

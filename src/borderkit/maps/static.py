@@ -34,8 +34,11 @@ from typing import Any
 
 import numpy as np
 
+from borderkit._projection import LocalProjection
+from borderkit.geodesy import GEOD
 from borderkit.io.atomic import atomic_output
-from borderkit.maps.builder import MapContext, prepare_context
+from borderkit.maps.context import MapContext, prepare_context
+from borderkit.maps.layers import credits
 from borderkit.maps.style import (
     DISAGREEMENT_STYLE,
     MEASUREMENT_STYLE,
@@ -43,18 +46,11 @@ from borderkit.maps.style import (
     VIEWSHED_STYLE,
     mpl_dashes,
 )
+from borderkit.plotting import TEXT_RC
 
 __all__ = ["save_static", "render_figure"]
 
 _FONT = "DejaVu Sans"
-
-
-TEXT_RC = {"text.parse_math": False, "text.usetex": False}
-"""matplotlib settings under which every text is drawn literally: no mathtext (``$…$``), no LaTeX.
-
-Every Text artist reads ``text.parse_math`` when it is created, so the whole figure is
-built under these settings; data such as ``$x^2$`` or ``\\frac`` are shown as written.
-"""
 
 
 def _t(text: Any) -> str:
@@ -62,28 +58,20 @@ def _t(text: Any) -> str:
     return str(text)
 
 
-class _Proj:
-    def __init__(self, bounds: Sequence[float]) -> None:
-        from pyproj import Transformer
-
-        from borderkit.geodesy import GEOD
-
-        west, south, east, north = bounds
-        self.lon0 = round((west + east) / 2.0, 6)
-        self.lat0 = round((south + north) / 2.0, 6)
-        crs = f"+proj=tmerc +lat_0={self.lat0} +lon_0={self.lon0} +k=1 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
-        self.crs = crs
-        self.fwd = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-        self.inv = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-        self.geod = GEOD
-
-    def xy(self, coords: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray]:
-        arr = np.asarray(coords, dtype=float).reshape(-1, 2)
-        x, y = self.fwd.transform(arr[:, 0], arr[:, 1])
-        return np.asarray(x), np.asarray(y)
+def _projection(bounds: Sequence[float]) -> LocalProjection:
+    """The figure's transverse Mercator (``k_0 = 1``, WGS84) centred on the map's bounds (rounded to 1e-6°)."""
+    west, south, east, north = bounds
+    return LocalProjection(round((west + east) / 2.0, 6), round((south + north) / 2.0, 6), kind="tmerc")
 
 
-def _hillshade_image(ctx: MapContext, proj: _Proj, extent: tuple[float, float, float, float], px: int) -> Any:
+def _xy(proj: LocalProjection, coords: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Figure coordinates (metres) of ``[[lon, lat], …]``."""
+    arr = np.asarray(coords, dtype=float).reshape(-1, 2)
+    x, y = proj.to_local(arr[:, 0], arr[:, 1])
+    return np.asarray(x), np.asarray(y)
+
+
+def _hillshade_image(ctx: MapContext, proj: LocalProjection, extent: tuple[float, float, float, float], px: int) -> Any:
     """The hillshade overlay resampled (nearest) onto the figure's projected grid, or ``None``."""
     import io
 
@@ -102,7 +90,7 @@ def _hillshade_image(ctx: MapContext, proj: _Proj, extent: tuple[float, float, f
     xs = np.linspace(x0, x1, px)
     ys = np.linspace(y1, y0, ny)
     gx, gy = np.meshgrid(xs, ys)
-    lon, lat = proj.inv.transform(gx.ravel(), gy.ravel())
+    lon, lat = proj.to_geographic(gx.ravel(), gy.ravel())
     lon = np.asarray(lon).reshape(gx.shape)
     lat = np.asarray(lat).reshape(gx.shape)
 
@@ -128,13 +116,13 @@ def _nice_length(target_m: float) -> float:
     return 10 * exp
 
 
-def _scale_bar(ax: Any, proj: _Proj, extent: tuple[float, float, float, float]) -> None:
+def _scale_bar(ax: Any, proj: LocalProjection, extent: tuple[float, float, float, float]) -> None:
     x0, x1, y0, y1 = extent
     bx, by = x0 + 0.04 * (x1 - x0), y0 + 0.05 * (y1 - y0)
-    lon, lat = proj.inv.transform(bx, by)
+    lon, lat = proj.to_geographic(bx, by)
     length = _nice_length((x1 - x0) / 6.0)
-    lon2, lat2, _ = proj.geod.fwd(lon, lat, 90.0, length)
-    ex, ey = proj.fwd.transform(lon2, lat2)
+    lon2, lat2, _ = GEOD.fwd(lon, lat, 90.0, length)
+    ex, ey = proj.to_local(lon2, lat2)
     dx = math.hypot(ex - bx, ey - by)
     h = 0.008 * (y1 - y0)
     ax.add_patch(_rect(bx, by, dx / 2, h, "#222222"))
@@ -160,12 +148,12 @@ def _rect(x: float, y: float, w: float, h: float, color: str, edge: str | None =
     return Rectangle((x, y), w, h, facecolor=color, edgecolor=edge or color, linewidth=0.6, zorder=30)
 
 
-def _north_arrow(ax: Any, proj: _Proj, extent: tuple[float, float, float, float]) -> None:
+def _north_arrow(ax: Any, proj: LocalProjection, extent: tuple[float, float, float, float]) -> None:
     x0, x1, y0, y1 = extent
     ax_x, ax_y = x0 + 0.05 * (x1 - x0), y1 - 0.16 * (y1 - y0)
-    lon, lat = proj.inv.transform(ax_x, ax_y)
-    lon2, lat2, _ = proj.geod.fwd(lon, lat, 0.0, 1000.0)
-    nx, ny = proj.fwd.transform(lon2, lat2)
+    lon, lat = proj.to_geographic(ax_x, ax_y)
+    lon2, lat2, _ = GEOD.fwd(lon, lat, 0.0, 1000.0)
+    nx, ny = proj.to_local(lon2, lat2)
     ang = math.atan2(nx - ax_x, ny - ax_y)
     size = 0.07 * (y1 - y0)
     tipx, tipy = ax_x + size * math.sin(ang), ax_y + size * math.cos(ang)
@@ -189,13 +177,13 @@ def _north_arrow(ax: Any, proj: _Proj, extent: tuple[float, float, float, float]
     )
 
 
-def _poly_path(proj: _Proj, rings: Sequence[Sequence[Sequence[float]]]) -> Any:
+def _poly_path(proj: LocalProjection, rings: Sequence[Sequence[Sequence[float]]]) -> Any:
     from matplotlib.path import Path as MPath
 
     verts: list[tuple[float, float]] = []
     codes: list[int] = []
     for ring in rings:
-        x, y = proj.xy(ring)
+        x, y = _xy(proj, ring)
         if len(x) < 3:
             continue
         verts += list(zip(x.tolist(), y.tolist(), strict=True))
@@ -203,10 +191,10 @@ def _poly_path(proj: _Proj, rings: Sequence[Sequence[Sequence[float]]]) -> Any:
     return MPath(verts, codes) if verts else None
 
 
-def _geodesic_circle(proj: _Proj, lon: float, lat: float, radius_m: float) -> tuple[np.ndarray, np.ndarray]:
+def _geodesic_circle(proj: LocalProjection, lon: float, lat: float, radius_m: float) -> tuple[np.ndarray, np.ndarray]:
     az = np.linspace(0.0, 360.0, 73)
-    lons, lats, _ = proj.geod.fwd(np.full(az.shape, lon), np.full(az.shape, lat), az, np.full(az.shape, radius_m))
-    x, y = proj.fwd.transform(lons, lats)
+    lons, lats, _ = GEOD.fwd(np.full(az.shape, lon), np.full(az.shape, lat), az, np.full(az.shape, radius_m))
+    x, y = proj.to_local(lons, lats)
     return np.asarray(x), np.asarray(y)
 
 
@@ -228,8 +216,8 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
 
     p = ctx.payload
     west, south, east, north = p["bounds"]
-    proj = _Proj((west, south, east, north))
-    bx, by = proj.xy([[west, south], [east, south], [east, north], [west, north], [(west + east) / 2, north]])
+    proj = _projection((west, south, east, north))
+    bx, by = _xy(proj, [[west, south], [east, south], [east, north], [west, north], [(west + east) / 2, north]])
     x0, x1, y0, y1 = float(bx.min()), float(bx.max()), float(by.min()), float(by.max())
     pad_x, pad_y = 0.04 * (x1 - x0), 0.04 * (y1 - y0)
     x0, x1, y0, y1 = x0 - pad_x, x1 + pad_x, y0 - pad_y, y1 + pad_y
@@ -314,7 +302,7 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
         st = g["style"]
         for f in g["features"]:
             for part in f["lines"]:
-                x, y = proj.xy(part)
+                x, y = _xy(proj, part)
                 ax.plot(
                     x,
                     y,
@@ -350,7 +338,7 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
             x, y = _geodesic_circle(proj, r["lon"], r["lat"], r["precision_m"])
             ax.fill(x, y, facecolor=r["color"], alpha=0.08, zorder=6)
             ax.plot(x, y, color=r["color"], linewidth=0.7, linestyle=(0, (2, 2)), zorder=6)
-        px, py = proj.xy([[r["lon"], r["lat"]]])
+        px, py = _xy(proj, [[r["lon"], r["lat"]]])
         ax.scatter(px, py, s=42, color=r["color"], edgecolors="white", linewidths=1.2, zorder=9)
     inc_handles = [
         Line2D(
@@ -369,7 +357,7 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
     for pl in p["places"]:
         names = " / ".join(n["name"] for n in pl["names"])
         if "point" in pl:
-            px, py = proj.xy([pl["point"]])
+            px, py = _xy(proj, [pl["point"]])
             if pl["kind"] == "peak":
                 ax.scatter(px, py, marker="^", s=36, color="#5d4037", edgecolors="white", linewidths=0.6, zorder=10)
                 elev = ""
@@ -402,7 +390,7 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
                     )
         else:
             for part in pl.get("lines", []):
-                x, y = proj.xy(part)
+                x, y = _xy(proj, part)
                 ax.plot(x, y, color=pl["color"], linewidth=0.9, linestyle=(0, (3, 2)), zorder=4)
     if p["places"]:
         inc_handles.append(
@@ -415,7 +403,7 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
     unlabelled = 0
     min_zooms = [int(m["label_min_zoom"]) for m in p["measurements"] if m.get("label_min_zoom") is not None]
     for m in p["measurements"]:
-        x, y = proj.xy([m["from"], m["to"]])
+        x, y = _xy(proj, [m["from"], m["to"]])
         primary = m.get("permanent", True) is not False
         ax.plot(
             x,
@@ -543,8 +531,6 @@ def _stack_legends(fig: Any, lax: Any, sections: Sequence[tuple[str, list[Any], 
 
 
 def _credits_text(ctx: MapContext) -> str:
-    from borderkit.maps._prepare import credits
-
     parts = []
     for c in credits(ctx.inputs, ctx.payload):
         bits = [c["name"]]
@@ -589,7 +575,7 @@ def save_static(
     ----------
     case_or_layers
         What :func:`borderkit.maps.make_map` accepts (a ``Case``, layers, or a
-        :class:`~borderkit.maps.builder.MapContext` to reuse prepared data).
+        :class:`~borderkit.maps.context.MapContext` to reuse prepared data).
     path
         Output file; the format follows its suffix unless *fmt* is given.
     fmt
@@ -597,7 +583,7 @@ def save_static(
     size_in, dpi
         Figure size in inches and resolution (PNG).
     **kwargs
-        Passed to :func:`borderkit.maps.builder.prepare_context` (``title``,
+        Passed to :func:`borderkit.maps.context.prepare_context` (``title``,
         ``hillshade``, ``simplify_m``, layers …).
 
     Returns

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from typing import Any
 
 __all__ = ["TEXT_RC", "literal_text"]
 
-TEXT_RC: dict[str, bool] = {"text.parse_math": False, "text.usetex": False}
+TEXT_RC: dict[Any, Any] = {"text.parse_math": False, "text.usetex": False}
 """matplotlib settings under which every text is drawn literally: no mathtext (``$…$``), no LaTeX.
 
 Every Text artist reads ``text.parse_math`` when it is created, so a whole figure

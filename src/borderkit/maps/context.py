@@ -127,6 +127,8 @@ def _raster_from_mapping(value: Mapping[str, Any], *, kind: str, name: str) -> R
 
     d = dict(value)
     src = d.get("path") or d.get("png") or d.get("image")
+    if src is None:
+        raise TypeError(f"a {kind} mapping needs 'path' or 'png'")
     bounds = d.get("bounds")
     if bounds is None:
         base = _raster_from(src, kind=kind, name=d.get("name", name))

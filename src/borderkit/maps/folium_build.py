@@ -32,7 +32,7 @@ DISCLAIMER = (
     "Distances and areas are on the WGS84 ellipsoid."
 )
 
-BASEMAPS = (
+BASEMAPS: tuple[dict[str, Any], ...] = (
     {
         "key": "osm",
         "name": "OpenStreetMap",
@@ -137,7 +137,7 @@ def _layers_element(
             self._name = "BorderkitLayers"
 
         def render(self, **kwargs: Any) -> str:
-            figure = self.get_root()
+            figure: Any = self.get_root()
             figure.html.add_child(_raw_element(html), name=self.get_name())
             figure.script.add_child(_raw_element(script), name=self.get_name())
             return ""
@@ -286,9 +286,9 @@ def make_map(
         _layers_element(groups, overlays, bases, m, script_json(payload)).add_to(m)
         m.fit_bounds([[round(south, 6), round(west, 6)], [round(north, 6), round(east, 6)]])
 
-    m.borderkit_report = ctx.report  # type: ignore[attr-defined]
-    m.borderkit_offline = bool(offline)  # type: ignore[attr-defined]
-    m.borderkit_context = ctx  # type: ignore[attr-defined]
+    m.borderkit_report = ctx.report
+    m.borderkit_offline = bool(offline)
+    m.borderkit_context = ctx
     return m
 
 

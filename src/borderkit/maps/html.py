@@ -36,7 +36,7 @@ def deterministic_ids(prefix: str = "bk") -> Iterator[None]:
     counter = itertools.count(1)
     with _ID_LOCK:
         original = Element.__dict__["_generate_id"]
-        Element._generate_id = classmethod(lambda cls: f"{prefix}{next(counter):04d}")  # type: ignore[method-assign]
+        Element._generate_id = classmethod(lambda cls: f"{prefix}{next(counter):04d}")  # type: ignore[method-assign,assignment]
         try:
             yield
         finally:

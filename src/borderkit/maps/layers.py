@@ -668,8 +668,10 @@ def measurement_records(frame: Any) -> list[dict[str, Any]]:
     merged: dict[tuple[Any, ...], dict[str, Any]] = {}
     for _, row in frame.iterrows():
         row = row.to_dict()
-        coords = [_num(row.get(names[k])) if names[k] else None for k in ("from_lon", "from_lat", "to_lon", "to_lat")]
-        if any(c is None for c in coords):
+        coords = [
+            c for k in ("from_lon", "from_lat", "to_lon", "to_lat") if (c := _num(row.get(names[k] or ""))) is not None
+        ]
+        if len(coords) < 4:
             continue
         value, unit = _measure_value(row, names["value"])
         if value is None:

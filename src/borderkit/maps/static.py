@@ -30,7 +30,7 @@ import textwrap
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -187,7 +187,7 @@ def _poly_path(proj: LocalProjection, rings: Sequence[Sequence[Sequence[float]]]
         if len(x) < 3:
             continue
         verts += list(zip(x.tolist(), y.tolist(), strict=True))
-        codes += [MPath.MOVETO] + [MPath.LINETO] * (len(x) - 2) + [MPath.CLOSEPOLY]
+        codes += [int(MPath.MOVETO)] + [int(MPath.LINETO)] * (len(x) - 2) + [int(MPath.CLOSEPOLY)]
     return MPath(verts, codes) if verts else None
 
 
@@ -307,7 +307,7 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
                     x,
                     y,
                     color=st["color"],
-                    linestyle=mpl_dashes(st["dashArray"]),
+                    linestyle=cast(Any, mpl_dashes(st["dashArray"])),
                     linewidth=1.4,
                     alpha=0.95,
                     zorder=5,
@@ -327,7 +327,7 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
                 [0],
                 [0],
                 color=st["color"],
-                linestyle=mpl_dashes(st["dashArray"]),
+                linestyle=cast(Any, mpl_dashes(st["dashArray"])),
                 linewidth=1.6,
                 label=textwrap.shorten(label, 70, placeholder="…"),
             )

@@ -46,12 +46,12 @@ def viewshed_details(params: Mapping[str, Any]) -> list[list[str]]:
             text += f"; ground {num('ground_m', obs):,.0f} m, eye {num('eye_m', obs):,.0f} m above sea level"
         if text:
             rows.append(["observer", text])
-    if num("observer_height_m") is not None:
-        rows.append(["observer height", f"{num('observer_height_m'):g} m above the ground"])
-    if num("target_height_m") is not None:
-        rows.append(["target height", f"{num('target_height_m'):g} m above the ground"])
-    if num("radius_m") is not None:
-        rows.append(["radius", f"{num('radius_m') / 1000:g} km (geodesic)"])
+    if (observer_h := num("observer_height_m")) is not None:
+        rows.append(["observer height", f"{observer_h:g} m above the ground"])
+    if (target_h := num("target_height_m")) is not None:
+        rows.append(["target height", f"{target_h:g} m above the ground"])
+    if (radius := num("radius_m")) is not None:
+        rows.append(["radius", f"{radius / 1000:g} km (geodesic)"])
     dem = params.get("dem")
     if isinstance(dem, Mapping):
         bits = [clean_text(dem.get("name", ""))]
@@ -67,8 +67,8 @@ def viewshed_details(params: Mapping[str, Any]) -> list[list[str]]:
             text = "Earth curvature on"
             if num("refraction_coefficient") is not None:
                 text += f", refraction k = {num('refraction_coefficient'):g}"
-            if num("effective_earth_radius_m") is not None:
-                text += f" (effective Earth radius {num('effective_earth_radius_m') / 1000:,.0f} km)"
+            if (earth_r := num("effective_earth_radius_m")) is not None:
+                text += f" (effective Earth radius {earth_r / 1000:,.0f} km)"
             rows.append(["curvature", text])
         else:
             rows.append(["curvature", "off (flat Earth)"])

@@ -889,3 +889,155 @@ def test_cli_damaged_rasters_give_one_line(tmp_path, scan_tif):
         assert res.exit_code == 1, (name, out)
         assert len(out.splitlines()) == 1 and str(path) in out and "Traceback" not in out, out
         assert not (tmp_path / "o.html").exists()
+
+
+# ------------------------------------------------------------------------------------ cases are data
+
+
+def _case_with_file(case, tmp_path, edit):
+    """The case with its case file edited (the layers unchanged)."""
+    import dataclasses
+
+    from borderkit.cases import read_case_file
+
+    text = case.case_file.read_text(encoding="utf-8")
+    edited = edit(text)
+    assert edited != text, "the edit did not apply"
+    p = tmp_path / "case.toml"
+    p.write_text(edited, encoding="utf-8")
+    return dataclasses.replace(case, config=read_case_file(p))
+
+
+def test_case_map_title_readings_and_label_zoom_come_from_the_case_file(case_claims, tmp_path):
+    import dataclasses
+    import re as _re
+    import tomllib
+
+    from borderkit.cases import CaseConfig
+    from borderkit.maps import case_measurements, prepare_context
+
+    case, table, _ = case_claims
+    raw = tomllib.loads(case.case_file.read_text(encoding="utf-8"))
+    nakh = next(iter(raw["map"]["readings"]))
+
+    def edit(text):
+        text = text.replace(f'title = "{raw["map"]["title"]}"', 'title = "Another case, another title"')
+        text = _re.sub(r"(?m)^label_min_zoom = \d+$", "label_min_zoom = 12", text)
+        return text.replace(f'"{nakh}" = ["(a)"]', f'"{nakh}" = ["(b) goris"]')
+
+    other = _case_with_file(case, tmp_path, edit)
+    light = {"territories": case.territories.iloc[:0], "incidents": case.incidents.iloc[:0]}
+    assert prepare_context(dataclasses.replace(other, **light), hillshade=False).title == "Another case, another title"
+    assert prepare_context(dataclasses.replace(case, **light), hillshade=False).title == raw["map"]["title"]
+    no_file = dataclasses.replace(case, config=CaseConfig(), **light)
+    assert prepare_context(no_file, hillshade=False).title == "Border map"
+
+    before = case_measurements(case, table=table)
+    after = case_measurements(other, table=table)
+    assert set(before.loc[before.claim_id == nakh, "reading"].str[:3]) == {"(a)"}
+    assert set(after.loc[after.claim_id == nakh, "reading"].str[:9]) == {"(b) goris"}
+    placed = {(lab["claim"], lab["reading"]) for lab in raw["map"]["labels"] if "label_min_zoom" in lab}
+    free = [r.label_min_zoom for r in after.itertuples() if (r.claim_id, r.reading[:3]) not in placed]
+    assert free and set(free) == {12}
+    free = [r.label_min_zoom for r in before.itertuples() if (r.claim_id, r.reading[:3]) not in placed]
+    assert set(free) == {raw["map"]["label_min_zoom"]}
+    # a label placement of the file moves its label
+    lab = next(x for x in raw["map"]["labels"] if x.get("label_direction") == "bottom")
+    row = before[(before.claim_id == lab["claim"]) & (before.reading.str[:3] == lab["reading"])].iloc[0]
+    assert (row.label_at, row.label_direction) == (lab["label_at"], "bottom")
+
+
+def test_case_viewsheds_warn_when_the_dem_fails(tmp_path):
+    import dataclasses
+
+    from borderkit.errors import MapLayerWarning
+    from borderkit.maps import case_viewsheds
+
+    case = load_case()
+    bad = tmp_path / "dem.tif"
+    bad.write_bytes(b"II*\x00 not a GeoTIFF")
+    with pytest.warns(MapLayerWarning, match="dem.tif"):
+        assert case_viewsheds(dataclasses.replace(case, dem=bad)) is None
+
+
+def test_disagreement_km2_is_the_same_in_the_map_the_cli_and_the_api():
+    """One implementation: the map's areas are borderkit.overlaps.divergence's, as `borderkit overlaps` prints."""
+    import dataclasses
+
+    import shapely
+    from click.testing import CliRunner
+    from pyproj import CRS, Transformer
+
+    from borderkit.cli import main
+    from borderkit.maps import prepare_context
+    from borderkit.overlaps import divergence
+
+    case = load_case()
+    a, b = "dcw-gmt", "natural-earth-10m"
+    both = [a, b]
+    sub = dataclasses.replace(
+        case,
+        lines=case.lines[case.lines["source"].isin(both)],
+        territories=case.territories[case.territories["source"].isin(both)],
+        incidents=case.incidents.iloc[:0],
+        places=case.places.iloc[:0],
+    )
+    report = prepare_context(sub, hillshade=False).report
+    in_map = sum(s["area_km2"] for s in report["areas"] if s["kind"] == "disagreement")
+    api = float(divergence(case.lines, source_a=a, source_b=b, territories=case.territories).pairs["area_km2"].iloc[0])
+    res = CliRunner().invoke(main.cli, ["overlaps", "--source", a, "--source", b, "--json"])
+    assert res.exit_code == 0, res.output
+    cli = json.loads(res.output)["pairs"][0]["area_km2"]
+    assert in_map == pytest.approx(api, rel=1e-9) and cli == pytest.approx(api, rel=1e-9)
+    # independent magnitude check: the same intersections in a Lambert equal-area plane (areas there are exact
+    # for straight edges in that plane; the overlay convention differs by far less than 0.1 %)
+    laea = Transformer.from_crs(
+        "EPSG:4326", CRS.from_proj4("+proj=laea +lat_0=40 +lon_0=45.5 +datum=WGS84 +units=m"), always_xy=True
+    )
+    t = case.territories
+
+    def terr(src, party):
+        g = shapely.union_all(t[(t.source == src) & (t.party == party)].geometry.to_numpy())
+        return shapely.transform(g, lambda xy: __import__("numpy").column_stack(laea.transform(xy[:, 0], xy[:, 1])))
+
+    ref = (
+        shapely.intersection(terr(a, "ARM"), terr(b, "AZE")).area
+        + shapely.intersection(terr(a, "AZE"), terr(b, "ARM")).area
+    ) / 1e6
+    assert in_map == pytest.approx(ref, rel=1e-3)
+
+
+def test_hillshade_is_the_terrain_engines_however_the_dem_is_given(tmp_path):
+    import numpy as np
+    from affine import Affine
+
+    from borderkit.maps import prepare_context
+    from borderkit.terrain.hillshade import hillshade_png
+
+    yy, xx = np.mgrid[0:60, 0:80]
+    dem = (1500 + 800 * np.sin(xx / 9.0) * np.cos(yy / 12.0)).astype("float32")
+    dem_path = _write_tif(tmp_path / "dem.tif", dem, crs="EPSG:4326", transform=Affine(0.01, 0, 45.3, 0, -0.01, 40.4))
+    expected = hillshade_png(dem_path, opacity=1.0, web_mercator=True)["png"]
+    as_dem = prepare_context({"dem": dem_path}).inputs.hillshade
+    as_hillshade = prepare_context({}, hillshade=dem_path).inputs.hillshade
+    assert as_dem.png == as_hillshade.png == expected
+
+
+def test_cli_measurement_table_with_a_bad_cell_names_row_and_column(tmp_path):
+    from click.testing import CliRunner
+
+    from borderkit.cli import main
+
+    csv_path = tmp_path / "m.csv"
+    csv_path.write_text(
+        "from_lon,from_lat,to_lon,to_lat,value,unit\n45.5,39.5,45.6,39.6,12.1,km\n45.5,north,45.6,39.6,3,km\n",
+        encoding="utf-8",
+    )
+    res = CliRunner().invoke(main.cli, ["map", str(csv_path), "-o", str(tmp_path / "o.html")])
+    assert res.exit_code == 1
+    assert "from_lat" in res.output and "2" in res.output and "north" in res.output
+    assert "Traceback" not in res.output
+    csv_path.write_text("from_lon,from_lat,to_lon,to_lat,value,unit\n45.5,39.5,45.6,39.6,12.1,km\n", encoding="utf-8")
+    res = CliRunner().invoke(main.cli, ["map", str(csv_path), "-o", str(tmp_path / "o.html"), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["measurements"] == 1

@@ -99,8 +99,8 @@ def _human(n: int) -> str:
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="HTML file to write ('-' for stdout). Default: maps/armenia-azerbaijan.html without DATA, "
-    "maps/<first DATA file name>.html with DATA (relative to the current directory).",
+    help="HTML file to write ('-' for stdout). Default: maps/<case>.html without DATA (e.g. "
+    "maps/armenia-azerbaijan.html), maps/<first DATA file name>.html with DATA (relative to the current directory).",
 )
 @click.option("--offline", is_flag=True, help="One self-contained file: inline Leaflet and plugins, no tile basemaps.")
 @click.option("--png", "png", type=click.Path(dir_okay=False, path_type=Path), help="Also write a static PNG map.")
@@ -136,9 +136,10 @@ def map_(
 ) -> None:
     """Draw a map of the bundled case, or of DATA files.
 
-    Without DATA, renders the bundled Armenia–Azerbaijan case to
-    maps/armenia-azerbaijan.html (the folder is created in the current
-    directory; this default file is always rewritten). DATA files are told apart
+    Without DATA, renders a bundled case (--case, default the
+    Armenia–Azerbaijan case) to maps/<case>.html (the folder is created in the
+    current directory; this default file is always rewritten), with the
+    title, measurements, labels and viewsheds its case file names. DATA files are told apart
     by their columns: line_id → lines, incident_id → incidents, place_id →
     places, territory_id → territories; a GeoTIFF is a DEM (hillshade) when it
     has one non-8-bit band, else a georeferenced scan of an old map (image
@@ -165,8 +166,20 @@ def map_(
         from borderkit import datasets
 
         case = datasets.load(case_name or DEFAULT_CASE)
+    layer_warnings: list[str] = []
     if case is not None:
-        layers.update(_case_layers(case, set(layers)))
+        import warnings
+
+        from borderkit.errors import MapLayerWarning
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", MapLayerWarning)
+            layers.update(_case_layers(case, set(layers)))
+        for w in caught:  # a layer left off is said in the summary, as one line
+            if issubclass(w.category, MapLayerWarning):
+                layer_warnings.append(" ".join(str(w.message).split()))
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
     if output is None:
         stem = (case_name or DEFAULT_CASE) if not data else data[0].name.split(".")[0]
@@ -217,7 +230,7 @@ def map_(
         "measurements": len(ctx.payload["measurements"]),
         "viewsheds": len(ctx.payload["viewsheds"]),
         "areas": report.get("areas", []),
-        "warnings": report.get("warnings", []),
+        "warnings": layer_warnings + list(report.get("warnings", [])),
     }
     to_stderr = str(output) == "-"  # the page went to stdout: the summary goes to stderr
     if as_json:

@@ -329,7 +329,7 @@ def load_osm(cache: Path) -> tuple[dict, dict[str, list[str]]]:
     df = pyogrio.read_dataframe(path, where=_party_filter("A3", PARTIES), columns=["A3"])
     geoms, notes = {}, {}
     box = shapely.box(*REGION_BBOX)
-    for a3, geom in zip(df["A3"], df.geometry):
+    for a3, geom in zip(df["A3"], df.geometry, strict=False):
         parts = [p for p in shapely.get_parts(geom) if p.intersects(box)]
         if parts:
             geoms[a3] = shapely.MultiPolygon(parts)
@@ -345,7 +345,7 @@ def load_natural_earth(cache: Path) -> tuple[dict, dict[str, list[str]], dict[st
     vsi = f"/vsizip/{zpath}/{SOURCES['natural-earth-10m']['layer']}"
     df = pyogrio.read_dataframe(vsi, where=_party_filter("ADM0_A3", PARTIES), columns=["ADM0_A3", "NAME"])
     geoms, notes, names = {}, {}, {}
-    for a3, name, geom in zip(df["ADM0_A3"], df["NAME"], df.geometry):
+    for a3, name, geom in zip(df["ADM0_A3"], df["NAME"], df.geometry, strict=False):
         geoms[a3], notes[a3], names[a3] = geom, [], name
     return geoms, notes, names
 
@@ -363,7 +363,7 @@ def _dcw_rings(ds, code: str) -> list[np.ndarray]:
     if np.any(vlat[marks] == 1):  # hole flag; none are set for these countries (checked)
         raise SystemExit(f"DCW {code}: hole flags present; decoding rules need revisiting")
     starts, ends = marks + 1, np.r_[marks[1:], len(vlon)]
-    return [np.round(np.column_stack([lon[s:e], lat[s:e]]), COORD_DECIMALS) for s, e in zip(starts, ends) if e > s]
+    return [np.round(np.column_stack([lon[s:e], lat[s:e]]), COORD_DECIMALS) for s, e in zip(starts, ends, strict=False) if e > s]
 
 
 def load_dcw(cache: Path) -> tuple[dict, dict[str, list[str]], dict[str, str], list[dict], dict]:
@@ -636,7 +636,7 @@ def derive_pieces(geoms: dict, tol_m: float, enclave_holes: list[dict] | None = 
 
     # Pass 2: AZE parts that lie (mostly) inside ARM: exclaves a source draws as an overlap
     # (no hole in ARM). Segments with ARM on the right that are not on ARM's boundary.
-    for part_idx, part in enumerate(aze_parts):
+    for part in aze_parts:
         if part.area == 0 or part.intersection(arm).area / part.area < 0.5:
             continue
         for _pi, _ext, coords in _rings_of(part):
@@ -761,7 +761,7 @@ def _self_crossings(geom) -> list[str]:
         a, b = shapely.STRtree(segs).query(segs, predicate="intersects")
         closed = np.array_equal(c[0], c[-1])
         keep = (b > a + 1) & ~(closed & (a == 0) & (b == len(segs) - 1))
-        for i, j in zip(a[keep], b[keep]):
+        for i, j in zip(a[keep], b[keep], strict=False):
             pt = shapely.get_coordinates(shapely.intersection(segs[i], segs[j]))[0]
             found.append(f"{pt[0]:.4f}E {pt[1]:.4f}N")
     uniq = list(dict.fromkeys(found))

@@ -123,7 +123,8 @@ def test_notebook_runs(name: str) -> None:
     result = NotebookRun(NOTEBOOKS / f"{name}.ipynb", CELL_TIMEOUT_S).execute()
     seconds = time.perf_counter() - t0
     if result.error is not None:
-        pytest.fail(f"{name} failed in cell {result.error.failing_cell_index}:\n{result.error.summary}\n{result.error.trace}")
+        error = result.error
+        pytest.fail(f"{name} failed in cell {error.failing_cell_index}:\n{error.summary}\n{error.trace}")
     assert seconds < 120, f"{name} took {seconds:.0f} s; the notebooks should stay fast enough for every test run"
 
     for p in outputs:

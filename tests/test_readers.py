@@ -611,3 +611,39 @@ def test_parquet_needs_pyarrow(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
         read_places(path)
     with pytest.raises(ImportError):
         read_places(path)
+
+
+def test_detect_layer_kind(tmp_path):
+    import json as _json
+
+    from borderkit.errors import EmptyFileError as _Empty
+    from borderkit.io import detect_layer_kind, layer_columns
+
+    csv_path = tmp_path / "p.csv"
+    csv_path.write_text("name_en;place_id;lat;lon\nTegh;p1;39.5;46.4\n", encoding="utf-16")
+    assert layer_columns(csv_path) == ["name_en", "place_id", "lat", "lon"]
+    assert detect_layer_kind(csv_path) == "places"
+    typo = tmp_path / "t.csv"
+    typo.write_text("line_idd,name\na,b\n", encoding="utf-8")
+    assert detect_layer_kind(typo) == "lines"
+    # no id column: the geometry tells lines and territories, not points
+    for geom, kind in (
+        ({"type": "MultiLineString", "coordinates": [[[45, 40], [45.1, 40.1]]]}, "lines"),
+        ({"type": "Polygon", "coordinates": [[[45, 40], [45.1, 40], [45.1, 40.1], [45, 40]]]}, "territories"),
+        ({"type": "Point", "coordinates": [45, 40]}, None),
+    ):
+        f = tmp_path / "g.geojson"
+        f.write_text(
+            _json.dumps(
+                {
+                    "type": "FeatureCollection",
+                    "features": [{"type": "Feature", "properties": {"a": 1}, "geometry": geom}],
+                }
+            ),
+            encoding="utf-8",
+        )
+        assert detect_layer_kind(f) == kind
+    empty = tmp_path / "e.csv"
+    empty.write_text("a,b\n", encoding="utf-8")
+    with pytest.raises(_Empty, match="no data rows"):
+        detect_layer_kind(empty)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from conftest import require_module, shared_file
+from conftest import IN_CI, require_module, shared_file
 
 rasterio = require_module("rasterio")  # CI=true: fail, never skip
 
@@ -191,3 +191,23 @@ def test_dem_info(run, dted):
 def test_missing_dem_is_one_line(run, tmp_path):
     r = run("los", "--from", "39.5,46.1", "--to", "39.6,46.2", "--dem", tmp_path / "nope.tif")
     assert r.exit_code == main.EXIT_DATA and r.output.count("\n") == 1 and "does not exist" in r.output
+
+
+def test_case_supplies_the_dem(run):
+    """No --dem: the DEM of --case (the registry's `dem` layer, i.e. Case.dem), the same as passing that file."""
+    from borderkit import registry
+
+    try:
+        path = registry.verify(registry.DEFAULT_CASE)["dem"]
+    except Exception as exc:  # noqa: BLE001
+        if IN_CI:
+            raise
+        pytest.skip(f"bundled case not available: {exc}")
+    args = ["los", "--from", "39.5833,46.175", "--to", "39.5111,46.3417", "--json"]
+    by_case = run(*args, "--case", registry.DEFAULT_CASE)
+    by_file = run(*args, "--dem", path)
+    assert by_case.exit_code == 0 and by_file.exit_code == 0, by_case.output + by_file.output
+    assert json.loads(by_case.stdout) == json.loads(by_file.stdout)
+    bad = run(*args, "--case", "no-such-case")
+    assert bad.exit_code == main.EXIT_DATA and bad.output.count("\n") == 1
+    assert "no-such-case" in bad.output and "--dem" in bad.output

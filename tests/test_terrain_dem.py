@@ -15,7 +15,7 @@ rasterio = require_module("rasterio")  # CI=true: fail, never skip
 from affine import Affine  # noqa: E402
 from pyproj import Geod  # noqa: E402
 
-from borderkit.errors import CRSError, DatasetNotFoundError, FileFormatError, ValidationError  # noqa: E402
+from borderkit.errors import CRSError, DatasetNotFoundError, FileFormatError, RegistryError, ValidationError  # noqa: E402
 from borderkit.terrain.dem import DEM, gaussian_radius_m, open_dem  # noqa: E402
 
 GEOD = Geod(ellps="WGS84")
@@ -247,11 +247,11 @@ def test_reproject_and_write_round_trip(tmp_path):
 
 
 def test_bundled_case_dem_is_globe():
-    from borderkit.terrain.dem import default_dem_path
+    from borderkit import registry
 
     try:
-        path = default_dem_path()
-    except DatasetNotFoundError:
+        path = registry.verify(registry.DEFAULT_CASE)["dem"]  # the case's DEM (Case.dem); terrain knows no case
+    except (DatasetNotFoundError, RegistryError):
         if IN_CI:
             raise
         pytest.skip("bundled DEM not built in this checkout")
@@ -278,3 +278,10 @@ def test_dem_object_is_plain(plane):
     assert sub.shape[0] < plane.shape[0] and math.isclose(sub.res[0], 0.01)
     with pytest.raises(ValidationError, match="does not overlap"):
         plane.subset((10, 10, 11, 11))
+
+
+def test_no_dem_is_one_clear_error():
+    """terrain has no default DEM (no case knowledge): None names what to pass instead."""
+    with pytest.raises(ValidationError, match="no DEM given") as info:
+        open_dem(None)
+    assert "\n" not in str(info.value) and "--case" in str(info.value)

@@ -22,7 +22,7 @@ from conftest import require_module, shared_file
 rasterio = require_module("rasterio")  # CI=true: fail, never skip
 from click.testing import CliRunner  # noqa: E402
 
-from borderkit.errors import OfflineError, RegistryError, ValidationError  # noqa: E402
+from borderkit.errors import OfflineError, OutputExistsError, RegistryError, ValidationError  # noqa: E402
 from borderkit.terrain.dem import open_dem  # noqa: E402
 from borderkit.terrain.fetch import (  # noqa: E402
     DownloadError,
@@ -300,8 +300,6 @@ def test_too_many_tiles_and_overwrite(server, tmp_path):
             BBOX, output=tmp_path / "x.tif", zoom=15, url_template=server.template, max_tiles=10, cache_dir=tmp_path
         )
     (tmp_path / "exists.tif").write_bytes(b"")
-    from borderkit.terrain.visibility import OutputExistsError
-
     with pytest.raises(OutputExistsError, match="--overwrite"):
         fetch_dem(BBOX, output=tmp_path / "exists.tif", zoom=ZOOM, url_template=server.template, cache_dir=tmp_path)
 
@@ -385,3 +383,33 @@ def test_cli_fetch_and_offline_exit_code(server, tmp_path, monkeypatch):
     )
     assert r.exit_code == main.EXIT_OFFLINE
     assert r.output.count("\n") == 1 and "cannot reach" in r.output
+
+
+def test_changed_server_file_replaces_a_corrupted_cache(server, tiles, tmp_path, caplog):
+    """Cached copy corrupted *and* the server's file changed: the new file is taken and recorded, quietly."""
+    path = next(iter(tiles[1]))
+    z, x, y = path.removesuffix(".png").split("/")[-3:]
+    url = server.template.format(z=z, x=x, y=y)
+    dest = tmp_path / "t.png"
+    download(url, dest, retries=0)
+    dest.write_bytes(b"x" * dest.stat().st_size)  # same size, other bytes
+    new_body = encode_png(np.full((4, 4, 3), 7, dtype=np.uint8))
+    server.files[path] = new_body
+    with caplog.at_level("INFO", logger="pooch"):
+        res = download(url, dest, retries=0)
+    assert not res.cached and dest.read_bytes() == new_body
+    meta = json.loads(dest.with_name("t.png.json").read_text())
+    assert meta["sha256"] == hashlib.sha256(new_body).hexdigest() and meta["bytes"] == len(new_body)
+    assert not [r for r in caplog.records if r.name == "pooch" and r.levelno < 30]  # pooch's INFO lines silenced
+
+
+def test_url_template_is_not_a_format_string():
+    """A user's --url-template is data: only bare {z}/{x}/{y} placeholders are replaced."""
+    from borderkit.errors import ValidationError
+    from borderkit.terrain.fetch import fill_url_template
+
+    assert fill_url_template("https://t.test/{z}/{x}/{y}.png", z=7, x=80, y=48) == "https://t.test/7/80/48.png"
+    for hostile in ("https://t.test/{z.__class__}/{x}/{y}", "https://t.test/{z}/{x}/{y}/{0}",
+                    "https://t.test/{x[0]}/{y}", "https://t.test/{api_key}/{z}/{x}/{y}"):
+        with pytest.raises(ValidationError, match="url_template"):
+            fill_url_template(hostile, z=7, x=80, y=48)

@@ -76,3 +76,35 @@ def test_encode_png_round_trip(tmp_path):
     with rasterio.open(p) as ds:
         np.testing.assert_array_equal(np.moveaxis(ds.read(), 0, 2), rgba)
     assert zlib.crc32(encode_png(rgba)) == zlib.crc32(encode_png(rgba))
+
+
+def test_hillshade_array_on_a_plane_matches_the_dot_product():
+    """z = 0.5·x (rising east): shade = n·L with n the unit normal (-0.5, 0, 1)/|…| and L the unit light vector."""
+    from borderkit.terrain.hillshade import hillshade_array
+
+    dx = 30.0
+    z = np.tile(0.5 * dx * np.arange(8.0), (6, 1))
+    for az, alt in ((90.0, 45.0), (315.0, 45.0), (180.0, 30.0)):
+        n = np.array([-0.5, 0.0, 1.0]) / np.sqrt(1.25)
+        a, h = np.radians(az), np.radians(alt)
+        light = np.array([np.sin(a) * np.cos(h), np.cos(a) * np.cos(h), np.sin(h)])  # x east, y north
+        expected = max(0.0, float(n @ light))
+        got = hillshade_array(z, dx_m=np.full(6, dx), dy_m=dx, azimuth_deg=az, altitude_deg=alt)
+        np.testing.assert_allclose(got[1:-1, 1:-1], expected, atol=1e-12)
+
+
+@pytest.mark.parametrize("bands", [0, 1, 2, 3, 4])
+def test_encode_png_decodes_with_pillow(bands):
+    """The one PNG encoder: grey, grey+alpha, RGB and RGBA decode (Pillow) to the same array."""
+    Image = pytest.importorskip("PIL.Image")
+    import io
+
+    from borderkit.terrain.hillshade import encode_png
+
+    rng = np.random.default_rng(bands)
+    shape = (7, 5) if bands == 0 else (7, 5, bands)
+    arr = rng.integers(0, 256, size=shape, dtype=np.uint8)
+    img = Image.open(io.BytesIO(encode_png(arr)))
+    back = np.asarray(img)
+    np.testing.assert_array_equal(back, arr[:, :, 0] if bands == 1 else arr)
+    assert encode_png(arr) == encode_png(arr.copy())

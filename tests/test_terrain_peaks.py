@@ -146,22 +146,32 @@ def test_reported_summit_changes_the_verdict_when_it_should(cone):
 
 
 @pytest.fixture(scope="module")
-def case_places():
+def case():
     try:
         from borderkit import datasets
 
-        return datasets.load().places
+        return datasets.load()
     except Exception as exc:  # noqa: BLE001
         if IN_CI:
             raise
         pytest.skip(f"bundled case not available: {exc}")
 
 
-def test_mets_ishkhanasar_on_dted0_and_globe(case_places):
+def test_mets_ishkhanasar_on_dted0_and_globe(case):
+    case_places = case.places
     dted = open_dem(shared_file("dted0-caucasus/e046/n39.dt0").parent.parent)
     r = peak_check("Mets Ishkhanasar", places=case_places, dem=dted)
     assert r["dem_max_m"] == 3495.0 and r["dem"]["vertical_accuracy_m"] == 45.0
     assert r["reported_m"] == 3550.0 and r["dem_max_m"] < r["reported_m"]  # the case lists 3550 m
     assert 700 < r["dem"]["resolution_ew_m"] < 730 and 920 < r["dem"]["resolution_ns_m"] < 930
-    g = peak_check("Mets Ishkhanasar", places=case_places, dem=None)
+    g = peak_check("Mets Ishkhanasar", places=case_places, dem=case.dem)  # the case's DEM, passed in
     assert g["dem"]["kind"] == "GLOBE" and g["dem_max_m"] == 3495.0  # GLOBE here is DTED0 posts, shifted half a cell
+
+
+def test_places_and_dem_are_parameters(cone):
+    """terrain knows no case: no places or no DEM is one clear error naming what to pass."""
+    d, places = cone
+    with pytest.raises(ValidationError, match="no places layer given"):
+        peak_check("Cone Peak", places=None, dem=d)
+    with pytest.raises(ValidationError, match="no DEM given"):
+        peak_check("Cone Peak", places=places, dem=None)

@@ -13,11 +13,10 @@ rasterio = require_module("rasterio")  # CI=true: fail, never skip
 from affine import Affine  # noqa: E402
 from pyproj import Geod  # noqa: E402
 
-from borderkit.errors import ValidationError  # noqa: E402
+from borderkit.errors import OutputExistsError, ValidationError  # noqa: E402
 from borderkit.terrain import _kernels  # noqa: E402
 from borderkit.terrain.dem import DEM, gaussian_radius_m, open_dem  # noqa: E402
 from borderkit.terrain.visibility import (  # noqa: E402
-    OutputExistsError,
     horizon_distance_m,
     line_of_sight,
     lines_of_sight,

@@ -937,3 +937,99 @@ def test_validate_lines_and_territories_in_memory() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert find_problems(territories([BOWTIE]), "territories", repair=True) == []
+
+
+# ---------------------------------------------------------------------------
+# values that used to pass validation and be read wrongly (issue 10)
+# ---------------------------------------------------------------------------
+
+
+def _lines(geoms: list, **cols: list) -> gpd.GeoDataFrame:
+    n = len(geoms)
+    base = {
+        "line_id": [f"l{i}" for i in range(n)],
+        "name": ["L"] * n,
+        "source": ["s"] * n,
+        "source_version": ["1"] * n,
+        "source_date": ["2024"] * n,
+        "scale_or_accuracy_m": [10.0] * n,
+        "licence": ["CC0-1.0"] * n,
+        "claimant": ["ARM"] * n,
+        "left_party": ["ARM"] * n,
+        "right_party": ["AZE"] * n,
+    }
+    base.update(cols)
+    return gpd.GeoDataFrame(base, geometry=geoms, crs="EPSG:4326")
+
+
+def test_spike_is_reported_with_geodesic_leg_lengths() -> None:
+    from pyproj import Geod
+
+    spike = LineString([(45.0, 40.0), (45.1, 40.1), (85.0, 20.0), (45.2, 40.2), (45.3, 40.3)])
+    gdf = _lines([LineString([(45.0, 40.0), (45.1, 40.1)]), spike])
+    with pytest.raises(ValidationError) as exc:
+        validate_lines(gdf, path="l")
+    assert [(p.row, p.column) for p in exc.value.problems] == [(2, "geometry")]
+    # the legs, computed here with pyproj directly (Karney's geodesic on WGS84)
+    geod = Geod(ellps="WGS84")
+    out_km = geod.inv(45.1, 40.1, 85.0, 20.0)[2] / 1000
+    back_km = geod.inv(85.0, 20.0, 45.2, 40.2)[2] / 1000
+    msg = exc.value.problems[0].message
+    assert (
+        f"vertex 3 at (85, 20) is a spike: the line runs {out_km:,.0f} km out to it and {back_km:,.0f} km back" in msg
+    )
+
+
+def test_long_segment_and_legitimate_detail() -> None:
+    # 10 degrees of longitude at 40 N: under 1,000 km (kept); 15 degrees: over it (reported)
+    ok = LineString([(40.0, 40.0), (50.0, 40.0)])
+    jump = LineString([(40.0, 40.0), (55.0, 40.0)])
+    # a detailed zigzag with 1 km legs is not a spike
+    zigzag = LineString([(45.0 + i * 0.01, 40.0 + (i % 2) * 0.01) for i in range(50)])
+    gdf = _lines([ok, jump, zigzag])
+    problems = find_problems(gdf, "lines")
+    assert [(p.row, p.column) for p in problems] == [(2, "geometry")]
+    from pyproj import Geod
+
+    km = Geod(ellps="WGS84").inv(40.0, 40.0, 55.0, 40.0)[2] / 1000
+    assert f"(40, 40) to (55, 40) is {km:,.0f} km long" in problems[0].message
+
+
+def test_same_party_on_both_sides() -> None:
+    gdf = _lines([LineString([(45.0, 40.0), (45.1, 40.1)])] * 2, right_party=["AZE", "arm"])
+    problems = find_problems(gdf, "lines")
+    assert [(p.row, p.column) for p in problems] == [(2, "right_party")]
+    assert "both 'ARM'" in problems[0].message
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "1e400", "Infinity"])
+def test_non_finite_numbers_are_refused(tmp_path: Path, value: str) -> None:
+    rows = incident_rows(2)
+    rows[1]["precision_m"] = value
+    path = write_incidents(tmp_path / "i.csv", rows)
+    with pytest.raises(ValidationError) as exc:
+        read_incidents(path)
+    assert_problems(exc.value, path, [(2, "precision_m")])
+    assert "not a finite number" in exc.value.problems[0].message
+    places = write_csv(tmp_path / "p.csv", PLACES_HEADER + ",elevation_m", [GOOD_PLACES[0] + f",{value}"])
+    with pytest.raises(ValidationError) as exc:
+        read_places(places)
+    assert_problems(exc.value, places, [(1, "elevation_m")])
+
+
+def test_null_island_point(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "p.csv", PLACES_HEADER, [GOOD_PLACES[0], "x,village,X,0,0", "y,village,Y,0.0,0.001"])
+    with pytest.raises(ValidationError) as exc:
+        read_places(path, swap_check=False)
+    assert_problems(exc.value, path, [(2, "latitude")])
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("1828-02-10", "1828-02-10"), ("1500", "1500-01-01"), ("9999-12-31", "9999-12-31"), ("0001-01", "0001-01-01")],
+)
+def test_dates_outside_the_nanosecond_range(tmp_path: Path, text: str, expected: str) -> None:
+    rows = incident_rows(1)
+    rows[0]["date"] = text
+    gdf = read_incidents(write_incidents(tmp_path / "i.csv", rows))
+    assert gdf["date"].iloc[0].isoformat()[:10] == expected

@@ -96,7 +96,7 @@ try:  # numba is optional (borderkit[terrain] and the test extra install it)
 
     HAVE_NUMBA = True
 except ImportError:  # pragma: no cover - exercised when numba is absent
-    _numba = None
+    _numba = None  # type: ignore[assignment]
     HAVE_NUMBA = False
 
 
@@ -730,6 +730,9 @@ class LineIndex:
         Tuning of the candidate lists (speed only: every answer is proven at query time).
     """
 
+    piece_segment: np.ndarray | None = None
+    """Set by the caller: the source segment of each indexed piece (pieces split long segments)."""
+
     def __init__(
         self,
         a_lon: np.ndarray,
@@ -855,7 +858,7 @@ class LineIndex:
         lon = np.ascontiguousarray(lon, dtype=np.float64).ravel()
         lat = np.ascontiguousarray(lat, dtype=np.float64).ravel()
         n = lon.size
-        out = {
+        out: dict[str, np.ndarray] = {
             "seg": np.empty(n, dtype=np.int64),
             "t": np.empty(n),
             "distance_m": np.empty(n),

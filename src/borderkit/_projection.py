@@ -377,7 +377,7 @@ def local_projection(data: Any, *, kind: str = "aeqd") -> LocalProjection:
         Centred on the middle of the data's longitude/latitude box.
     """
     if isinstance(data, tuple) and len(data) == 4 and all(np.isscalar(v) for v in data):
-        return LocalProjection.from_bounds(data, kind=kind)  # type: ignore[arg-type]
+        return LocalProjection.from_bounds(data, kind=kind)
     return LocalProjection.from_geometries(data, kind=kind)
 
 

@@ -464,12 +464,14 @@ class Case:
             raise ValidationError(
                 f"case {self.name!r} names no corridor in its case file; give the party and the place of part A"
             )
+        part_a_at: tuple[float, float] | None
         if from_place is not None:
             part_a_at, west = place_point(self.places, from_place), None
         else:
-            part_a_at, west = self.part_location(cor[0])  # type: ignore[index]
+            assert cor is not None  # rule_a is set only when the case file names a corridor
+            part_a_at, west = self.part_location(cor[0])
             if part_a_at is None:
-                raise ValidationError(f"case {self.name!r}: part {cor[0]!r} cannot be located")  # type: ignore[index]
+                raise ValidationError(f"case {self.name!r}: part {cor[0]!r} cannot be located")
         part_b_at = place_point(self.places, to_place) if to_place else (
             None if rule_b is None or rule_b.largest else self.part_location(cor[1])[0])  # type: ignore[index]
         if sections is None and rule_a and rule_b and rule_a.section and rule_b.section:
@@ -612,7 +614,8 @@ def load(name: str = DEFAULT_CASE, *, verify_hashes: bool = True) -> Case:
             raise RegistryError(
                 f"dataset {name!r} has no {key!r} layer in registry.json; rebuild with geodata/build.py"
             )
-    layers = {key: read_layer(paths[key], key) for key in ("lines", "territories", "incidents", "places")}
+    kinds = ("lines", "territories", "incidents", "places")
+    layers: dict[str, Any] = {key: read_layer(paths[key], key) for key in kinds}
     claims = read_claims(paths["claims"])
     config = read_case_file(paths[CASE_FILE_KEY]) if CASE_FILE_KEY in paths else CaseConfig()
     all_sources = registry()["sources"]

@@ -28,9 +28,12 @@ __all__ = [
     "RegistryError",
     "OptionalDependencyError",
     "OfflineError",
+    "DownloadError",
     "FormatLimitError",
-    "Problem",
+    "InputTooLargeError",
     "BorderkitWarning",
+    "GuessedEncodingWarning",
+    "Problem",
     "FormatLimitWarning",
     "DEMError",
     "OutputExistsError",
@@ -135,6 +138,26 @@ class EncodingError(FileFormatError, UnicodeError):
     """Text that is not valid UTF-8 (or the declared encoding)."""
 
 
+class InputTooLargeError(FileFormatError):
+    """A file (or a zip member, uncompressed) larger than the readers' size limit.
+
+    The limit bounds the memory a reader may use; raise it with the
+    ``BORDERKIT_MAX_INPUT_MB`` environment variable (see
+    :func:`borderkit.io.readers.max_input_bytes`).
+    """
+
+
+class BorderkitWarning(UserWarning):
+    """Root of every warning borderkit emits on purpose (data it read but is not sure of,
+    a format that shortened something, a layer left off a map …)."""
+
+
+class GuessedEncodingWarning(BorderkitWarning):
+    """Text whose encoding the file does not declare was decoded by a guess
+    (e.g. a shapefile without ``.cpg`` read as Windows-1251): pass ``encoding=``
+    when the guess is wrong."""
+
+
 class DatasetNotFoundError(BorderkitError, KeyError):
     """An unknown bundled dataset or registry entry."""
 
@@ -154,6 +177,10 @@ class OfflineError(BorderkitError, ConnectionError):
     """A download was asked for but the network cannot be reached."""
 
 
+class DownloadError(BorderkitError, RuntimeError):
+    """The server answered, but not with the file (HTTP error, missing tile)."""
+
+
 class FormatLimitError(BorderkitError, ValueError):
     """A layer the chosen output format cannot hold (GPX territories, a Shapefile
     mixing points and lines, an output suffix borderkit does not write …)."""
@@ -164,10 +191,6 @@ class OutputExistsError(BorderkitError, FileExistsError):
 
     A usage error: the CLI exits with code 2, like click's own usage errors.
     """
-
-
-class BorderkitWarning(UserWarning):
-    """Root of every warning borderkit emits on purpose."""
 
 
 class FormatLimitWarning(BorderkitWarning):

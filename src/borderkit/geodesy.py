@@ -125,7 +125,7 @@ def _inverse(lon1: Any, lat1: Any, lon2: Any, lat2: Any) -> tuple[np.ndarray, ..
     )
     shape = arrays[0].shape
     flat = [np.ravel(a) for a in arrays]
-    az12, az21, dist = GEOD.inv(*flat)
+    az12, az21, dist = GEOD.inv(flat[0], flat[1], flat[2], flat[3])
     return tuple(np.asarray(v, dtype=np.float64).reshape(shape) for v in (dist, az12, az21))
 
 
@@ -199,7 +199,8 @@ def geodesic_destination(lon: Any, lat: Any, azimuth_deg: Any, distance_m: Any) 
         check_finite(distance_m, "distance_m"),
     )
     shape = arrays[0].shape
-    lon2, lat2, az21 = GEOD.fwd(*[np.ravel(a) for a in arrays])
+    flat = [np.ravel(a) for a in arrays]
+    lon2, lat2, az21 = GEOD.fwd(flat[0], flat[1], flat[2], flat[3])
     return GeodesicDestination(*(np.asarray(v, dtype=np.float64).reshape(shape) for v in (lon2, lat2, az21)))
 
 

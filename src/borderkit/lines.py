@@ -234,7 +234,7 @@ def area_km2(geometries: Any) -> float:
     return total / 1e6
 
 
-def areas_km2(geometries: Sequence[Any]) -> np.ndarray:
+def areas_km2(geometries: Sequence[Any] | np.ndarray) -> np.ndarray:
     """Area of each geometry (km², WGS84 ellipsoid), as in :func:`area_km2`.
 
     Examples

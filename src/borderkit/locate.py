@@ -713,7 +713,7 @@ def _compute(
             unc = np.hypot(pts.precision, acc)
         dist = r["distance"]
         margin = dist - unc
-        has_party = np.not_equal(party, None)
+        has_party = ~pd.isna(party)
         determinate = (margin > 0.0) & ~overlap & has_party
         ref = np.where(expect != None, expect, reference_party or model.reference)  # noqa: E711
         lp = r["line_party"]
@@ -722,7 +722,7 @@ def _compute(
         with np.errstate(invalid="ignore"):
             nearer_other = other_d < dist  # NaN (no other border in the source) compares False
         near = ~r["line_end"] & ~nearer_other
-        verdict = np.where(
+        verdict = np.where(  # type: ignore[call-overload]  # object arrays holding None
             expect == None,  # noqa: E711
             None,
             np.where(
@@ -1042,7 +1042,7 @@ def overall_verdict(verdicts: np.ndarray) -> np.ndarray:
         np.where((v == "across").sum(axis=1) == s, "across",
                  np.where((v == NOT_NEAR).any(axis=1), NOT_NEAR, "indeterminate")),
     )
-    return np.where(has, overall.astype(object), None)
+    return np.where(has, overall.astype(object), None)  # type: ignore[call-overload]  # None fills an object array
 
 
 def _summary(names: list[str], party: np.ndarray, det: np.ndarray, margin: np.ndarray,
@@ -1055,7 +1055,7 @@ def _summary(names: list[str], party: np.ndarray, det: np.ndarray, margin: np.nd
     joined = pairs[:, 0]
     for k in range(1, s):  # a loop over sources, not points
         joined = np.char.add(np.char.add(joined, "; "), pairs[:, k])
-    out: dict[str, np.ndarray] = {
+    out: dict[str, Any] = {
         "parties": joined.astype(object),
         "sources_agree": (label == label[:, :1]).all(axis=1),
         "determinate_all": det.all(axis=1),

@@ -294,7 +294,7 @@ def distance_toward(
     path = proj.geometry_to_local(shapely.LineString(path_ll))
     rows = []
     for src, g in _groups(sel):
-        best = (math.inf, None, None)
+        best: tuple[float, Any, Any] = (math.inf, None, None)
         local = lines_to_local(proj, g)
         for k, geom in enumerate(local):
             inter = shapely.intersection(path, geom)
@@ -367,10 +367,10 @@ def _grid_samples(poly_local: Any, h: float) -> np.ndarray:
     xs = np.arange(minx + h / 2.0, maxx, h)
     ys = np.arange(miny + h / 2.0, maxy, h)
     if xs.size == 0 or ys.size == 0:
-        grid = np.empty((0, 2))
+        grid: np.ndarray = np.empty((0, 2))
     else:
-        gx, gy = np.meshgrid(xs, ys)
-        gx, gy = gx.ravel(), gy.ravel()
+        mx, my = np.meshgrid(xs, ys)
+        gx, gy = mx.ravel(), my.ravel()
         inside = shapely.contains_xy(poly_local, gx, gy)
         grid = np.column_stack([gx[inside], gy[inside]])
     bnd = shapely.get_coordinates(shapely.segmentize(poly_local.boundary, h))
@@ -881,6 +881,7 @@ def corridor_width(
                 todo.append("lines")
         for m in todo:
             if m == "territories":
+                assert territories is not None  # has_t
                 sel_t = (territories["source"] == src) & (territories["party"] == party)
                 geom = territories.loc[sel_t].geometry.iloc[0]
                 acc = float(territories.loc[sel_t, "scale_or_accuracy_m"].iloc[0])
@@ -896,6 +897,7 @@ def corridor_width(
                 text = (f"smallest geodesic distance (WGS84) between the outlines of two parts of {src}'s {party} "
                         "territory: every vertex of one to the geodesic segments of the other")
             else:
+                assert lines is not None and sections is not None  # has_l, checked above
                 g = lines[lines["source"] == src]
                 la = g[g["section"] == sections[0]]
                 lb = g[g["section"] == sections[1]]
@@ -956,6 +958,7 @@ def distance_to_territory(
     for src in sorted(names):
         has_t = territories is not None and ((territories["source"] == src) & (territories["party"] == party)).any()
         if has_t:
+            assert territories is not None  # has_t
             t = territories[(territories["source"] == src) & (territories["party"] == party)]
             geom = t.geometry.iloc[0]
             how = f"{party} territory"
@@ -969,6 +972,7 @@ def distance_to_territory(
             acc = float(t["scale_or_accuracy_m"].iloc[0])
             nlon, nlat = near["nearest_lon"].to_numpy(), near["nearest_lat"].to_numpy()
         else:
+            assert lines is not None  # a source without territories is one of the lines
             g = lines[(lines["source"] == src) & (lines["section"] == section)]
             s = sided(lo, la, g)
             inside = s.party == party

@@ -20,7 +20,9 @@ What "conformed" means
 * The schema's columns come first, in schema order, then every other column of
   the input, in its order (nothing is dropped). Optional text columns are
   filled with ``""``, optional numbers with NaN.
-* Dates become ``datetime64[ns]`` at midnight (the date only). Accepted text:
+* Dates become ``datetime64[s]`` at midnight (the date only), so every year
+  from 0001 to 9999 is kept (historical dates in a border dispute are
+  legitimate data; nanosecond timestamps would stop at 1677 and 2262). Accepted text:
   ``YYYY-MM-DD`` (``/`` also accepted as separator, a time part is ignored),
   ``YYYY-MM`` and ``YYYY`` (first day of the month/year).
 * ``sources`` becomes a list of dicts with exactly the keys ``publication``,
@@ -28,6 +30,13 @@ What "conformed" means
   are accepted); a URL must be ``http://`` or ``https://``.
 * ``kind``/``date_precision`` are compared without case and stored lower-case;
   party codes are stored upper-case.
+
+Checks that stop a wrong reading
+--------------------------------
+Besides the schema: numbers must be finite (``inf``/``1e400`` are refused), a
+point at exactly (0, 0) is a missing location, a line must not have the same
+party on both sides, and no segment may be a spike (:data:`SPIKE_MIN_KM`) or
+longer than :data:`MAX_SEGMENT_KM` (geodesic lengths on WGS84, vectorised).
 
 Row numbers
 -----------
@@ -87,6 +96,16 @@ __all__ = [
     "validate_places",
     "find_problems",
     "parse_dates",
+    "DATE_DTYPE",
+    "IssueLog",
+    "conform",
+    "to_text",
+    "short_repr",
+    "guess_projected_crs",
+    "layer_schema",
+    "MAX_SEGMENT_KM",
+    "SPIKE_MIN_KM",
+    "SPIKE_RATIO",
     "normalise_sources",
 ]
 
@@ -115,6 +134,13 @@ the error message as the CRS to pass.
 
 _PROJECTED_THRESHOLD = 1000.0
 """A coordinate larger than this (in absolute value) is metres, not degrees."""
+
+DATE_DTYPE = "datetime64[s]"
+"""dtype of every date column: second resolution covers years 0001-9999
+(``datetime64[ns]`` would overflow before 1677 and after 2262)."""
+
+_ROWS_NAMED = 5
+"""At most this many row numbers are listed in one message (the rest are counted)."""
 
 _DATE_HINT = "write dates as YYYY-MM-DD (e.g. 2020-07-12)"
 
@@ -255,8 +281,8 @@ class IssueLog:
     def problems(self) -> list[Problem]:
         """Every problem: file-level ones first, then by row (stable)."""
         file_level = [self._problem(i) for i in self.items if i.pos is None]
-        by_row = sorted((i for i in self.items if i.pos is not None), key=lambda i: i.pos)
-        return file_level + [self._problem(i) for i in by_row]
+        by_row = sorted(((i.pos, i) for i in self.items if i.pos is not None), key=lambda pos_issue: pos_issue[0])
+        return file_level + [self._problem(i) for _, i in by_row]
 
     def messages_by_position(self) -> dict[int, list[tuple[str | None, str]]]:
         out: dict[int, list[tuple[str | None, str]]] = {}
@@ -290,7 +316,8 @@ def _positions(where: Any, n: int) -> np.ndarray:
 # ---------------------------------------------------------------------------
 
 
-def _short(value: Any, limit: int = 60) -> str:
+def short_repr(value: Any, limit: int = 60) -> str:
+    """``repr(value)`` cut to ``limit`` characters (for quoting a bad value in a message)."""
     text = repr(value) if not isinstance(value, str) else repr(value)
     return text if len(text) <= limit else text[: limit - 4] + "…" + text[-1]
 
@@ -334,7 +361,8 @@ def parse_dates(series: pd.Series, *, formats: Sequence[str] = ()) -> tuple[pd.S
     Returns
     -------
     dates
-        ``datetime64[ns]`` at midnight, NaT where empty or unparseable.
+        :data:`DATE_DTYPE` (``datetime64[s]``, years 0001-9999) at midnight,
+        NaT where empty or unparseable.
     bad
         Boolean mask of values that are present but not a date.
     granularity
@@ -347,24 +375,31 @@ def parse_dates(series: pd.Series, *, formats: Sequence[str] = ()) -> tuple[pd.S
         s = series
         if getattr(s.dt, "tz", None) is not None:
             s = s.dt.tz_localize(None)
-        out = s.dt.normalize().astype("datetime64[ns]")
+        out = s.dt.normalize().astype(DATE_DTYPE)
         gran = pd.Series(np.where(out.isna(), "", "day"), index=index, dtype=object)
         return out, np.zeros(n, dtype=bool), gran
     obj = series.astype(object)
     na = pd.isna(obj).to_numpy(dtype=bool) if n else np.zeros(0, dtype=bool)
     is_str = obj.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
-    result = pd.Series(pd.NaT, index=index, dtype="datetime64[ns]")
+    result = pd.Series(pd.NaT, index=index, dtype=DATE_DTYPE)
     gran = pd.Series("", index=index, dtype=object)
     bad = np.zeros(n, dtype=bool)
     # date/datetime objects (GeoParquet date32, GPKG datetimes in object columns)
     other = ~na & ~is_str
     if other.any():
-        conv = pd.to_datetime(obj[other], errors="coerce")
-        if getattr(conv.dt, "tz", None) is not None:
-            conv = conv.dt.tz_localize(None)
-        result[other] = conv.dt.normalize().astype("datetime64[ns]")
-        gran[other] = "day"
-        bad[other] = conv.isna().to_numpy()
+        try:
+            conv = pd.to_datetime(obj[other], errors="coerce")
+            if getattr(conv.dt, "tz", None) is not None:
+                conv = conv.dt.tz_localize(None)
+            result[other] = conv.dt.normalize().astype(DATE_DTYPE)
+            gran[other] = "day"
+            bad[other] = conv.isna().to_numpy()
+        except (ValueError, TypeError, OverflowError):
+            # out-of-range or mixed objects: read them through their text
+            # (ISO for date/datetime objects) below, one rule for all
+            obj = obj.copy()
+            obj[other] = obj[other].map(lambda v: v.isoformat() if hasattr(v, "isoformat") else str(v))
+            is_str = is_str | other
     text = obj.where(is_str, "").astype(str).str.strip()
     present = is_str & (text != "").to_numpy(dtype=bool)
     if present.any():
@@ -374,7 +409,7 @@ def parse_dates(series: pd.Series, *, formats: Sequence[str] = ()) -> tuple[pd.S
         m = parts["m"].fillna("1").str.zfill(2)
         d = parts["d"].fillna("1").str.zfill(2)
         iso = (y + "-" + m + "-" + d).where(parts["y"].notna())
-        parsed = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce").astype("datetime64[ns]")
+        parsed = pd.to_datetime(iso, format="%Y-%m-%d", errors="coerce").astype(DATE_DTYPE)
         g = np.where(parts["d"].notna(), "day", np.where(parts["m"].notna(), "month", "year"))
         sub_idx = text.index[present]
         result.loc[sub_idx] = parsed.to_numpy()
@@ -384,7 +419,7 @@ def parse_dates(series: pd.Series, *, formats: Sequence[str] = ()) -> tuple[pd.S
             if not still.any():
                 break
             idx = sub_idx[still]
-            conv = pd.to_datetime(text.loc[idx], format=fmt, errors="coerce").astype("datetime64[ns]")
+            conv = pd.to_datetime(text.loc[idx], format=fmt, errors="coerce").astype(DATE_DTYPE)
             ok = conv.notna().to_numpy()
             result.loc[idx[ok]] = conv[ok].dt.normalize().to_numpy()
             gran.loc[idx[ok]] = "day"
@@ -419,7 +454,7 @@ def _source_record(item: Any, errs: list[str]) -> dict[str, str] | None:
         if _URL_LIKE.match(text):
             return {"publication": "", "title": "", "date": "", "url": text}
         return {"publication": text, "title": "", "date": "", "url": ""}
-    errs.append(f"a source record must be an object with keys {', '.join(SOURCE_KEYS)}, not {_short(item)}")
+    errs.append(f"a source record must be an object with keys {', '.join(SOURCE_KEYS)}, not {short_repr(item)}")
     return None
 
 
@@ -475,7 +510,7 @@ def normalise_sources(value: Any) -> tuple[list[dict[str, str]], list[str]]:
         url = rec["url"]
         if url and not _is_http_url(url):
             errs.append(
-                f"source URL {_short(url)} is not an http(s) link; give the web address starting with "
+                f"source URL {short_repr(url)} is not an http(s) link; give the web address starting with "
                 "https:// (other schemes such as javascript: or file: are refused)"
             )
     return records, errs
@@ -519,8 +554,9 @@ def _boxes_intersect(
     return (x1 >= w) & (x0 <= e) & (y1 >= s) & (y0 <= n)
 
 
-def _guess_projected(cx: np.ndarray, cy: np.ndarray) -> list[str | None]:
-    """For each centre (metres), the first candidate CRS that puts it in the case region."""
+def guess_projected_crs(cx: np.ndarray, cy: np.ndarray) -> list[str | None]:
+    """For each centre (metres), the first of :data:`PROJECTED_CANDIDATES` that puts it in
+    :data:`CASE_REGION` (``"EPSG:32638 (WGS 84 / UTM zone 38N)"``), or None."""
     from pyproj import Transformer
 
     out: list[str | None] = [None] * len(cx)
@@ -590,11 +626,12 @@ def _check_geometry(
     allowed = _geom_type_ids(schema.geometry_types)
     wrong = present & ~np.isin(type_ids, list(allowed))
     want = " or ".join(schema.geometry_types)
+    article = "an" if schema.kind[0] in "aeiou" else "a"
     log.add_rows(
         wrong,
         gcol,
         lambda p: (
-            f"geometry is a {_TYPE_NAMES.get(int(type_ids[p]), '?')}, but a {schema.kind} layer takes "
+            f"geometry is a {_TYPE_NAMES.get(int(type_ids[p]), '?')}, but {article} {schema.kind} layer takes "
             f"{want}; {_TYPE_HINTS.get(schema.kind, 'convert it')}"
         ),
         block=(gcol,),
@@ -653,7 +690,7 @@ def _check_geometry(
         proj = big & ~swapped
         if proj.any():
             pos = np.flatnonzero(proj)
-            guesses = _guess_projected((x0[pos] + x1[pos]) / 2, (y0[pos] + y1[pos]) / 2)
+            guesses = guess_projected_crs((x0[pos] + x1[pos]) / 2, (y0[pos] + y1[pos]) / 2)
             msgs = []
             for p, guess in zip(pos, guesses, strict=True):
                 head = (
@@ -704,18 +741,47 @@ def _check_geometry(
         )
         present &= ~null_island
 
+    # -- (0, 0) points ("null island") --------------------------------------
+    if check_coordinates and present.any():
+        is_point = present & (type_ids == 0)
+        if is_point.any():
+            px = np.zeros(n)
+            py = np.ones(n)
+            px[is_point] = shapely.get_x(geoms[is_point])
+            py[is_point] = shapely.get_y(geoms[is_point])
+            zero = is_point & (px == 0) & (py == 0)
+            log.add_rows(
+                zero,
+                ycol if coord_columns else gcol,
+                "coordinates are (0, 0) — 'null island' in the Gulf of Guinea, almost always a missing "
+                "location exported as zero; give the real longitude/latitude or remove the row",
+                block=(gcol,),
+            )
+            present &= ~zero
+
+    # -- absurd segments: spikes and jumps (geodesic lengths, vectorised) ----
+    if check_coordinates and present.any():
+        linear = present & np.isin(type_ids, [1, 3, 5, 6])
+        if linear.any():
+            for bad, msg in _segment_problems(geoms, linear).items():
+                log.add_rows([bad], gcol, msg, block=(gcol,))
+                present[bad] = False
+
     # -- validity ----------------------------------------------------------
     if present.any():
         valid = np.ones(n, dtype=bool)
         valid[present] = shapely.is_valid(geoms[present])
         simple = np.ones(n, dtype=bool)
+        crossings: dict[int, tuple[float, float] | None] = {}
         is_line = present & np.isin(type_ids, [1, 5])
         if is_line.any():
             simple[is_line] = shapely.is_simple(geoms[is_line])
             # OGC "simple" also fails for parts that merely meet end to end;
             # only a crossing (noding adds a vertex) is a problem
             for p in np.flatnonzero(is_line & ~simple):
-                simple[p] = _crossing_point(geoms[p]) is None
+                crossing = _crossing_point(geoms[p])
+                crossings[int(p)] = crossing
+                simple[p] = crossing is None
         bad_valid = present & ~valid
         bad_simple = present & valid & ~simple
         if repair and (bad_valid.any() or bad_simple.any()):
@@ -759,8 +825,91 @@ def _check_geometry(
                 )
             if bad_simple.any():
                 pos = np.flatnonzero(bad_simple)
-                log.add_rows(pos, gcol, [_crossing_message(geoms[p]) for p in pos])
+                log.add_rows(pos, gcol, [_crossing_message(crossings[int(p)]) for p in pos])
     return geoms, repaired
+
+
+MAX_SEGMENT_KM = 1000.0
+"""A segment of a line or ring longer than this (geodesic, km) is reported.
+
+Boundary data is digitised with vertices every few metres to a few
+kilometres; the longest straight land boundaries are drawn with many vertices.
+A 1,000 km segment is a misplaced vertex (a typo, a swapped or zero
+coordinate), not a boundary."""
+
+SPIKE_MIN_KM = 50.0
+"""A vertex whose two segments are both longer than this (km) while its two
+neighbours are within :data:`SPIKE_RATIO` of that length of each other is a
+spike: the line runs out to a far point and comes back."""
+
+SPIKE_RATIO = 0.2
+"""See :data:`SPIKE_MIN_KM`: the neighbours of a spike are closer than this share of its shorter leg."""
+
+
+def _segment_problems(geoms: np.ndarray, which: np.ndarray) -> dict[int, str]:
+    """Position -> message for lines/polygons with a spike or an absurdly long segment.
+
+    Every segment's geodesic length is computed at once (pyproj Geod.inv on
+    the WGS84 ellipsoid, through :func:`borderkit.geodesy.geodesic_distance`).
+    """
+    import shapely
+
+    from borderkit.geodesy import geodesic_distance
+
+    pos = np.flatnonzero(which)
+    parts, part_of = shapely.get_parts(geoms[pos], return_index=True)
+    # polygons: every ring (exterior and holes) is a closed line
+    poly = shapely.get_type_id(parts) == 3
+    if poly.any():
+        rings, ring_of = shapely.get_rings(parts[poly], return_index=True)
+        lines = np.concatenate([parts[~poly], rings])
+        line_row = np.concatenate([part_of[~poly], part_of[poly][ring_of]])
+    else:
+        lines, line_row = parts, part_of
+    xy, line_idx = shapely.get_coordinates(lines, return_index=True)
+    if len(xy) < 2:
+        return {}
+    same = line_idx[1:] == line_idx[:-1]
+    seg = np.flatnonzero(same)
+    d = np.full(len(xy) - 1, np.nan)
+    d[seg] = geodesic_distance(xy[seg, 0], xy[seg, 1], xy[seg + 1, 0], xy[seg + 1, 1]) / 1000.0
+    out: dict[int, str] = {}
+
+    def vertex_no(k: int) -> int:
+        # 1-based number of vertex k within its own line (part or ring)
+        return int(k - np.searchsorted(line_idx, line_idx[k]) + 1)
+
+    # spikes: vertex k (k-1 -> k -> k+1 in one line), both legs long, neighbours close
+    if len(d) >= 2:
+        a, b = d[:-1], d[1:]
+        k = np.arange(1, len(xy) - 1)
+        both = same[:-1] & same[1:] & (a > SPIKE_MIN_KM) & (b > SPIKE_MIN_KM)
+        cand = k[both]
+        if len(cand):
+            back = geodesic_distance(xy[cand - 1, 0], xy[cand - 1, 1], xy[cand + 1, 0], xy[cand + 1, 1])
+            legs = np.minimum(a[cand - 1], b[cand - 1])
+            spike = cand[back / 1000.0 < SPIKE_RATIO * legs]
+            # one message per row (its first spike): a loop over rows, not vertices
+            rows_s, first = np.unique(pos[line_row[line_idx[spike]]], return_index=True)
+            for row, v in zip(rows_s.tolist(), spike[first], strict=True):
+                out[row] = (
+                    f"vertex {vertex_no(v)} at ({_num(xy[v, 0])}, {_num(xy[v, 1])}) is a spike: the line runs "
+                    f"{d[v - 1]:,.0f} km out to it and {d[v]:,.0f} km back (geodesic, WGS84) — usually a "
+                    "mistyped, swapped or zero coordinate; correct or remove that vertex"
+                )
+    with np.errstate(invalid="ignore"):
+        long_seg = np.flatnonzero(d > MAX_SEGMENT_KM)
+    rows_l, first = np.unique(pos[line_row[line_idx[long_seg]]], return_index=True)
+    for row, s_ in zip(rows_l.tolist(), long_seg[first], strict=True):
+        if row in out:
+            continue
+        out[row] = (
+            f"the segment from vertex {vertex_no(s_)} ({_num(xy[s_, 0])}, {_num(xy[s_, 1])}) to "
+            f"({_num(xy[s_ + 1, 0])}, {_num(xy[s_ + 1, 1])}) is {d[s_]:,.0f} km long (geodesic, WGS84; "
+            f"more than {MAX_SEGMENT_KM:,.0f} km) — a vertex is probably wrong; correct it, or add the "
+            "vertices between"
+        )
+    return out
 
 
 def _num(v: float) -> str:
@@ -773,17 +922,23 @@ def _crossing_point(geom: Any) -> tuple[float, float] | None:
     """A point where a line crosses itself (a vertex noding adds), or None."""
     import shapely
 
-    before = {tuple(c) for c in shapely.get_coordinates(geom)}
-    for c in shapely.get_coordinates(shapely.node(geom)):
-        t = tuple(c)
-        if t not in before:
-            return t
-    return None
+    # vectorised set difference (x + iy as one sortable number): a Python
+    # set of a million vertex tuples took tens of seconds and gigabytes
+    before = shapely.get_coordinates(geom)
+    after = shapely.get_coordinates(shapely.node(geom))
+    b = before[:, 0] + 1j * before[:, 1]
+    a = after[:, 0] + 1j * after[:, 1]
+    b.sort()  # complex numbers sort by real, then imaginary part
+    at = np.clip(np.searchsorted(b, a), 0, len(b) - 1)
+    new = np.flatnonzero(b[at] != a)
+    if len(new) == 0:
+        return None
+    x, y = after[new[0]]
+    return float(x), float(y)
 
 
-def _crossing_message(geom: Any) -> str:
+def _crossing_message(pt: tuple[float, float] | None) -> str:
     where = ""
-    pt = _crossing_point(geom)
     if pt is not None:
         where = f" at ({_num(pt[0])}, {_num(pt[1])})"
     return (
@@ -950,17 +1105,22 @@ def conform(
         log.add_rows(empty, shown, f"{shown} is empty; give every row a unique id", block=(idc,))
         dup = ids.duplicated(keep=False).to_numpy() & ~empty & ~blocked
         if dup.any():
-            rows_of: dict[str, list[int]] = {}
+            # one grouping pass (linear); each message names at most
+            # _ROWS_NAMED rows of its group, so 20,000 copies of one id give
+            # 20,000 short messages, not 20,000 lists of 20,000 rows
             pos = np.flatnonzero(dup)
-            for p in pos:
-                rows_of.setdefault(ids.iloc[p], []).append(int(log.rows[p]))
+            groups = pd.Series(log.rows[pos], index=ids.iloc[pos].to_numpy()).groupby(level=0, sort=False)
+            named = {
+                k: ", ".join(map(str, v.iloc[:_ROWS_NAMED]))
+                + (f" … ({len(v)} rows in all)" if len(v) > _ROWS_NAMED else "")
+                for k, v in groups
+            }
             log.add_rows(
                 pos,
                 shown,
                 lambda p: (
-                    f"duplicate id {ids.iloc[p]!r}: used by rows "
-                    + ", ".join(map(str, rows_of[ids.iloc[p]]))
-                    + "; ids must be unique — rename or remove the duplicates"
+                    f"duplicate id {short_repr(ids.iloc[p])}: used by rows {named[ids.iloc[p]]}"
+                    "; ids must be unique — rename or remove the duplicates"
                 ),
             )
 
@@ -974,6 +1134,23 @@ def conform(
             shown,
             lambda p: (
                 f"date_end {d1.iloc[p].date()} is before date {d0.iloc[p].date()}; swap them or correct one"
+            ),
+        )
+
+    if "left_party" in out and "right_party" in out:
+        lp, rp = out["left_party"].str.strip(), out["right_party"].str.strip()
+        same = (
+            (lp == rp).to_numpy(dtype=bool)
+            & (lp != "").to_numpy(dtype=bool)
+            & ~log.blocked("left_party")
+            & ~log.blocked("right_party")
+        )
+        log.add_rows(
+            same,
+            src.get("right_party", "right_party"),
+            lambda p: (
+                f"left_party and right_party are both {lp.iloc[p]!r}; a boundary line separates two "
+                "different parties — correct one of them (left/right as seen along the line's direction)"
             ),
         )
 
@@ -1034,7 +1211,7 @@ def _convert_column(
             log.add_rows(
                 bad,
                 shown,
-                lambda p: f"{_short(text.iloc[p])} is not a valid {name}; use one of: {', '.join(allowed)}",
+                lambda p: f"{short_repr(text.iloc[p])} is not a valid {name}; use one of: {', '.join(allowed)}",
             )
             return low.where(~bad, text).astype(str)
         if name in ("left_party", "right_party", "party"):
@@ -1044,7 +1221,7 @@ def _convert_column(
                 bad,
                 shown,
                 lambda p: (
-                    f"{_short(text.iloc[p])} is not an ISO 3166-1 alpha-3 party code; "
+                    f"{short_repr(text.iloc[p])} is not an ISO 3166-1 alpha-3 party code; "
                     "write e.g. ARM, AZE, GEO"
                 ),
             )
@@ -1060,7 +1237,7 @@ def _convert_column(
                 bad,
                 shown,
                 lambda p: (
-                    f"{_short(text.iloc[p])} is not a claimant; use a party code (ARM), codes joined by ';' "
+                    f"{short_repr(text.iloc[p])} is not a claimant; use a party code (ARM), codes joined by ';' "
                     "(ARM;AZE) or 'cartographic'"
                 ),
             )
@@ -1078,11 +1255,24 @@ def _convert_column(
             notnum,
             shown,
             lambda p: (
-                f"{_short(text.iloc[p])} is not a number; write {name} as a plain number "
+                f"{short_repr(text.iloc[p])} is not a number; write {name} as a plain number "
                 "with a dot as decimal separator (e.g. 1500.5)"
             ),
             block=(name,),
         )
+        # "inf", "1e400" and "nan" parse as numbers; none is a measurement
+        infinite = np.isinf(num.to_numpy()) & ~blocked & ~notnum
+        log.add_rows(
+            infinite,
+            shown,
+            lambda p: (
+                f"{short_repr(text.iloc[p])} is not a finite number; write {name} as a plain finite number "
+                "(e.g. 1500.5), or leave it empty if unknown"
+            ),
+            block=(name,),
+        )
+        notnum = notnum | infinite
+        num = num.where(~infinite)
         if name in ("precision_m", "scale_or_accuracy_m"):
             what = (
                 "the radius of location uncertainty in metres"
@@ -1106,7 +1296,7 @@ def _convert_column(
         log.add_rows(
             bad,
             shown,
-            lambda p: f"{_short(text.iloc[p])} is not a date; {_DATE_HINT}",
+            lambda p: f"{short_repr(text.iloc[p])} is not a date; {_DATE_HINT}",
         )
         if col.required:
             missing = dates.isna().to_numpy() & ~bad & ~blocked
@@ -1145,7 +1335,8 @@ def _convert_column(
 # ---------------------------------------------------------------------------
 
 
-def _schema(kind: str | LayerSchema) -> LayerSchema:
+def layer_schema(kind: str | LayerSchema) -> LayerSchema:
+    """The :class:`~borderkit.schema.LayerSchema` of a layer kind; ValueError for an unknown one."""
     if isinstance(kind, LayerSchema):
         return kind
     if kind not in LAYER_KINDS:
@@ -1177,7 +1368,7 @@ def find_problems(
     repair, swap_check
         As in :func:`validate_layer`.
     """
-    schema = _schema(kind)
+    schema = layer_schema(kind)
     log = IssueLog(len(gdf), path=path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GeometryRepairedWarning)
@@ -1223,7 +1414,7 @@ def validate_layer(
         With every problem in ``.problems`` (a :class:`~borderkit.errors.CRSError`
         when all of them are CRS problems).
     """
-    schema = _schema(kind)
+    schema = layer_schema(kind)
     log = IssueLog(len(gdf), path=path)
     result = conform(gdf, schema, log, repair=repair, swap_check=swap_check)
     log.raise_if_any()

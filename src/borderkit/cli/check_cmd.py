@@ -288,7 +288,7 @@ def _check_file(path: Path, *, output: Path | None, rejected_path: Path | None, 
     elif not as_json:
         _flat(table).to_csv(sys.stdout, index=False, lineterminator="\n")
     n_rej = 0 if rejected is None else len(rejected)
-    if n_rej:
+    if rejected is not None and n_rej:
         if rejected_path is not None:
             _write(rejected, rejected_path, overwrite=overwrite)
         first = rejected["problems"].iloc[0] if "problems" in rejected.columns else ""

@@ -6,8 +6,16 @@ from pathlib import Path
 
 import click
 
-from borderkit.cli.options import check_output, echo_json, json_option, overwrite_option
-from borderkit.terrain._cli import dem_option
+from borderkit.cli.options import (
+    case_option,
+    check_output,
+    dem_option,
+    dem_or_case,
+    echo_json,
+    json_option,
+    overwrite_option,
+    show_progress,
+)
 
 
 @click.group()
@@ -44,7 +52,6 @@ def fetch(ctx: click.Context, bbox: tuple[float, float, float, float], zoom: int
 
     Exit code 4 when the network cannot be reached.
     """
-    from borderkit.terrain._cli import show_progress
     from borderkit.terrain.fetch import fetch_dem
 
     check_output(output, overwrite)
@@ -63,12 +70,13 @@ def fetch(ctx: click.Context, bbox: tuple[float, float, float, float], zoom: int
 @dem.command("info")
 @dem_option()
 @click.option("--lat", type=float, default=None, help="Latitude at which to state the cell size (default: centre).")
+@case_option
 @json_option
-def info(dem: str | None, lat: float | None, as_json: bool) -> None:
+def info(dem: str | None, lat: float | None, case_name: str | None, as_json: bool) -> None:
     """Name, CRS, cell size in metres, vertical accuracy and sources of a DEM."""
     from borderkit.terrain.dem import open_dem
 
-    d = open_dem(dem)
+    d = open_dem(dem_or_case(dem, case_name))
     doc = d.info(lat)
     doc["shape"] = list(d.shape)
     doc["bounds_wsen"] = [round(v, 6) for v in d.lonlat_bounds()]
@@ -90,15 +98,16 @@ def info(dem: str | None, lat: float | None, as_json: bool) -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="RGBA PNG to write (Web Mercator rows, for a Leaflet ImageOverlay).")
 @overwrite_option
+@case_option
 @json_option
 def hillshade(dem: str | None, bbox: tuple[float, float, float, float] | None, azimuth: float, altitude: float,
-              opacity: float, output: Path, overwrite: bool, as_json: bool) -> None:
+              opacity: float, output: Path, overwrite: bool, case_name: str | None, as_json: bool) -> None:
     """Hillshade PNG and its Leaflet bounds [[south, west], [north, east]]."""
     from borderkit.terrain.hillshade import hillshade_png
 
     check_output(output, overwrite)
-    res = hillshade_png(dem, output=output, bbox=bbox, azimuth_deg=azimuth, altitude_deg=altitude,
-                        opacity=opacity, overwrite=overwrite)
+    res = hillshade_png(dem_or_case(dem, case_name), output=output, bbox=bbox, azimuth_deg=azimuth,
+                        altitude_deg=altitude, opacity=opacity, overwrite=overwrite)
     res.pop("png")
     res["output"] = str(output)
     if as_json:

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import click
 
-from borderkit.cli.options import echo_json, json_option
-from borderkit.terrain._cli import dem_option, heights_options, parse_latlon
+from borderkit.cli.options import (
+    case_option,
+    dem_option,
+    dem_or_case,
+    echo_json,
+    heights_options,
+    json_option,
+    parse_latlon,
+)
 
 
 @click.command()
@@ -16,9 +23,10 @@ from borderkit.terrain._cli import dem_option, heights_options, parse_latlon
               help="Distance between terrain samples (default: half a DEM cell).")
 @click.option("--nearest", is_flag=True, help="Nearest-cell heights instead of bilinear.")
 @dem_option()
+@case_option
 @json_option
 def los(from_: str, to: str, observer_height: float, target_height: float, refraction: float, no_curvature: bool,
-        spacing_m: float | None, nearest: bool, dem: str | None, as_json: bool) -> None:
+        spacing_m: float | None, nearest: bool, dem: str | None, case_name: str | None, as_json: bool) -> None:
     """Is the point --to visible from --from?
 
     Both points are LAT,LON (latitude first; borderkit works in lon/lat
@@ -33,8 +41,8 @@ def los(from_: str, to: str, observer_height: float, target_height: float, refra
     obs = parse_latlon(from_, "--from")
     tgt = parse_latlon(to, "--to")
     res = line_of_sight(
-        obs, tgt, dem=open_dem(dem), observer_height_m=observer_height, target_height_m=target_height,
-        refraction=refraction, curvature=not no_curvature, spacing_m=spacing_m,
+        obs, tgt, dem=open_dem(dem_or_case(dem, case_name)), observer_height_m=observer_height,
+        target_height_m=target_height, refraction=refraction, curvature=not no_curvature, spacing_m=spacing_m,
         method="nearest" if nearest else "bilinear",
     )
     if as_json:

@@ -12,13 +12,11 @@ import click
 from borderkit.cli.options import check_output, echo_json, json_option, overwrite_option
 from borderkit.datasets import DEFAULT_CASE
 from borderkit.io.kinds import detect_kind as detect_data_kind
-from borderkit.io.kinds import file_columns
 
 DEFAULT_OUTPUT_DIR = Path("maps")
 
-# validate_cmd and convert_cmd still import these two names from here; they are borderkit.io.kinds'
-# (the lead switches those commands to it)
-_columns = file_columns
+# convert_cmd still imports detect_kind from here; it is borderkit.io.kinds.detect_kind (the lead
+# switches convert_cmd to borderkit.io.detect_layer_kind / borderkit.io.kinds)
 detect_kind = detect_data_kind
 
 _READERS = {

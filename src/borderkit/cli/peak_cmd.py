@@ -6,15 +6,22 @@ from pathlib import Path
 
 import click
 
-from borderkit.cli.options import echo_json, json_option
-from borderkit.terrain._cli import dem_option, heights_options
+from borderkit.cli.options import (
+    case_dem,
+    case_option,
+    dem_option,
+    echo_json,
+    heights_options,
+    json_option,
+    places_or_case,
+)
 
 
 @click.command()
 @click.argument("name")
 @dem_option(multiple=True)
 @click.option("--places", "places_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Places layer (default: the bundled case's places).")
+              help="Places layer (default: the places of --case).")
 @click.option("--radius-m", type=float, default=None,
               help="Search radius for the DEM summit (default 1.5 DEM cells, at least 1000 m).")
 @click.option("--commanding", is_flag=True,
@@ -22,23 +29,24 @@ from borderkit.terrain._cli import dem_option, heights_options
 @click.option("--max-distance-km", type=float, default=50.0, show_default=True,
               help="With --commanding: ignore places farther than this.")
 @heights_options
+@case_option
 @json_option
 def peak(name: str, dem: tuple[str, ...], places_path: Path | None, radius_m: float | None, commanding: bool,
          max_distance_km: float, observer_height: float, target_height: float, refraction: float,
-         no_curvature: bool, as_json: bool) -> None:
+         no_curvature: bool, case_name: str | None, as_json: bool) -> None:
     """Highest DEM cell near peak NAME vs its reported height (with the DEM's resolution and accuracy).
 
     NAME is a place_id or a name in any language of the places layer. With
     --commanding, lines of sight from the DEM summit to the places of the case
-    (per DEM when --dem is repeated).
+    (per DEM when --dem is repeated). Places and DEM default to those of --case.
     """
     from borderkit.terrain.dem import open_dem
-    from borderkit.terrain.peaks import commanding_height, format_commanding_report, load_places, peak_check
+    from borderkit.terrain.peaks import commanding_height, format_commanding_report, peak_check
 
     if no_curvature:
         raise click.UsageError("--no-curvature is not offered for peak reports; use --refraction")
-    places = load_places(places_path)
-    dems = [open_dem(d) for d in dem] if dem else [open_dem(None)]
+    places = places_or_case(places_path, case_name)
+    dems = [open_dem(d) for d in (dem or [case_dem(case_name)])]
     checks = [peak_check(name, places=places, dem=d, radius_m=radius_m) for d in dems]
     report = None
     if commanding:

@@ -6,8 +6,15 @@ from pathlib import Path
 
 import click
 
-from borderkit.cli.options import check_output, echo_json, json_option, overwrite_option
-from borderkit.terrain._cli import dem_option
+from borderkit.cli.options import (
+    case_option,
+    check_output,
+    dem_option,
+    dem_or_case,
+    echo_json,
+    json_option,
+    overwrite_option,
+)
 
 
 @click.command()
@@ -23,17 +30,18 @@ from borderkit.terrain._cli import dem_option
 @click.option("--png", "figure", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write a figure (.png or .svg) with places and border crossings marked.")
 @click.option("--places", "places_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Places to label (default: the bundled case's places).")
+              help="Places to label (default: the places of --case).")
 @click.option("--lines", "lines_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Border lines whose crossings are marked (default: the bundled case's lines).")
+              help="Border lines whose crossings are marked (default: the lines of --case).")
 @click.option("--no-labels", is_flag=True, help="Do not look for places or border crossings.")
 @click.option("--max-offset-m", type=float, default=2000.0, show_default=True,
               help="Label places at most this far from the path.")
 @overwrite_option
+@case_option
 @json_option
 def profile(path_text: str, dem: str | None, spacing_m: float | None, nearest: bool, output: Path | None,
             figure: Path | None, places_path: Path | None, lines_path: Path | None, no_labels: bool,
-            max_offset_m: float, overwrite: bool, as_json: bool) -> None:
+            max_offset_m: float, overwrite: bool, case_name: str | None, as_json: bool) -> None:
     """Heights along --path at geodesic spacing.
 
     Prints (or writes with -o) a CSV table distance_m,elevation_m,lat,lon;
@@ -49,8 +57,8 @@ def profile(path_text: str, dem: str | None, spacing_m: float | None, nearest: b
     pts = parse_latlon_path(path_text)
     places = lines = None
     if not no_labels:
-        places, lines = _labels(places_path, lines_path)
-    prof = elevation_profile(pts, dem=open_dem(dem), spacing_m=spacing_m,
+        places, lines = _labels(places_path, lines_path, case_name)
+    prof = elevation_profile(pts, dem=open_dem(dem_or_case(dem, case_name)), spacing_m=spacing_m,
                              method="nearest" if nearest else "bilinear", places=places, lines=lines,
                              max_offset_m=max_offset_m)
     if output is not None:
@@ -78,27 +86,17 @@ def profile(path_text: str, dem: str | None, spacing_m: float | None, nearest: b
         click.echo(f"wrote {figure}", err=True)
 
 
-def _labels(places_path: Path | None, lines_path: Path | None):
-    """Places and lines to label: given files, else the bundled case (skipped with a note if unavailable)."""
-    places = lines = None
-    if places_path is not None:
-        from borderkit.terrain.peaks import load_places
+def _labels(places_path: Path | None, lines_path: Path | None, case_name: str | None):
+    """Places and lines to label: given files, else those of --case (skipped with a note if unavailable)."""
+    from borderkit.io import read_lines, read_places
 
-        places = load_places(places_path)
-    if lines_path is not None:
-        try:
-            from borderkit.io import read_lines
-
-            lines = read_lines(lines_path)
-        except ImportError:  # pragma: no cover
-            import geopandas as gpd
-
-            lines = gpd.read_file(lines_path)
+    places = read_places(places_path) if places_path is not None else None
+    lines = read_lines(lines_path) if lines_path is not None else None
     if places_path is None or lines_path is None:
         try:
             from borderkit import datasets
 
-            case = datasets.load()
+            case = datasets.load(case_name or datasets.DEFAULT_CASE)
         except Exception as exc:  # noqa: BLE001 - labels are optional: say why they are missing
             click.echo(f"note: no places/border labels ({exc})", err=True)
             return places, lines

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+import warnings
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -10,31 +13,94 @@ from borderkit.cli.options import echo_json, json_option
 
 KINDS = ("auto", "lines", "territories", "incidents", "places", "claims")
 
+SHOWN_PER_PROBLEM = 10
+"""Rows shown for one kind of problem; the rest are counted in one line."""
+
+# values inside a message (quoted text, numbers) do not make it another kind of problem
+_VALUES = re.compile(r"'[^']*'|\"[^\"]*\"|\d[\d.,:]*")
+
 
 def detect_kind(path: Path) -> str:
-    """Guess the layer kind of a file from its id column; raise a usage error when unsure.
+    """The layer kind of ``path`` (see :func:`borderkit.io.detect_layer_kind`).
 
-    Claims are told by ``claim_id`` (checked first: claims also carry
-    ``incident_id``); every other kind, including ACLED and UCDP GED exports, by
-    the same rules as ``borderkit map`` (:func:`borderkit.cli.map_cmd.detect_kind`).
+    A file the readers cannot read raises their own
+    :class:`~borderkit.errors.ValidationError`; a readable file whose columns
+    do not tell its kind is a usage error (pass ``--kind``).
     """
-    from borderkit.cli.map_cmd import _columns
-    from borderkit.cli.map_cmd import detect_kind as detect_data_kind
-    from borderkit.errors import BorderkitError
+    from borderkit.io import detect_layer_kind
+    from borderkit.schema import SCHEMAS
 
-    try:
-        cols = _columns(path)
-    except Exception as exc:  # noqa: BLE001 - the loader below gives the detailed message
-        raise click.UsageError(f"{path}: cannot read the column names ({exc}); pass --kind") from exc
-    if "claim_id" in {str(c).lower() for c in cols}:
-        return "claims"
-    try:
-        kind = detect_data_kind(path)
-    except BorderkitError:
-        kind = None
-    if kind in KINDS:
-        return kind
-    raise click.UsageError(f"{path}: cannot tell which layer kind this is from its columns; pass --kind")
+    kind = detect_layer_kind(path)
+    if kind is None:
+        ids = ", ".join(f"{s.id_column} ({s.kind})" for s in SCHEMAS.values() if s.id_column)
+        raise click.UsageError(
+            f"{path}: cannot tell which layer kind this is from its columns (it needs one of {ids}); pass --kind"
+        )
+    return kind
+
+
+def _problem_kind(column: str | None, message: str) -> tuple[str | None, str]:
+    return column, _VALUES.sub("…", message.split(" [spreadsheet row ")[0])
+
+
+def _check_file(path: Path, kind: str) -> dict[str, Any]:
+    from borderkit.claims import read_claims
+    from borderkit.errors import BorderkitWarning, ValidationError
+    from borderkit.io import read_layer
+
+    entry: dict[str, Any] = {
+        "file": str(path),
+        "kind": kind,
+        "valid": False,
+        "rows": None,
+        "rows_valid": None,
+        "rows_rejected": None,
+        "problems": [],
+        "warnings": [],
+    }
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", BorderkitWarning)
+        try:
+            k = detect_kind(path) if kind == "auto" else kind
+            entry["kind"] = k
+            if k == "claims":
+                df = read_claims(path)
+                entry.update(rows=len(df), rows_valid=len(df), rows_rejected=0)
+            else:
+                good, rejected = read_layer(path, k, errors="collect")
+                entry.update(rows=len(good) + len(rejected), rows_valid=len(good), rows_rejected=len(rejected))
+                entry["problems"] = [
+                    {"row": p.row, "column": p.column, "message": p.message} for p in rejected.attrs.get("problems", [])
+                ]
+            entry["valid"] = not entry["problems"]
+        except ValidationError as exc:
+            entry["problems"] = [{"row": p.row, "column": p.column, "message": p.message} for p in exc.problems] or [
+                {"row": None, "column": None, "message": str(exc)}
+            ]
+    # a file read twice (kind detection, then validation) warns twice: once is enough
+    entry["warnings"] = list(dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, BorderkitWarning)))
+    return entry
+
+
+def _echo_problems(entry: dict[str, Any]) -> None:
+    from borderkit.errors import Problem
+
+    shown: dict[tuple[str | None, str], int] = {}
+    first: dict[tuple[str | None, str], dict[str, Any]] = {}
+    for p in entry["problems"]:
+        key = _problem_kind(p["column"], p["message"])
+        shown[key] = shown.get(key, 0) + 1
+        first.setdefault(key, p)
+        if shown[key] <= SHOWN_PER_PROBLEM:
+            click.echo(str(Problem(p["message"], path=entry["file"], row=p["row"], column=p["column"])))
+    for key, count in shown.items():
+        if count > SHOWN_PER_PROBLEM:
+            p = first[key]
+            col = f"column {p['column']!r}: " if p["column"] else ""
+            click.echo(
+                f"{entry['file']}: … and {count - SHOWN_PER_PROBLEM} more row(s) with the same problem as "
+                f"row {p['row']} ({col}{p['message'][:80]})"
+            )
 
 
 @click.command()
@@ -44,47 +110,33 @@ def detect_kind(path: Path) -> str:
 def validate(files: tuple[Path, ...], kind: str, as_json: bool) -> None:
     """Check FILES against borderkit's schemas and list every problem (file, row, column, fix).
 
+    Without --kind the kind is told by the id column (line_id, territory_id,
+    incident_id, place_id, claim_id), an ACLED/UCDP GED export, or the geometry.
+    Each problem is one line: FILE, row N, column 'C': what is wrong and how to
+    fix it. At most 10 rows are shown per kind of problem; the rest are counted.
+    Files larger than 256 MB (uncompressed) are refused unless the environment
+    variable BORDERKIT_MAX_INPUT_MB raises the limit.
+
     Exit code 0 when every file is valid, 1 when any problem was found.
     """
-    from borderkit.claims import read_claims
-    from borderkit.errors import ValidationError
-    from borderkit.io import read_layer
-
-    results = []
-    for path in files:
-        k = detect_kind(path) if kind == "auto" else kind
-        try:
-            if k == "claims":
-                df = read_claims(path)
-            else:
-                df = read_layer(path, k)
-            results.append({"file": str(path), "kind": k, "valid": True, "rows": int(len(df)), "problems": []})
-        except ValidationError as exc:
-            problems = exc.problems or []
-            results.append(
-                {
-                    "file": str(path),
-                    "kind": k,
-                    "valid": False,
-                    "rows": None,
-                    "problems": [
-                        {"row": p.row, "column": p.column, "message": p.message} for p in problems
-                    ]
-                    or [{"row": None, "column": None, "message": str(exc)}],
-                }
-            )
+    results = [_check_file(path, kind) for path in files]
     if as_json:
         echo_json(results)
     else:
         for r in results:
+            for w in r["warnings"]:
+                click.echo(f"warning: {w}", err=True)
             if r["valid"]:
                 click.echo(f"{r['file']}: valid {r['kind']} layer, {r['rows']} rows")
+                continue
+            if r["rows"] is None:
+                head = "the whole file is rejected" + (f" as a {r['kind']} layer" if r["kind"] != "auto" else "")
             else:
-                click.echo(f"{r['file']}: {len(r['problems'])} problem(s) in {r['kind']} layer")
-                for p in r["problems"]:
-                    where = ", ".join(
-                        x for x in (f"row {p['row']}" if p["row"] else "", f"column {p['column']!r}" if p["column"] else "") if x
-                    )
-                    click.echo(f"  {where + ': ' if where else ''}{p['message']}")
+                head = (
+                    f"{r['rows_rejected']} of {r['rows']} rows rejected in the {r['kind']} layer "
+                    f"({len(r['problems'])} problem(s))"
+                )
+            click.echo(f"{r['file']}: {head}")
+            _echo_problems(r)
     if not all(r["valid"] for r in results):
         raise SystemExit(1)

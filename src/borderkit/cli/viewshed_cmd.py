@@ -6,8 +6,16 @@ from pathlib import Path
 
 import click
 
-from borderkit.cli.options import check_output, echo_json, json_option, overwrite_option
-from borderkit.terrain._cli import dem_option, heights_options
+from borderkit.cli.options import (
+    case_option,
+    check_output,
+    dem_option,
+    dem_or_case,
+    echo_json,
+    heights_options,
+    json_option,
+    overwrite_option,
+)
 
 
 @click.command()
@@ -23,10 +31,11 @@ from borderkit.terrain._cli import dem_option, heights_options
 @click.option("--polygons", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the visible/not-visible areas as polygons (GeoJSON, GPKG … by extension).")
 @overwrite_option
+@case_option
 @json_option
 def viewshed(lat: float, lon: float, radius_km: float, observer_height: float, target_height: float,
              refraction: float, no_curvature: bool, dem: str | None, output: Path | None, polygons: Path | None,
-             overwrite: bool, as_json: bool) -> None:
+             overwrite: bool, case_name: str | None, as_json: bool) -> None:
     """Viewshed from --lat/--lon within --radius-km on the DEM's grid.
 
     The observer stands at the centre of the DEM cell containing the point;
@@ -42,8 +51,9 @@ def viewshed(lat: float, lon: float, radius_km: float, observer_height: float, t
     check_output(output, overwrite)
     check_output(polygons, overwrite)
     vs = compute(
-        (lon, lat), dem=open_dem(dem), radius_m=radius_km * 1000.0, observer_height_m=observer_height,
-        target_height_m=target_height, refraction=refraction, curvature=not no_curvature,
+        (lon, lat), dem=open_dem(dem_or_case(dem, case_name)), radius_m=radius_km * 1000.0,
+        observer_height_m=observer_height, target_height_m=target_height, refraction=refraction,
+        curvature=not no_curvature,
     )
     if output is not None:
         vs.to_geotiff(output, overwrite=overwrite)

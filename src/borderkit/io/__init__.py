@@ -27,6 +27,9 @@ __all__ = [
     "read_places",
     "read_points",
     "write_layer",
+    "layer_columns",
+    "detect_layer_kind",
+    "max_input_bytes",
     "ACLED_GEO_PRECISION_M",
     "ACLED_TIME_PRECISION",
     "UCDP_WHERE_PREC_M",
@@ -44,6 +47,9 @@ _LAZY = {
     "read_places": ".readers",
     "read_points": ".readers",
     "write_layer": ".writers",
+    "layer_columns": ".readers",
+    "detect_layer_kind": ".readers",
+    "max_input_bytes": ".readers",
     "ACLED_GEO_PRECISION_M": ".external",
     "ACLED_TIME_PRECISION": ".external",
     "UCDP_WHERE_PREC_M": ".external",
@@ -63,7 +69,17 @@ if TYPE_CHECKING:  # pragma: no cover
         is_acled,
         is_ucdp_ged,
     )
-    from .readers import read_incidents, read_layer, read_lines, read_places, read_points, read_territories
+    from .readers import (
+        detect_layer_kind,
+        layer_columns,
+        max_input_bytes,
+        read_incidents,
+        read_layer,
+        read_lines,
+        read_places,
+        read_points,
+        read_territories,
+    )
     from .writers import write_layer
 
 

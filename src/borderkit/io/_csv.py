@@ -16,6 +16,7 @@ Conventions
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from borderkit.errors import EmptyFileError, FileFormatError, Problem
 
 from ._text import decode_bytes
 
-__all__ = ["CsvTable", "read_csv_table", "LAT_NAMES", "LON_NAMES", "WKT_NAMES", "find_column"]
+__all__ = ["CsvTable", "read_csv_table", "read_csv_header", "LAT_NAMES", "LON_NAMES", "WKT_NAMES", "find_column"]
 
 LAT_NAMES = ("latitude", "lat", "y")
 """Column names taken as latitude (compared without case), in order of preference."""
@@ -207,3 +208,29 @@ def read_csv_table(data: bytes, *, path: str, encoding: str | None = None) -> Cs
     return CsvTable(
         frame=frame, rows=rows, header_rows=header_rows, hxl=hxl, delimiter=delimiter, issues=issues
     )
+
+
+def read_csv_header(head: bytes, *, path: str, encoding: str | None = None) -> list[str]:
+    """Column names from the first bytes of a CSV file (the same rules as :func:`read_csv_table`).
+
+    ``head`` may stop anywhere (e.g. the first 64 KiB): it is decoded
+    incrementally, so a character cut at the end is not an error.
+
+    Raises
+    ------
+    UnicodeDecodeError, LookupError
+        When the header is not valid text in the encoding (the full reader then
+        gives the detailed message).
+    """
+    if encoding is None:
+        if head.startswith(codecs.BOM_UTF8):
+            encoding = "utf-8-sig"
+        elif head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            encoding = "utf-16"
+        else:
+            encoding = "utf-8"
+    text = codecs.getincrementaldecoder(encoding)().decode(head, final=False)
+    delimiter = _sniff_delimiter(text, path)
+    for rec in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
+        return [c.strip() for c in rec]
+    return []

@@ -8,7 +8,7 @@ import io
 
 from borderkit.errors import EncodingError, Problem
 
-__all__ = ["decode_bytes", "guess_encoding"]
+__all__ = ["decode_bytes", "guess_encoding", "encoding_label"]
 
 
 def guess_encoding(data: bytes) -> str:
@@ -44,6 +44,11 @@ _NAMES = {
     "cp1252": "Windows-1252 (Western European)",
     "latin-1": "Latin-1",
 }
+
+
+def encoding_label(encoding: str) -> str:
+    """A reader-friendly name of an encoding (``"Windows-1251 (Cyrillic)"`` for ``"cp1251"``)."""
+    return _NAMES.get(encoding, encoding)
 
 
 def _location_in_csv(prefix: str, delimiter: str) -> tuple[int, int, str | None, bool]:

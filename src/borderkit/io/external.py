@@ -207,7 +207,7 @@ def map_acled(frame: pd.DataFrame, log: Any) -> tuple[pd.DataFrame, dict[str, st
     Returns the mapped frame (originals kept) and, per INCIDENTS column, the
     ACLED column named in problem messages.
     """
-    from borderkit.validate import parse_dates
+    from borderkit.validate import DATE_DTYPE, parse_dates
 
     n = len(frame)
     event_date = _col(frame, "event_date")
@@ -254,7 +254,7 @@ def map_acled(frame: pd.DataFrame, log: Any) -> tuple[pd.DataFrame, dict[str, st
     out = {
         "incident_id": _col(frame, "event_id_cnty"),
         "date": dates,
-        "date_end": pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]"),
+        "date_end": pd.Series(pd.NaT, index=frame.index, dtype=DATE_DTYPE),
         "date_precision": pd.Series(date_precision.fillna("").to_numpy(), index=frame.index).astype(str),
         "type": pd.Series(typ, index=frame.index).astype(str),
         "description": _col(frame, "notes"),

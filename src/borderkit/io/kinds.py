@@ -1,24 +1,21 @@
-"""What a file or frame holds, told from its columns (or, for a GeoTIFF, its bands), and plain tables.
+"""What a data file or frame holds (any kind ``borderkit map`` draws), and plain CSV tables.
 
-One set of rules for every command that takes "any data file" (``borderkit map``,
-``validate``, ``convert``) and for the map's list of frames:
+Layer files are told by the readers' own rules (:func:`borderkit.io.detect_layer_kind`:
+id column, claims first, ACLED/UCDP exports, geometry type). On top of those,
+for the files a map takes:
 
-* a table or vector layer is told by its id column (:data:`ID_COLUMNS`, checked
-  in that order: claims first, since claims also carry ``incident_id``);
-* ACLED and UCDP GED exports are incidents (:func:`borderkit.io.external.detect_export`);
 * a table with ``from_lon``, ``from_lat``, ``to_lon``, ``to_lat`` is a
-  measurement table (:data:`MEASUREMENT_COLUMNS`);
+  measurement table (:data:`MEASUREMENT_COLUMNS`; checked first: a measurement
+  table may carry a ``claim_id``);
 * a GeoTIFF with one band that is not 8-bit and no colour map is a DEM, any
   other GeoTIFF a scanned map.
 
-CSV column names are read from the first line only, with the delimiter rule of
-the CSV reader (``,``, ``;``, tab or ``|``, whichever the header line has most of;
-tab for ``.tsv``/``.tab``).
+Column names come from :func:`borderkit.io.layer_columns` (the header only,
+when that works).
 """
 
 from __future__ import annotations
 
-import csv
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -41,14 +38,16 @@ __all__ = [
     "MAX_TABLE_BYTES",
 ]
 
-ID_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("claim_id", "claims"),
-    ("line_id", "lines"),
-    ("territory_id", "territories"),
-    ("incident_id", "incidents"),
-    ("place_id", "places"),
-)
-"""Id column → layer kind, in the order they are checked (claims also carry ``incident_id``)."""
+
+def _id_columns() -> tuple[tuple[str, str], ...]:
+    from borderkit.schema import SCHEMAS
+
+    pairs = [(s.id_column, s.kind) for s in SCHEMAS.values() if s.id_column]
+    return tuple(sorted(pairs, key=lambda p: p[1] != "claims"))  # claims first: they also carry incident_id
+
+
+ID_COLUMNS: tuple[tuple[str, str], ...] = _id_columns()
+"""Id column → layer kind (from the schemas), in the order they are checked (claims first)."""
 
 MEASUREMENT_COLUMNS = ("from_lon", "from_lat", "to_lon", "to_lat")
 """Columns that make a table a measurement table (segments drawn on a map)."""
@@ -59,69 +58,27 @@ FILE_KINDS = ("claims", "lines", "territories", "incidents", "places", "measurem
 MAX_TABLE_BYTES = 512 * 1024 * 1024
 """Largest CSV :func:`read_table` reads (bytes); a larger file is refused before it is read."""
 
-_HEADER_BYTES = 1024 * 1024
-"""At most this much of a CSV is read to find its header line."""
-
-_CSV_SUFFIXES = (".csv", ".tsv", ".tab", ".txt")
-
 
 def kind_of_columns(columns: Iterable[object]) -> str | None:
-    """The kind of a table from its column names (compared without case), or ``None``.
+    """The kind of a table or frame from its column names (compared without case), or ``None``.
 
-    One of ``claims``, ``lines``, ``territories``, ``incidents``, ``places``,
-    ``measurements``.
+    ``measurements`` by :data:`MEASUREMENT_COLUMNS`, else the kind of its id
+    column (:data:`ID_COLUMNS`).
     """
-    cols = [str(c) for c in columns]
-    lower = {c.strip().lower() for c in cols}
+    lower = {str(c).strip().lower() for c in columns}
+    if set(MEASUREMENT_COLUMNS) <= lower:
+        return "measurements"
     for col, kind in ID_COLUMNS:
         if col in lower:
             return kind
-    if set(MEASUREMENT_COLUMNS) <= lower:
-        return "measurements"
-    from .external import detect_export
-
-    if detect_export(cols):
-        return "incidents"
     return None
 
 
-def _suffix(path: Path) -> str:
-    name = path.name.lower()
-    return ".shp.zip" if name.endswith(".shp.zip") else path.suffix.lower()
-
-
 def file_columns(path: str | os.PathLike[str]) -> list[str]:
-    """Column names of a CSV or vector file, without reading its rows.
+    """Column names of a CSV or vector file: :func:`borderkit.io.layer_columns`."""
+    from borderkit.io import layer_columns
 
-    Raises
-    ------
-    FileFormatError
-        The file cannot be opened or has no header line.
-    """
-    p = Path(path)
-    if _suffix(p) in _CSV_SUFFIXES:
-        from ._csv import _sniff_delimiter as sniff_delimiter  # the CSV reader's own rule
-
-        try:
-            with open(p, "rb") as f:
-                head = f.read(_HEADER_BYTES).split(b"\n", 1)[0]
-        except OSError as exc:
-            raise FileFormatError(f"{p}: cannot read the file ({exc.strerror or exc})") from exc
-        text = head.decode("utf-8-sig", errors="replace").rstrip("\r")
-        if not text.strip():
-            raise FileFormatError(f"{p}: the first line is empty; a table needs a header row with its column names")
-        delimiter = sniff_delimiter(text, str(p))
-        return [c.strip() for c in next(csv.reader([text], delimiter=delimiter))]
-    try:
-        import pyogrio
-    except ImportError as exc:  # pragma: no cover - a dependency of borderkit[io]
-        raise OptionalDependencyError("reading vector files needs pyogrio: pip install 'borderkit[io]'") from exc
-    try:
-        info = pyogrio.read_info(p)
-    except Exception as exc:  # noqa: BLE001 - GDAL's errors vary by driver; each is a file-format problem
-        reason = " ".join(str(exc).split())[:200]
-        raise FileFormatError(f"{p}: cannot read the columns of this file ({reason})") from exc
-    return [str(c) for c in info["fields"]]
+    return layer_columns(path)
 
 
 def is_dem(path: str | os.PathLike[str]) -> bool:
@@ -161,19 +118,24 @@ def is_dem(path: str | os.PathLike[str]) -> bool:
 def detect_kind(path: str | os.PathLike[str]) -> str:
     """What a data file holds: one of :data:`FILE_KINDS`.
 
-    GeoTIFFs are a DEM when they have one band that is not 8-bit and no colour
-    map, else a scanned map. Tables and vector files are told by
-    :func:`kind_of_columns`.
+    GeoTIFFs are a DEM or a scan (:func:`is_dem`); a measurement table by its
+    columns; every other file by :func:`borderkit.io.detect_layer_kind`.
 
     Raises
     ------
     FileFormatError
-        The file cannot be read, or its columns say nothing of what it holds.
+        The columns say nothing of what the file holds.
+    ValidationError
+        The readers cannot read the file (their own message).
     """
+    from borderkit.io import detect_layer_kind
+
     p = Path(path)
     if p.suffix.lower() in (".tif", ".tiff"):
         return "dem" if is_dem(p) else "scan"
-    kind = kind_of_columns(file_columns(p))
+    if kind_of_columns(file_columns(p)) == "measurements":
+        return "measurements"
+    kind = detect_layer_kind(p)
     if kind is None:
         raise FileFormatError(
             f"{p}: cannot tell what this file holds; it needs one of the columns line_id (lines), "

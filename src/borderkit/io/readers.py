@@ -28,6 +28,20 @@ ACLED and UCDP GED
     (``#date``, ``#geo+lat`` …), are read with that row set aside (in
     ``gdf.attrs["borderkit"]["hxl"]``).
 
+Untrusted files
+---------------
+Every file is bounded: one larger than :func:`max_input_bytes` (256 MiB, or
+``$BORDERKIT_MAX_INPUT_MB``) is refused with
+:class:`~borderkit.errors.InputTooLargeError`; for a zip the members'
+uncompressed sizes are checked before anything is inflated (a zip bomb never
+reaches memory). A zip may hold the GIS files in one folder. A shapefile whose
+``.dbf`` declares no encoding (no ``.cpg``, no code page) is read as UTF-8 when
+it is valid UTF-8, else in the encoding :func:`~borderkit.io._text.guess_encoding`
+names, with a :class:`~borderkit.errors.GuessedEncodingWarning`. KML placemarks
+with an empty ``<coordinates>`` have no geometry (GDAL would give POINT (0 0)).
+GeoParquet is read with pyarrow, never through GDAL. :func:`detect_layer_kind`
+tells the kind of a file from its columns (and its geometry).
+
 Errors and row numbers
 ----------------------
 No row is ever dropped silently. With ``errors="raise"`` (the default) any
@@ -61,8 +75,10 @@ messages end with ``[spreadsheet row N]``, the number a spreadsheet shows
 
 from __future__ import annotations
 
+import math
 import os
 import re
+import warnings
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,10 +91,13 @@ from borderkit.errors import (
     EmptyFileError,
     EncodingError,
     FileFormatError,
+    GuessedEncodingWarning,
+    InputError,
+    InputTooLargeError,
     OptionalDependencyError,
     Problem,
 )
-from borderkit.schema import Column, LayerSchema
+from borderkit.schema import SCHEMAS, Column, LayerSchema
 
 if TYPE_CHECKING:  # geopandas is imported on first use only
     from geopandas import GeoDataFrame
@@ -91,7 +110,23 @@ __all__ = [
     "read_places",
     "read_points",
     "POINTS",
+    "max_input_bytes",
+    "layer_columns",
+    "detect_layer_kind",
+    "MAX_INPUT_ENV",
+    "DEFAULT_MAX_INPUT_MB",
 ]
+
+MAX_INPUT_ENV = "BORDERKIT_MAX_INPUT_MB"
+"""Environment variable that sets the readers' size limit, in megabytes (MiB)."""
+
+DEFAULT_MAX_INPUT_MB = 256
+"""Default size limit of one input file (uncompressed, for a zip) in MiB.
+
+The readers hold a file's rows in memory several times over (text, parsed
+values, geometries), so the limit is what bounds their memory: a 256 MiB CSV
+needs a few GiB. Larger files are refused with a message naming
+:data:`MAX_INPUT_ENV`, which raises the limit."""
 
 Errors = Literal["raise", "collect"]
 Result: TypeAlias = "GeoDataFrame | tuple[GeoDataFrame, pd.DataFrame]"
@@ -166,6 +201,51 @@ def _suffix(path: str) -> str:
     return os.path.splitext(low)[1]
 
 
+def max_input_bytes() -> int:
+    """The readers' size limit in bytes: ``$BORDERKIT_MAX_INPUT_MB`` MiB, else 256 MiB.
+
+    Raises
+    ------
+    borderkit.errors.InputError
+        When the variable is set but is not a positive number.
+    """
+    raw = os.environ.get(MAX_INPUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MAX_INPUT_MB * 2**20
+    try:
+        mb = float(raw)
+    except ValueError:
+        mb = float("nan")
+    if not (math.isfinite(mb) and mb > 0):
+        raise InputError(
+            f"the environment variable {MAX_INPUT_ENV}={raw!r} is not a positive number of megabytes; "
+            f"set it to e.g. 1024, or unset it for the default {DEFAULT_MAX_INPUT_MB}"
+        )
+    return int(mb * 2**20)
+
+
+def _mb(nbytes: float) -> str:
+    return f"{nbytes / 2**20:,.1f} MB" if nbytes >= 2**20 / 10 else f"{int(nbytes):,} bytes"
+
+
+def _check_size(nbytes: int, path: str, what: str) -> None:
+    limit = max_input_bytes()
+    if nbytes > limit:
+        _fail(
+            InputTooLargeError,
+            f"{what} is {_mb(nbytes)}, more than the readers' limit of {_mb(limit)}; split the file, "
+            f"or raise the limit with the environment variable {MAX_INPUT_ENV} (megabytes)",
+            path,
+        )
+
+
+def _zip_parts(src: str) -> tuple[str, str]:
+    """(archive path, folder inside it) of a ``/vsizip/`` source."""
+    rest = src[len("/vsizip/") :]
+    end = rest.lower().find(".zip") + len(".zip")
+    return rest[:end], rest[end:].strip("/")
+
+
 def _shp_truncations(names: list[str]) -> dict[str, str]:
     """The names GDAL gives ``names`` in a DBF (10 characters, made unique in order)."""
     used: set[str] = set()
@@ -236,14 +316,14 @@ def _drop_empty_driver_columns(frame: Any, driver: str) -> Any:
 
 
 def _bounds_hint(gdf: Any) -> str:
-    from borderkit.validate import _guess_projected
+    from borderkit.validate import guess_projected_crs
 
     b = gdf.geometry.total_bounds
     if not np.isfinite(b).all():
         return "pass crs= with the CRS the coordinates are in"
     if abs(b[0]) <= 180 and abs(b[2]) <= 180 and abs(b[1]) <= 90 and abs(b[3]) <= 90:
         return "its coordinates look like longitude/latitude degrees: pass crs='EPSG:4326' if they are WGS84"
-    guess = _guess_projected(np.array([(b[0] + b[2]) / 2]), np.array([(b[1] + b[3]) / 2]))[0]
+    guess = guess_projected_crs(np.array([(b[0] + b[2]) / 2]), np.array([(b[1] + b[3]) / 2]))[0]
     if guess:
         code = guess.split(" ")[0]
         return (
@@ -284,6 +364,16 @@ def _load_csv_bytes(data: bytes, path: str, *, encoding: str | None) -> _Loaded:
 def _check_zip(path: str) -> list[str]:
     try:
         with zipfile.ZipFile(path) as zf:
+            # the sizes in the central directory come first: a zip bomb (a
+            # small archive that inflates to gigabytes) is refused before any
+            # byte is decompressed, and Python's zipfile never inflates a
+            # member beyond its declared size
+            infos = zf.infolist()
+            total = sum(i.file_size for i in infos if not i.is_dir())
+            packed = sum(i.compress_size for i in infos if not i.is_dir())
+            if total > max_input_bytes():
+                ratio = f", {total / max(packed, 1):,.0f} times its compressed size" if packed else ""
+                _check_size(total, path, f"the zip archive's content, uncompressed{ratio},")
             bad = zf.testzip()
             names = zf.namelist()
     except (zipfile.BadZipFile, EOFError, OSError) as exc:
@@ -318,7 +408,7 @@ def _precheck_text(path: str, suffix: str, encoding: str | None) -> None:
         decode_bytes(data, path=path, encoding=encoding)
 
 
-def _choose_layer(src: str, path: str, schema: LayerSchema, layer: str | int | None) -> tuple[Any, str]:
+def _choose_layer(src: str, path: str, schema: LayerSchema, layer: str | int | None) -> tuple[str, str]:
     import pyogrio
 
     try:
@@ -383,12 +473,17 @@ def _choose_layer(src: str, path: str, schema: LayerSchema, layer: str | int | N
 
 def _dbf_bytes(src: str, layer: str) -> bytes | None:
     """The .dbf of shapefile layer ``layer`` (plain or inside a zip), if there is one."""
+    return _sidecar(src, layer, ".dbf")
+
+
+def _sidecar(src: str, layer: str, ext: str) -> bytes | None:
+    """The ``layer + ext`` file next to a shapefile (plain or inside a zip), if there is one."""
     if src.startswith("/vsizip/"):
-        archive = src[len("/vsizip/") :]
+        archive, _folder = _zip_parts(src)
         try:
             with zipfile.ZipFile(archive) as zf:
                 for n in zf.namelist():
-                    if n.lower().endswith(".dbf") and os.path.basename(n)[:-4].lower() == layer.lower():
+                    if n.lower().endswith(ext) and os.path.basename(n)[: -len(ext)].lower() == layer.lower():
                         return zf.read(n)
         except (OSError, zipfile.BadZipFile):
             return None
@@ -396,7 +491,7 @@ def _dbf_bytes(src: str, layer: str) -> bytes | None:
     base = Path(src)
     folder = base if base.is_dir() else base.parent
     for f in folder.iterdir():
-        if f.suffix.lower() == ".dbf" and f.stem.lower() == layer.lower():
+        if f.suffix.lower() == ext and f.stem.lower() == layer.lower():
             return f.read_bytes()
     return None
 
@@ -438,12 +533,15 @@ def _dbf_non_utf8(data: bytes) -> list[tuple[int, str, bytes, int]]:
     return out
 
 
-def _locate_bad_text(src: str, layer: str, path: str, exc: UnicodeDecodeError) -> NoReturn:
-    """Name the rows and columns whose text is not UTF-8 (shapefiles: read from the .dbf)."""
+def _locate_bad_text(src: str, layer: str | None, path: str, exc: UnicodeDecodeError) -> NoReturn:
+    """Name the rows and columns whose text is not UTF-8 (shapefiles: read from the .dbf).
+
+    ``layer`` is None for a GeoJSON file read without listing its one layer: it has no .dbf.
+    """
     from ._text import guess_encoding
 
-    found = []
-    dbf = _dbf_bytes(src, layer)
+    found: list[tuple[int, str, bytes, int]] = []
+    dbf = _dbf_bytes(src, layer) if layer is not None else None
     if dbf is not None:
         try:
             found = _dbf_non_utf8(dbf)
@@ -452,6 +550,7 @@ def _locate_bad_text(src: str, layer: str, path: str, exc: UnicodeDecodeError) -
     guess = guess_encoding(b" ".join(raw for _, _, raw, _ in found)) if found else "cp1251"
     fix = f"pass encoding={guess!r} to the reader (or write the file as UTF-8)"
     if found:
+        assert dbf is not None  # found is only ever filled from the .dbf
         problems = [
             Problem(
                 f"text {raw[:40]!r} is not valid UTF-8 (byte {dbf[off]:02x} at byte offset {off} of the "
@@ -467,28 +566,131 @@ def _locate_bad_text(src: str, layer: str, path: str, exc: UnicodeDecodeError) -
     raise EncodingError(problems=problems, path=path) from exc
 
 
+def _undeclared_shapefile_encoding(src: str, layer: str, path: str) -> str | None:
+    """The encoding to read a shapefile's .dbf with when nothing declares it, or None.
+
+    With neither a ``.cpg`` file nor a code page in the .dbf header (byte 29,
+    the "language driver id"), GDAL decodes the text as ISO-8859-1: Cyrillic
+    text written as Windows-1251 comes out as mojibake (``Òåãõ`` for
+    ``Тегх``) without any error. So: text that is valid UTF-8 is read as
+    UTF-8; other text is read in the encoding :func:`guess_encoding` names,
+    with a :class:`~borderkit.errors.GuessedEncodingWarning` saying so.
+    """
+    from ._text import encoding_label, guess_encoding
+
+    dbf = _dbf_bytes(src, layer)
+    if dbf is None or len(dbf) < 32 or dbf[29] != 0 or _sidecar(src, layer, ".cpg") is not None:
+        return None
+    try:
+        bad = _dbf_non_utf8(dbf)
+    except Exception:  # a damaged .dbf: GDAL's own reading reports it
+        return None
+    if not bad:
+        # pure ASCII needs nothing; UTF-8 text must not be read as ISO-8859-1
+        return "utf-8" if any(b >= 0x80 for b in dbf[32:]) else None
+    guess = guess_encoding(b" ".join(raw for _, _, raw, _ in bad))
+    row, column, _, _ = bad[0]
+    warnings.warn(
+        f"{path}: the shapefile declares no text encoding (no .cpg file, no code page in the .dbf) "
+        f"and its text is not UTF-8 (first at row {row}, column {column!r}); it was read as "
+        f"{encoding_label(guess)} by a guess — check the names, pass encoding='…' if they look "
+        f"wrong, or add a {layer}.cpg file holding the encoding's name",
+        GuessedEncodingWarning,
+        stacklevel=2,
+    )
+    return guess
+
+
+_EMPTY_KML_COORDS = re.compile(rb"<(?:\w+:)?coordinates\s*(?:/>|>\s*</(?:\w+:)?coordinates>)")
+_KML_PLACEMARK = re.compile(rb"<(?:\w+:)?Placemark\b.*?</(?:\w+:)?Placemark>", re.S)
+
+
+def _empty_kml_coordinates(path: str, gdf: Any, log: Any) -> Any:
+    """Placemarks whose ``<coordinates>`` is empty: GDAL reads them as POINT (0 0).
+
+    When the placemarks of the file are the rows read (one layer), each such
+    row gets an empty geometry, so the schema's rule for a missing geometry
+    applies (an unlocated place is allowed, an incident without a location
+    is not). Otherwise every POINT (0 0) of the file is reported.
+    """
+    import shapely
+
+    try:
+        if _suffix(path) == ".kmz":  # sizes already checked by _check_zip
+            with zipfile.ZipFile(path) as zf:
+                kml = [n for n in zf.namelist() if n.lower().endswith(".kml")]
+                data = zf.read(kml[0]) if len(kml) == 1 else b""
+        else:
+            data = Path(path).read_bytes()
+    except (OSError, zipfile.BadZipFile):
+        return gdf
+    if not _EMPTY_KML_COORDS.search(data):
+        return gdf
+    marks = _KML_PLACEMARK.findall(data)
+    geoms = np.asarray(gdf.geometry.values, dtype=object)
+    point = ~shapely.is_missing(geoms) & (shapely.get_type_id(geoms) == 0)
+    zero = np.zeros(len(geoms), dtype=bool)
+    zero[point] = (shapely.get_x(geoms[point]) == 0) & (shapely.get_y(geoms[point]) == 0)
+    if len(marks) == len(gdf):
+        empty = np.array([_EMPTY_KML_COORDS.search(m) is not None for m in marks]) & zero
+        if empty.any():
+            gdf = gdf.copy()
+            gdf.loc[gdf.index[empty], gdf.geometry.name] = None
+        return gdf
+    log.add_rows(
+        zero,
+        "geometry",
+        "the point is (0, 0) and the file has placemarks with an empty <coordinates> (GDAL reads those "
+        "as POINT (0 0)); give their coordinates as longitude,latitude or remove the placemarks",
+        block=("geometry",),
+    )
+    return gdf
+
+
 def _load_ogr(src: str, path: str, schema: LayerSchema, *, layer: Any, encoding: str | None) -> _Loaded:
     import pyogrio
 
     from borderkit.validate import IssueLog
 
-    name, driver = _choose_layer(src, path, schema, layer)
+    if layer is None and src == path and _suffix(path) == ".geojson":
+        # GeoJSON holds exactly one layer; listing layers and reading the
+        # layer's info would parse the whole file twice more (seconds for a
+        # line of a million vertices)
+        name: str | None = None
+        driver = "GeoJSON"
+    else:
+        name, driver = _choose_layer(src, path, schema, layer)
     kw: dict[str, Any] = {}
     if encoding:
         kw["encoding"] = encoding
+    elif driver == "ESRI Shapefile" and name is not None:  # always named: _choose_layer found it
+        guessed = _undeclared_shapefile_encoding(src, name, path)
+        if guessed:
+            kw["encoding"] = guessed
     try:
         gdf = pyogrio.read_dataframe(src, layer=name, **kw)
     except UnicodeDecodeError as exc:
         _locate_bad_text(src, name, path, exc)
     except Exception as exc:
+        if name is None:
+            _fail(
+                FileFormatError,
+                f"cannot open the file as a GIS dataset ({exc}); it may be truncated, corrupt or of an "
+                "unsupported format — export it again as GeoJSON, GeoPackage or CSV",
+                path,
+            )
         _fail(
             FileFormatError,
             f"cannot read layer {name!r} ({exc}); the file may be truncated or corrupt — export it again",
             path,
         )
     if len(gdf) == 0:
-        _fail(EmptyFileError, f"layer {name!r} has no features; add features or choose another layer", path)
+        what = f"layer {name!r} has" if name is not None else "the file has"
+        _fail(EmptyFileError, f"{what} no features; add features or choose another layer", path)
     gdf = _drop_empty_driver_columns(gdf, driver)
+    log = IssueLog(len(gdf), path=path)
+    if driver in ("KML", "LIBKML") and not src.startswith("/vsi"):
+        gdf = _empty_kml_coordinates(path, gdf, log)
     crs_carrying = driver not in ("GeoJSON", "GeoJSONSeq", "KML", "LIBKML", "GPX")
     what = {
         "ESRI Shapefile": "the shapefile has no .prj file, so its CRS is unknown",
@@ -497,7 +699,7 @@ def _load_ogr(src: str, path: str, schema: LayerSchema, *, layer: Any, encoding:
     return _Loaded(
         frame=gdf,
         raw=pd.DataFrame(gdf),
-        log=IssueLog(len(gdf), path=path),
+        log=log,
         fmt=driver,
         driver=driver,
         crs_carrying=crs_carrying,
@@ -563,6 +765,7 @@ def _load(path: str, schema: LayerSchema, *, layer: Any, encoding: str | None) -
     size = p.stat().st_size
     if size == 0:
         _fail(EmptyFileError, "the file is empty (0 bytes); export or download it again", path)
+    _check_size(size, path, "the file")
     suffix = _suffix(path)
     if suffix in _CSV_SUFFIXES:
         return _load_csv_bytes(p.read_bytes(), path, encoding=encoding)
@@ -583,7 +786,22 @@ def _load(path: str, schema: LayerSchema, *, layer: Any, encoding: str | None) -
             with zipfile.ZipFile(path) as zf:
                 data = zf.read(csvs[0])
             return _load_csv_bytes(data, f"{path}/{csvs[0]}", encoding=encoding)
-        return _load_ogr(f"/vsizip/{os.path.abspath(path)}", path, schema, layer=layer, encoding=encoding)
+        # GIS files in one folder inside the archive (as "Compress folder"
+        # makes them): GDAL opens the folder, not the archive's root
+        folders = sorted({os.path.dirname(n) for n in gis})
+        if len(folders) > 1:
+            _fail(
+                FileFormatError,
+                f"the zip holds GIS files in {len(folders)} folders ({', '.join(f or '/' for f in folders)}); "
+                "unzip it and read one of them",
+                path,
+            )
+        inner = f"/{folders[0]}" if folders and folders[0] else ""
+        return _load_ogr(
+            f"/vsizip/{os.path.abspath(path)}{inner}", path, schema, layer=layer, encoding=encoding
+        )
+    if suffix == ".kmz":
+        _check_zip(path)  # a KMZ is a zip: its sizes are checked before GDAL inflates it
     if suffix in _XML_SUFFIXES or suffix in _JSON_SUFFIXES:
         _precheck_text(path, suffix, encoding)
     return _load_ogr(path, path, schema, layer=layer, encoding=encoding)
@@ -598,7 +816,7 @@ def _table_geometry(loaded: _Loaded, schema: LayerSchema) -> Any:
     import geopandas as gpd
     import shapely
 
-    from borderkit.validate import _short, to_text
+    from borderkit.validate import short_repr, to_text
 
     from ._csv import LAT_NAMES, LON_NAMES, WKT_NAMES, find_column
 
@@ -627,7 +845,7 @@ def _table_geometry(loaded: _Loaded, schema: LayerSchema) -> Any:
             bad,
             wkt,
             lambda p: (
-                f"{_short(str(frame[wkt].iloc[p]))} is not valid {kind}; write e.g. "
+                f"{short_repr(str(frame[wkt].iloc[p]))} is not valid {kind}; write e.g. "
                 "LINESTRING (45.1 39.2, 45.3 39.4) (longitude first)"
             ),
             block=("geometry",),
@@ -653,7 +871,7 @@ def _table_geometry(loaded: _Loaded, schema: LayerSchema) -> Any:
                     if "," in v
                     else "write decimal degrees"
                 )
-                return f"{_short(v)} is not a number; {hint} (e.g. {'39.2' if col == lat else '46.4'})"
+                return f"{short_repr(v)} is not a number; {hint} (e.g. {'39.2' if col == lat else '46.4'})"
 
             return f
 
@@ -712,7 +930,7 @@ def _collect(result: Any, loaded: _Loaded) -> tuple[Any, pd.DataFrame]:
 
 def read_layer(
     path: str | os.PathLike[str],
-    kind: str,
+    kind: str | LayerSchema,
     *,
     layer: str | int | None = None,
     errors: Errors = "raise",
@@ -729,7 +947,8 @@ def read_layer(
         GeoJSON, GeoPackage, Shapefile (``.shp`` or zipped), KML, GPX,
         GeoParquet or CSV file (see the module documentation).
     kind
-        ``"lines"``, ``"territories"``, ``"incidents"`` or ``"places"``.
+        ``"lines"``, ``"territories"``, ``"incidents"`` or ``"places"``, or a
+        :class:`~borderkit.schema.LayerSchema` (such as :data:`POINTS`).
     layer
         Layer name or index in multi-layer files (GeoPackage, KML, GPX); by
         default the only layer, or the only one whose geometry fits ``kind``.
@@ -768,11 +987,11 @@ def read_layer(
     """
     import geopandas as gpd
 
-    from borderkit.validate import _schema, conform
+    from borderkit.validate import conform, layer_schema
 
     if errors not in ("raise", "collect"):
         raise ValueError(f"errors must be 'raise' or 'collect', not {errors!r}")
-    schema = _schema(kind)
+    schema = layer_schema(kind)
     path_s = os.fspath(path)
     loaded = _load(path_s, schema, layer=layer, encoding=encoding)
     log = loaded.log
@@ -1086,3 +1305,120 @@ def _points_precision(result: Result, column: str, errors: Errors) -> Result:
     both = pd.concat([rejected, more], ignore_index=True).sort_values("row", kind="stable").reset_index(drop=True)
     both.attrs["problems"] = problems
     return kept, both
+
+
+# ---------------------------------------------------------------------------
+# what a file holds (for commands given a file without --kind)
+# ---------------------------------------------------------------------------
+
+
+def _cheap_columns(path: str) -> tuple[list[str], str]:
+    """(column names, geometry type) read without the rows; raises on any trouble."""
+    suffix = _suffix(path)
+    if suffix in _CSV_SUFFIXES:
+        from ._csv import read_csv_header
+
+        with open(path, "rb") as f:
+            head = f.read(1 << 16)
+        return read_csv_header(head, path=path), ""
+    if suffix in _PARQUET_SUFFIXES:
+        # pyarrow, never GDAL's (ADBC/duckdb) Parquet driver
+        import pyarrow.parquet as pq
+
+        return [str(c) for c in pq.read_schema(path).names], ""
+    if suffix in (".zip", ".shp.zip"):
+        raise ValueError("zip archives are read in full")
+    import pyogrio
+
+    info = pyogrio.read_info(path)
+    return [str(c) for c in info["fields"]], str(info.get("geometry_type") or "")
+
+
+def layer_columns(path: str | os.PathLike[str], *, encoding: str | None = None) -> list[str]:
+    """Column names of a file as the readers see them.
+
+    Reads only the header (CSV), the schema (Parquet, with pyarrow) or the
+    layer definition (GDAL formats) when that works; otherwise the file is
+    loaded as the readers load it, so a broken file raises the reader's own
+    error (truncated, wrong encoding, empty, too large …).
+
+    Raises
+    ------
+    borderkit.errors.ValidationError
+        The reader's message for a file it cannot read.
+    FileNotFoundError
+        When ``path`` does not exist.
+    """
+    return _columns_and_geometry(os.fspath(path), encoding=encoding)[0]
+
+
+def _columns_and_geometry(path: str, *, encoding: str | None, full: bool = False) -> tuple[list[str], str]:
+    from borderkit.schema import LINES
+
+    if not Path(path).exists():
+        raise FileNotFoundError(f"{path}: no such file")
+    if Path(path).is_file():
+        _check_size(Path(path).stat().st_size, path, "the file")
+    try:
+        if encoding is None and not full:
+            return _cheap_columns(path)
+    except Exception:  # noqa: BLE001 - the full load below names the problem
+        pass
+    # schema only steers the choice among several layers
+    loaded = _load(path, LINES, layer=None, encoding=encoding)
+    frame = loaded.frame
+    gname = getattr(frame, "_geometry_column_name", None)
+    cols = [str(c) for c in frame.columns if c != gname]
+    gtype = ""
+    if gname is not None and len(frame):
+        # one kind for Polygon + MultiPolygon (or LineString + MultiLineString)
+        kinds = {_KIND_BY_GEOMETRY.get(t.lower(), "") for t in frame.geometry.geom_type.dropna().unique()}
+        gtype = {"lines": "LineString", "territories": "Polygon"}.get(kinds.pop(), "") if len(kinds) == 1 else ""
+    return cols, gtype
+
+
+_ID_COLUMNS = {s.kind: s.id_column for s in SCHEMAS.values() if s.id_column}
+_KIND_BY_GEOMETRY = {"linestring": "lines", "multilinestring": "lines", "polygon": "territories"}
+_KIND_BY_GEOMETRY["multipolygon"] = "territories"
+
+
+def detect_layer_kind(path: str | os.PathLike[str], *, encoding: str | None = None) -> str | None:
+    """The layer kind a file holds, from its columns; None when they do not tell.
+
+    ``"claims"`` by ``claim_id`` (claims also carry ``incident_id``), then the
+    id column of each schema (``line_id``, ``territory_id``, ``incident_id``,
+    ``place_id``), then ACLED and UCDP GED exports (incidents), then a column
+    whose name is one typo away from an id column (``incident_idd``: the
+    reader then names the missing column), then the geometry type (lines,
+    polygons as territories).
+
+    Raises
+    ------
+    borderkit.errors.ValidationError
+        A file the readers cannot read, with the reader's own message.
+    """
+    kind = _kind_from(*_columns_and_geometry(os.fspath(path), encoding=encoding))
+    if kind is None:
+        # the header did not tell: load the file as the readers do, so that a
+        # broken file (no rows, truncated, bad bytes further down) gets the
+        # reader's own message, and a CSV's WKT column its geometry type
+        kind = _kind_from(*_columns_and_geometry(os.fspath(path), encoding=encoding, full=True))
+    return kind
+
+
+def _kind_from(cols: list[str], gtype: str) -> str | None:
+    import difflib
+
+    from .external import detect_export
+
+    lower = {c.strip().lower() for c in cols}
+    order = ["claims"] + [k for k in _ID_COLUMNS if k != "claims"]
+    for kind in order:
+        if _ID_COLUMNS[kind] in lower:
+            return kind
+    if detect_export(cols):
+        return "incidents"
+    for kind in order:
+        if difflib.get_close_matches(_ID_COLUMNS[kind], lower, n=1, cutoff=0.85):
+            return kind
+    return _KIND_BY_GEOMETRY.get(gtype.lower().replace(" z", "").replace("3d ", ""))

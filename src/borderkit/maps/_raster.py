@@ -84,18 +84,11 @@ def to_mercator_rows(arr: np.ndarray, *, south: float, north: float, height: int
 def png_bytes(arr: np.ndarray) -> bytes:
     """Encode a uint8 array (``L``, ``LA``, ``RGB`` or ``RGBA`` by band count) as PNG, deterministically.
 
-    Grey images are expanded to RGB(A) and encoded by
-    :func:`borderkit.terrain.hillshade.encode_png`.
+    :func:`borderkit.terrain.hillshade.encode_png`, the one PNG encoder of borderkit.
     """
     from borderkit.terrain.hillshade import encode_png
 
-    a = np.asarray(arr, dtype=np.uint8)
-    if a.ndim == 2:
-        a = a[:, :, None]
-    if a.shape[2] in (1, 2):
-        grey = np.repeat(a[:, :, :1], 3, axis=2)
-        a = np.concatenate([grey, a[:, :, 1:]], axis=2)
-    return encode_png(np.ascontiguousarray(a))
+    return encode_png(np.ascontiguousarray(np.asarray(arr, dtype=np.uint8)))
 
 
 def _need_rasterio() -> Any:

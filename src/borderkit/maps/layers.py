@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from borderkit.io.kinds import ID_COLUMNS, MEASUREMENT_COLUMNS
+from borderkit.io.kinds import ID_COLUMNS, kind_of_columns
 from borderkit.maps.escape import clean_text, safe_url
 from borderkit.maps.style import (
     LANGUAGES,
@@ -105,22 +105,18 @@ class MapInputs:
 
 
 def _kind_of(frame: Any) -> str | None:
-    """The layer kind of a frame: by its id column (:data:`borderkit.io.kinds.ID_COLUMNS`), else measurements."""
-    cols = {str(c).lower() for c in getattr(frame, "columns", [])}
-    for col, kind in ID_COLUMNS:
-        if col in cols:
-            return kind
-    return "measurements" if set(MEASUREMENT_COLUMNS) <= cols else None
+    """The layer kind of a frame (:func:`borderkit.io.kinds.kind_of_columns`)."""
+    return kind_of_columns(getattr(frame, "columns", []))
 
 
 def collect_inputs(case_or_layers: Any = None, **layers: Any) -> MapInputs:
     """Gather the layers of a ``Case``, a dict of layers or a sequence of frames.
 
     Keyword arguments (``lines=…``, ``incidents=…`` …) replace or add layers.
-    A frame's kind is recognised by its id column (``claim_id`` → claims,
-    ``line_id`` → lines, ``territory_id`` → territories, ``incident_id`` →
-    incidents, ``place_id`` → places), or as measurements by ``from_lon``,
-    ``from_lat``, ``to_lon``, ``to_lat``.
+    A frame's kind is recognised as measurements by ``from_lon``,
+    ``from_lat``, ``to_lon``, ``to_lat``, else by its id column (``claim_id`` →
+    claims, ``line_id`` → lines, ``territory_id`` → territories,
+    ``incident_id`` → incidents, ``place_id`` → places).
     """
     inputs = MapInputs()
     obj = case_or_layers

@@ -18,9 +18,15 @@ Modules
 :mod:`~borderkit.terrain.peaks`
     :func:`peak_check`, :func:`commanding_height`.
 :mod:`~borderkit.terrain.hillshade`
-    :func:`hillshade`, :func:`hillshade_png`.
+    :func:`hillshade`, :func:`hillshade_array` (Horn on an array), :func:`hillshade_png`,
+    :func:`encode_png` (the one PNG encoder).
 :mod:`~borderkit.terrain.fetch`
-    :func:`fetch_dem` (AWS Terrain Tiles, OpenTopography) with a tile cache.
+    :func:`fetch_dem` (AWS Terrain Tiles, OpenTopography) with a tile cache (pooch).
+
+Terrain knows no case: a case's DEM and places (``Case.dem``, ``Case.places``)
+are passed in as parameters. ``_kernels`` (numba/numpy scan kernels) and
+``_gdal`` (the GDAL comparison the tests use) are private submodules used only
+inside this package.
 
 See ``docs/terrain.md``.
 """
@@ -34,7 +40,7 @@ _LAZY = {
     "DEM": "dem",
     "open_dem": "dem",
     "sample_elevation": "dem",
-    "default_dem_path": "dem",
+    "sample_grid": "dem",
     "geodesic_path": "profile",
     "elevation_profile": "profile",
     "plot_profile": "profile",
@@ -49,6 +55,8 @@ _LAZY = {
     "format_commanding_report": "peaks",
     "hillshade": "hillshade",
     "hillshade_png": "hillshade",
+    "hillshade_array": "hillshade",
+    "encode_png": "hillshade",
     "fetch_dem": "fetch",
 }
 

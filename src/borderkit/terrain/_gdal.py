@@ -71,7 +71,8 @@ def run_gdal_viewshed(
         "-oz", repr(float(observer_height_m)), "-tz", repr(float(target_height_m)),
         "-md", repr(float(radius_m)), "-cc", repr(float(curvature_coefficient)),
         "-vv", "1", "-iv", "0", "-ov", "255",
-        os.fspath(dem_path), os.fspath(out_path),
+        # absolute paths: a file name starting with "-" must never read as an option
+        os.path.abspath(dem_path), os.path.abspath(out_path),
     ]
     subprocess.run(cmd, check=True, capture_output=True)
     with rasterio.open(Path(out_path)) as ds:

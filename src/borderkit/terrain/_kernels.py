@@ -46,11 +46,15 @@ The tests compare both variants with the GDAL that produced them
 
 from __future__ import annotations
 
+from types import ModuleType
+
 import numpy as np
 
 __all__ = ["HAVE_NUMBA", "viewshed_edge", "viewshed_edge_numpy", "los_scan"]
 
-try:  # numba is optional: the terrain extra installs it
+# numba is optional (the terrain extra installs it); declared so that the ``None`` fallback type-checks.
+_numba: ModuleType | None
+try:
     import numba as _numba
 
     HAVE_NUMBA = True
@@ -60,7 +64,7 @@ except ImportError:  # pragma: no cover - exercised when numba is absent
 
 
 def _jit(fn):
-    if HAVE_NUMBA:
+    if _numba is not None:
         return _numba.njit(cache=True, nogil=True, fastmath=False)(fn)
     return fn
 

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from borderkit._projection import WGS84_A, WGS84_E2, is_wgs84_geographic
 from borderkit.errors import (
     CRSError,
     DatasetNotFoundError,
@@ -49,18 +50,14 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "DEM",
     "open_dem",
-    "default_dem_path",
     "sample_elevation",
     "DEM_SUFFIXES",
     "VERTICAL_ACCURACY",
-    "WGS84_A",
-    "WGS84_F",
     "gaussian_radius_m",
+    "sample_grid",
 ]
 
-WGS84_A = 6378137.0
-WGS84_F = 1.0 / 298.257223563
-_E2 = WGS84_F * (2.0 - WGS84_F)
+# The WGS84 constants have one home, borderkit._projection (WGS84_A, WGS84_F, WGS84_E2).
 
 DEM_SUFFIXES = (".tif", ".tiff", ".hgt", ".dt0", ".dt1", ".dt2", ".vrt", ".img", ".asc", ".bil", ".nc")
 """File name endings :func:`open_dem` picks up when given a directory."""
@@ -108,17 +105,10 @@ def gaussian_radius_m(lat_deg: float) -> float:
     most ±0.34 %).
     """
     s2 = math.sin(math.radians(lat_deg)) ** 2
-    w = 1.0 - _E2 * s2
-    m = WGS84_A * (1.0 - _E2) / w**1.5
+    w = 1.0 - WGS84_E2 * s2
+    m = WGS84_A * (1.0 - WGS84_E2) / w**1.5
     n = WGS84_A / math.sqrt(w)
     return math.sqrt(m * n)
-
-
-def _geod():
-    """borderkit's shared WGS84 ``pyproj.Geod`` (:data:`borderkit.geodesy.GEOD`)."""
-    from borderkit.geodesy import GEOD
-
-    return GEOD
 
 
 # --------------------------------------------------------------------------------------------
@@ -174,7 +164,8 @@ class DEM:
     @property
     def shape(self) -> tuple[int, int]:
         """``(rows, cols)``."""
-        return self.data.shape  # type: ignore[return-value]
+        rows, cols = self.data.shape
+        return (rows, cols)
 
     @property
     def res(self) -> tuple[float, float]:
@@ -191,7 +182,7 @@ class DEM:
     @property
     def is_lonlat(self) -> bool:
         """True when the grid is longitude/latitude on WGS84 (no transformation needed)."""
-        return _is_wgs84_lonlat(self.crs)
+        return self.crs is not None and is_wgs84_geographic(self.crs)
 
     def lonlat_bounds(self) -> tuple[float, float, float, float]:
         """``(west, south, east, north)`` in degrees on WGS84."""
@@ -199,7 +190,8 @@ class DEM:
             return self.bounds
         from rasterio.warp import transform_bounds
 
-        return tuple(transform_bounds(self.crs, "EPSG:4326", *self.bounds, densify_pts=21))  # type: ignore[return-value]
+        w, s, e, n = transform_bounds(self.crs, "EPSG:4326", *self.bounds, densify_pts=21)
+        return (w, s, e, n)
 
     def center_lonlat(self) -> tuple[float, float]:
         """Longitude and latitude of the centre of the grid."""
@@ -274,7 +266,7 @@ class DEM:
         if method not in ("nearest", "bilinear"):
             raise ValidationError(f"method: unknown sampling method {method!r}; use 'nearest' or 'bilinear'")
         row, col = self.fractional_rowcol(lon, lat)
-        return _sample_grid(self.data, row, col, method)
+        return sample_grid(self.data, row, col, method)
 
     # --- resolution ----------------------------------------------------------------------
     def resolution_m(self, lat: float | None = None) -> tuple[float, float]:
@@ -289,7 +281,8 @@ class DEM:
             if lat is not None:
                 lat0 = float(lat)
             rx, ry = self.res
-            g = _geod()
+            from borderkit.geodesy import GEOD as g  # the one WGS84 Geod (imported here: pyproj is heavy)
+
             _, _, ew = g.inv(lon0 - rx / 2, lat0, lon0 + rx / 2, lat0)
             _, _, ns = g.inv(lon0, lat0 - ry / 2, lon0, lat0 + ry / 2)
             return (float(ew), float(ns))
@@ -424,8 +417,24 @@ class DEM:
 # --------------------------------------------------------------------------------------------
 # sampling
 # --------------------------------------------------------------------------------------------
-def _sample_grid(data: np.ndarray, row: np.ndarray, col: np.ndarray, method: str) -> np.ndarray:
-    """Nearest or bilinear sampling at fractional cell-centre coordinates (vectorised)."""
+def sample_grid(data: np.ndarray, row: np.ndarray, col: np.ndarray, method: str) -> np.ndarray:
+    """Nearest or bilinear sampling of a grid at fractional cell-centre coordinates (vectorised).
+
+    Parameters
+    ----------
+    data
+        ``(rows, cols)`` grid of heights.
+    row, col
+        Fractional row and column in cell-centre units (cell ``(i, j)`` has its
+        centre at ``(i, j)``; see :meth:`DEM.fractional_rowcol`).
+    method
+        ``"nearest"`` or ``"bilinear"`` (as :meth:`DEM.sample`).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``float64`` values; ``NaN`` outside the grid or where a needed cell is ``NaN``.
+    """
     row = np.asarray(row, dtype=np.float64)
     col = np.asarray(col, dtype=np.float64)
     rows, cols = data.shape
@@ -455,7 +464,7 @@ def _sample_grid(data: np.ndarray, row: np.ndarray, col: np.ndarray, method: str
     return out
 
 
-def sample_elevation(lon: Any, lat: Any, *, dem: DEM | str | os.PathLike[str] | None = None, method: str = "bilinear"):
+def sample_elevation(lon: Any, lat: Any, *, dem: DEM | str | os.PathLike[str], method: str = "bilinear"):
     """Heights (m above mean sea level) at longitude/latitude points on a DEM.
 
     Parameters
@@ -463,8 +472,8 @@ def sample_elevation(lon: Any, lat: Any, *, dem: DEM | str | os.PathLike[str] | 
     lon, lat
         Degrees on WGS84.
     dem
-        A :class:`DEM`, a path (file, directory of tiles, glob) or ``None`` for
-        the bundled case DEM.
+        A :class:`DEM` or a path (file, directory of tiles, glob); a case's
+        DEM is ``Case.dem`` (:func:`borderkit.datasets.load`).
     method
         ``"nearest"`` or ``"bilinear"`` (see :meth:`DEM.sample`).
     """
@@ -487,44 +496,6 @@ def _transformer(src: str, dst: str):
         tr = Transformer.from_crs(src, dst, always_xy=True)
         _TRANSFORMERS[key] = tr
     return tr
-
-
-def _is_wgs84_lonlat(crs: Any) -> bool:
-    if crs is None or not crs.is_geographic:
-        return False
-    try:
-        from pyproj import CRS as PCRS
-
-        c = PCRS.from_user_input(crs.to_wkt())
-        datum = c.datum.name if c.datum else ""
-        ell = c.ellipsoid
-    except Exception:  # noqa: BLE001 - an exotic CRS: treat as not WGS84, transform through PROJ
-        return False
-    if ell is None or abs(ell.semi_major_metre - WGS84_A) > 1e-3 or abs(ell.inverse_flattening - 1 / WGS84_F) > 1e-6:
-        return False
-    return "WGS" in datum.upper() and "84" in datum or c.to_epsg() == 4326
-
-
-def default_dem_path() -> Path:
-    """Path of the bundled case DEM (NOAA GLOBE 30″ clip).
-
-    Raises
-    ------
-    DatasetNotFoundError
-        The file is not there (a checkout without the built data).
-    """
-    from borderkit import datasets
-
-    try:
-        path = datasets.data_dir() / "armenia-azerbaijan" / "dem-globe-30s.tif"
-    except Exception as exc:  # noqa: BLE001 - RegistryError from data_dir: say what to do instead
-        raise DatasetNotFoundError(f"cannot locate the bundled case DEM ({exc}); pass --dem PATH") from exc
-    if not path.is_file():
-        raise DatasetNotFoundError(
-            f"the bundled case DEM {path} is missing; rebuild the data with geodata/build.py "
-            "or pass a DEM explicitly (--dem PATH / dem=...)"
-        )
-    return path
 
 
 def _expand(source: Any) -> list[str]:
@@ -611,7 +582,7 @@ def _vertical_accuracy(kind: str, tags: dict[str, str]) -> tuple[float | None, s
 
 
 def open_dem(
-    source: DEM | str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None = None,
+    source: DEM | str | os.PathLike[str] | Sequence[str | os.PathLike[str]] | None,
     *,
     bbox: Sequence[float] | None = None,
     name: str | None = None,
@@ -623,11 +594,13 @@ def open_dem(
     Parameters
     ----------
     source
-        ``None`` for the bundled case DEM; a path to any raster GDAL reads
+        A :class:`DEM` (returned as is, or subset to *bbox*); a path to any raster GDAL reads
         (GeoTIFF/COG, ``.hgt``, ``.dt0/.dt1/.dt2``, VRT …); a directory (every
         DEM file below it); a glob pattern; an ``http(s)://`` URL or a
         ``/vsicurl/`` path; or a list of these. Several files are merged into
-        one grid (they must share CRS and cell size).
+        one grid (they must share CRS and cell size). The DEM of a case is
+        ``Case.dem`` (:func:`borderkit.datasets.load`); terrain knows no case.
+        None (no DEM given, e.g. an unset option) raises :class:`ValidationError` saying how to name one.
     bbox
         ``(west, south, east, north)`` in degrees: read only this area (plus
         one cell around it).
@@ -645,16 +618,23 @@ def open_dem(
     Raises
     ------
     DatasetNotFoundError
-        A path does not exist (or the bundled DEM is missing).
+        A path does not exist.
     FileFormatError
         GDAL cannot read a file, or tiles have different CRS or cell size.
     CRSError
         The raster has no CRS or a rotated transform.
     OfflineError
         A remote DEM cannot be reached.
+    ValidationError
+        *source* is None.
     """
     if isinstance(source, DEM):
         return source.subset(bbox) if bbox is not None else source
+    if source is None:  # terrain knows no case: the caller (the CLI, a Case) names the DEM
+        raise ValidationError(
+            "dem: no DEM given; pass a file, directory, glob or URL (a case's DEM is borderkit.datasets.load().dem; "
+            "on the command line --dem PATH or --case NAME)"
+        )
     try:
         import rasterio
         from rasterio.errors import RasterioIOError
@@ -663,7 +643,7 @@ def open_dem(
             "terrain functions need rasterio; install it with `pip install 'borderkit[terrain]'`"
         ) from exc
 
-    paths = _expand(default_dem_path() if source is None else source)
+    paths = _expand(source)
     datasets = []
     try:
         for p in paths:
@@ -733,7 +713,8 @@ def open_dem(
         acc, note = float(vertical_accuracy_m), "given by the caller"
     elif values and len(values) == len(accs):
         acc = max(values)
-        note = accs[int(np.argmax([a for a, _ in accs]))][1]
+        # every tile states one here, so ``values`` is ``accs``'s accuracies in order
+        note = accs[int(np.argmax(values))][1]
         if len(set(values)) > 1:
             note += f" (tiles state {sorted(set(values))} m; the worst is reported)"
     else:
@@ -771,19 +752,21 @@ def _read(datasets: list, bbox: Sequence[float] | None, band: int) -> tuple[np.n
     from rasterio.warp import transform_bounds
 
     first = datasets[0]
-    bounds = None
+    bounds: tuple[float, float, float, float] | None = None
+    asked = ""  # the caller's bbox for messages; the overlap errors below only arise when one was given
     if bbox is not None:
+        asked = str(tuple(bbox))
         w, s, e, n = (float(v) for v in bbox)
         if not (w < e and s < n):
             raise ValidationError(f"bbox {tuple(bbox)}: expected west < east and south < north (degrees)")
-        if not _is_wgs84_lonlat(first.crs):
+        if not is_wgs84_geographic(first.crs):
             w, s, e, n = transform_bounds("EPSG:4326", first.crs, w, s, e, n, densify_pts=21)
         rx, ry = first.res
         bounds = (w - rx, s - ry, e + rx, n + ry)
     if len(datasets) == 1 and bounds is None:
         arr = first.read(band, masked=True)
         transform = first.transform
-    elif len(datasets) == 1:
+    elif bounds is not None and len(datasets) == 1:
         from rasterio.windows import Window, from_bounds
 
         fw = from_bounds(*bounds, transform=first.transform)
@@ -792,7 +775,7 @@ def _read(datasets: list, bbox: Sequence[float] | None, band: int) -> tuple[np.n
         r1 = min(first.height, int(math.ceil(fw.row_off + fw.height)))
         c1 = min(first.width, int(math.ceil(fw.col_off + fw.width)))
         if r1 <= r0 or c1 <= c0:
-            raise DEMError(f"{first.name}: bbox {tuple(bbox)} does not overlap this DEM; choose a DEM that covers it")
+            raise DEMError(f"{first.name}: bbox {asked} does not overlap this DEM; choose a DEM that covers it")
         win = Window(c0, r0, c1 - c0, r1 - r0)
         arr = first.read(band, window=win, masked=True)
         transform = first.window_transform(win)
@@ -805,7 +788,7 @@ def _read(datasets: list, bbox: Sequence[float] | None, band: int) -> tuple[np.n
             bounds = (max(bounds[0], ub[0]), max(bounds[1], ub[1]), min(bounds[2], ub[2]), min(bounds[3], ub[3]))
             if bounds[0] >= bounds[2] or bounds[1] >= bounds[3]:
                 raise DEMError(
-                    f"bbox {tuple(bbox)} does not overlap the DEM tiles ({first.name} …); choose tiles that cover it"
+                    f"bbox {asked} does not overlap the DEM tiles ({first.name} …); choose tiles that cover it"
                 )
             # snap to the tiles' cell grid, so that merge does not resample
             rx, ry = first.res

@@ -27,9 +27,11 @@ Output CRS
 
 Cache
     Every tile is stored under ``cache_dir/<source>/<z>/<x>/<y>.<ext>`` with a
-    ``.json`` sidecar holding its URL, size, sha256 and the server's ETag. A
-    cached tile is used when its size and sha256 match the sidecar; otherwise
-    it is downloaded again. A download goes to ``.part`` first and is resumed
+    ``.json`` sidecar holding its URL, size, sha256 and the server's ETag. The
+    cache is pooch's (:func:`pooch.retrieve` with the recorded sha256 as the
+    known hash): a cached tile is used when its size and sha256 match the
+    sidecar; otherwise it is downloaded again, and a download replaces the
+    cached file only once complete. A download goes to ``.part`` first and is resumed
     with an HTTP ``Range`` request after an interruption; the size is checked
     against ``Content-Length`` and, when the server's ETag is a plain MD5 (as
     on S3), the MD5 of the bytes against the ETag. Timeouts and retries (with
@@ -46,19 +48,28 @@ import logging
 import math
 import os
 import re
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from borderkit.errors import BorderkitError, OfflineError, OutputExistsError, RegistryError, ValidationError
+from borderkit.errors import (
+    DownloadError,
+    OfflineError,
+    OptionalDependencyError,
+    OutputExistsError,
+    RegistryError,
+    ValidationError,
+)
 
 __all__ = [
     "TERRARIUM_URL",
@@ -66,6 +77,7 @@ __all__ = [
     "OPENTOPOGRAPHY_URL",
     "SOURCES",
     "DownloadError",
+    "DownloadResult",
     "default_cache_dir",
     "tiles_for_bbox",
     "tile_bounds_3857",
@@ -87,10 +99,6 @@ SOURCES = ("terrarium", "geotiff", "opentopography")
 _HALF_WORLD = math.pi * 6378137.0  # Web Mercator half-extent, metres
 _MAX_LAT = 85.05112877980659
 USER_AGENT = "borderkit-dem-fetch (https://github.com/borderkit/borderkit)"
-
-
-class DownloadError(BorderkitError, RuntimeError):
-    """The server answered, but not with the file (HTTP error, missing tile)."""
 
 
 def default_cache_dir() -> Path:
@@ -167,48 +175,93 @@ def terrarium_encode(elev: np.ndarray) -> np.ndarray:
 # downloading with cache, resume, size and checksum checks
 # --------------------------------------------------------------------------------------------
 @dataclass
-class _Result:
+class DownloadResult:
+    """What :func:`download` did: the cached file, whether it came from the cache, bytes downloaded."""
+
     path: Path
     cached: bool
     bytes: int
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
+def fill_url_template(template: str, **values: object) -> str:
+    """Replace ``{name}`` placeholders in a URL template by *values*, and nothing else.
 
-def _md5(path: Path) -> str:
-    h = hashlib.md5(usedforsecurity=False)
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+    A user's ``--url-template`` is data, not a Python format string: ``str.format``
+    would also evaluate field expressions such as ``{z.__class__}``. Only the bare
+    names given are replaced; any other brace text is a one-line error.
+
+    Examples
+    --------
+    >>> fill_url_template("https://t.example/{z}/{x}/{y}.png", z=3, x=1, y=2)
+    'https://t.example/3/1/2.png'
+    """
+    import re
+
+    names = ", ".join("{" + k + "}" for k in values)
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in values:
+            raise ValidationError(f"url_template: unknown placeholder {{{name}}} in {template!r}; use only {names}")
+        return str(values[name])
+
+    out = re.sub(r"\{([A-Za-z_]+)\}", one, template)
+    if "{" in out or "}" in out:
+        raise ValidationError(f"url_template: stray brace in {template!r}; the placeholders are {names}")
+    return out
 
 
 def _sidecar(path: Path) -> Path:
     return path.with_name(path.name + ".json")
 
 
-def _cache_valid(path: Path) -> bool:
-    side = _sidecar(path)
-    if not (path.is_file() and side.is_file()):
-        return False
+def _cache_record(path: Path) -> dict[str, Any] | None:
+    """The sidecar of a cached file (``url``, ``bytes``, ``sha256``, ``etag``), or ``None``."""
     try:
-        meta = json.loads(side.read_text(encoding="utf-8"))
+        meta = json.loads(_sidecar(path).read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
-    if path.stat().st_size != meta.get("bytes"):
-        log.warning("%s: size %d differs from the cache record (%s); downloading again",
-                    path, path.stat().st_size, meta.get("bytes"))
-        return False
-    if _sha256(path) != meta.get("sha256"):
-        log.warning("%s: sha256 differs from the cache record; downloading again", path)
-        return False
-    return True
+        return None
+    return meta if isinstance(meta, dict) and isinstance(meta.get("sha256"), str) else None
+
+
+_POOCH_QUIET = threading.Lock()
+_pooch_quiet_depth = 0
+_pooch_level = logging.NOTSET
+
+
+@contextmanager
+def _quiet_pooch() -> Iterator[None]:
+    """Silence pooch's INFO log (one line per file, with the URL — an OpenTopography key too) while we use it.
+
+    Reference-counted, so that the parallel tile downloads do not restore the level under each other.
+    """
+    global _pooch_quiet_depth, _pooch_level
+    import pooch
+
+    logger = pooch.get_logger()
+    with _POOCH_QUIET:
+        if _pooch_quiet_depth == 0:
+            _pooch_level = logger.level
+            logger.setLevel(max(logging.WARNING, logger.level))
+        _pooch_quiet_depth += 1
+    try:
+        yield
+    finally:
+        with _POOCH_QUIET:
+            _pooch_quiet_depth -= 1
+            if _pooch_quiet_depth == 0:
+                logger.setLevel(_pooch_level)
+
+
+def _pooch() -> Any:
+    try:
+        import pooch
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise OptionalDependencyError(
+            "dem fetch needs pooch (the tile cache); install it with `pip install 'borderkit[terrain]'`"
+        ) from exc
+    return pooch
 
 
 def _host(url: str) -> str:
@@ -233,8 +286,14 @@ def download(
     backoff: float = 0.5,
     verify_cache: bool = True,
     redact: str | None = None,
-) -> _Result:
+) -> DownloadResult:
     """Download ``url`` to ``dest`` through the cache (see the module docstring).
+
+    The cache is :func:`pooch.retrieve`: it keeps ``dest`` while its sha256
+    matches the one recorded when it was downloaded (the ``.json`` sidecar),
+    downloads it again otherwise, and moves a download into place only after
+    checking it. The download itself is borderkit's :class:`_ResumingGet` (pooch
+    has no HTTP ``Range`` resume, no ETag/MD5 check and no offline message).
 
     Raises
     ------
@@ -245,60 +304,40 @@ def download(
     RegistryError
         The bytes keep failing the size or MD5 check.
     """
+    pooch = _pooch()
     dest = Path(dest)
     shown = url.replace(redact, "***") if redact else url
-    if verify_cache and _cache_valid(dest):
-        return _Result(dest, True, dest.stat().st_size)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    part = dest.with_name(dest.name + ".part")
-    last: BaseException | None = None
-    for attempt in range(retries + 1):
-        if attempt:
-            time.sleep(backoff * 2 ** (attempt - 1))
+    record = _cache_record(dest) if verify_cache else None
+    if record is not None and dest.is_file() and dest.stat().st_size != record.get("bytes"):
+        log.warning("%s: size %d differs from the cache record (%s); downloading again",
+                    dest, dest.stat().st_size, record.get("bytes"))
+        record = None
+    if record is None:
+        # no trustworthy record: pooch would keep an unverified file, so it goes
+        dest.unlink(missing_ok=True)
+    known = f"sha256:{record['sha256']}" if record is not None else None
+    get = _ResumingGet(dest, timeout=timeout, retries=retries, backoff=backoff, shown=shown)
+    with _quiet_pooch():
         try:
-            etag = _fetch_once(url, part, timeout=timeout)
-        except urllib.error.HTTPError as exc:
-            if exc.code in (408, 429, 500, 502, 503, 504):
-                last = exc
-                continue
-            if exc.code == 416:  # our Range is past the end: start again
-                part.unlink(missing_ok=True)
-                last = exc
-                continue
-            raise DownloadError(f"{shown}: HTTP {exc.code} {exc.reason}") from None
-        except _Incomplete as exc:  # connection dropped mid-file: keep .part, resume
-            last = exc
-            continue
-        except _ChecksumMismatch as exc:
-            part.unlink(missing_ok=True)
-            last = exc
-            continue
-        except (urllib.error.URLError, OSError) as exc:
-            if not _is_offline(exc):
+            pooch.retrieve(url, known_hash=known, fname=dest.name, path=dest.parent, downloader=get)
+        except ValueError:
+            # pooch: the new download differs from the record — the server's file changed since; take the new one
+            if known is None or not get.called:
                 raise
-            last = exc
-            continue
-        size = part.stat().st_size
-        digest = _sha256(part)
-        os.replace(part, dest)
-        _sidecar(dest).write_text(
-            json.dumps({"url": shown, "bytes": size, "sha256": digest, "etag": etag}, sort_keys=True),
-            encoding="utf-8",
-        )
-        return _Result(dest, False, size)
-    if isinstance(last, _ChecksumMismatch):
-        raise RegistryError(f"{shown}: {last} after {retries + 1} attempts; the server's copy may be corrupt")
-    if isinstance(last, urllib.error.HTTPError):
-        raise DownloadError(f"{shown}: HTTP {last.code} {last.reason} after {retries + 1} attempts")
-    if isinstance(last, _Incomplete):
-        raise OfflineError(
-            f"{shown}: the connection kept dropping ({last}); partial data kept in {part}, rerun to resume"
-        )
-    reason = getattr(last, "reason", last)
-    raise OfflineError(
-        f"cannot reach {_host(shown)} ({type(reason).__name__}: {reason}); check the network connection "
-        "(or use --cache-dir with tiles already downloaded)"
-    )
+            dest.unlink(missing_ok=True)
+            get = _ResumingGet(dest, timeout=timeout, retries=retries, backoff=backoff, shown=shown)
+            pooch.retrieve(url, known_hash=None, fname=dest.name, path=dest.parent, downloader=get)
+    size = dest.stat().st_size
+    if not get.called:
+        return DownloadResult(dest, True, size)
+    if known is not None:
+        log.warning("%s: sha256 differed from the cache record; downloaded again", dest)
+    from borderkit.io.atomic import atomic_output
+
+    with atomic_output(_sidecar(dest), overwrite=True) as tmp:
+        tmp.write_text(json.dumps({"url": shown, "bytes": size, "sha256": pooch.file_hash(str(dest)),
+                                   "etag": get.etag}, sort_keys=True), encoding="utf-8")
+    return DownloadResult(dest, False, size)
 
 
 class _Incomplete(Exception):
@@ -307,6 +346,77 @@ class _Incomplete(Exception):
 
 class _ChecksumMismatch(Exception):
     pass
+
+
+class _ResumingGet:
+    """A pooch downloader: HTTP GET into a fixed ``<dest>.part`` with retries, resumed by ``Range``.
+
+    Kept because pooch's :class:`pooch.HTTPDownloader` cannot do what the cache
+    promises: it restarts an interrupted file from zero (no ``Range``), does not
+    check the bytes against an S3-style MD5 ETag, has no back-off that the
+    caller sets, and reports a dead network as a ``requests`` traceback rather
+    than :class:`~borderkit.errors.OfflineError`. The ``.part`` file survives
+    a failed run so the next one resumes it; the finished bytes are handed to
+    pooch's temporary file, which pooch hashes and moves into the cache.
+    """
+
+    def __init__(self, dest: Path, *, timeout: float, retries: int, backoff: float, shown: str) -> None:
+        self.part = dest.with_name(dest.name + ".part")
+        self.timeout, self.retries, self.backoff, self.shown = timeout, retries, backoff, shown
+        self.called = False
+        self.etag: str | None = None
+
+    def __call__(self, url: str, output_file: str, pooch_obj: Any) -> None:
+        self.called = True
+        part, shown, retries = self.part, self.shown, self.retries
+        last: BaseException | None = None
+        for attempt in range(retries + 1):
+            if attempt:
+                time.sleep(self.backoff * 2 ** (attempt - 1))
+            try:
+                self.etag = _fetch_once(url, part, timeout=self.timeout)
+            except urllib.error.HTTPError as exc:
+                if exc.code in (408, 429, 500, 502, 503, 504):
+                    last = exc
+                    continue
+                if exc.code == 416:  # our Range is past the end: start again
+                    part.unlink(missing_ok=True)
+                    last = exc
+                    continue
+                raise DownloadError(f"{shown}: HTTP {exc.code} {exc.reason}") from None
+            except _Incomplete as exc:  # connection dropped mid-file: keep .part, resume
+                last = exc
+                continue
+            except _ChecksumMismatch as exc:
+                part.unlink(missing_ok=True)
+                last = exc
+                continue
+            except (urllib.error.URLError, OSError) as exc:
+                if not _is_offline(exc):
+                    raise
+                last = exc
+                continue
+            os.replace(part, output_file)
+            return
+        if isinstance(last, _ChecksumMismatch):
+            raise RegistryError(f"{shown}: {last} after {retries + 1} attempts; the server's copy may be corrupt")
+        if isinstance(last, urllib.error.HTTPError):
+            raise DownloadError(f"{shown}: HTTP {last.code} {last.reason} after {retries + 1} attempts")
+        if isinstance(last, _Incomplete):
+            raise OfflineError(
+                f"{shown}: the connection kept dropping ({last}); partial data kept in {part}, rerun to resume"
+            )
+        reason = getattr(last, "reason", last)
+        raise OfflineError(
+            f"cannot reach {_host(shown)} ({type(reason).__name__}: {reason}); check the network connection "
+            "(or use --cache-dir with tiles already downloaded)"
+        )
+
+
+def _md5(path: Path) -> str:
+    import pooch
+
+    return pooch.file_hash(str(path), alg="md5")
 
 
 def _fetch_once(url: str, part: Path, *, timeout: float) -> str | None:
@@ -477,9 +587,9 @@ def fetch_dem(
     root = cache / f"{source}-{key}"
     bar = _progress(len(tiles), progress, f"{source} z{zoom}")
 
-    def one(t: tuple[int, int, int]) -> tuple[tuple[int, int, int], _Result]:
+    def one(t: tuple[int, int, int]) -> tuple[tuple[int, int, int], DownloadResult]:
         z, x, y = t
-        res = download(template.format(z=z, x=x, y=y), root / str(z) / str(x) / f"{y}.{ext}",
+        res = download(fill_url_template(template, z=z, x=x, y=y), root / str(z) / str(x) / f"{y}.{ext}",
                        timeout=timeout, retries=retries, backoff=backoff)
         if bar is not None:
             bar.update(1)
@@ -622,7 +732,9 @@ def _fetch_opentopography(
         )
     w, s, e, n = bbox
     template = url_template or OPENTOPOGRAPHY_URL
-    url = template.format(demtype=demtype, south=s, north=n, west=w, east=e, api_key=key)
+    if not template.startswith(("http://", "https://")):
+        raise ValidationError(f"url_template must be an http(s) URL, got {template!r}")
+    url = fill_url_template(template, demtype=demtype, south=s, north=n, west=w, east=e, api_key=key)
     ident = hashlib.sha256(f"{demtype} {w} {s} {e} {n}".encode()).hexdigest()[:16]
     res = download(url, cache / "opentopography" / f"{demtype}-{ident}.tif", timeout=timeout, retries=retries,
                    backoff=backoff, redact=key)
@@ -632,7 +744,9 @@ def _fetch_opentopography(
     tags = {"BORDERKIT_DEM_NAME": f"OpenTopography {demtype}",
             "BORDERKIT_DEM_KIND": "SRTM" if demtype.upper().startswith(("SRTM", "NASADEM")) else demtype,
             "SOURCE": "OpenTopography Global DEM API", "DEMTYPE": demtype, "BBOX_WSEN": json.dumps(list(bbox))}
-    if crs == "EPSG:3857" and src_crs.to_epsg() == 4326:
+    from borderkit._projection import is_wgs84_geographic
+
+    if crs == "EPSG:3857" and is_wgs84_geographic(src_crs):
         crs_out = "EPSG:4326"  # keep the source grid: OpenTopography serves longitude/latitude
     else:
         crs_out = src_crs.to_string()

@@ -22,10 +22,11 @@ from typing import Any
 
 import numpy as np
 
+from borderkit._projection import WGS84_A, WGS84_E2
 from borderkit.errors import ValidationError
-from borderkit.terrain.dem import _E2, DEM, WGS84_A, open_dem
+from borderkit.terrain.dem import DEM, open_dem
 
-__all__ = ["hillshade", "hillshade_png", "encode_png"]
+__all__ = ["hillshade", "hillshade_array", "hillshade_png", "encode_png"]
 
 
 def _cell_sizes(dem: DEM) -> tuple[np.ndarray, np.ndarray]:
@@ -35,8 +36,8 @@ def _cell_sizes(dem: DEM) -> tuple[np.ndarray, np.ndarray]:
         t = dem.transform
         lat = np.radians(t.f + (np.arange(rows) + 0.5) * t.e)
         s2 = np.sin(lat) ** 2
-        n = WGS84_A / np.sqrt(1 - _E2 * s2)
-        m = WGS84_A * (1 - _E2) / (1 - _E2 * s2) ** 1.5
+        n = WGS84_A / np.sqrt(1 - WGS84_E2 * s2)
+        m = WGS84_A * (1 - WGS84_E2) / (1 - WGS84_E2 * s2) ** 1.5
         dx = n * np.cos(lat) * math.radians(abs(t.a))
         dy = m * math.radians(abs(t.e))
         return dx[:, None], dy[:, None]
@@ -44,36 +45,50 @@ def _cell_sizes(dem: DEM) -> tuple[np.ndarray, np.ndarray]:
     return np.full((rows, 1), ew), np.full((rows, 1), ns)
 
 
-def hillshade(
-    dem: DEM | str | os.PathLike[str] | None = None,
+def hillshade_array(
+    z: np.ndarray,
     *,
+    dx_m: np.ndarray | float,
+    dy_m: np.ndarray | float,
     azimuth_deg: float = 315.0,
     altitude_deg: float = 45.0,
     z_factor: float = 1.0,
 ) -> np.ndarray:
-    """Hillshade in ``[0, 1]`` (``NaN`` where the DEM has no data), on the DEM's grid.
+    """Hillshade in ``[0, 1]`` of a north-up elevation grid: Horn's (1981) kernel on metric cell sizes.
+
+    The one hillshade of borderkit: :func:`hillshade` calls it with a DEM's cell
+    sizes, and a caller holding only an array (the maps) gets the same numbers.
 
     Parameters
     ----------
-    dem
-        A :class:`~borderkit.terrain.dem.DEM`, a path, or ``None`` (bundled case DEM).
+    z
+        ``(rows, cols)`` heights in metres; row 0 is the northern edge; ``NaN`` for no data.
+    dx_m, dy_m
+        East-west and north-south cell sizes in metres: scalars, or one value
+        per row (shape ``(rows,)`` or ``(rows, 1)``) on a longitude/latitude grid.
     azimuth_deg
         Direction the light comes from, degrees clockwise from north.
     altitude_deg
         Height of the light above the horizon, degrees.
     z_factor
         Vertical exaggeration.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``float64`` shade, ``NaN`` where *z* is ``NaN``; edges use the edge
+        cells repeated (as ``gdaldem hillshade -compute_edges``).
     """
-    d = dem if isinstance(dem, DEM) else open_dem(dem)
-    z = d.data.astype(np.float64)
-    if z.shape[0] < 3 or z.shape[1] < 3:
+    z = np.asarray(z, dtype=np.float64)
+    if z.ndim != 2 or z.shape[0] < 3 or z.shape[1] < 3:
         raise ValidationError("hillshade needs a DEM of at least 3 × 3 cells")
+    dx = np.asarray(dx_m, dtype=np.float64).reshape(-1, 1) if np.ndim(dx_m) else float(dx_m)
+    dy = np.asarray(dy_m, dtype=np.float64).reshape(-1, 1) if np.ndim(dy_m) else float(dy_m)
     zp = np.pad(z, 1, mode="edge")
     # Horn's kernel; rows go north→south
     a, b, c = zp[:-2, :-2], zp[:-2, 1:-1], zp[:-2, 2:]
     dd, f = zp[1:-1, :-2], zp[1:-1, 2:]
     g, h, i = zp[2:, :-2], zp[2:, 1:-1], zp[2:, 2:]
-    dx, dy = _cell_sizes(d)
     dzdx = ((c + 2 * f + i) - (a + 2 * dd + g)) / (8.0 * dx) * z_factor  # towards east
     dzdy = ((g + 2 * h + i) - (a + 2 * b + c)) / (8.0 * dy) * z_factor  # towards south
     slope = np.arctan(np.hypot(dzdx, dzdy))
@@ -86,25 +101,65 @@ def hillshade(
     return shade
 
 
-def encode_png(rgba: np.ndarray) -> bytes:
-    """Encode an ``(rows, cols, 4)`` RGBA or ``(rows, cols, 3)`` RGB uint8 array as PNG bytes.
+def hillshade(
+    dem: DEM | str | os.PathLike[str],
+    *,
+    azimuth_deg: float = 315.0,
+    altitude_deg: float = 45.0,
+    z_factor: float = 1.0,
+) -> np.ndarray:
+    """Hillshade in ``[0, 1]`` (``NaN`` where the DEM has no data), on the DEM's grid.
 
-    Deterministic (no timestamps or text chunks; zlib level 9, no filtering).
+    Parameters
+    ----------
+    dem
+        A :class:`~borderkit.terrain.dem.DEM` or a path (a case's: ``Case.dem``).
+    azimuth_deg, altitude_deg, z_factor
+        As in :func:`hillshade_array`.
     """
-    if rgba.dtype != np.uint8 or rgba.ndim != 3 or rgba.shape[2] not in (3, 4):
-        raise ValidationError("encode_png expects a (rows, cols, 3 or 4) uint8 array")
-    rows, cols, nb = rgba.shape
-    raw = np.concatenate([np.zeros((rows, 1), np.uint8), rgba.reshape(rows, cols * nb)], axis=1).tobytes()
+    d = dem if isinstance(dem, DEM) else open_dem(dem)
+    dx, dy = _cell_sizes(d)
+    return hillshade_array(d.data, dx_m=dx, dy_m=dy, azimuth_deg=azimuth_deg, altitude_deg=altitude_deg,
+                           z_factor=z_factor)
+
+
+def encode_png(image: np.ndarray) -> bytes:
+    """Encode a uint8 image as PNG bytes: the one PNG encoder of borderkit.
+
+    Parameters
+    ----------
+    image
+        ``(rows, cols)`` grey, or ``(rows, cols, bands)`` with 1 (grey), 2 (grey
+        + alpha), 3 (RGB) or 4 (RGBA) bands, ``uint8``.
+
+    Returns
+    -------
+    bytes
+        A PNG, deterministic: the same array always gives the same bytes (no
+        timestamps or text chunks; zlib level 9, no filtering).
+    """
+    arr = np.asarray(image)
+    if arr.ndim == 2:
+        arr = arr[:, :, None]
+    if arr.dtype != np.uint8 or arr.ndim != 3 or arr.shape[2] not in _PNG_COLOUR_TYPES:
+        raise ValidationError("encode_png expects a (rows, cols) or (rows, cols, 1–4 bands) uint8 array")
+    rows, cols, nb = arr.shape
+    raw = np.concatenate([np.zeros((rows, 1), np.uint8), np.ascontiguousarray(arr).reshape(rows, cols * nb)],
+                         axis=1).tobytes()
 
     def chunk(tag: bytes, data: bytes) -> bytes:
         return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF)
 
-    ihdr = struct.pack(">IIBBBBB", cols, rows, 8, 6 if nb == 4 else 2, 0, 0, 0)
+    ihdr = struct.pack(">IIBBBBB", cols, rows, 8, _PNG_COLOUR_TYPES[nb], 0, 0, 0)
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b"")
 
 
+_PNG_COLOUR_TYPES = {1: 0, 2: 4, 3: 2, 4: 6}
+"""Bands → PNG colour type: grey, grey + alpha, RGB, RGBA (PNG specification, section 11.2.2)."""
+
+
 def hillshade_png(
-    dem: DEM | str | os.PathLike[str] | None = None,
+    dem: DEM | str | os.PathLike[str],
     *,
     output: str | os.PathLike[str] | None = None,
     bbox: tuple[float, float, float, float] | None = None,
@@ -120,7 +175,7 @@ def hillshade_png(
     Parameters
     ----------
     dem
-        A DEM, a path, or ``None`` (bundled case DEM).
+        A DEM or a path (a case's: ``Case.dem``).
     output
         Also write the PNG to this file.
     bbox

@@ -21,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from borderkit._projection import ensure_wgs84
 from borderkit.errors import DEMError, ValidationError
-from borderkit.places import find_place  # one implementation (borderkit.places)
-from borderkit.terrain.dem import DEM, _geod, open_dem
+from borderkit.places import find_place, is_empty_geometry  # one implementation (borderkit.places)
+from borderkit.terrain.dem import DEM, open_dem
 from borderkit.terrain.visibility import (
     DEFAULT_OBSERVER_HEIGHT_M,
     DEFAULT_REFRACTION,
@@ -48,30 +49,26 @@ __all__ = [
 DEFAULT_TARGET_KINDS = ("airport", "town", "city", "village", "road", "crossing", "base")
 
 
-def load_places(places: Any = None) -> geopandas.GeoDataFrame:
-    """The places layer: a GeoDataFrame, a path to a places file, or ``None`` for the bundled case."""
+def load_places(places: geopandas.GeoDataFrame | str | os.PathLike[str]) -> geopandas.GeoDataFrame:
+    """The places layer: a GeoDataFrame as it is, or a places file read by :func:`borderkit.io.read_places`.
+
+    Terrain knows no case: the places of a case are ``Case.places`` (:func:`borderkit.datasets.load`).
+    """
     if places is None:
-        from borderkit import datasets
-
-        return datasets.load().places
+        raise ValidationError(
+            "places: no places layer given; pass a GeoDataFrame or a places file (a case's places are "
+            "borderkit.datasets.load().places; on the command line --places FILE or --case NAME)"
+        )
     if isinstance(places, (str, os.PathLike)):
-        try:
-            from borderkit.io import read_places
-        except ImportError:  # pragma: no cover - io is part of borderkit core
-            import geopandas as gpd
+        from borderkit.io import read_places
 
-            return gpd.read_file(places)
         return read_places(places)
     return places
 
 
-def _missing(geom: Any) -> bool:
-    return geom is None or not hasattr(geom, "is_empty") or geom.is_empty
-
-
 def _point_of(row: Any) -> tuple[float, float] | None:
     geom = row.geometry
-    if _missing(geom):
+    if is_empty_geometry(geom):
         return None
     if geom.geom_type != "Point":
         c = geom.representative_point()
@@ -88,7 +85,8 @@ def dem_max_near(dem: DEM, lon: float, lat: float, radius_m: float) -> dict[str,
         ``max_m``, ``lon``, ``lat`` (cell centre), ``distance_m`` (from the
         point), ``cells`` (number of cells searched).
     """
-    g = _geod()
+    from borderkit.geodesy import GEOD as g  # the one WGS84 Geod (imported here: geodesy loads pandas)
+
     dlat = radius_m / 110_000.0 + 2 * dem.res[1] if dem.is_lonlat else 0.0
     dlon = radius_m / (110_000.0 * max(0.05, math.cos(math.radians(lat)))) + 2 * dem.res[0] if dem.is_lonlat else 0.0
     if dem.is_lonlat:
@@ -139,8 +137,8 @@ def summit_undersampling_note(dem: DEM, lat: float) -> str:
 def peak_check(
     name: str,
     *,
-    places: geopandas.GeoDataFrame | str | os.PathLike[str] | None = None,
-    dem: DEM | str | os.PathLike[str] | None = None,
+    places: geopandas.GeoDataFrame | str | os.PathLike[str],
+    dem: DEM | str | os.PathLike[str],
     radius_m: float | None = None,
 ) -> dict[str, Any]:
     """Highest DEM cell near a named peak vs its reported height.
@@ -150,9 +148,9 @@ def peak_check(
     name
         ``place_id`` or name of the peak (any language column).
     places
-        Places layer (GeoDataFrame or path); default the bundled case.
+        Places layer (GeoDataFrame or path); a case's is ``Case.places``.
     dem
-        A :class:`~borderkit.terrain.dem.DEM`, a path, or ``None`` (bundled GLOBE).
+        A :class:`~borderkit.terrain.dem.DEM` or a path; a case's is ``Case.dem``.
     radius_m
         Search radius around the peak's coordinates; default 1.5 DEM cells
         (at least 1 km), so that the cell holding the summit is found even when
@@ -232,7 +230,7 @@ def peak_check(
 
 
 def _dems(dems: Any) -> list[DEM]:
-    if dems is None or isinstance(dems, (DEM, str, os.PathLike)):
+    if dems is None or isinstance(dems, (DEM, str, os.PathLike)):  # None: open_dem says a DEM is needed
         return [dems if isinstance(dems, DEM) else open_dem(dems)]
     if isinstance(dems, Mapping):
         out = []
@@ -249,8 +247,8 @@ def _dems(dems: Any) -> list[DEM]:
 def commanding_height(
     peak: str,
     *,
-    places: geopandas.GeoDataFrame | str | os.PathLike[str] | None = None,
-    dems: Any = None,
+    places: geopandas.GeoDataFrame | str | os.PathLike[str],
+    dems: Any,
     kinds: Sequence[str] = DEFAULT_TARGET_KINDS,
     max_distance_m: float = 50_000.0,
     observer_height_m: float = DEFAULT_OBSERVER_HEIGHT_M,
@@ -272,10 +270,10 @@ def commanding_height(
     peak
         Name or ``place_id`` of the peak.
     places
-        Places layer (GeoDataFrame or path); default the bundled case.
+        Places layer (GeoDataFrame or path); a case's is ``Case.places``.
     dems
-        A DEM, a path, a list of them, or ``{label: DEM or path}``; default the
-        bundled GLOBE DEM.
+        A DEM, a path, a list of them, or ``{label: DEM or path}`` (a case's
+        DEM is ``Case.dem``).
     kinds
         Place kinds to test (default: airport, town, city, village, road,
         crossing, base).
@@ -309,9 +307,7 @@ def commanding_height(
 
     from borderkit.terrain.profile import geodesic_path
 
-    gdf = load_places(places)
-    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
-        gdf = gdf.to_crs(4326)
+    gdf = ensure_wgs84(load_places(places))
     prow = find_place(gdf, peak)
     ppt = _point_of(prow)
     pname = str(prow.get("name_en") or peak)
@@ -320,7 +316,8 @@ def commanding_height(
     reported = prow.get("elevation_m")
     reported = float(reported) if reported is not None and np.isfinite(float(reported)) else None
     targets = gdf[gdf["kind"].isin(list(kinds)) & (gdf.get("place_id") != prow.get("place_id"))]
-    g = _geod()
+    from borderkit.geodesy import GEOD as g  # the one WGS84 Geod (imported here: geodesy loads pandas)
+
 
     rows: list[dict[str, Any]] = []
     peaks_info: dict[str, Any] = {}
@@ -340,14 +337,16 @@ def commanding_height(
             else f"{d.name}: cells of {ew:.0f} m × {ns:.0f} m; vertical accuracy not stated."
         )
         # expand targets into points
-        pts_lon, pts_lat = [], []
-        meta = []
+        pts_lon: list[np.ndarray] = []
+        pts_lat: list[np.ndarray] = []
+        # (row fields, slice of the target points or None when unlocated, note)
+        meta: list[tuple[dict[str, str], tuple[int, int] | None, str]] = []
         for _, t in targets.iterrows():
             geom = t.geometry
             label = str(t.get("name_en") or t.get("place_id"))
             base = {"dem": d.name, "place_id": str(t.get("place_id", "")), "name": label,
                     "kind": str(t.get("kind", ""))}
-            if _missing(geom):
+            if is_empty_geometry(geom):
                 meta.append((base, None, "not located in the places layer (no citable coordinates)"))
                 continue
             if geom.geom_type == "Point":
@@ -372,11 +371,11 @@ def commanding_height(
         if pts_lon:
             tl = np.concatenate(pts_lon)
             tb = np.concatenate(pts_lat)
-            common = dict(dem=d, observer_height_m=observer_height_m, target_height_m=target_height_m,
-                          refraction=refraction)
-            los = lines_of_sight(obs, np.column_stack([tl, tb]), **common)
+            los = lines_of_sight(obs, np.column_stack([tl, tb]), dem=d, observer_height_m=observer_height_m,
+                                 target_height_m=target_height_m, refraction=refraction)
             los_rep = (
-                lines_of_sight(obs, np.column_stack([tl, tb]), observer_ground_m=reported, **common)
+                lines_of_sight(obs, np.column_stack([tl, tb]), dem=d, observer_height_m=observer_height_m,
+                               target_height_m=target_height_m, refraction=refraction, observer_ground_m=reported)
                 if reported is not None
                 else None
             )

@@ -23,8 +23,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from borderkit._projection import LocalProjection, ensure_wgs84
 from borderkit.errors import DEMError, ValidationError
-from borderkit.terrain.dem import DEM, _geod, open_dem
+from borderkit.terrain.dem import DEM, open_dem
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas
@@ -98,7 +99,8 @@ def geodesic_path(path: Any, *, spacing_m: float) -> pandas.DataFrame:
     if not (spacing_m > 0 and math.isfinite(spacing_m)):
         raise ValidationError(f"spacing_m must be a positive number of metres, got {spacing_m}")
     v = _vertices(path)
-    g = _geod()
+    from borderkit.geodesy import GEOD as g  # the one WGS84 Geod (imported here: geodesy loads pandas)
+
     _, _, seg_len = g.inv(v[:-1, 0], v[:-1, 1], v[1:, 0], v[1:, 1])
     seg_len = np.atleast_1d(np.asarray(seg_len, dtype=np.float64))
     lons, lats, dists, segs = [], [], [], []
@@ -170,7 +172,7 @@ class Profile:
 def elevation_profile(
     path: Any,
     *,
-    dem: DEM | str | os.PathLike[str] | None = None,
+    dem: DEM | str | os.PathLike[str],
     spacing_m: float | None = None,
     method: str = "bilinear",
     places: geopandas.GeoDataFrame | None = None,
@@ -184,7 +186,7 @@ def elevation_profile(
     path
         ``[(lon, lat), …]`` or a shapely LineString (degrees, WGS84).
     dem
-        A :class:`~borderkit.terrain.dem.DEM`, a path, or ``None`` (bundled case DEM).
+        A :class:`~borderkit.terrain.dem.DEM` or a path (a case's: ``Case.dem``).
     spacing_m
         Distance between samples; default half the DEM's smaller cell dimension.
     method
@@ -268,26 +270,19 @@ class _Locator:
 
     def __init__(self, table: pandas.DataFrame) -> None:
         import shapely
-        from pyproj import Transformer
 
         lon = table["lon"].to_numpy()
         lat = table["lat"].to_numpy()
-        lon0 = float(np.mean(lon))
-        lat0 = float(np.mean(lat))
-        proj = f"+proj=aeqd +lat_0={lat0} +lon_0={lon0} +datum=WGS84 +units=m +no_defs"
-        self.fwd = Transformer.from_crs("EPSG:4326", proj, always_xy=True)
-        self.inv = Transformer.from_crs(proj, "EPSG:4326", always_xy=True)
-        x, y = self.fwd.transform(lon, lat)
-        self.x, self.y = np.asarray(x), np.asarray(y)
+        # the one local projection of borderkit (ellipsoidal aeqd on WGS84), centred on the path's mean
+        self.proj = LocalProjection(float(np.mean(lon)), float(np.mean(lat)), kind="aeqd")
+        self.x, self.y = self.proj.to_local(lon, lat)
         self.line = shapely.LineString(np.column_stack([self.x, self.y]))
         self.cum_plane = np.concatenate([[0.0], np.cumsum(np.hypot(np.diff(self.x), np.diff(self.y)))])
         self.cum_geo = table["distance_m"].to_numpy()
         self.lon, self.lat = lon, lat
 
     def to_plane(self, geoms: Any) -> Any:
-        import shapely
-
-        return shapely.transform(geoms, lambda xy: np.column_stack(self.fwd.transform(xy[:, 0], xy[:, 1])))
+        return self.proj.geometry_to_local(geoms)
 
     def along(self, plane_dist: np.ndarray) -> np.ndarray:
         """Planar distance along the densified path → geodesic distance along the path."""
@@ -306,28 +301,24 @@ def _empty_crossings() -> pandas.DataFrame:
     return pd.DataFrame(columns=["source", "line_id", "name", "distance_m", "elevation_m", "lat", "lon"])
 
 
-def _to_4326(gdf: Any) -> Any:
-    if gdf.crs is not None and gdf.crs.to_epsg() != 4326:
-        return gdf.to_crs(4326)
-    return gdf
-
-
 def _places_on(loc: _Locator, places: Any, max_offset_m: float) -> pandas.DataFrame:
     import pandas as pd
     import shapely
 
-    places = _to_4326(places)
+    places = ensure_wgs84(places)
     geoms = places.geometry
     ok = ~(geoms.isna() | geoms.is_empty) & (geoms.geom_type == "Point")
     sub = places[ok.to_numpy()]
     if not len(sub):
         return _empty_places()
-    px, py = loc.fwd.transform(sub.geometry.x.to_numpy(), sub.geometry.y.to_numpy())
+    px, py = loc.proj.to_local(sub.geometry.x.to_numpy(), sub.geometry.y.to_numpy())
     pp = shapely.points(np.asarray(px), np.asarray(py))
     s_plane = shapely.line_locate_point(loc.line, pp)
     near = shapely.line_interpolate_point(loc.line, s_plane)
-    nlon, nlat = loc.inv.transform(shapely.get_x(near), shapely.get_y(near))
-    _, _, off = _geod().inv(sub.geometry.x.to_numpy(), sub.geometry.y.to_numpy(), np.asarray(nlon), np.asarray(nlat))
+    nlon, nlat = loc.proj.to_geographic(shapely.get_x(near), shapely.get_y(near))
+    from borderkit.geodesy import GEOD
+
+    _, _, off = GEOD.inv(sub.geometry.x.to_numpy(), sub.geometry.y.to_numpy(), np.asarray(nlon), np.asarray(nlat))
     off = np.asarray(off, dtype=np.float64)
     keep = off <= max_offset_m
     if not keep.any():
@@ -352,10 +343,9 @@ def _crossings(loc: _Locator, lines: Any) -> pandas.DataFrame:
     import pandas as pd
     import shapely
 
-    lines = _to_4326(lines)
+    lines = ensure_wgs84(lines)
     geoms = lines.geometry.to_numpy()
     ok = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
-    w, s, e, n = float(loc.lon.min()), float(loc.lat.min()), float(loc.lat.max()), float(loc.lat.max())
     w, s, e, n = float(loc.lon.min()), float(loc.lat.min()), float(loc.lon.max()), float(loc.lat.max())
     box = shapely.box(w - 0.05, s - 0.05, e + 0.05, n + 0.05)
     ok &= shapely.intersects(geoms, box)
@@ -380,7 +370,7 @@ def _crossings(loc: _Locator, lines: Any) -> pandas.DataFrame:
                 pts.append(shapely.Point(part.coords[0]))
         for pt in pts:
             sp = float(shapely.line_locate_point(loc.line, pt))
-            lon, lat = loc.inv.transform(pt.x, pt.y)
+            lon, lat = loc.proj.to_geographic(pt.x, pt.y)
             rec = sub.iloc[i]
             rows.append(
                 {

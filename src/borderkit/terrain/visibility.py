@@ -44,9 +44,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from borderkit.errors import DEMError, OutputExistsError, ValidationError
+from borderkit._projection import WGS84_A, WGS84_E2, ensure_wgs84, is_wgs84_geographic
+from borderkit.errors import DEMError, ValidationError
 from borderkit.io.atomic import atomic_output
-from borderkit.terrain.dem import DEM, WGS84_A, _geod, gaussian_radius_m, open_dem
+from borderkit.terrain.dem import DEM, gaussian_radius_m, open_dem, sample_grid
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas
@@ -57,7 +58,6 @@ __all__ = [
     "DEFAULT_OBSERVER_HEIGHT_M",
     "DEFAULT_TARGET_HEIGHT_M",
     "MAX_VIEWSHED_RADIUS_M",
-    "OutputExistsError",
     "line_of_sight",
     "lines_of_sight",
     "viewshed",
@@ -96,9 +96,7 @@ def _points(p: Any, name: str) -> tuple[np.ndarray, np.ndarray]:
     """Arrays of lon, lat from a (lon, lat) pair, an (N, 2) array or a GeoSeries/GeoDataFrame of points."""
     geoms = getattr(p, "geometry", None)
     if geoms is not None or type(p).__name__ == "GeoSeries":
-        gs = p if geoms is None else geoms
-        if gs.crs is not None and gs.crs.to_epsg() != 4326:
-            gs = gs.to_crs(4326)
+        gs = ensure_wgs84(p if geoms is None else geoms)
         if len(gs) and not (gs.geom_type == "Point").all():
             raise ValidationError(f"{name}: only Point geometries can be targets")
         return np.asarray(gs.x, dtype=np.float64), np.asarray(gs.y, dtype=np.float64)
@@ -184,7 +182,7 @@ def lines_of_sight(
     observer: Any,
     targets: Any,
     *,
-    dem: DEM | str | os.PathLike[str] | None = None,
+    dem: DEM | str | os.PathLike[str],
     observer_height_m: float = DEFAULT_OBSERVER_HEIGHT_M,
     target_height_m: float = DEFAULT_TARGET_HEIGHT_M,
     refraction: float = DEFAULT_REFRACTION,
@@ -204,8 +202,7 @@ def lines_of_sight(
         ``(lon, lat)``, an ``(N, 2)`` array of them, or a GeoSeries /
         GeoDataFrame of Points.
     dem
-        A :class:`~borderkit.terrain.dem.DEM`, a path, or ``None`` for the
-        bundled case DEM.
+        A :class:`~borderkit.terrain.dem.DEM` or a path (a case's: ``Case.dem``).
     observer_height_m, target_height_m
         Eye and target heights above the ground, metres.
     refraction
@@ -253,7 +250,8 @@ def lines_of_sight(
     if not (spacing_m > 0 and math.isfinite(spacing_m)):
         raise ValidationError(f"spacing_m must be a positive number of metres, got {spacing_m}")
 
-    g = _geod()
+    from borderkit.geodesy import GEOD as g  # the one WGS84 Geod (imported here: geodesy loads pandas)
+
     az, _, dist = g.inv(np.full(n, lon0), np.full(n, lat0), tlon, tlat)
     az = np.asarray(az, dtype=np.float64)
     dist = np.asarray(dist, dtype=np.float64)
@@ -420,8 +418,6 @@ def _los_chunk(d, g, lon0, lat0, eye, cf, method, az, dist, tz, nseg, cols, offs
 
 def _los_scan_numpy(data, row_n, col_n, nseg, dist, tz, eye, cf, method):
     """numpy version of :func:`borderkit.terrain._kernels.los_scan` (same arithmetic)."""
-    from borderkit.terrain.dem import _sample_grid
-
     m, nn1 = row_n.shape
     nn = nn1 - 1
     interior = nseg - 1
@@ -435,7 +431,7 @@ def _los_scan_numpy(data, row_n, col_n, nseg, dist, tz, eye, cf, method):
     f = u - j
     r = row_n[ti, j] + f * (row_n[ti, j + 1] - row_n[ti, j])
     c = col_n[ti, j] + f * (col_n[ti, j + 1] - col_n[ti, j])
-    z = _sample_grid(data, r, c, method)
+    z = sample_grid(data, r, c, method)
     s = t * dist[ti]
     clear = (eye + (tz[ti] - eye) * t) - (z - cf * s * s)
     nodata = ~np.isfinite(clear)
@@ -474,7 +470,7 @@ def line_of_sight(
     observer: Any,
     target: Any,
     *,
-    dem: DEM | str | os.PathLike[str] | None = None,
+    dem: DEM | str | os.PathLike[str],
     observer_height_m: float = DEFAULT_OBSERVER_HEIGHT_M,
     target_height_m: float = DEFAULT_TARGET_HEIGHT_M,
     refraction: float = DEFAULT_REFRACTION,
@@ -579,7 +575,7 @@ class Viewshed:
         """Area of every cell of the window on the WGS84 ellipsoid, km² (broadcastable to ``array``)."""
         rows, cols = self.array.shape
         t = self.transform
-        if _is_lonlat_crs(self.crs):
+        if self.crs is not None and is_wgs84_geographic(self.crs):
             lat_top = t.f + t.e * np.arange(rows)
             lat_bot = lat_top + t.e
             dlam = math.radians(abs(t.a))
@@ -660,7 +656,7 @@ class Viewshed:
             sums = np.bincount(labels.ravel(), weights=cell_area.ravel(), minlength=len(geoms) + 1)
             areas = [float(sums[i + 1]) for i in range(len(geoms))]
         gdf = gpd.GeoDataFrame({"visible": visible, "area_km2": areas}, geometry=geoms, crs=self.crs)
-        if not _is_lonlat_crs(self.crs):
+        if not (self.crs is not None and is_wgs84_geographic(self.crs)):
             gdf = gdf.to_crs(4326)
         gdf.attrs["parameters"] = self.parameters
         return gdf
@@ -671,19 +667,11 @@ def _bounds(t, shape) -> tuple[float, float, float, float]:
     return (t.c, t.f + t.e * rows, t.c + t.a * cols, t.f)
 
 
-def _is_lonlat_crs(crs) -> bool:
-    from borderkit.terrain.dem import _is_wgs84_lonlat
-
-    return _is_wgs84_lonlat(crs)
-
-
 def _authalic_q(lat_deg: np.ndarray) -> np.ndarray:
     """Authalic function q(φ) of WGS84 (zone area from the equator = a²/2 · Δλ · q)."""
-    from borderkit.terrain.dem import _E2
-
-    e = math.sqrt(_E2)
+    e = math.sqrt(WGS84_E2)
     s = np.sin(np.radians(lat_deg))
-    return (1 - _E2) * (s / (1 - _E2 * s * s) - (1 / (2 * e)) * np.log((1 - e * s) / (1 + e * s)))
+    return (1 - WGS84_E2) * (s / (1 - WGS84_E2 * s * s) - (1 / (2 * e)) * np.log((1 - e * s) / (1 + e * s)))
 
 
 def _flatten_tags(params: dict[str, Any], prefix: str = "BORDERKIT_") -> dict[str, str]:
@@ -708,7 +696,8 @@ def _geodesic_r2(dem_win_transform, shape, lon0: float, lat0: float) -> tuple[np
     """
     rows, cols = shape
     t = dem_win_transform
-    g = _geod()
+    from borderkit.geodesy import GEOD as g  # the one WGS84 Geod (imported here: geodesy loads pandas)
+
     stride = max(1, int(math.ceil(math.sqrt(rows * cols / 1.5e6))))
     rr = np.arange(0, rows, stride)
     cc = np.arange(0, cols, stride)
@@ -752,7 +741,7 @@ def _contiguous(inrange: np.ndarray, ox: int) -> np.ndarray:
 def viewshed(
     observer: Any,
     *,
-    dem: DEM | str | os.PathLike[str] | None = None,
+    dem: DEM | str | os.PathLike[str],
     radius_m: float,
     observer_height_m: float = DEFAULT_OBSERVER_HEIGHT_M,
     target_height_m: float = DEFAULT_TARGET_HEIGHT_M,
@@ -771,7 +760,7 @@ def viewshed(
         ``(lon, lat)`` in degrees (or a shapely Point). The observer stands at
         the centre of the DEM cell that contains it, on that cell's height.
     dem
-        A :class:`~borderkit.terrain.dem.DEM`, a path, or ``None`` (bundled case DEM).
+        A :class:`~borderkit.terrain.dem.DEM` or a path (a case's: ``Case.dem``).
     radius_m
         Maximum distance, metres (≤ 50 km).
     observer_height_m, target_height_m

@@ -28,7 +28,7 @@ import math
 import os
 import textwrap
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, cast
 
@@ -211,8 +211,6 @@ def render_figure(ctx: MapContext, *, size_in: tuple[float, float] = (12.0, 9.0)
 
 def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -> Any:
     from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch, PathPatch
 
     p = ctx.payload
     west, south, east, north = p["bounds"]
@@ -223,6 +221,65 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
     x0, x1, y0, y1 = x0 - pad_x, x1 + pad_x, y0 - pad_y, y1 + pad_y
 
     fig = Figure(figsize=size_in, dpi=dpi)
+    ax, extent, box_w = _map_axes(fig, (x0, x1, y0, y1), size_in)
+
+    hill = _hillshade_image(ctx, proj, extent, 900)
+    if hill is not None:
+        ax.imshow(hill, extent=extent, origin="upper", interpolation="bilinear", zorder=1)
+    handles = _draw_areas(ax, proj, p) + _draw_viewsheds(ax, proj, p)
+    line_handles = _draw_lines(ax, proj, p)
+    inc_handles = _draw_incidents(ax, proj, p) + _draw_places(ax, proj, p)
+    # the web map's zoom at this scale (Leaflet's CSS pixel = 1/96 inch), for the labels' label_min_zoom
+    lat0 = math.radians((south + north) / 2)
+    zoom_eq = math.log2(156543.03392 * math.cos(lat0) * box_w * 96.0 / (extent[1] - extent[0]))
+    unlabelled, min_zooms, meas_handles = _draw_measurements(ax, proj, p, zoom_eq)
+    inc_handles += meas_handles
+
+    _scale_bar(ax, proj, extent)
+    _north_arrow(ax, proj, extent)
+
+    fig.text(0.02, 0.965, _t(ctx.title), fontsize=14, fontweight="bold", family=_FONT, va="center")
+    fig.text(0.02, 0.94, _t(ctx.subtitle), fontsize=8.5, family=_FONT, color="#444444", va="center")
+
+    lax = fig.add_axes((0.70, 0.13, 0.28, 0.80))
+    lax.axis("off")
+    _stack_legends(
+        fig,
+        lax,
+        [
+            ("Lines (one per source)", line_handles, []),
+            (
+                "Areas (km², WGS84 ellipsoid)",
+                handles,
+                [
+                    f"{t['source_a']} {t['party_a']} / {t['source_b']} {t['party_b']}: {t['area_km2']:,.1f} km²"
+                    for t in p.get("area_totals", [])
+                    if t["kind"] == "disagreement"
+                ][:8],
+            ),
+            (
+                "Incidents (ring: location uncertainty), places, measurements",
+                inc_handles,
+                [
+                    f"{unlabelled} measurement label(s) left off at this scale (shown on the web map from zoom "
+                    f"{min(min_zooms)})"
+                ]
+                if unlabelled
+                else [],
+            ),
+        ],
+    )
+
+    credit_lines = _credits_text(ctx)
+    fig.text(0.02, 0.115, credit_lines, fontsize=5.6, family=_FONT, va="top", color="#333333", linespacing=1.35)
+    return fig
+
+
+def _map_axes(
+    fig: Any, bounds: tuple[float, float, float, float], size_in: tuple[float, float]
+) -> tuple[Any, tuple[float, float, float, float], float]:
+    """The map's axes, its extent widened to keep the map's aspect (metres), and the axes' width in inches."""
+    x0, x1, y0, y1 = bounds
     fig.patch.set_facecolor("white")
     ax = fig.add_axes((0.02, 0.13, 0.66, 0.80))
     # keep the map's aspect (metres) inside the axes box
@@ -243,10 +300,12 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
     ax.set_yticks([])
     for spine in ax.spines.values():
         spine.set_color("#666666")
+    return ax, extent, box_w
 
-    hill = _hillshade_image(ctx, proj, extent, 900)
-    if hill is not None:
-        ax.imshow(hill, extent=extent, origin="upper", interpolation="bilinear", zorder=1)
+
+def _draw_areas(ax: Any, proj: LocalProjection, p: Mapping[str, Any]) -> list[Any]:
+    """Disagreement and overlap polygons; their legend handles."""
+    from matplotlib.patches import Patch, PathPatch
 
     handles: list[Any] = []
     for area in p["areas"]:
@@ -276,7 +335,14 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
                 label="one source assigns to two parties",
             )
         )
+    return handles
 
+
+def _draw_viewsheds(ax: Any, proj: LocalProjection, p: Mapping[str, Any]) -> list[Any]:
+    """The viewsheds the web map shows when it opens; their legend handle."""
+    from matplotlib.patches import Patch, PathPatch
+
+    handles: list[Any] = []
     shown_viewsheds = [v for v in p.get("viewsheds", []) if v.get("show", True)]  # as the web map opens
     for v in shown_viewsheds:
         for rings in v["polygons"]:
@@ -296,6 +362,12 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
         handles.append(
             Patch(facecolor=VIEWSHED_STYLE["fillColor"], edgecolor=VIEWSHED_STYLE["color"], label="viewshed")
         )
+    return handles
+
+
+def _draw_lines(ax: Any, proj: LocalProjection, p: Mapping[str, Any]) -> list[Any]:
+    """One line style per source; a legend handle per source (date, accuracy, licence)."""
+    from matplotlib.lines import Line2D
 
     line_handles = []
     for g in p["lines"]:
@@ -332,6 +404,12 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
                 label=textwrap.shorten(label, 70, placeholder="…"),
             )
         )
+    return line_handles
+
+
+def _draw_incidents(ax: Any, proj: LocalProjection, p: Mapping[str, Any]) -> list[Any]:
+    """Incidents with their uncertainty rings (geodesic circles); a legend handle per incident type."""
+    from matplotlib.lines import Line2D
 
     for r in p["incidents"]:
         if r["precision_m"] is not None:  # unknown uncertainty: no ring (never a ring of a made-up size)
@@ -353,7 +431,14 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
         )
         for t in p.get("incident_types", [])
     ]
+    return inc_handles
 
+
+def _draw_places(ax: Any, proj: LocalProjection, p: Mapping[str, Any]) -> list[Any]:
+    """Places (peaks with height and source, cities and towns labelled); the peak legend handle."""
+    from matplotlib.lines import Line2D
+
+    handles: list[Any] = []
     for pl in p["places"]:
         names = " / ".join(n["name"] for n in pl["names"])
         if "point" in pl:
@@ -393,13 +478,22 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
                 x, y = _xy(proj, part)
                 ax.plot(x, y, color=pl["color"], linewidth=0.9, linestyle=(0, (3, 2)), zorder=4)
     if p["places"]:
-        inc_handles.append(
+        handles.append(
             Line2D([0], [0], marker="^", linestyle="none", color="#5d4037", label="peak: height · source")
         )
+    return handles
 
-    # the web map's zoom at this scale (Leaflet's CSS pixel = 1/96 inch), for the labels' label_min_zoom
-    lat0 = math.radians((south + north) / 2)
-    zoom_eq = math.log2(156543.03392 * math.cos(lat0) * box_w * 96.0 / (x1 - x0))
+
+def _draw_measurements(
+    ax: Any, proj: LocalProjection, p: Mapping[str, Any], zoom_eq: float
+) -> tuple[int, list[int], list[Any]]:
+    """Measurement segments, labelled as on the web map at the zoom *zoom_eq*.
+
+    Returns the number of labels left off at this scale, the labels' minimum zooms and the legend handle.
+    """
+    from matplotlib.lines import Line2D
+
+    handles: list[Any] = []
     unlabelled = 0
     min_zooms = [int(m["label_min_zoom"]) for m in p["measurements"] if m.get("label_min_zoom") is not None]
     for m in p["measurements"]:
@@ -449,7 +543,7 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
             bbox={"facecolor": "#111111", "alpha": 0.88, "edgecolor": "none", "pad": 1.2},
         )
     if p["measurements"]:
-        inc_handles.append(
+        handles.append(
             Line2D(
                 [0],
                 [0],
@@ -458,45 +552,7 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
                 label="measurement: what · value · line source",
             )
         )
-
-    _scale_bar(ax, proj, extent)
-    _north_arrow(ax, proj, extent)
-
-    fig.text(0.02, 0.965, _t(ctx.title), fontsize=14, fontweight="bold", family=_FONT, va="center")
-    fig.text(0.02, 0.94, _t(ctx.subtitle), fontsize=8.5, family=_FONT, color="#444444", va="center")
-
-    lax = fig.add_axes((0.70, 0.13, 0.28, 0.80))
-    lax.axis("off")
-    _stack_legends(
-        fig,
-        lax,
-        [
-            ("Lines (one per source)", line_handles, []),
-            (
-                "Areas (km², WGS84 ellipsoid)",
-                handles,
-                [
-                    f"{t['source_a']} {t['party_a']} / {t['source_b']} {t['party_b']}: {t['area_km2']:,.1f} km²"
-                    for t in p.get("area_totals", [])
-                    if t["kind"] == "disagreement"
-                ][:8],
-            ),
-            (
-                "Incidents (ring: location uncertainty), places, measurements",
-                inc_handles,
-                [
-                    f"{unlabelled} measurement label(s) left off at this scale (shown on the web map from zoom "
-                    f"{min(min_zooms)})"
-                ]
-                if unlabelled
-                else [],
-            ),
-        ],
-    )
-
-    credit_lines = _credits_text(ctx)
-    fig.text(0.02, 0.115, credit_lines, fontsize=5.6, family=_FONT, va="top", color="#333333", linespacing=1.35)
-    return fig
+    return unlabelled, min_zooms, handles
 
 
 def _stack_legends(fig: Any, lax: Any, sections: Sequence[tuple[str, list[Any], list[str]]]) -> None:

@@ -7,7 +7,7 @@ Usage (from the repository root)::
 
 The lines are y-monotone random walks (so they never cross themselves) over about
 110 km x 10 km in the case region. Measured: wall time of
-``borderkit.maps._prepare.simplify_for_display`` at the default 30 m tolerance (local
+``borderkit.maps.layers.simplify_for_display`` at the default 30 m tolerance (local
 azimuthal equidistant projection, GEOS topology-preserving Douglas-Peucker, and the
 largest geodesic displacement of every original vertex from the simplified line), and
 the end-to-end ``borderkit map LINE.geojson`` on the 1M-vertex line (reading,
@@ -45,13 +45,14 @@ def main() -> None:
     ap.add_argument("--sizes", type=int, nargs="*", default=[50_000, 100_000, 200_000, 1_000_000])
     ap.add_argument("--no-cli", action="store_true")
     args = ap.parse_args()
-    from borderkit.maps._prepare import _Local, simplify_for_display
+    from borderkit._projection import LocalProjection
+    from borderkit.maps.layers import simplify_for_display
 
     print("| vertices | simplify_for_display (s) | vertices kept | largest displacement (m) |")
     print("|---:|---:|---:|---:|")
     for n in args.sizes:
         line = detailed_line(n)
-        local = _Local(line.bounds)
+        local = LocalProjection.from_bounds(line.bounds)
         t0 = time.perf_counter()
         (out,), worst = simplify_for_display([line], tolerance_m=30.0, local=local)
         dt = time.perf_counter() - t0

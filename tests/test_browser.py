@@ -161,8 +161,7 @@ def case():
 
 @pytest.fixture(scope="module")
 def case_maps(case, maps_dir):
-    from borderkit.maps import make_map, save_html
-    from borderkit.maps.builder import case_layers
+    from borderkit.maps import case_layers, make_map, save_html
 
     extra = case_layers(case)
     online = save_html(make_map(case, **extra), maps_dir / "case.html")

@@ -266,19 +266,6 @@ def test_case_file_is_registered_and_read():
     assert case.config.map_title and case.config.map_label_min_zoom == raw["map"]["label_min_zoom"]
 
 
-def test_case_file_matches_what_the_map_still_hard_codes():
-    """Transitional: maps/builder.py still holds the case map's labels; they must equal the case file's.
-
-    Remove when the builder reads Case.config (issue 11, left to the lead)."""
-    builder = pytest.importorskip("borderkit.maps.builder")
-    config = datasets.case_config()
-    if hasattr(builder, "CASE_MAP_LABELS"):
-        assert config.label_placements() == builder.CASE_MAP_LABELS
-        assert config.map_readings == builder.CASE_MAP_READINGS
-        assert config.map_label_min_zoom == builder.CASE_MEASUREMENT_LABEL_MIN_ZOOM
-        assert config.map_title == builder.DEFAULT_TITLE
-
-
 @pytest.mark.parametrize(
     ("text", "match"),
     [

@@ -19,7 +19,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "borderkit"
 # top → bottom in DESIGN.md; a larger rank is a higher layer
 RANKS: dict[str, int] = {
     "borderkit.errors": 0, "borderkit.schema": 0, "borderkit._version": 0,
-    "borderkit._projection": 1,
+    "borderkit._projection": 1, "borderkit.plotting": 1,
     "borderkit._fastgeo": 2,
     "borderkit.geodesy": 3, "borderkit.datum": 3,
     "borderkit.validate": 4,

@@ -19,8 +19,8 @@ from conftest import IN_CI, require_module
 require_module("folium")  # CI=true: fail, never skip
 
 from borderkit.maps import make_map, render_html, save_html  # noqa: E402
-from borderkit.maps.builder import external_references  # noqa: E402
 from borderkit.maps.escape import BIDI_CONTROLS, html_text, safe_url, script_json  # noqa: E402
+from borderkit.maps.html import external_references  # noqa: E402
 from map_fixtures import HOSTILE, HOSTILE_URLS, synthetic_layers  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
@@ -367,14 +367,15 @@ def test_disagreement_areas_on_the_ellipsoid(layers):
     t = layers["territories"]
     arm_a = t[(t.source == "synthetic-a") & (t.party == "ARM")].geometry.iloc[0]
     aze_b = t[(t.source == "synthetic-b") & (t.party == "AZE")].geometry.iloc[0]
-    inter = shapely.intersection(arm_a, aze_b)
-    # independent check: Lambert azimuthal equal-area centred on the data
+    # independent check: both territories in a Lambert azimuthal equal-area projection centred on the data,
+    # intersected there (as `borderkit overlaps` overlays in a local plane, not in lon/lat) and measured there
     laea = CRS.from_proj4("+proj=laea +lat_0=39.8 +lon_0=45.8 +datum=WGS84 +units=m")
     tr = Transformer.from_crs("EPSG:4326", laea, always_xy=True)
-    ref_km2 = (
-        shapely.transform(inter, lambda xy: __import__("numpy").column_stack(tr.transform(xy[:, 0], xy[:, 1]))).area
-        / 1e6
-    )
+
+    def to_laea(g):
+        return shapely.transform(g, lambda xy: __import__("numpy").column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+
+    ref_km2 = shapely.intersection(to_laea(arm_a), to_laea(aze_b)).area / 1e6
     got = areas[("synthetic-a", "ARM", "synthetic-b", "AZE")]
     assert got == pytest.approx(ref_km2, rel=1e-4)
     assert got > 1.0
@@ -398,15 +399,16 @@ def test_display_simplification_of_a_detailed_line_is_fast_and_measured(layers):
     import numpy as np
     import shapely
 
+    from borderkit._projection import LocalProjection
     from borderkit.geodesy import GEOD
-    from borderkit.maps._prepare import _Local, simplify_for_display
+    from borderkit.maps.layers import simplify_for_display
 
     n = 200_000
     rng = np.random.default_rng(7)
     t = np.linspace(0.0, 1.0, n)
     lon = 45.7 + 0.05 * np.sin(t * 60) + 0.02 * np.cumsum(rng.normal(size=n)) / np.sqrt(n)
     line = shapely.linestrings(np.column_stack([lon, 39.3 + t]))
-    local = _Local(line.bounds)
+    local = LocalProjection.from_bounds(line.bounds)
     t0 = time.perf_counter()
     (simple,), worst = simplify_for_display([line], tolerance_m=30.0, local=local)
     assert time.perf_counter() - t0 < 60.0
@@ -414,10 +416,10 @@ def test_display_simplification_of_a_detailed_line_is_fast_and_measured(layers):
     # independent check on a sample: geodesic distance from each vertex to its planar-nearest point of the
     # simplified line, found by GEOS in the local projection (the direct O(n*m) way the code no longer uses)
     idx = rng.choice(n, 3000, replace=False)
-    pts = shapely.points(shapely.get_coordinates(local.project(line))[idx])
-    near = shapely.get_coordinates(shapely.shortest_line(pts, local.project(simple)))
-    lon1, lat1 = local.inv.transform(near[0::2, 0], near[0::2, 1])
-    lon2, lat2 = local.inv.transform(near[1::2, 0], near[1::2, 1])
+    pts = shapely.points(shapely.get_coordinates(local.geometry_to_local(line))[idx])
+    near = shapely.get_coordinates(shapely.shortest_line(pts, local.geometry_to_local(simple)))
+    lon1, lat1 = local.to_geographic(near[0::2, 0], near[0::2, 1])
+    lon2, lat2 = local.to_geographic(near[1::2, 0], near[1::2, 1])
     sample = np.abs(GEOD.inv(lon1, lat1, lon2, lat2)[2]).max()
     assert sample <= worst + 1e-6 <= 30.0 + 1e-6
     assert worst > 20.0  # the tolerance is used, not a tiny one
@@ -500,7 +502,7 @@ def test_dem_hillshade_and_scan_overlay(layers, tmp_path):
     scan_path = _write_tif(
         tmp_path / "soviet-sheet.tif", rgb, crs="EPSG:32638", transform=from_origin(400000, 4420000, 200, 200)
     )
-    from borderkit.maps._raster import is_dem
+    from borderkit.io.kinds import is_dem
 
     assert is_dem(dem_path) and not is_dem(scan_path)
     m = make_map(layers, dem=dem_path, scans=[scan_path], offline=True)
@@ -556,7 +558,7 @@ def test_static_png_and_svg_are_deterministic_and_escaped(hostile_layers, tmp_pa
 
 
 def test_static_map_has_scale_bar_north_arrow_legend_and_credits(layers):
-    from borderkit.maps.builder import prepare_context
+    from borderkit.maps import prepare_context
     from borderkit.maps.static import render_figure
 
     fig = render_figure(prepare_context(layers))
@@ -646,7 +648,7 @@ def test_cli_through_the_borderkit_group(layers, tmp_path, monkeypatch):
 @pytest.fixture(scope="module")
 def case_html(tmp_path_factory):
     case = load_case()
-    from borderkit.maps.builder import case_layers
+    from borderkit.maps import case_layers
 
     out = tmp_path_factory.mktemp("case")
     m = make_map(case, **case_layers(case))
@@ -800,7 +802,7 @@ def test_case_viewshed_layer(case_html):
 def test_measurement_rows_of_one_segment_are_merged_and_options_validated(layers):
     import pandas as pd
 
-    from borderkit.maps._prepare import measurement_records
+    from borderkit.maps.layers import measurement_records
 
     base = layers["measurements"].iloc[0].to_dict()
     rows = [
@@ -830,7 +832,7 @@ def test_measurement_rows_of_one_segment_are_merged_and_options_validated(layers
 
 
 def test_static_map_leaves_hidden_viewsheds_and_small_scale_labels_off(layers):
-    from borderkit.maps.builder import prepare_context
+    from borderkit.maps import prepare_context
     from borderkit.maps.static import render_figure
 
     def texts(fig):
@@ -887,3 +889,155 @@ def test_cli_damaged_rasters_give_one_line(tmp_path, scan_tif):
         assert res.exit_code == 1, (name, out)
         assert len(out.splitlines()) == 1 and str(path) in out and "Traceback" not in out, out
         assert not (tmp_path / "o.html").exists()
+
+
+# ------------------------------------------------------------------------------------ cases are data
+
+
+def _case_with_file(case, tmp_path, edit):
+    """The case with its case file edited (the layers unchanged)."""
+    import dataclasses
+
+    from borderkit.cases import read_case_file
+
+    text = case.case_file.read_text(encoding="utf-8")
+    edited = edit(text)
+    assert edited != text, "the edit did not apply"
+    p = tmp_path / "case.toml"
+    p.write_text(edited, encoding="utf-8")
+    return dataclasses.replace(case, config=read_case_file(p))
+
+
+def test_case_map_title_readings_and_label_zoom_come_from_the_case_file(case_claims, tmp_path):
+    import dataclasses
+    import re as _re
+    import tomllib
+
+    from borderkit.cases import CaseConfig
+    from borderkit.maps import case_measurements, prepare_context
+
+    case, table, _ = case_claims
+    raw = tomllib.loads(case.case_file.read_text(encoding="utf-8"))
+    nakh = next(iter(raw["map"]["readings"]))
+
+    def edit(text):
+        text = text.replace(f'title = "{raw["map"]["title"]}"', 'title = "Another case, another title"')
+        text = _re.sub(r"(?m)^label_min_zoom = \d+$", "label_min_zoom = 12", text)
+        return text.replace(f'"{nakh}" = ["(a)"]', f'"{nakh}" = ["(b) goris"]')
+
+    other = _case_with_file(case, tmp_path, edit)
+    light = {"territories": case.territories.iloc[:0], "incidents": case.incidents.iloc[:0]}
+    assert prepare_context(dataclasses.replace(other, **light), hillshade=False).title == "Another case, another title"
+    assert prepare_context(dataclasses.replace(case, **light), hillshade=False).title == raw["map"]["title"]
+    no_file = dataclasses.replace(case, config=CaseConfig(), **light)
+    assert prepare_context(no_file, hillshade=False).title == "Border map"
+
+    before = case_measurements(case, table=table)
+    after = case_measurements(other, table=table)
+    assert set(before.loc[before.claim_id == nakh, "reading"].str[:3]) == {"(a)"}
+    assert set(after.loc[after.claim_id == nakh, "reading"].str[:9]) == {"(b) goris"}
+    placed = {(lab["claim"], lab["reading"]) for lab in raw["map"]["labels"] if "label_min_zoom" in lab}
+    free = [r.label_min_zoom for r in after.itertuples() if (r.claim_id, r.reading[:3]) not in placed]
+    assert free and set(free) == {12}
+    free = [r.label_min_zoom for r in before.itertuples() if (r.claim_id, r.reading[:3]) not in placed]
+    assert set(free) == {raw["map"]["label_min_zoom"]}
+    # a label placement of the file moves its label
+    lab = next(x for x in raw["map"]["labels"] if x.get("label_direction") == "bottom")
+    row = before[(before.claim_id == lab["claim"]) & (before.reading.str[:3] == lab["reading"])].iloc[0]
+    assert (row.label_at, row.label_direction) == (lab["label_at"], "bottom")
+
+
+def test_case_viewsheds_warn_when_the_dem_fails(tmp_path):
+    import dataclasses
+
+    from borderkit.errors import MapLayerWarning
+    from borderkit.maps import case_viewsheds
+
+    case = load_case()
+    bad = tmp_path / "dem.tif"
+    bad.write_bytes(b"II*\x00 not a GeoTIFF")
+    with pytest.warns(MapLayerWarning, match="dem.tif"):
+        assert case_viewsheds(dataclasses.replace(case, dem=bad)) is None
+
+
+def test_disagreement_km2_is_the_same_in_the_map_the_cli_and_the_api():
+    """One implementation: the map's areas are borderkit.overlaps.divergence's, as `borderkit overlaps` prints."""
+    import dataclasses
+
+    import shapely
+    from click.testing import CliRunner
+    from pyproj import CRS, Transformer
+
+    from borderkit.cli import main
+    from borderkit.maps import prepare_context
+    from borderkit.overlaps import divergence
+
+    case = load_case()
+    a, b = "dcw-gmt", "natural-earth-10m"
+    both = [a, b]
+    sub = dataclasses.replace(
+        case,
+        lines=case.lines[case.lines["source"].isin(both)],
+        territories=case.territories[case.territories["source"].isin(both)],
+        incidents=case.incidents.iloc[:0],
+        places=case.places.iloc[:0],
+    )
+    report = prepare_context(sub, hillshade=False).report
+    in_map = sum(s["area_km2"] for s in report["areas"] if s["kind"] == "disagreement")
+    api = float(divergence(case.lines, source_a=a, source_b=b, territories=case.territories).pairs["area_km2"].iloc[0])
+    res = CliRunner().invoke(main.cli, ["overlaps", "--source", a, "--source", b, "--json"])
+    assert res.exit_code == 0, res.output
+    cli = json.loads(res.output)["pairs"][0]["area_km2"]
+    assert in_map == pytest.approx(api, rel=1e-9) and cli == pytest.approx(api, rel=1e-9)
+    # independent magnitude check: the same intersections in a Lambert equal-area plane (areas there are exact
+    # for straight edges in that plane; the overlay convention differs by far less than 0.1 %)
+    laea = Transformer.from_crs(
+        "EPSG:4326", CRS.from_proj4("+proj=laea +lat_0=40 +lon_0=45.5 +datum=WGS84 +units=m"), always_xy=True
+    )
+    t = case.territories
+
+    def terr(src, party):
+        g = shapely.union_all(t[(t.source == src) & (t.party == party)].geometry.to_numpy())
+        return shapely.transform(g, lambda xy: __import__("numpy").column_stack(laea.transform(xy[:, 0], xy[:, 1])))
+
+    ref = (
+        shapely.intersection(terr(a, "ARM"), terr(b, "AZE")).area
+        + shapely.intersection(terr(a, "AZE"), terr(b, "ARM")).area
+    ) / 1e6
+    assert in_map == pytest.approx(ref, rel=1e-3)
+
+
+def test_hillshade_is_the_terrain_engines_however_the_dem_is_given(tmp_path):
+    import numpy as np
+    from affine import Affine
+
+    from borderkit.maps import prepare_context
+    from borderkit.terrain.hillshade import hillshade_png
+
+    yy, xx = np.mgrid[0:60, 0:80]
+    dem = (1500 + 800 * np.sin(xx / 9.0) * np.cos(yy / 12.0)).astype("float32")
+    dem_path = _write_tif(tmp_path / "dem.tif", dem, crs="EPSG:4326", transform=Affine(0.01, 0, 45.3, 0, -0.01, 40.4))
+    expected = hillshade_png(dem_path, opacity=1.0, web_mercator=True)["png"]
+    as_dem = prepare_context({"dem": dem_path}).inputs.hillshade
+    as_hillshade = prepare_context({}, hillshade=dem_path).inputs.hillshade
+    assert as_dem.png == as_hillshade.png == expected
+
+
+def test_cli_measurement_table_with_a_bad_cell_names_row_and_column(tmp_path):
+    from click.testing import CliRunner
+
+    from borderkit.cli import main
+
+    csv_path = tmp_path / "m.csv"
+    csv_path.write_text(
+        "from_lon,from_lat,to_lon,to_lat,value,unit\n45.5,39.5,45.6,39.6,12.1,km\n45.5,north,45.6,39.6,3,km\n",
+        encoding="utf-8",
+    )
+    res = CliRunner().invoke(main.cli, ["map", str(csv_path), "-o", str(tmp_path / "o.html")])
+    assert res.exit_code == 1
+    assert "from_lat" in res.output and "2" in res.output and "north" in res.output
+    assert "Traceback" not in res.output
+    csv_path.write_text("from_lon,from_lat,to_lon,to_lat,value,unit\n45.5,39.5,45.6,39.6,12.1,km\n", encoding="utf-8")
+    res = CliRunner().invoke(main.cli, ["map", str(csv_path), "-o", str(tmp_path / "o.html"), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["measurements"] == 1

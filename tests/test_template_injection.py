@@ -176,7 +176,7 @@ def test_static_png_and_svg_draw_payloads_literally(corpus, tmp_path):
     import matplotlib
     from matplotlib.text import Text
 
-    from borderkit.maps.builder import prepare_context
+    from borderkit.maps import prepare_context
     from borderkit.maps.static import render_figure, save_static
 
     layers, payloads, sentinel, title, subtitle = corpus

@@ -39,6 +39,7 @@ __all__ = [
     "OutputExistsError",
     "DEMFileError",
     "DatumWarning",
+    "MapLayerWarning",
 ]
 
 
@@ -230,3 +231,10 @@ class DatumWarning(BorderkitWarning):
     """A datum transformation that may be off by tens of metres or more: only a ballpark
     operation (no EPSG transformation whose area of use covers the data) was available, or a
     line declared as WGS84 matches another source better after an SK-42 → WGS84 shift."""
+
+
+class MapLayerWarning(BorderkitWarning):
+    """A layer of a map could not be made and is left off the map (e.g. a viewshed whose DEM failed).
+
+    The message names the layer and the reason; the rest of the map is drawn.
+    """

@@ -11,83 +11,36 @@ import click
 
 from borderkit.cli.options import check_output, echo_json, json_option, overwrite_option
 from borderkit.datasets import DEFAULT_CASE
+from borderkit.io.kinds import detect_kind as detect_data_kind
 
 DEFAULT_OUTPUT_DIR = Path("maps")
 
-_VECTOR_KINDS = (
-    ("line_id", "lines"),
-    ("territory_id", "territories"),
-    ("incident_id", "incidents"),
-    ("place_id", "places"),
-)
+# convert_cmd still imports detect_kind from here; it is borderkit.io.kinds.detect_kind (the lead
+# switches convert_cmd to borderkit.io.detect_layer_kind / borderkit.io.kinds)
+detect_kind = detect_data_kind
 
-
-def _columns(path: Path) -> list[str]:
-    """Column names of a vector/CSV file as the readers see them (GeoParquet through pyarrow)."""
-    from borderkit.io import layer_columns
-
-    return layer_columns(path)
-
-
-def detect_kind(path: Path) -> str:
-    """What a DATA file holds.
-
-    One of ``lines``, ``territories``, ``incidents``, ``places``,
-    ``measurements``, ``dem`` or ``scan``.
-
-    GeoTIFFs are a DEM when they have one band that is not 8-bit and no colour
-    map, else a scanned map. Vector and CSV files are told by their id column;
-    ACLED and UCDP GED exports are incidents; a table with ``from_lon``,
-    ``from_lat``, ``to_lon``, ``to_lat`` is a measurement table.
-    """
-    from borderkit.errors import FileFormatError
-
-    if path.suffix.lower() in (".tif", ".tiff"):
-        from borderkit.maps._raster import is_dem
-
-        return "dem" if is_dem(path) else "scan"
-    try:
-        cols = _columns(path)
-    except Exception as exc:  # noqa: BLE001 - any reader failure is a file-format problem
-        raise FileFormatError(f"{path}: cannot read the columns of this file ({exc})") from exc
-    lower = {c.lower() for c in cols}
-    for col, kind in _VECTOR_KINDS:
-        if col in lower:
-            return kind
-    if {"from_lon", "from_lat", "to_lon", "to_lat"} <= lower:
-        return "measurements"
-    try:
-        from borderkit.io.external import detect_export
-
-        if detect_export(cols):
-            return "incidents"
-    except ImportError:  # pragma: no cover - io is part of borderkit
-        pass
-    raise FileFormatError(
-        f"{path}: cannot tell what this file holds; it needs one of the columns line_id (lines), "
-        "incident_id (incidents), place_id (places), territory_id (territories), or be a GeoTIFF "
-        "(DEM or georeferenced map scan)"
-    )
+_READERS = {
+    "lines": "read_lines",
+    "territories": "read_territories",
+    "incidents": "read_incidents",
+    "places": "read_places",
+}
 
 
 def _read(path: Path, kind: str) -> Any:
-    import borderkit
-
-    if kind == "lines":
-        return borderkit.read_lines(path)
-    if kind == "incidents":
-        return borderkit.read_incidents(path)
-    if kind == "places":
-        return borderkit.read_places(path)
-    if kind == "territories":
-        from borderkit.io import read_territories
-
-        return read_territories(path)
+    """A DATA file of a known kind, read by the library's readers."""
     if kind == "measurements":
-        import pandas as pd
+        from borderkit.maps.measurements import read_measurements
 
-        return pd.read_csv(path)
-    raise ValueError(kind)
+        return read_measurements(path)
+    if kind not in _READERS:
+        raise click.UsageError(
+            f"{path}: a {kind} file cannot be drawn on its own; give lines, territories, incidents, places, "
+            "measurements or GeoTIFFs (a case's claims are drawn with --case)"
+        )
+    import borderkit.io
+
+    return getattr(borderkit.io, _READERS[kind])(path)
 
 
 def _collect(data: tuple[Path, ...]) -> dict[str, Any]:
@@ -96,7 +49,7 @@ def _collect(data: tuple[Path, ...]) -> dict[str, Any]:
     layers: dict[str, Any] = {}
     scans: list[Path] = []
     for path in data:
-        kind = detect_kind(path)
+        kind = detect_data_kind(path)
         if kind == "scan":
             scans.append(path)
             continue
@@ -120,7 +73,7 @@ def _collect(data: tuple[Path, ...]) -> dict[str, Any]:
 
 def _case_layers(case: Any, have: set[str]) -> dict[str, Any]:
     """The case's computed layers (claim measurements, the viewshed) that DATA did not give."""
-    from borderkit.maps.builder import case_measurements, case_viewsheds
+    from borderkit.maps import case_measurements, case_viewsheds
 
     out: dict[str, Any] = {}
     if "measurements" not in have:
@@ -144,8 +97,8 @@ def _human(n: int) -> str:
     "-o",
     "--output",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="HTML file to write ('-' for stdout). Default: maps/armenia-azerbaijan.html without DATA, "
-    "maps/<first DATA file name>.html with DATA (relative to the current directory).",
+    help="HTML file to write ('-' for stdout). Default: maps/<case>.html without DATA (e.g. "
+    "maps/armenia-azerbaijan.html), maps/<first DATA file name>.html with DATA (relative to the current directory).",
 )
 @click.option("--offline", is_flag=True, help="One self-contained file: inline Leaflet and plugins, no tile basemaps.")
 @click.option("--png", "png", type=click.Path(dir_okay=False, path_type=Path), help="Also write a static PNG map.")
@@ -181,9 +134,10 @@ def map_(
 ) -> None:
     """Draw a map of the bundled case, or of DATA files.
 
-    Without DATA, renders the bundled Armenia–Azerbaijan case to
-    maps/armenia-azerbaijan.html (the folder is created in the current
-    directory; this default file is always rewritten). DATA files are told apart
+    Without DATA, renders a bundled case (--case, default the
+    Armenia–Azerbaijan case) to maps/<case>.html (the folder is created in the
+    current directory; this default file is always rewritten), with the
+    title, measurements, labels and viewsheds its case file names. DATA files are told apart
     by their columns: line_id → lines, incident_id → incidents, place_id →
     places, territory_id → territories; a GeoTIFF is a DEM (hillshade) when it
     has one non-8-bit band, else a georeferenced scan of an old map (image
@@ -192,7 +146,7 @@ def map_(
     Files given with -o, --png or --svg are not replaced unless --overwrite is
     given. Rendering the same inputs twice gives byte-identical files.
     """
-    from borderkit.maps.builder import make_map, prepare_context, render_html
+    from borderkit.maps import make_map, prepare_context, render_html
 
     for p in (output, png, svg):
         if p is not None and str(p) != "-":
@@ -210,8 +164,20 @@ def map_(
         from borderkit import datasets
 
         case = datasets.load(case_name or DEFAULT_CASE)
+    layer_warnings: list[str] = []
     if case is not None:
-        layers.update(_case_layers(case, set(layers)))
+        import warnings
+
+        from borderkit.errors import MapLayerWarning
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", MapLayerWarning)
+            layers.update(_case_layers(case, set(layers)))
+        for w in caught:  # a layer left off is said in the summary, as one line
+            if issubclass(w.category, MapLayerWarning):
+                layer_warnings.append(" ".join(str(w.message).split()))
+            else:
+                warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
     if output is None:
         stem = (case_name or DEFAULT_CASE) if not data else data[0].name.split(".")[0]
@@ -221,7 +187,7 @@ def map_(
     m = make_map(ctx, offline=offline)
     html = render_html(m)
     if offline:
-        from borderkit.maps.builder import external_references
+        from borderkit.maps.html import external_references
 
         refs = external_references(html)
         if refs:  # pragma: no cover - guarded by tests
@@ -262,7 +228,7 @@ def map_(
         "measurements": len(ctx.payload["measurements"]),
         "viewsheds": len(ctx.payload["viewsheds"]),
         "areas": report.get("areas", []),
-        "warnings": report.get("warnings", []),
+        "warnings": layer_warnings + list(report.get("warnings", [])),
     }
     to_stderr = str(output) == "-"  # the page went to stdout: the summary goes to stderr
     if as_json:

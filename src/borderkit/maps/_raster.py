@@ -1,4 +1,4 @@
-"""Raster overlays for the maps: hillshade from a DEM, old map scans, PNG re-gridding (internal).
+"""Raster overlays for the maps: old map scans and PNG re-gridding to Web Mercator rows (internal).
 
 Leaflet draws an ``ImageOverlay`` by stretching the image linearly between its
 corner coordinates *in Web Mercator*. An image on a regular longitude/latitude
@@ -7,9 +7,10 @@ grid (EPSG:4326) would be misplaced in the north–south direction (by up to
 spaced in Mercator y before it is embedded (:func:`to_mercator_rows`). Columns
 need no change: x is linear in longitude in both.
 
-The hillshade computed here is for display only (a fallback when the terrain
-engine's own hillshade is not given). Cell sizes are metres on the WGS84
-ellipsoid (``pyproj.Geod``) per row, never degrees.
+The hillshade of a DEM is the terrain engine's
+(:func:`borderkit.terrain.hillshade.hillshade_png`), and every PNG is encoded by
+its :func:`~borderkit.terrain.hillshade.encode_png`: one hillshade and one PNG
+encoder in borderkit.
 """
 
 from __future__ import annotations
@@ -29,11 +30,8 @@ __all__ = [
     "open_raster",
     "png_bytes",
     "to_mercator_rows",
-    "hillshade_array",
-    "hillshade_from_dem",
     "hillshade_from_png",
     "scan_from_geotiff",
-    "is_dem",
 ]
 
 MAX_SIDE = 2048
@@ -84,44 +82,13 @@ def to_mercator_rows(arr: np.ndarray, *, south: float, north: float, height: int
 
 
 def png_bytes(arr: np.ndarray) -> bytes:
-    """Encode a uint8 array (``L``, ``LA``, ``RGB`` or ``RGBA`` by band count) as PNG, deterministically."""
-    from PIL import Image
+    """Encode a uint8 array (``L``, ``LA``, ``RGB`` or ``RGBA`` by band count) as PNG, deterministically.
 
-    arr = np.ascontiguousarray(arr.astype(np.uint8))
-    if arr.ndim == 2:
-        mode = "L"
-    else:
-        mode = {2: "LA", 3: "RGB", 4: "RGBA"}[arr.shape[2]]
-    img = Image.fromarray(arr, mode=mode) if mode in ("L",) else Image.fromarray(arr)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG", optimize=True)
-    return buf.getvalue()
-
-
-def hillshade_array(
-    z: np.ndarray,
-    *,
-    dx_m: np.ndarray | float,
-    dy_m: float,
-    azimuth_deg: float = 315.0,
-    altitude_deg: float = 45.0,
-    z_factor: float = 1.0,
-) -> np.ndarray:
-    """Hillshade (0–1) of a north-up elevation grid with cell sizes in metres.
-
-    ``dx_m`` may vary per row (a lon/lat grid); NaN elevations give NaN.
+    :func:`borderkit.terrain.hillshade.encode_png`, the one PNG encoder of borderkit.
     """
-    z = np.asarray(z, dtype=float) * z_factor
-    dx = np.broadcast_to(np.asarray(dx_m, dtype=float).reshape(-1, 1), z.shape)
-    gy, gx = np.gradient(z)
-    dzdx = gx / dx
-    dzdy = -gy / dy_m  # rows go south; make +y north
-    slope = np.arctan(np.hypot(dzdx, dzdy))
-    aspect = np.arctan2(-dzdx, -dzdy)  # direction of steepest descent, clockwise from north
-    az = math.radians(azimuth_deg)
-    alt = math.radians(altitude_deg)
-    shade = np.sin(alt) * np.cos(slope) + np.cos(alt) * np.sin(slope) * np.cos(az - aspect)
-    return np.clip(shade, 0.0, 1.0)
+    from borderkit.terrain.hillshade import encode_png
+
+    return encode_png(np.ascontiguousarray(np.asarray(arr, dtype=np.uint8)))
 
 
 def _need_rasterio() -> Any:
@@ -154,70 +121,6 @@ def open_raster(path: str | Path) -> Iterator[Any]:
         raise FileFormatError(f"{path}: cannot read the raster's cells ({reason}); the file is damaged") from exc
 
 
-def _decimate(arr: np.ndarray, step: int) -> np.ndarray:
-    return arr[::step, ::step] if step > 1 else arr
-
-
-def hillshade_from_dem(path: str | Path, *, max_side: int = 1400) -> tuple[bytes, tuple[float, float, float, float]]:
-    """Hillshade PNG (grey + alpha, Mercator rows) and ``(west, south, east, north)`` of a DEM GeoTIFF.
-
-    The DEM is read in its own grid if that is EPSG:4326, else warped to
-    EPSG:4326 first. Cell sizes for the slope are geodesic metres per row.
-    """
-    from borderkit.geodesy import GEOD as geod
-
-    with open_raster(path) as ds:
-        if ds.crs is None:
-            raise ValidationError(f"{path}: the DEM has no CRS; declare it (e.g. gdal_edit.py -a_srs EPSG:4326)")
-        if ds.crs.to_epsg() == 4326:
-            step = max(1, math.ceil(max(ds.width, ds.height) / max_side))
-            z = ds.read(1, masked=True, out_shape=(math.ceil(ds.height / step), math.ceil(ds.width / step)))
-            z = z.astype(float).filled(np.nan)
-            west, south, east, north = ds.bounds
-        else:
-            from affine import Affine
-            from rasterio.warp import Resampling, calculate_default_transform, reproject
-
-            transform, width, height = calculate_default_transform(ds.crs, "EPSG:4326", ds.width, ds.height, *ds.bounds)
-            step = max(1, math.ceil(max(width, height) / max_side))
-            width, height = math.ceil(width / step), math.ceil(height / step)
-            transform = transform @ Affine.scale(step, step)
-            z = np.full((height, width), np.nan)
-            reproject(
-                ds.read(1, masked=True).astype(float).filled(np.nan),
-                z,
-                src_transform=ds.transform,
-                src_crs=ds.crs,
-                dst_transform=transform,
-                dst_crs="EPSG:4326",
-                src_nodata=np.nan,
-                dst_nodata=np.nan,
-                resampling=Resampling.bilinear,
-            )
-            west, north = transform.c, transform.f
-            east, south = west + transform.a * width, north + transform.e * height
-    if not np.isfinite(z).any():
-        raise ValidationError(
-            f"{path}: the DEM has no elevation values in its area (every cell is nodata); give a DEM with data"
-        )
-    rows, cols = z.shape
-    lat_c = north - (np.arange(rows) + 0.5) * (north - south) / rows
-    dlon = (east - west) / cols
-    _, _, dx = geod.inv(np.full(rows, west), lat_c, np.full(rows, west + dlon), lat_c)
-    _, _, dy = geod.inv(
-        west, (north + south) / 2 - (north - south) / rows / 2, west, (north + south) / 2 + (north - south) / rows / 2
-    )
-    shade = hillshade_array(z, dx_m=np.asarray(dx), dy_m=float(dy))
-    return _shade_png(shade, south=south, north=north), (float(west), float(south), float(east), float(north))
-
-
-def _shade_png(shade: np.ndarray, *, south: float, north: float) -> bytes:
-    valid = np.isfinite(shade)
-    grey = np.where(valid, 40.0 + 215.0 * np.nan_to_num(shade), 0.0)
-    la = np.stack([np.rint(grey), np.where(valid, 255, 0)], axis=-1).astype(np.uint8)
-    return png_bytes(to_mercator_rows(la, south=south, north=north))
-
-
 def hillshade_from_png(
     png: bytes | str | Path, *, bounds: tuple[float, float, float, float], crs: str = "EPSG:4326"
 ) -> bytes:
@@ -234,23 +137,6 @@ def hillshade_from_png(
     arr = np.asarray(img.convert("RGBA" if img.mode in ("P", "RGB", "RGBA") else "LA"))
     west, south, east, north = bounds
     return png_bytes(to_mercator_rows(arr, south=south, north=north))
-
-
-def is_dem(path: str | Path) -> bool:
-    """Tell a DEM from a scanned map: one band that is not 8-bit, without a colour map, is a DEM.
-
-    Scans are RGB(A), palette (colour-mapped) or single-band 8-bit images.
-    """
-    with open_raster(path) as ds:
-        if ds.count != 1:
-            return False
-        if ds.dtypes[0] == "uint8":
-            return False
-        try:
-            ds.colormap(1)
-            return False
-        except ValueError:
-            return True
 
 
 def scan_from_geotiff(path: str | Path, *, max_side: int = MAX_SIDE) -> tuple[bytes, tuple[float, float, float, float]]:

@@ -28,6 +28,7 @@ import sys
 import tarfile
 import tempfile
 from pathlib import Path
+from typing import Any
 
 ASSETS = Path(__file__).resolve().parent / "assets"
 MANIFEST = ASSETS / "manifest.json"
@@ -111,7 +112,7 @@ def vendor(*, work: Path | None = None) -> dict:
     dict
         The manifest that was written.
     """
-    manifest = {
+    manifest: dict[str, Any] = {
         "about": "Web assets vendored from the npm registry; regenerate with python -m borderkit.maps._vendor",
         "packages": [],
     }

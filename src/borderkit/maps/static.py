@@ -28,14 +28,17 @@ import math
 import os
 import textwrap
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
+from borderkit._projection import LocalProjection
+from borderkit.geodesy import GEOD
 from borderkit.io.atomic import atomic_output
-from borderkit.maps.builder import MapContext, prepare_context
+from borderkit.maps.context import MapContext, prepare_context
+from borderkit.maps.layers import credits
 from borderkit.maps.style import (
     DISAGREEMENT_STYLE,
     MEASUREMENT_STYLE,
@@ -43,18 +46,11 @@ from borderkit.maps.style import (
     VIEWSHED_STYLE,
     mpl_dashes,
 )
+from borderkit.plotting import TEXT_RC
 
 __all__ = ["save_static", "render_figure"]
 
 _FONT = "DejaVu Sans"
-
-
-TEXT_RC = {"text.parse_math": False, "text.usetex": False}
-"""matplotlib settings under which every text is drawn literally: no mathtext (``$…$``), no LaTeX.
-
-Every Text artist reads ``text.parse_math`` when it is created, so the whole figure is
-built under these settings; data such as ``$x^2$`` or ``\\frac`` are shown as written.
-"""
 
 
 def _t(text: Any) -> str:
@@ -62,28 +58,20 @@ def _t(text: Any) -> str:
     return str(text)
 
 
-class _Proj:
-    def __init__(self, bounds: Sequence[float]) -> None:
-        from pyproj import Transformer
-
-        from borderkit.geodesy import GEOD
-
-        west, south, east, north = bounds
-        self.lon0 = round((west + east) / 2.0, 6)
-        self.lat0 = round((south + north) / 2.0, 6)
-        crs = f"+proj=tmerc +lat_0={self.lat0} +lon_0={self.lon0} +k=1 +x_0=0 +y_0=0 +datum=WGS84 +units=m +no_defs"
-        self.crs = crs
-        self.fwd = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-        self.inv = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-        self.geod = GEOD
-
-    def xy(self, coords: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray]:
-        arr = np.asarray(coords, dtype=float).reshape(-1, 2)
-        x, y = self.fwd.transform(arr[:, 0], arr[:, 1])
-        return np.asarray(x), np.asarray(y)
+def _projection(bounds: Sequence[float]) -> LocalProjection:
+    """The figure's transverse Mercator (``k_0 = 1``, WGS84) centred on the map's bounds (rounded to 1e-6°)."""
+    west, south, east, north = bounds
+    return LocalProjection(round((west + east) / 2.0, 6), round((south + north) / 2.0, 6), kind="tmerc")
 
 
-def _hillshade_image(ctx: MapContext, proj: _Proj, extent: tuple[float, float, float, float], px: int) -> Any:
+def _xy(proj: LocalProjection, coords: Sequence[Sequence[float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Figure coordinates (metres) of ``[[lon, lat], …]``."""
+    arr = np.asarray(coords, dtype=float).reshape(-1, 2)
+    x, y = proj.to_local(arr[:, 0], arr[:, 1])
+    return np.asarray(x), np.asarray(y)
+
+
+def _hillshade_image(ctx: MapContext, proj: LocalProjection, extent: tuple[float, float, float, float], px: int) -> Any:
     """The hillshade overlay resampled (nearest) onto the figure's projected grid, or ``None``."""
     import io
 
@@ -102,7 +90,7 @@ def _hillshade_image(ctx: MapContext, proj: _Proj, extent: tuple[float, float, f
     xs = np.linspace(x0, x1, px)
     ys = np.linspace(y1, y0, ny)
     gx, gy = np.meshgrid(xs, ys)
-    lon, lat = proj.inv.transform(gx.ravel(), gy.ravel())
+    lon, lat = proj.to_geographic(gx.ravel(), gy.ravel())
     lon = np.asarray(lon).reshape(gx.shape)
     lat = np.asarray(lat).reshape(gx.shape)
 
@@ -128,13 +116,13 @@ def _nice_length(target_m: float) -> float:
     return 10 * exp
 
 
-def _scale_bar(ax: Any, proj: _Proj, extent: tuple[float, float, float, float]) -> None:
+def _scale_bar(ax: Any, proj: LocalProjection, extent: tuple[float, float, float, float]) -> None:
     x0, x1, y0, y1 = extent
     bx, by = x0 + 0.04 * (x1 - x0), y0 + 0.05 * (y1 - y0)
-    lon, lat = proj.inv.transform(bx, by)
+    lon, lat = proj.to_geographic(bx, by)
     length = _nice_length((x1 - x0) / 6.0)
-    lon2, lat2, _ = proj.geod.fwd(lon, lat, 90.0, length)
-    ex, ey = proj.fwd.transform(lon2, lat2)
+    lon2, lat2, _ = GEOD.fwd(lon, lat, 90.0, length)
+    ex, ey = proj.to_local(lon2, lat2)
     dx = math.hypot(ex - bx, ey - by)
     h = 0.008 * (y1 - y0)
     ax.add_patch(_rect(bx, by, dx / 2, h, "#222222"))
@@ -160,12 +148,12 @@ def _rect(x: float, y: float, w: float, h: float, color: str, edge: str | None =
     return Rectangle((x, y), w, h, facecolor=color, edgecolor=edge or color, linewidth=0.6, zorder=30)
 
 
-def _north_arrow(ax: Any, proj: _Proj, extent: tuple[float, float, float, float]) -> None:
+def _north_arrow(ax: Any, proj: LocalProjection, extent: tuple[float, float, float, float]) -> None:
     x0, x1, y0, y1 = extent
     ax_x, ax_y = x0 + 0.05 * (x1 - x0), y1 - 0.16 * (y1 - y0)
-    lon, lat = proj.inv.transform(ax_x, ax_y)
-    lon2, lat2, _ = proj.geod.fwd(lon, lat, 0.0, 1000.0)
-    nx, ny = proj.fwd.transform(lon2, lat2)
+    lon, lat = proj.to_geographic(ax_x, ax_y)
+    lon2, lat2, _ = GEOD.fwd(lon, lat, 0.0, 1000.0)
+    nx, ny = proj.to_local(lon2, lat2)
     ang = math.atan2(nx - ax_x, ny - ax_y)
     size = 0.07 * (y1 - y0)
     tipx, tipy = ax_x + size * math.sin(ang), ax_y + size * math.cos(ang)
@@ -189,24 +177,24 @@ def _north_arrow(ax: Any, proj: _Proj, extent: tuple[float, float, float, float]
     )
 
 
-def _poly_path(proj: _Proj, rings: Sequence[Sequence[Sequence[float]]]) -> Any:
+def _poly_path(proj: LocalProjection, rings: Sequence[Sequence[Sequence[float]]]) -> Any:
     from matplotlib.path import Path as MPath
 
     verts: list[tuple[float, float]] = []
     codes: list[int] = []
     for ring in rings:
-        x, y = proj.xy(ring)
+        x, y = _xy(proj, ring)
         if len(x) < 3:
             continue
         verts += list(zip(x.tolist(), y.tolist(), strict=True))
-        codes += [MPath.MOVETO] + [MPath.LINETO] * (len(x) - 2) + [MPath.CLOSEPOLY]
+        codes += [int(MPath.MOVETO)] + [int(MPath.LINETO)] * (len(x) - 2) + [int(MPath.CLOSEPOLY)]
     return MPath(verts, codes) if verts else None
 
 
-def _geodesic_circle(proj: _Proj, lon: float, lat: float, radius_m: float) -> tuple[np.ndarray, np.ndarray]:
+def _geodesic_circle(proj: LocalProjection, lon: float, lat: float, radius_m: float) -> tuple[np.ndarray, np.ndarray]:
     az = np.linspace(0.0, 360.0, 73)
-    lons, lats, _ = proj.geod.fwd(np.full(az.shape, lon), np.full(az.shape, lat), az, np.full(az.shape, radius_m))
-    x, y = proj.fwd.transform(lons, lats)
+    lons, lats, _ = GEOD.fwd(np.full(az.shape, lon), np.full(az.shape, lat), az, np.full(az.shape, radius_m))
+    x, y = proj.to_local(lons, lats)
     return np.asarray(x), np.asarray(y)
 
 
@@ -223,18 +211,75 @@ def render_figure(ctx: MapContext, *, size_in: tuple[float, float] = (12.0, 9.0)
 
 def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -> Any:
     from matplotlib.figure import Figure
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch, PathPatch
 
     p = ctx.payload
     west, south, east, north = p["bounds"]
-    proj = _Proj((west, south, east, north))
-    bx, by = proj.xy([[west, south], [east, south], [east, north], [west, north], [(west + east) / 2, north]])
+    proj = _projection((west, south, east, north))
+    bx, by = _xy(proj, [[west, south], [east, south], [east, north], [west, north], [(west + east) / 2, north]])
     x0, x1, y0, y1 = float(bx.min()), float(bx.max()), float(by.min()), float(by.max())
     pad_x, pad_y = 0.04 * (x1 - x0), 0.04 * (y1 - y0)
     x0, x1, y0, y1 = x0 - pad_x, x1 + pad_x, y0 - pad_y, y1 + pad_y
 
     fig = Figure(figsize=size_in, dpi=dpi)
+    ax, extent, box_w = _map_axes(fig, (x0, x1, y0, y1), size_in)
+
+    hill = _hillshade_image(ctx, proj, extent, 900)
+    if hill is not None:
+        ax.imshow(hill, extent=extent, origin="upper", interpolation="bilinear", zorder=1)
+    handles = _draw_areas(ax, proj, p) + _draw_viewsheds(ax, proj, p)
+    line_handles = _draw_lines(ax, proj, p)
+    inc_handles = _draw_incidents(ax, proj, p) + _draw_places(ax, proj, p)
+    # the web map's zoom at this scale (Leaflet's CSS pixel = 1/96 inch), for the labels' label_min_zoom
+    lat0 = math.radians((south + north) / 2)
+    zoom_eq = math.log2(156543.03392 * math.cos(lat0) * box_w * 96.0 / (extent[1] - extent[0]))
+    unlabelled, min_zooms, meas_handles = _draw_measurements(ax, proj, p, zoom_eq)
+    inc_handles += meas_handles
+
+    _scale_bar(ax, proj, extent)
+    _north_arrow(ax, proj, extent)
+
+    fig.text(0.02, 0.965, _t(ctx.title), fontsize=14, fontweight="bold", family=_FONT, va="center")
+    fig.text(0.02, 0.94, _t(ctx.subtitle), fontsize=8.5, family=_FONT, color="#444444", va="center")
+
+    lax = fig.add_axes((0.70, 0.13, 0.28, 0.80))
+    lax.axis("off")
+    _stack_legends(
+        fig,
+        lax,
+        [
+            ("Lines (one per source)", line_handles, []),
+            (
+                "Areas (km², WGS84 ellipsoid)",
+                handles,
+                [
+                    f"{t['source_a']} {t['party_a']} / {t['source_b']} {t['party_b']}: {t['area_km2']:,.1f} km²"
+                    for t in p.get("area_totals", [])
+                    if t["kind"] == "disagreement"
+                ][:8],
+            ),
+            (
+                "Incidents (ring: location uncertainty), places, measurements",
+                inc_handles,
+                [
+                    f"{unlabelled} measurement label(s) left off at this scale (shown on the web map from zoom "
+                    f"{min(min_zooms)})"
+                ]
+                if unlabelled
+                else [],
+            ),
+        ],
+    )
+
+    credit_lines = _credits_text(ctx)
+    fig.text(0.02, 0.115, credit_lines, fontsize=5.6, family=_FONT, va="top", color="#333333", linespacing=1.35)
+    return fig
+
+
+def _map_axes(
+    fig: Any, bounds: tuple[float, float, float, float], size_in: tuple[float, float]
+) -> tuple[Any, tuple[float, float, float, float], float]:
+    """The map's axes, its extent widened to keep the map's aspect (metres), and the axes' width in inches."""
+    x0, x1, y0, y1 = bounds
     fig.patch.set_facecolor("white")
     ax = fig.add_axes((0.02, 0.13, 0.66, 0.80))
     # keep the map's aspect (metres) inside the axes box
@@ -255,10 +300,12 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
     ax.set_yticks([])
     for spine in ax.spines.values():
         spine.set_color("#666666")
+    return ax, extent, box_w
 
-    hill = _hillshade_image(ctx, proj, extent, 900)
-    if hill is not None:
-        ax.imshow(hill, extent=extent, origin="upper", interpolation="bilinear", zorder=1)
+
+def _draw_areas(ax: Any, proj: LocalProjection, p: Mapping[str, Any]) -> list[Any]:
+    """Disagreement and overlap polygons; their legend handles."""
+    from matplotlib.patches import Patch, PathPatch
 
     handles: list[Any] = []
     for area in p["areas"]:
@@ -288,7 +335,14 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
                 label="one source assigns to two parties",
             )
         )
+    return handles
 
+
+def _draw_viewsheds(ax: Any, proj: LocalProjection, p: Mapping[str, Any]) -> list[Any]:
+    """The viewsheds the web map shows when it opens; their legend handle."""
+    from matplotlib.patches import Patch, PathPatch
+
+    handles: list[Any] = []
     shown_viewsheds = [v for v in p.get("viewsheds", []) if v.get("show", True)]  # as the web map opens
     for v in shown_viewsheds:
         for rings in v["polygons"]:
@@ -308,18 +362,24 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
         handles.append(
             Patch(facecolor=VIEWSHED_STYLE["fillColor"], edgecolor=VIEWSHED_STYLE["color"], label="viewshed")
         )
+    return handles
+
+
+def _draw_lines(ax: Any, proj: LocalProjection, p: Mapping[str, Any]) -> list[Any]:
+    """One line style per source; a legend handle per source (date, accuracy, licence)."""
+    from matplotlib.lines import Line2D
 
     line_handles = []
     for g in p["lines"]:
         st = g["style"]
         for f in g["features"]:
             for part in f["lines"]:
-                x, y = proj.xy(part)
+                x, y = _xy(proj, part)
                 ax.plot(
                     x,
                     y,
                     color=st["color"],
-                    linestyle=mpl_dashes(st["dashArray"]),
+                    linestyle=cast(Any, mpl_dashes(st["dashArray"])),
                     linewidth=1.4,
                     alpha=0.95,
                     zorder=5,
@@ -339,18 +399,24 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
                 [0],
                 [0],
                 color=st["color"],
-                linestyle=mpl_dashes(st["dashArray"]),
+                linestyle=cast(Any, mpl_dashes(st["dashArray"])),
                 linewidth=1.6,
                 label=textwrap.shorten(label, 70, placeholder="…"),
             )
         )
+    return line_handles
+
+
+def _draw_incidents(ax: Any, proj: LocalProjection, p: Mapping[str, Any]) -> list[Any]:
+    """Incidents with their uncertainty rings (geodesic circles); a legend handle per incident type."""
+    from matplotlib.lines import Line2D
 
     for r in p["incidents"]:
         if r["precision_m"] is not None:  # unknown uncertainty: no ring (never a ring of a made-up size)
             x, y = _geodesic_circle(proj, r["lon"], r["lat"], r["precision_m"])
             ax.fill(x, y, facecolor=r["color"], alpha=0.08, zorder=6)
             ax.plot(x, y, color=r["color"], linewidth=0.7, linestyle=(0, (2, 2)), zorder=6)
-        px, py = proj.xy([[r["lon"], r["lat"]]])
+        px, py = _xy(proj, [[r["lon"], r["lat"]]])
         ax.scatter(px, py, s=42, color=r["color"], edgecolors="white", linewidths=1.2, zorder=9)
     inc_handles = [
         Line2D(
@@ -365,11 +431,18 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
         )
         for t in p.get("incident_types", [])
     ]
+    return inc_handles
 
+
+def _draw_places(ax: Any, proj: LocalProjection, p: Mapping[str, Any]) -> list[Any]:
+    """Places (peaks with height and source, cities and towns labelled); the peak legend handle."""
+    from matplotlib.lines import Line2D
+
+    handles: list[Any] = []
     for pl in p["places"]:
         names = " / ".join(n["name"] for n in pl["names"])
         if "point" in pl:
-            px, py = proj.xy([pl["point"]])
+            px, py = _xy(proj, [pl["point"]])
             if pl["kind"] == "peak":
                 ax.scatter(px, py, marker="^", s=36, color="#5d4037", edgecolors="white", linewidths=0.6, zorder=10)
                 elev = ""
@@ -402,20 +475,29 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
                     )
         else:
             for part in pl.get("lines", []):
-                x, y = proj.xy(part)
+                x, y = _xy(proj, part)
                 ax.plot(x, y, color=pl["color"], linewidth=0.9, linestyle=(0, (3, 2)), zorder=4)
     if p["places"]:
-        inc_handles.append(
+        handles.append(
             Line2D([0], [0], marker="^", linestyle="none", color="#5d4037", label="peak: height · source")
         )
+    return handles
 
-    # the web map's zoom at this scale (Leaflet's CSS pixel = 1/96 inch), for the labels' label_min_zoom
-    lat0 = math.radians((south + north) / 2)
-    zoom_eq = math.log2(156543.03392 * math.cos(lat0) * box_w * 96.0 / (x1 - x0))
+
+def _draw_measurements(
+    ax: Any, proj: LocalProjection, p: Mapping[str, Any], zoom_eq: float
+) -> tuple[int, list[int], list[Any]]:
+    """Measurement segments, labelled as on the web map at the zoom *zoom_eq*.
+
+    Returns the number of labels left off at this scale, the labels' minimum zooms and the legend handle.
+    """
+    from matplotlib.lines import Line2D
+
+    handles: list[Any] = []
     unlabelled = 0
     min_zooms = [int(m["label_min_zoom"]) for m in p["measurements"] if m.get("label_min_zoom") is not None]
     for m in p["measurements"]:
-        x, y = proj.xy([m["from"], m["to"]])
+        x, y = _xy(proj, [m["from"], m["to"]])
         primary = m.get("permanent", True) is not False
         ax.plot(
             x,
@@ -461,7 +543,7 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
             bbox={"facecolor": "#111111", "alpha": 0.88, "edgecolor": "none", "pad": 1.2},
         )
     if p["measurements"]:
-        inc_handles.append(
+        handles.append(
             Line2D(
                 [0],
                 [0],
@@ -470,45 +552,7 @@ def _render_figure(ctx: MapContext, *, size_in: tuple[float, float], dpi: int) -
                 label="measurement: what · value · line source",
             )
         )
-
-    _scale_bar(ax, proj, extent)
-    _north_arrow(ax, proj, extent)
-
-    fig.text(0.02, 0.965, _t(ctx.title), fontsize=14, fontweight="bold", family=_FONT, va="center")
-    fig.text(0.02, 0.94, _t(ctx.subtitle), fontsize=8.5, family=_FONT, color="#444444", va="center")
-
-    lax = fig.add_axes((0.70, 0.13, 0.28, 0.80))
-    lax.axis("off")
-    _stack_legends(
-        fig,
-        lax,
-        [
-            ("Lines (one per source)", line_handles, []),
-            (
-                "Areas (km², WGS84 ellipsoid)",
-                handles,
-                [
-                    f"{t['source_a']} {t['party_a']} / {t['source_b']} {t['party_b']}: {t['area_km2']:,.1f} km²"
-                    for t in p.get("area_totals", [])
-                    if t["kind"] == "disagreement"
-                ][:8],
-            ),
-            (
-                "Incidents (ring: location uncertainty), places, measurements",
-                inc_handles,
-                [
-                    f"{unlabelled} measurement label(s) left off at this scale (shown on the web map from zoom "
-                    f"{min(min_zooms)})"
-                ]
-                if unlabelled
-                else [],
-            ),
-        ],
-    )
-
-    credit_lines = _credits_text(ctx)
-    fig.text(0.02, 0.115, credit_lines, fontsize=5.6, family=_FONT, va="top", color="#333333", linespacing=1.35)
-    return fig
+    return unlabelled, min_zooms, handles
 
 
 def _stack_legends(fig: Any, lax: Any, sections: Sequence[tuple[str, list[Any], list[str]]]) -> None:
@@ -543,8 +587,6 @@ def _stack_legends(fig: Any, lax: Any, sections: Sequence[tuple[str, list[Any], 
 
 
 def _credits_text(ctx: MapContext) -> str:
-    from borderkit.maps._prepare import credits
-
     parts = []
     for c in credits(ctx.inputs, ctx.payload):
         bits = [c["name"]]
@@ -589,7 +631,7 @@ def save_static(
     ----------
     case_or_layers
         What :func:`borderkit.maps.make_map` accepts (a ``Case``, layers, or a
-        :class:`~borderkit.maps.builder.MapContext` to reuse prepared data).
+        :class:`~borderkit.maps.context.MapContext` to reuse prepared data).
     path
         Output file; the format follows its suffix unless *fmt* is given.
     fmt
@@ -597,7 +639,7 @@ def save_static(
     size_in, dpi
         Figure size in inches and resolution (PNG).
     **kwargs
-        Passed to :func:`borderkit.maps.builder.prepare_context` (``title``,
+        Passed to :func:`borderkit.maps.context.prepare_context` (``title``,
         ``hillshade``, ``simplify_m``, layers …).
 
     Returns

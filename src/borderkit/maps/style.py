@@ -9,6 +9,7 @@ source names, so the same data always get the same styles.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 __all__ = [
     "LINE_COLORS",
@@ -33,16 +34,16 @@ LINE_DASHES: tuple[str | None, ...] = (None, "10 6", "3 5", "14 5 3 5", "6 3", "
 INCIDENT_COLORS = ("#B2182B", "#2166AC", "#1B7837", "#762A83", "#E08214", "#35978F", "#8C510A", "#4D4D4D")
 """Colours of incident types, assigned in sorted order of the type names."""
 
-DISAGREEMENT_STYLE = {"color": "#7B3294", "weight": 1, "fillColor": "#C2A5CF", "fillOpacity": 0.55}
+DISAGREEMENT_STYLE: dict[str, Any] = {"color": "#7B3294", "weight": 1, "fillColor": "#C2A5CF", "fillOpacity": 0.55}
 """Ground two sources assign to different parties."""
 
-OVERLAP_STYLE = {"color": "#A50026", "weight": 1, "fillColor": "#F46D43", "fillOpacity": 0.5}
+OVERLAP_STYLE: dict[str, Any] = {"color": "#A50026", "weight": 1, "fillColor": "#F46D43", "fillOpacity": 0.5}
 """Ground one source assigns to two parties at once."""
 
-MEASUREMENT_STYLE = {"color": "#111111", "weight": 2, "dashArray": "6 4"}
+MEASUREMENT_STYLE: dict[str, Any] = {"color": "#111111", "weight": 2, "dashArray": "6 4"}
 """Measurement segments (distance, advance depth)."""
 
-VIEWSHED_STYLE = {"color": "#1A9850", "weight": 1, "fillColor": "#A6D96A", "fillOpacity": 0.35}
+VIEWSHED_STYLE: dict[str, Any] = {"color": "#1A9850", "weight": 1, "fillColor": "#A6D96A", "fillOpacity": 0.35}
 """Ground visible from an observer."""
 
 PLACE_COLORS = {

@@ -1,4 +1,4 @@
-"""Turn layers into the plain, escaped-by-construction records a map embeds (internal).
+"""Turn layers into the plain, escaped-by-construction records a map embeds.
 
 Everything here is deterministic: rows are sorted by their id, sources by name,
 coordinates rounded to 6 decimals (about 0.1 m) and text passed through
@@ -10,12 +10,20 @@ Display simplification
 ----------------------
 Lines and polygons are simplified for display only (Douglas–Peucker with
 ``preserve_topology=True``) in a local azimuthal equidistant projection centred
-on the data, with a tolerance in **metres** (default 30 m), then transformed back
+on the data (:class:`borderkit._projection.LocalProjection`), with a tolerance
+in **metres** (default 30 m), then transformed back
 to longitude/latitude. The largest displacement is measured for every geometry as
 the geodesic distance (WGS84, ``pyproj.Geod``) from each original vertex to the
 nearest point of the simplified geometry's outline (lines; rings of polygons;
 nearest point chosen in the plane with an STR-tree, so O(n log n)) and reported.
 Analysis functions never see the simplified geometries.
+
+Disagreement areas
+------------------
+Ground two sources assign to different parties is
+:func:`borderkit.overlaps.divergence` (territories method) and ground one
+source assigns to two parties is :func:`borderkit.overlaps.territory_overlaps`:
+the map shows the same polygons and km² as ``borderkit overlaps``.
 """
 
 from __future__ import annotations
@@ -27,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from borderkit.io.kinds import ID_COLUMNS, kind_of_columns
 from borderkit.maps.escape import clean_text, safe_url
 from borderkit.maps.style import (
     LANGUAGES,
@@ -39,18 +48,11 @@ if TYPE_CHECKING:  # pragma: no cover
     import geopandas
     import pandas
 
+    from borderkit._projection import LocalProjection
+
 __all__ = ["MapInputs", "RasterOverlay", "collect_inputs", "prepare"]
 
 COORD_DECIMALS = 6
-KIND_BY_ID = {
-    "line_id": "lines",
-    "territory_id": "territories",
-    "incident_id": "incidents",
-    "place_id": "places",
-    "claim_id": "claims",
-}
-
-
 @dataclass
 class RasterOverlay:
     """A PNG to show as a Leaflet image overlay.
@@ -83,9 +85,10 @@ class RasterOverlay:
 
 @dataclass
 class MapInputs:
-    """Everything a map can show; every layer is optional."""
+    """Everything a map can show; every layer is optional. ``title`` is the case file's map title."""
 
     name: str = "map"
+    title: str = ""
     lines: geopandas.GeoDataFrame | None = None
     territories: geopandas.GeoDataFrame | None = None
     incidents: geopandas.GeoDataFrame | None = None
@@ -102,25 +105,24 @@ class MapInputs:
 
 
 def _kind_of(frame: Any) -> str | None:
-    cols = set(getattr(frame, "columns", []))
-    for col, kind in KIND_BY_ID.items():
-        if col in cols:
-            return kind
-    return None
+    """The layer kind of a frame (:func:`borderkit.io.kinds.kind_of_columns`)."""
+    return kind_of_columns(getattr(frame, "columns", []))
 
 
 def collect_inputs(case_or_layers: Any = None, **layers: Any) -> MapInputs:
     """Gather the layers of a ``Case``, a dict of layers or a sequence of frames.
 
     Keyword arguments (``lines=…``, ``incidents=…`` …) replace or add layers.
-    A frame's kind is recognised by its id column (``line_id`` → lines,
-    ``incident_id`` → incidents, ``place_id`` → places, ``territory_id`` →
-    territories, ``claim_id`` → claims).
+    A frame's kind is recognised as measurements by ``from_lon``,
+    ``from_lat``, ``to_lon``, ``to_lat``, else by its id column (``claim_id`` →
+    claims, ``line_id`` → lines, ``territory_id`` → territories,
+    ``incident_id`` → incidents, ``place_id`` → places).
     """
     inputs = MapInputs()
     obj = case_or_layers
     if obj is not None and hasattr(obj, "lines") and hasattr(obj, "incidents"):  # a borderkit Case
         inputs.name = str(getattr(obj, "name", "map"))
+        inputs.title = str(getattr(getattr(obj, "config", None), "map_title", "") or "")
         for key in ("lines", "territories", "incidents", "places", "claims"):
             setattr(inputs, key, getattr(obj, key, None))
         dem = getattr(obj, "dem", None)
@@ -146,7 +148,8 @@ def collect_inputs(case_or_layers: Any = None, **layers: Any) -> MapInputs:
             kind = _kind_of(frame)
             if kind is None:
                 raise TypeError(
-                    "cannot tell the kind of a layer: it has none of the id columns " + ", ".join(KIND_BY_ID)
+                    "cannot tell the kind of a layer: it has none of the id columns "
+                    + ", ".join(c for c, _ in ID_COLUMNS)
                 )
             current = getattr(inputs, kind)
             if current is None:
@@ -219,39 +222,6 @@ def _polygon_parts(geom: Any) -> list[list[list[list[float]]]]:
     return out
 
 
-class _Local:
-    """Local azimuthal equidistant projection centred on a bounding box (display only)."""
-
-    def __init__(self, bounds: Sequence[float]) -> None:
-        from pyproj import Transformer
-
-        from borderkit.geodesy import GEOD
-
-        west, south, east, north = bounds
-        lon0 = (west + east) / 2.0
-        lat0 = (south + north) / 2.0
-        crs = f"+proj=aeqd +lat_0={lat0:.6f} +lon_0={lon0:.6f} +datum=WGS84 +units=m +no_defs"
-        self.fwd = Transformer.from_crs("EPSG:4326", crs, always_xy=True)
-        self.inv = Transformer.from_crs(crs, "EPSG:4326", always_xy=True)
-        self.geod = GEOD
-
-    def project(self, geom: Any) -> Any:
-        import shapely
-
-        return shapely.transform(geom, lambda xy: _stack(self.fwd.transform(xy[:, 0], xy[:, 1])))
-
-    def unproject(self, geom: Any) -> Any:
-        import shapely
-
-        return shapely.transform(geom, lambda xy: _stack(self.inv.transform(xy[:, 0], xy[:, 1])))
-
-
-def _stack(xy: tuple[Any, Any]) -> Any:
-    import numpy as np
-
-    return np.column_stack([np.asarray(xy[0]), np.asarray(xy[1])])
-
-
 def _outline_segments(geom: Any) -> tuple[Any, Any]:
     """Start and end points (two ``(m, 2)`` arrays) of every segment of a geometry's outline.
 
@@ -277,7 +247,7 @@ def _outline_segments(geom: Any) -> tuple[Any, Any]:
     return start, end
 
 
-def _displacement_m(local: _Local, projected: Any, simple: Any, *, limit_m: float | None = None) -> float:
+def _displacement_m(local: LocalProjection, projected: Any, simple: Any, *, limit_m: float | None = None) -> float:
     """Largest geodesic distance (m) from a vertex of *projected* to the nearest point of *simple*'s outline.
 
     The nearest segment of the outline (the rings, for polygons) is found in the
@@ -314,13 +284,17 @@ def _displacement_m(local: _Local, projected: Any, simple: Any, *, limit_m: floa
     den = np.einsum("ij,ij->i", ab, ab)
     t = np.divide(np.einsum("ij,ij->i", p - a, ab), den, out=np.zeros(len(p)), where=den > 0)
     nearest = a + np.clip(t, 0.0, 1.0)[:, None] * ab
-    lon1, lat1 = local.inv.transform(p[:, 0], p[:, 1])
-    lon2, lat2 = local.inv.transform(nearest[:, 0], nearest[:, 1])
-    _, _, dist = local.geod.inv(lon1, lat1, lon2, lat2)
+    from borderkit.geodesy import GEOD
+
+    lon1, lat1 = local.to_geographic(p[:, 0], p[:, 1])
+    lon2, lat2 = local.to_geographic(nearest[:, 0], nearest[:, 1])
+    _, _, dist = GEOD.inv(lon1, lat1, lon2, lat2)
     return float(np.nanmax(np.abs(dist)))
 
 
-def simplify_for_display(geoms: Sequence[Any], *, tolerance_m: float, local: _Local) -> tuple[list[Any], float]:
+def simplify_for_display(
+    geoms: Sequence[Any], *, tolerance_m: float, local: LocalProjection
+) -> tuple[list[Any], float]:
     """Simplify lon/lat geometries with a tolerance in metres; return them and the max displacement (m).
 
     The displacement is the geodesic distance from each original vertex to the
@@ -340,7 +314,7 @@ def simplify_for_display(geoms: Sequence[Any], *, tolerance_m: float, local: _Lo
         if geom is None or tolerance_m <= 0:
             out.append(geom)
             continue
-        projected = local.project(geom)
+        projected = local.geometry_to_local(geom)
         tol = tolerance_m
         simple = shapely.simplify(projected, tol, preserve_topology=True)
         disp = _displacement_m(local, projected, simple, limit_m=tolerance_m)
@@ -351,7 +325,7 @@ def simplify_for_display(geoms: Sequence[Any], *, tolerance_m: float, local: _Lo
         if disp > tolerance_m:
             simple, disp = projected, 0.0
         worst = max(worst, disp)
-        out.append(local.unproject(simple))
+        out.append(local.geometry_to_geographic(simple))
     return out, worst
 
 
@@ -482,81 +456,100 @@ def _geom(value: Any) -> Any:
 
 
 def disagreement_polygons(
-    territories: Any, *, min_area_km2: float, parties: Iterable[str] | None = None
-) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    territories: Any,
+    *,
+    lines: Any,
+    min_area_km2: float,
+    parties: Iterable[str] | None = None,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
     """Ground two sources assign to different parties, and ground one source assigns twice.
 
-    For every pair of sources A < B and parties p ≠ q: ``A[p] ∩ B[q]``; within one
-    source: ``A[p] ∩ A[q]``. Areas are on the WGS84 ellipsoid
-    (``Geod.geometry_area_perimeter``), km². Polygons smaller than
-    *min_area_km2* are left off the map but counted in the totals. With
-    *parties*, only pairs of those parties are considered (the map passes the
-    parties on either side of its lines, e.g. ARM and AZE).
+    For every pair of parties p, q (of *parties*, default every party of the
+    lines) and every pair of sources A < B that both have p and q territories
+    and lines between them: :func:`borderkit.overlaps.divergence` with the
+    territories method (``A[p] ∩ B[q]`` and ``A[q] ∩ B[p]``, overlaid in the
+    local projection of the two sources' lines); within one source:
+    :func:`borderkit.overlaps.territory_overlaps`. Areas are km² on the WGS84
+    ellipsoid, the same numbers as ``borderkit overlaps``. Polygons smaller than
+    *min_area_km2* are left off the map but counted in the totals.
 
     Returns
     -------
-    (list, list)
-        Polygon records (with ``geometry``) and one summary per pair.
+    (list, list, list)
+        Polygon records (with ``geometry``), one summary per source pair and
+        direction (and per source for overlaps), and notes on source pairs that
+        could not be compared (no line between the two parties).
     """
-    import shapely
+    import itertools
 
-    from borderkit.measure import area_km2
+    from borderkit.overlaps import divergence, territory_overlaps
 
     if territories is None or len(territories) == 0:
-        return [], []
-    by: dict[tuple[str, str], Any] = {}
-    for (src, party), group in territories.groupby(["source", "party"], sort=True):
-        geoms = [g for g in map(_geom, group.geometry) if g is not None]
-        if geoms:
-            by[(str(src), str(party))] = shapely.make_valid(shapely.union_all(geoms))
-    keys = sorted(by)
-    wanted = None if parties is None else set(parties)
+        return [], [], []
+    t = territories[~(territories.geometry.isna() | territories.geometry.is_empty)]
+    wanted = sorted({str(x) for x in t["party"]} if parties is None else set(parties))
     records: list[dict[str, Any]] = []
     summaries: list[dict[str, Any]] = []
-    for i, (sa, pa) in enumerate(keys):
-        for sb, pb in keys[i + 1 :]:
-            if pa == pb or (wanted is not None and not {pa, pb} <= wanted):
-                continue
-            within = sa == sb
-            inter = shapely.intersection(by[(sa, pa)], by[(sb, pb)])
-            polys = [p for p in shapely.get_parts(inter) if p.geom_type == "Polygon" and not p.is_empty]
-            if not polys:
-                continue
-            areas = [area_km2(p) for p in polys]
-            total = sum(areas)
-            if total <= 0:
-                continue
-            shown = [(p, a) for p, a in zip(polys, areas, strict=True) if a >= min_area_km2]
-            summaries.append(
-                {
-                    "kind": "overlap" if within else "disagreement",
-                    "source_a": sa,
-                    "party_a": pa,
-                    "source_b": sb,
-                    "party_b": pb,
-                    "parts": len(polys),
-                    "parts_shown": len(shown),
-                    "area_km2": total,
-                }
-            )
-            for p, a in shown:
-                records.append(
-                    {
-                        "kind": "overlap" if within else "disagreement",
-                        "source_a": sa,
-                        "party_a": pa,
-                        "source_b": sb,
-                        "party_b": pb,
-                        "area_km2": a,
-                        "geometry": p,
-                    }
+    notes: list[str] = []
+    for p, q in itertools.combinations(wanted, 2):
+        have = sorted(
+            str(s) for s, g in t.groupby("source", sort=True) if {p, q} <= {str(x) for x in g["party"]}
+        )
+        drawn = set() if lines is None else _sources_with_line(lines, p, q)
+        for a, b in itertools.combinations(have, 2):
+            if not {a, b} <= drawn:
+                notes.append(
+                    f"{a} and {b}: no disagreement areas between {p} and {q} — "
+                    f"{' and '.join(sorted({a, b} - drawn))} has no line between them"
                 )
+                continue
+            parts = divergence(lines, source_a=a, source_b=b, territories=t, pair=(p, q), method="territories").parts
+            for (pa, pb), g in parts.groupby(["party_a", "party_b"], sort=True):
+                _add_areas("disagreement", a, str(pa), b, str(pb), g, min_area_km2, records, summaries)
+        if have:
+            ov = territory_overlaps(t, sources=have, parties=[p, q])
+            for (src, pa, pb), g in ov.groupby(["source", "party_a", "party_b"], sort=True):
+                _add_areas("overlap", str(src), str(pa), str(src), str(pb), g, min_area_km2, records, summaries)
     records.sort(key=lambda r: (r["kind"], r["source_a"], r["party_a"], r["source_b"], r["party_b"], -r["area_km2"]))
-    return records, summaries
+    summaries.sort(key=lambda r: (r["source_a"], r["party_a"], r["source_b"], r["party_b"]))
+    return records, summaries, notes
+
+
+def _sources_with_line(lines: Any, p: str, q: str) -> set[str]:
+    """Sources with at least one line between parties *p* and *q* (either side)."""
+    if not {"source", "left_party", "right_party"} <= set(lines.columns):
+        return set()
+    sides = lines[["left_party", "right_party"]].astype(str)
+    between = ((sides["left_party"] == p) & (sides["right_party"] == q)) | (
+        (sides["left_party"] == q) & (sides["right_party"] == p)
+    )
+    return {str(s) for s in lines.loc[between, "source"]}
+
+
+def _add_areas(
+    kind: str,
+    source_a: str,
+    party_a: str,
+    source_b: str,
+    party_b: str,
+    parts: Any,
+    min_area_km2: float,
+    records: list[dict[str, Any]],
+    summaries: list[dict[str, Any]],
+) -> None:
+    """One summary for the polygons of one source/party pair, and a record per polygon of at least *min_area_km2*."""
+    areas = [float(a) for a in parts["area_km2"]]
+    total = sum(areas)
+    if total <= 0:
+        return
+    key = {"source_a": source_a, "party_a": party_a, "source_b": source_b, "party_b": party_b}
+    shown = [(g, a) for g, a in zip(parts.geometry, areas, strict=True) if a >= min_area_km2]
+    summaries.append({"kind": kind, **key, "parts": len(areas), "parts_shown": len(shown), "area_km2": total})
+    records += [{"kind": kind, **key, "area_km2": a, "geometry": g} for g, a in shown]
 
 
 def _given_disagreements(frame: Any) -> list[dict[str, Any]]:
-    from borderkit.measure import area_km2
+    from borderkit.lines import area_km2
 
     out = []
     for _, row in frame.iterrows():
@@ -671,8 +664,10 @@ def measurement_records(frame: Any) -> list[dict[str, Any]]:
     merged: dict[tuple[Any, ...], dict[str, Any]] = {}
     for _, row in frame.iterrows():
         row = row.to_dict()
-        coords = [_num(row.get(names[k])) if names[k] else None for k in ("from_lon", "from_lat", "to_lon", "to_lat")]
-        if any(c is None for c in coords):
+        coords = [
+            c for k in ("from_lon", "from_lat", "to_lon", "to_lat") if (c := _num(row.get(names[k] or ""))) is not None
+        ]
+        if len(coords) < 4:
             continue
         value, unit = _measure_value(row, names["value"])
         if value is None:
@@ -817,7 +812,33 @@ def prepare(
         ``payload`` (embedded in the page) and ``report`` (sizes, simplification
         displacement, areas; for the CLI and the docs).
     """
-    # the view: the lines and incidents (the dispute), else whatever there is
+    from borderkit._projection import LocalProjection
+
+    bounds = _view_bounds(inputs)
+    local = LocalProjection.from_bounds(bounds)
+    report: dict[str, Any] = {"simplify_tolerance_m": simplify_m, "max_displacement_m": {}, "area_notes": []}
+    payload: dict[str, Any] = {
+        "lines": _line_groups(inputs, simplify_m=simplify_m, local=local, report=report),
+        "areas": _area_records(inputs, simplify_m=simplify_m, min_area_km2=min_area_km2, local=local, report=report),
+        "incidents": [],
+        "places": _place_records(inputs.places, simplify_m=simplify_m, local=local, report=report),
+        "measurements": measurement_records(inputs.measurements),
+        "viewsheds": _viewshed_records(inputs.viewsheds, simplify_m=simplify_m, local=local, report=report),
+    }
+    payload["area_totals"] = [
+        {k: (round(v, 4) if isinstance(v, float) else clean_text(v) if isinstance(v, str) else v) for k, v in s.items()}
+        for s in report["areas"]
+    ]
+    incidents, types = _incident_records(inputs.incidents)
+    payload["incidents"] = incidents
+    if types is not None:
+        payload["incident_types"] = types
+    payload["bounds"] = [_r(b) for b in bounds]
+    return payload, report
+
+
+def _view_bounds(inputs: MapInputs) -> tuple[float, float, float, float]:
+    """The view: the lines and incidents (the dispute), else whatever there is."""
     bounds = _bounds_of([inputs.lines, inputs.incidents, inputs.viewsheds]) or _bounds_of(
         [inputs.places, inputs.territories]
     )
@@ -825,59 +846,63 @@ def prepare(
         bounds = inputs.hillshade.bounds
     if bounds is None and inputs.scans:
         bounds = inputs.scans[0].bounds
-    if bounds is None:
-        bounds = (-10.0, -10.0, 10.0, 10.0)
-    local = _Local(bounds)
-    report: dict[str, Any] = {"simplify_tolerance_m": simplify_m, "max_displacement_m": {}}
-    payload: dict[str, Any] = {"lines": [], "areas": [], "incidents": [], "places": [], "measurements": []}
+    return bounds if bounds is not None else (-10.0, -10.0, 10.0, 10.0)
 
-    # -- lines: one group per source -------------------------------------------------------------
+
+def _line_groups(
+    inputs: MapInputs, *, simplify_m: float, local: LocalProjection, report: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """One group per line source (sorted by name), its lines simplified for display."""
+    import shapely
+
     lines = inputs.lines
-    if lines is not None and len(lines):
-        lines = lines.sort_values(["source", "line_id"], kind="mergesort")
-        styles = line_styles(str(s) for s in lines["source"])
-        simple, worst = simplify_for_display(list(lines.geometry), tolerance_m=simplify_m, local=local)
-        report["max_displacement_m"]["lines"] = worst
-        n_in = n_out = 0
-        groups: dict[str, dict[str, Any]] = {}
-        for (_, row), geom, orig in zip(lines.iterrows(), simple, lines.geometry, strict=True):
-            src = clean_text(row["source"])
-            g = groups.get(src)
-            if g is None:
-                meta = _source_meta(inputs, src, row.to_dict())
-                g = groups[src] = {
-                    "key": f"line:{src}",
-                    "source": src,
-                    "meta": meta,
-                    "date": _col(row, "source_date"),
-                    "accuracy_m": _num(row.get("scale_or_accuracy_m")),
-                    "style": styles[str(row["source"])],
-                    "features": [],
-                }
-            import shapely
+    if lines is None or not len(lines):
+        return []
+    lines = lines.sort_values(["source", "line_id"], kind="mergesort")
+    styles = line_styles(str(s) for s in lines["source"])
+    simple, worst = simplify_for_display(list(lines.geometry), tolerance_m=simplify_m, local=local)
+    report["max_displacement_m"]["lines"] = worst
+    n_in = n_out = 0
+    groups: dict[str, dict[str, Any]] = {}
+    for (_, row), geom, orig in zip(lines.iterrows(), simple, lines.geometry, strict=True):
+        src = clean_text(row["source"])
+        g = groups.get(src)
+        if g is None:
+            g = groups[src] = {
+                "key": f"line:{src}",
+                "source": src,
+                "meta": _source_meta(inputs, src, row.to_dict()),
+                "date": _col(row, "source_date"),
+                "accuracy_m": _num(row.get("scale_or_accuracy_m")),
+                "style": styles[str(row["source"])],
+                "features": [],
+            }
+        n_in += int(shapely.get_num_coordinates(orig)) if orig is not None else 0
+        parts = _line_parts(geom) if geom is not None else []
+        n_out += sum(len(p) for p in parts)
+        g["features"].append(
+            {
+                "id": _col(row, "line_id"),
+                "name": _col(row, "name"),
+                "claimant": _col(row, "claimant"),
+                "left": _col(row, "left_party"),
+                "right": _col(row, "right_party"),
+                "section": _col(row, "section"),
+                "notes": _col(row, "notes"),
+                "version": _col(row, "source_version"),
+                "date": _col(row, "source_date"),
+                "licence": _col(row, "licence"),
+                "lines": parts,
+            }
+        )
+    report["line_vertices"] = {"original": n_in, "displayed": n_out}
+    return [groups[k] for k in sorted(groups)]
 
-            n_in += int(shapely.get_num_coordinates(orig)) if orig is not None else 0
-            parts = _line_parts(geom) if geom is not None else []
-            n_out += sum(len(p) for p in parts)
-            g["features"].append(
-                {
-                    "id": _col(row, "line_id"),
-                    "name": _col(row, "name"),
-                    "claimant": _col(row, "claimant"),
-                    "left": _col(row, "left_party"),
-                    "right": _col(row, "right_party"),
-                    "section": _col(row, "section"),
-                    "notes": _col(row, "notes"),
-                    "version": _col(row, "source_version"),
-                    "date": _col(row, "source_date"),
-                    "licence": _col(row, "licence"),
-                    "lines": parts,
-                }
-            )
-        payload["lines"] = [groups[k] for k in sorted(groups)]
-        report["line_vertices"] = {"original": n_in, "displayed": n_out}
 
-    # -- disagreement / overlap polygons ---------------------------------------------------------
+def _area_records(
+    inputs: MapInputs, *, simplify_m: float, min_area_km2: float, local: LocalProjection, report: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Disagreement and overlap polygons: given, or computed from the territories (:func:`disagreement_polygons`)."""
     if inputs.disagreements is not None:
         recs = _given_disagreements(inputs.disagreements)
         summaries: list[dict[str, Any]] = []
@@ -894,69 +919,76 @@ def prepare(
                 - {""}
             )
         report["area_parties"] = parties
-        recs, summaries = disagreement_polygons(inputs.territories, min_area_km2=min_area_km2, parties=parties)
+        recs, summaries, notes = disagreement_polygons(
+            inputs.territories, lines=inputs.lines, min_area_km2=min_area_km2, parties=parties
+        )
+        report["area_notes"] = notes
     simple, worst = simplify_for_display([r["geometry"] for r in recs], tolerance_m=simplify_m, local=local)
     report["max_displacement_m"]["areas"] = worst
     report["areas"] = summaries
+    out = []
     for rec, geom in zip(recs, simple, strict=True):
         polys = _polygon_parts(geom)
-        if not polys:
-            continue
-        payload["areas"].append(
-            {
-                "kind": rec["kind"],
-                "source_a": clean_text(rec["source_a"]),
-                "party_a": clean_text(rec["party_a"]),
-                "source_b": clean_text(rec["source_b"]),
-                "party_b": clean_text(rec["party_b"]),
-                "area_km2": round(float(rec["area_km2"]), 4),
-                "polygons": polys,
-            }
-        )
-    payload["area_totals"] = [
-        {k: (round(v, 4) if isinstance(v, float) else clean_text(v) if isinstance(v, str) else v) for k, v in s.items()}
-        for s in summaries
-    ]
-
-    # -- incidents --------------------------------------------------------------------------------
-    inc = inputs.incidents
-    if inc is not None and len(inc):
-        inc = inc.sort_values("incident_id", kind="mergesort")
-        colors = incident_colors(clean_text(t) for t in inc["type"])
-        for _, row in inc.iterrows():
-            geom = _geom(row.geometry)
-            if geom is None:
-                continue
-            date = _date_iso(row.get("date"))
-            date_end = _date_iso(row.get("date_end"))
-            prec = _col(row, "date_precision") or "day"
-            itype = _col(row, "type")
-            precision_m, precision_note = incident_precision(row.get("precision_m"))
-            payload["incidents"].append(
+        if polys:
+            out.append(
                 {
-                    "id": _col(row, "incident_id"),
-                    "lon": _r(geom.x),
-                    "lat": _r(geom.y),
-                    "precision_m": precision_m,
-                    **({"precision_note": precision_note} if precision_note else {}),
-                    "type": itype,
-                    "color": colors[itype],
-                    "date": date,
-                    "date_end": date_end,
-                    "date_precision": prec,
-                    "date_label": date_label(date, prec, date_end),
-                    "description": _col(row, "description"),
-                    "actors": _col(row, "actors"),
-                    "place_name": _col(row, "place_name"),
-                    "reported_claims": _col(row, "reported_claims"),
-                    "sources": _sources_list(row.get("sources")),
+                    "kind": rec["kind"],
+                    "source_a": clean_text(rec["source_a"]),
+                    "party_a": clean_text(rec["party_a"]),
+                    "source_b": clean_text(rec["source_b"]),
+                    "party_b": clean_text(rec["party_b"]),
+                    "area_km2": round(float(rec["area_km2"]), 4),
+                    "polygons": polys,
                 }
             )
-        payload["incidents"].sort(key=lambda r: (r["date"], r["id"]))
-        payload["incident_types"] = [{"type": t, "color": c} for t, c in sorted(colors.items())]
+    return out
 
-    # -- places -----------------------------------------------------------------------------------
-    places = inputs.places
+
+def _incident_records(inc: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+    """Incident records sorted by date and id, and the legend of incident types (``None`` without incidents)."""
+    if inc is None or not len(inc):
+        return [], None
+    inc = inc.sort_values("incident_id", kind="mergesort")
+    colors = incident_colors(clean_text(t) for t in inc["type"])
+    out = []
+    for _, row in inc.iterrows():
+        geom = _geom(row.geometry)
+        if geom is None:
+            continue
+        date = _date_iso(row.get("date"))
+        date_end = _date_iso(row.get("date_end"))
+        prec = _col(row, "date_precision") or "day"
+        itype = _col(row, "type")
+        precision_m, precision_note = incident_precision(row.get("precision_m"))
+        out.append(
+            {
+                "id": _col(row, "incident_id"),
+                "lon": _r(geom.x),
+                "lat": _r(geom.y),
+                "precision_m": precision_m,
+                **({"precision_note": precision_note} if precision_note else {}),
+                "type": itype,
+                "color": colors[itype],
+                "date": date,
+                "date_end": date_end,
+                "date_precision": prec,
+                "date_label": date_label(date, prec, date_end),
+                "description": _col(row, "description"),
+                "actors": _col(row, "actors"),
+                "place_name": _col(row, "place_name"),
+                "reported_claims": _col(row, "reported_claims"),
+                "sources": _sources_list(row.get("sources")),
+            }
+        )
+    out.sort(key=lambda r: (r["date"], r["id"]))
+    return out, [{"type": t, "color": c} for t, c in sorted(colors.items())]
+
+
+def _place_records(
+    places: Any, *, simplify_m: float, local: LocalProjection, report: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Place records sorted by id, with every name the data has; unlocated places go to the report."""
+    out: list[dict[str, Any]] = []
     unlocated = []
     if places is not None and len(places):
         places = places.sort_values("place_id", kind="mergesort")
@@ -984,46 +1016,46 @@ def prepare(
             else:
                 (g2,), _ = simplify_for_display([geom], tolerance_m=simplify_m, local=local)
                 rec["lines"] = _line_parts(g2)
-            payload["places"].append(rec)
+            out.append(rec)
     report["unlocated_places"] = unlocated
+    return out
 
-    # -- measurements -----------------------------------------------------------------------------
-    payload["measurements"] = measurement_records(inputs.measurements)
 
-    # -- viewsheds --------------------------------------------------------------------------------
-    vs = inputs.viewsheds
-    payload["viewsheds"] = []
-    if vs is not None and len(vs):
-        simple, worst = simplify_for_display(list(vs.geometry), tolerance_m=simplify_m, local=local)
-        report["max_displacement_m"]["viewsheds"] = worst
-        from borderkit.measure import area_km2
+def _viewshed_records(
+    vs: Any, *, simplify_m: float, local: LocalProjection, report: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Viewshed polygons simplified for display, with their label, method, area and popup rows."""
+    from borderkit.lines import area_km2
 
-        for (_, row), geom, orig in zip(vs.iterrows(), simple, vs.geometry, strict=True):
-            polys = _polygon_parts(geom)
-            if not polys:
-                continue
-            area = _num(row.get("area_km2"))
-            if area is None:
-                area = area_km2(orig)
-            label = ""
-            for col in ("name", "observer", "place_id", "viewshed_id"):
-                if col in row and clean_text(row[col]):
-                    label = clean_text(row[col])
-                    break
-            payload["viewsheds"].append(
-                {
-                    "label": label,
-                    "observer_height_m": _num(row.get("observer_height_m")),
-                    "method": clean_text(row.get("method", "")),
-                    "area_km2": round(area, 4),
-                    "show": _flag(row.get("show", True)),
-                    "details": _pairs(row.get("details")),
-                    "polygons": polys,
-                }
-            )
-
-    payload["bounds"] = [_r(b) for b in bounds]
-    return payload, report
+    if vs is None or not len(vs):
+        return []
+    simple, worst = simplify_for_display(list(vs.geometry), tolerance_m=simplify_m, local=local)
+    report["max_displacement_m"]["viewsheds"] = worst
+    out = []
+    for (_, row), geom, orig in zip(vs.iterrows(), simple, vs.geometry, strict=True):
+        polys = _polygon_parts(geom)
+        if not polys:
+            continue
+        area = _num(row.get("area_km2"))
+        if area is None:
+            area = area_km2(orig)
+        label = ""
+        for col in ("name", "observer", "place_id", "viewshed_id"):
+            if col in row and clean_text(row[col]):
+                label = clean_text(row[col])
+                break
+        out.append(
+            {
+                "label": label,
+                "observer_height_m": _num(row.get("observer_height_m")),
+                "method": clean_text(row.get("method", "")),
+                "area_km2": round(area, 4),
+                "show": _flag(row.get("show", True)),
+                "details": _pairs(row.get("details")),
+                "polygons": polys,
+            }
+        )
+    return out
 
 
 def credits(inputs: MapInputs, payload: Mapping[str, Any]) -> list[dict[str, Any]]:

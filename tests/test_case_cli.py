@@ -142,14 +142,32 @@ def test_case_new_errors_are_one_line(user_case, tmp_path):
     assert not (tmp_path / "x").exists()
 
 
-def test_case_build_is_registered():
+def test_case_build_parses_parties_and_calls_the_library(monkeypatch, tmp_path):
+    """The CLI is thin: it checks --parties and calls borderkit.casebuild.build_case (built and
+    checked against independent geometry in tests/test_casebuild.py); an offline registry is one
+    line and exit 4."""
+    import borderkit.casebuild as casebuild
+    from borderkit.errors import OfflineError
+
     r = invoke("case", "build", "--parties", "ARM")
     assert r.exit_code == EXIT_USAGE
-    try:
-        import borderkit.casebuild  # noqa: F401
-    except ModuleNotFoundError:
-        r = invoke("case", "build", "--parties", "ARM,GEO")
-        assert r.exit_code == EXIT_DATA and "case new" in r.output and r.output.strip().count("\n") == 0
+    seen = {}
+
+    def fake(parties, **kw):
+        seen.update(parties=parties, **kw)
+        return tmp_path / "kgz-tjk"
+
+    monkeypatch.setattr(casebuild, "build_case", fake)
+    r = invoke("case", "build", "--parties", "kgz, tjk", "-o", str(tmp_path / "kgz-tjk"))
+    assert r.exit_code == EXIT_OK, r.output
+    assert seen["parties"] == ("KGZ", "TJK") and str(seen["output"]) == str(tmp_path / "kgz-tjk")
+
+    def offline(parties, **kw):
+        raise OfflineError("cannot reach the package registries (pip download failed); connect and rerun")
+
+    monkeypatch.setattr(casebuild, "build_case", offline)
+    r = invoke("case", "build", "--parties", "KGZ,TJK")
+    assert r.exit_code == 4 and r.output.strip().count("\n") == 0 and "Traceback" not in r.output
 
 
 def test_case_new_names_the_option_for_missing_line_metadata(tmp_path):

@@ -171,17 +171,14 @@ def default_cache_dir() -> Path:
     """The package cache: ``$BORDERKIT_CACHE``, else the platform's user cache dir + ``/borderkit``.
 
     Linux ``$XDG_CACHE_HOME`` or ``~/.cache``; macOS ``~/Library/Caches``; Windows
-    ``%LOCALAPPDATA%`` (the platformdirs conventions, without requiring platformdirs).
+    ``%LOCALAPPDATA%`` (:func:`platformdirs.user_cache_dir`).
     """
+    from platformdirs import user_cache_dir
+
     env = os.environ.get("BORDERKIT_CACHE")
     if env:
         return Path(env).expanduser()
-    if sys.platform == "win32":
-        base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-        return base / "borderkit" / "Cache"
-    if sys.platform == "darwin":
-        return Path.home() / "Library" / "Caches" / "borderkit"
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "borderkit"
+    return Path(user_cache_dir("borderkit", appauthor=False))
 
 
 def _say(progress: bool, message: str) -> None:
@@ -1569,16 +1566,9 @@ def _case_toml(*, title: str, pair: tuple[str, str], region: tuple[float, float,
 
 
 def _default_output(name: str) -> Path:
-    env = os.environ.get("BORDERKIT_CASES")
-    if env:
-        return Path(env).expanduser() / name
-    if sys.platform == "win32":
-        base = Path(os.environ.get("APPDATA") or Path.home() / "AppData" / "Roaming")
-    elif sys.platform == "darwin":
-        base = Path.home() / "Library" / "Application Support"
-    else:
-        base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-    return base / "borderkit" / "cases" / name
+    from borderkit.registry import user_cases_dir
+
+    return user_cases_dir() / name
 
 
 def _stepper(progress: bool, total: int) -> tuple[Callable[[str], None], Callable[[], None]]:

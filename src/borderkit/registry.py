@@ -24,7 +24,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -240,19 +239,11 @@ def user_cases_dir() -> Path:
     ``$XDG_DATA_HOME`` or ``~/.local/share`` on Linux, ``~/Library/Application
     Support`` on macOS, ``%LOCALAPPDATA%`` on Windows. The folder need not exist.
     """
+    from platformdirs import user_data_dir
+
     env = os.environ.get("BORDERKIT_CASES")
     if env:
         return Path(env).expanduser()
-    try:
-        from platformdirs import user_data_dir
-    except ImportError:  # the same rule by hand (platformdirs is a dependency, but keep working without it)
-        if sys.platform == "win32":
-            base = Path(os.environ.get("LOCALAPPDATA") or Path.home() / "AppData" / "Local")
-        elif sys.platform == "darwin":
-            base = Path.home() / "Library" / "Application Support"
-        else:
-            base = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share")
-        return base / "borderkit" / "cases"
     return Path(user_data_dir("borderkit", appauthor=False)) / "cases"
 
 

@@ -110,15 +110,8 @@ def build(ctx: click.Context, parties: str, name: str | None, output: Path | Non
     if len(bits) != 2 or bits[0] == bits[1]:
         raise click.BadParameter(f"{parties!r}: expected two different ISO alpha-3 codes, e.g. KGZ,TJK",
                                  param_hint="--parties")
-    try:
-        from borderkit.casebuild import build_case
-    except ModuleNotFoundError as exc:
-        if exc.name != "borderkit.casebuild":
-            raise
-        from borderkit.errors import BorderkitError
+    from borderkit.casebuild import build_case
 
-        raise BorderkitError("`case build` is not available in this version of borderkit (no borderkit.casebuild); "
-                             "make a case from your own files with `borderkit case new`") from None
     out = build_case((bits[0], bits[1]), name=name, output=output, cache_dir=cache_dir,
                      progress=show_progress(ctx), overwrite=overwrite)
     click.echo(f"wrote case folder {out}")

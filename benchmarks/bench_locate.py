@@ -90,7 +90,7 @@ def main() -> None:
     import numba
 
     from borderkit._fastgeo import PolygonIndex
-    from borderkit.geodesy import _nearest_with_side
+    from borderkit.geodesy import nearest_with_side
 
     numba.set_num_threads(1)
     lines, model, terr = osm_line_and_territories()
@@ -171,7 +171,7 @@ def main() -> None:
         # accuracy in the same run
         k = min(args.sample, n)
         pick = rng.choice(n, k, replace=False)
-        near, left = _nearest_with_side(lon[pick], lat[pick], model.segs)
+        near, left = nearest_with_side(lon[pick], lat[pick], model.segs)
         row = model.segs.line[near.seg]
         arm_side = np.where(left, model.left_party[row] == "ARM", model.right_party[row] == "ARM")
         exact = np.where(arm_side, near.dist, -near.dist)

@@ -124,3 +124,31 @@ def test_profile_throughput(dted):
     p = elevation_profile(path, dem=dted, spacing_m=5.0)
     rate = len(p.table) / (time.perf_counter() - t)
     assert len(p.table) > 10_000 and rate > 10_000
+
+
+def test_profile_figure_draws_data_text_literally(tmp_path):
+    """Names from data ("$…$" in a source or place name) are text, never mathtext."""
+    import matplotlib.text
+
+    from borderkit.terrain import profile as profile_mod
+
+    seen = []
+    original = matplotlib.text.Text.__init__
+
+    def spy(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        seen.append(self.get_parse_math())
+
+    matplotlib.text.Text.__init__ = spy
+    try:
+        from borderkit import datasets
+
+        case = datasets.load("armenia-azerbaijan")
+        prof = profile_mod.elevation_profile([(46.02696, 39.52191), (46.18, 39.58222)], dem=case.dem,
+                                             lines=case.lines.assign(source="$x^2$ {{7*7}}"))
+        fig = profile_mod.plot_profile(prof, title="$\\frac{a}{b}$ unbalanced $", output=tmp_path / "p.svg")
+    finally:
+        matplotlib.text.Text.__init__ = original
+    assert seen and not any(seen)
+    svg = (tmp_path / "p.svg").read_text(encoding="utf-8")
+    assert fig is not None and "unbalanced" in svg

@@ -300,7 +300,7 @@ class LocalProjection:
         (returned as a GeoSeries in :attr:`crs`). One vectorised PROJ call
         (``shapely.transform``) for all coordinates.
         """
-        series = _maybe_geoseries(geometries)
+        series = maybe_geoseries(geometries)
         geoms = as_geographic_geometries(geometries, "geometries")
         coords = shapely.get_coordinates(geoms)
         check_lon(coords[:, 0], "geometry longitude")
@@ -310,7 +310,7 @@ class LocalProjection:
 
     def geometry_to_geographic(self, geometries: Any) -> Any:
         """Transform shapely geometries from the local plane (metres) back to EPSG:4326."""
-        series = _maybe_geoseries(geometries)
+        series = maybe_geoseries(geometries)
         if series is not None:
             geoms = np.asarray(series.values, dtype=object)
         else:
@@ -386,7 +386,7 @@ def _wrap180(lon: float) -> float:
     return float((lon + 180.0) % 360.0 - 180.0)
 
 
-def _maybe_geoseries(value: Any) -> Any:
+def maybe_geoseries(value: Any) -> Any:
     try:
         import geopandas as gpd
     except ImportError:  # pragma: no cover - geopandas is a core dependency
@@ -413,7 +413,7 @@ def _geometry_array(value: Any, name: str) -> np.ndarray:
 
 def as_geographic_geometries(value: Any, name: str) -> np.ndarray:
     """Geometries as an object array in EPSG:4326 (a GeoSeries in another CRS is transformed)."""
-    series = _maybe_geoseries(value)
+    series = maybe_geoseries(value)
     if series is None:
         return _geometry_array(value, name)
     crs = series.crs

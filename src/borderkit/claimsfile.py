@@ -116,7 +116,7 @@ def validate_claims(df: pandas.DataFrame, *, path: str | PathLike[str] | None = 
 def read_claims(path: str | PathLike[str], *, encoding: str | None = None) -> pandas.DataFrame:
     """Read a claims CSV (header row) and validate it.
 
-    The bytes are decoded and split by :func:`borderkit.io._csv.read_csv_table`,
+    The bytes are decoded and split by :func:`borderkit.io.read_csv_table`,
     the same CSV reader as the layer readers: a UTF-8 byte-order mark is
     honoured, encoding errors name the row and column, and a row with too few
     or too many fields is an error instead of being padded or dropped.
@@ -128,7 +128,7 @@ def read_claims(path: str | PathLike[str], *, encoding: str | None = None) -> pa
     encoding
         Text encoding of the file (default UTF-8, byte-order mark honoured).
     """
-    from borderkit.io._csv import read_csv_table
+    from borderkit.io import read_csv_table
 
     path = Path(path)
     try:

@@ -33,12 +33,12 @@ from borderkit._projection import (
     MAX_RADIUS_M,
     R_MIN,
     LocalProjection,
-    _maybe_geoseries,
     as_geographic_geometries,
     check_finite,
     check_lat,
     check_lon,
     local_projection,
+    maybe_geoseries,
 )
 from borderkit.errors import ValidationError
 
@@ -55,6 +55,9 @@ __all__ = [
     "nearest_points_on_lines",
     "signed_distance_to_line",
     "NEAREST_COLUMNS",
+    "LineSegments",
+    "line_segments",
+    "nearest_with_side",
 ]
 
 GEOD = pyproj.Geod(ellps="WGS84")
@@ -208,8 +211,11 @@ def geodesic_destination(lon: Any, lat: Any, azimuth_deg: Any, distance_m: Any) 
 # Lines as chains of geodesic segments
 # =================================================================================================
 @dataclass
-class _Segments:
-    """Segments of a set of lines, one row per segment (internal)."""
+class LineSegments:
+    """The geodesic segments of a set of lines, one row per segment (see :func:`line_segments`).
+
+    Built once per line source and reused for every query (:mod:`borderkit.locate`).
+    """
 
     a_lon: np.ndarray
     a_lat: np.ndarray
@@ -228,8 +234,23 @@ class _Segments:
     labels: np.ndarray  # label of each line (index of a GeoSeries, else positional)
 
 
-def _segments(lines: Any, name: str = "lines") -> _Segments:
-    series = _maybe_geoseries(lines)
+def line_segments(lines: Any, name: str = "lines") -> LineSegments:
+    """Split (Multi)LineStrings (and polygon outlines) into geodesic segments with their lengths,
+    azimuths, part and neighbour indices — the prepared form of a line source.
+
+    Parameters
+    ----------
+    lines
+        Geometries in EPSG:4326 (GeoSeries, GeoDataFrame or array).
+    name
+        How to name the input in error messages.
+
+    Returns
+    -------
+    LineSegments
+        One row per segment; lengths in metres on WGS84 (``pyproj.Geod``).
+    """
+    series = maybe_geoseries(lines)
     geoms = as_geographic_geometries(lines, name)
     labels = np.asarray(series.index if series is not None else np.arange(geoms.size), dtype=object)
     types = shapely.get_type_id(geoms)
@@ -294,7 +315,7 @@ def _segments(lines: Any, name: str = "lines") -> _Segments:
     prev[first_seg[closed]] = last_seg[closed]
     nxt[last_seg[closed]] = first_seg[closed]
 
-    return _Segments(
+    return LineSegments(
         a_lon=coords[a, 0],
         a_lat=coords[a, 1],
         b_lon=coords[b, 0],
@@ -407,7 +428,7 @@ def _check_method(method: str) -> None:
 def _nearest(
     p_lon: np.ndarray,
     p_lat: np.ndarray,
-    segs: _Segments,
+    segs: LineSegments,
     *,
     method: str,
     projection: LocalProjection | None,
@@ -491,7 +512,7 @@ def _candidates(
     ay: np.ndarray,
     bx: np.ndarray,
     by: np.ndarray,
-    segs: _Segments,
+    segs: LineSegments,
     thresh: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """(point, segment) pairs with planar distance <= thresh[point].
@@ -524,7 +545,7 @@ def _candidates(
 
 
 def _point_frame_bound(
-    p_lon: np.ndarray, p_lat: np.ndarray, pi: np.ndarray, si: np.ndarray, segs: _Segments
+    p_lon: np.ndarray, p_lat: np.ndarray, pi: np.ndarray, si: np.ndarray, segs: LineSegments
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Lower bound of the geodesic distance from point pi[j] to segment si[j], for all pairs.
 
@@ -576,7 +597,7 @@ def _evaluate(
     ay: np.ndarray,
     bx: np.ndarray,
     by: np.ndarray,
-    segs: _Segments,
+    segs: LineSegments,
     pi: np.ndarray,
     si: np.ndarray,
     t_guess: np.ndarray | None = None,
@@ -605,7 +626,7 @@ def _evaluate(
     return si, t, q_lon, q_lat, np.asarray(dist), nan, nan
 
 
-def _planar_finish(near: _Nearest, p_lon: np.ndarray, p_lat: np.ndarray, segs: _Segments) -> _Nearest:
+def _planar_finish(near: _Nearest, p_lon: np.ndarray, p_lat: np.ndarray, segs: LineSegments) -> _Nearest:
     """Along-segment position and azimuths of the winning planar points (t in near.s)."""
     seg, t, q_lon, q_lat = near.seg, near.s, near.lon, near.lat
     az_xp, _, _ = GEOD.inv(q_lon, q_lat, p_lon, p_lat)
@@ -630,7 +651,7 @@ def _planar_t(
 
 def _max_chord_offset(
     projection: LocalProjection,
-    segs: _Segments,
+    segs: LineSegments,
     ax: np.ndarray,
     ay: np.ndarray,
     bx: np.ndarray,
@@ -664,7 +685,7 @@ def _method_text(method: str, projection: LocalProjection | None) -> str:
     )
 
 
-def _frame(p_count: int, near: _Nearest, segs: _Segments) -> pd.DataFrame:
+def _frame(p_count: int, near: _Nearest, segs: LineSegments) -> pd.DataFrame:
     seg = near.seg
     df = pd.DataFrame(
         {
@@ -750,7 +771,7 @@ def nearest_points_on_lines(
     """
     _check_method(method)
     p_lon, p_lat = _points(points_lon, points_lat)
-    segs = _segments(lines)
+    segs = line_segments(lines)
     if p_lon.size == 0:
         empty = _Nearest(*(np.empty(0, dtype=np.int64) if i == 0 else np.empty(0) for i in range(7)))
         df = _frame(0, empty, segs)
@@ -761,7 +782,7 @@ def nearest_points_on_lines(
     return df
 
 
-def _left_of_line(near: _Nearest, segs: _Segments) -> np.ndarray:
+def _left_of_line(near: _Nearest, segs: LineSegments) -> np.ndarray:
     """True where each point is on the left of the direction of travel at its nearest point.
 
     The side rule of :func:`signed_distance_to_line` (segment direction at X; the
@@ -789,12 +810,12 @@ def _left_of_line(near: _Nearest, segs: _Segments) -> np.ndarray:
     return left
 
 
-def _nearest_with_side(
-    p_lon: np.ndarray, p_lat: np.ndarray, segs: _Segments, *, projection: LocalProjection | None = None
+def nearest_with_side(
+    p_lon: np.ndarray, p_lat: np.ndarray, segs: LineSegments, *, projection: LocalProjection | None = None
 ) -> tuple[_Nearest, np.ndarray]:
-    """Exact nearest point on several lines (geodesic method) and the side of each point (internal).
+    """Exact nearest point on prepared lines (geodesic method) and the side of each point.
 
-    Returns the :class:`_Nearest` record and a boolean array, True on the left of the
+    Returns the nearest-point record and a boolean array, True on the left of the
     direction of travel of the nearest line. Used by :mod:`borderkit.locate`.
     """
     near = _nearest(p_lon, p_lat, segs, method="geodesic", projection=projection)
@@ -855,7 +876,7 @@ def signed_distance_to_line(
         )
     _check_method(method)
     p_lon, p_lat = _points(points_lon, points_lat)
-    segs = _segments(line, "line")
+    segs = line_segments(line, "line")
     if p_lon.size == 0:
         near = _Nearest(*(np.empty(0, dtype=np.int64) if i == 0 else np.empty(0) for i in range(7)))
     else:

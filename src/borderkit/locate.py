@@ -379,7 +379,7 @@ def _case_models(name: str) -> tuple[LineModel, ...]:
 def _build_models(lines: Any, territories: Any, sources: Any) -> list[LineModel]:
     import geopandas as gpd
 
-    from borderkit.geodesy import _segments
+    from borderkit.geodesy import line_segments
 
     if not isinstance(lines, gpd.GeoDataFrame):
         raise ValidationError(f"lines: expected a GeoDataFrame with the LINES columns, got {type(lines).__name__}")
@@ -423,7 +423,7 @@ def _build_models(lines: Any, territories: Any, sources: Any) -> list[LineModel]
             if "section" in rows.columns
             else np.full(len(rows), "", dtype=object)
         )
-        segs = _segments(rows.geometry.reset_index(drop=True), f"lines {name!r}")
+        segs = line_segments(rows.geometry.reset_index(drop=True), f"lines {name!r}")
         tg = np.empty(0, dtype=object)
         tp = np.empty(0, dtype=object)
         if territories is not None:
@@ -508,7 +508,7 @@ def _other_borders(name: str, geoms: np.ndarray, parties: np.ndarray, line_parti
     """
     import shapely
 
-    from borderkit.geodesy import _segments
+    from borderkit.geodesy import line_segments
 
     third = np.array([p not in line_parties for p in parties], dtype=bool)
     if not third.any():
@@ -523,7 +523,7 @@ def _other_borders(name: str, geoms: np.ndarray, parties: np.ndarray, line_parti
         right_party=party.copy(),
         accuracy_m=np.zeros(party.size),
         reference=str(party[0]),
-        segs=_segments(outline, f"territories {name!r} outlines"),
+        segs=line_segments(outline, f"territories {name!r} outlines"),
     )
     return model, bits
 
@@ -681,9 +681,9 @@ def _one_source(model: LineModel, lon: np.ndarray, lat: np.ndarray, method: str,
             dist = dist.copy()
             dist[far] = d
     else:
-        from borderkit.geodesy import _nearest_with_side
+        from borderkit.geodesy import nearest_with_side
 
-        near, left = _nearest_with_side(lon, lat, model.segs)
+        near, left = nearest_with_side(lon, lat, model.segs)
         seg, dist, nlon, nlat = near.seg, near.dist, near.lon, near.lat
     row = model.segs.line[seg]
     on = dist < _ON_LINE_M

@@ -26,7 +26,7 @@ def convert(source: Path, dest: Path, kind: str | None, layer: str | None, overw
     columns. A note on stderr says when OUT's format shortens something
     (Shapefile: 254-byte text, 10-character field names; GPX tracks).
     """
-    from borderkit.errors import BorderkitError, FormatLimitError
+    from borderkit.errors import FormatLimitError
     from borderkit.io import read_layer, write_layer
     from borderkit.io.writers import output_format
 
@@ -37,14 +37,12 @@ def convert(source: Path, dest: Path, kind: str | None, layer: str | None, overw
     if dest.exists() and not overwrite:
         raise click.UsageError(f"{dest} exists; pass --overwrite to replace it")
     if kind is None:
-        from borderkit.cli.map_cmd import detect_kind
+        from borderkit.io import detect_layer_kind
 
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # pyogrio's note on multi-layer files
-                kind = detect_kind(source)
-        except BorderkitError:
-            kind = None
+        # a file the readers cannot read raises their own one-line message here
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # pyogrio's note on multi-layer files
+            kind = detect_layer_kind(source)
         if kind not in KINDS:
             raise click.UsageError(f"{source}: cannot tell the layer kind from its columns; pass --kind")
     with warnings.catch_warnings(record=True) as caught:

@@ -15,10 +15,6 @@ from borderkit.io.kinds import detect_kind as detect_data_kind
 
 DEFAULT_OUTPUT_DIR = Path("maps")
 
-# convert_cmd still imports detect_kind from here; it is borderkit.io.kinds.detect_kind (the lead
-# switches convert_cmd to borderkit.io.detect_layer_kind / borderkit.io.kinds)
-detect_kind = detect_data_kind
-
 _READERS = {
     "lines": "read_lines",
     "territories": "read_territories",

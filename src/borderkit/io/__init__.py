@@ -26,6 +26,7 @@ __all__ = [
     "read_incidents",
     "read_places",
     "read_points",
+    "read_csv_table",
     "write_layer",
     "layer_columns",
     "detect_layer_kind",
@@ -46,6 +47,7 @@ _LAZY = {
     "read_incidents": ".readers",
     "read_places": ".readers",
     "read_points": ".readers",
+    "read_csv_table": "._csv",
     "write_layer": ".writers",
     "layer_columns": ".readers",
     "detect_layer_kind": ".readers",
@@ -60,6 +62,7 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ._csv import read_csv_table
     from .external import (
         ACLED_GEO_PRECISION_M,
         ACLED_TIME_PRECISION,

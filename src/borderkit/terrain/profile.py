@@ -424,67 +424,71 @@ def plot_profile(
 
         raise OptionalDependencyError("figures need matplotlib; `pip install 'borderkit[maps]'`") from exc
 
-    t = profile.table
-    km = t["distance_m"].to_numpy() / 1000.0
-    z = t["elevation_m"].to_numpy()
-    if ax is None:
-        fig = Figure(figsize=(10, 4.2), dpi=dpi)
-        ax = fig.subplots()
-    else:
-        fig = ax.figure
-    finite = np.isfinite(z)
-    zmin = float(np.nanmin(z)) if finite.any() else 0.0
-    zmax = float(np.nanmax(z)) if finite.any() else 1.0
-    span = max(zmax - zmin, 50.0)
-    base = zmin - 0.08 * span
-    ax.fill_between(km, z, base, where=finite, color="#c8b89a", linewidth=0)
-    ax.plot(km, z, color="#5a4a2f", linewidth=1.0)
-    ax.set_xlim(km[0], km[-1])
-    ax.set_ylim(base, zmax + 0.30 * span)
-    ax.set_xlabel("distance along path (km, geodesic on WGS84)")
-    ax.set_ylabel("elevation (m above mean sea level)")
-    colors = ["#c0392b", "#2c7fb8", "#7b3294", "#e66101", "#1b9e77", "#666666"]
-    sources = list(dict.fromkeys(profile.crossings["source"])) if len(profile.crossings) else []
-    xspan = max(km[-1] - km[0], 1e-9)
-    last_x, level = -np.inf, 0
-    for _, c in profile.crossings.iterrows():
-        col = colors[sources.index(c["source"]) % len(colors)]
-        x = c["distance_m"] / 1000.0
-        level = level + 1 if (x - last_x) < 0.04 * xspan else 0  # stagger labels of nearby crossings
-        last_x = x
-        ax.axvline(x, color=col, linestyle="--", linewidth=1.0)
-        ax.annotate(
-            f"border: {c['source']}", (x, zmax + 0.27 * span), xytext=(-2 - 9 * (level % 3), 0),
-            textcoords="offset points", rotation=90, va="top", ha="right", fontsize=7, color=col,
-        )
-    for _, p in profile.places.iterrows():
-        x = p["distance_m"] / 1000.0
-        y = p["elevation_m"]
-        ax.plot([x], [y], marker="o", color="black", markersize=3)
-        ax.annotate(
-            str(p["name"]), (x, y), xytext=(0, 8), textcoords="offset points", rotation=60, fontsize=7,
-            ha="left", va="bottom",
-        )
-    prm = profile.parameters
-    dem = prm.get("dem", {})
-    acc = dem.get("vertical_accuracy_m")
-    note = (
-        f"DEM: {dem.get('name', '?')} — cell {dem.get('resolution_ew_m', '?')} × {dem.get('resolution_ns_m', '?')} m"
-        + (f", vertical accuracy ±{acc:g} m (LE90)" if acc is not None else ", vertical accuracy not stated")
-        + f"; {prm.get('sampling', '')} sampling every {prm.get('spacing_m', 0):.0f} m"
-    )
-    ax.text(0.005, 0.01, note, transform=ax.transAxes, fontsize=6.5, color="#444444", va="bottom")
-    ax.set_title(title or f"Elevation profile, {prm.get('length_m', 0) / 1000:.1f} km", fontsize=10)
-    ax.grid(True, linewidth=0.3, alpha=0.6)
-    fig.tight_layout()
-    if output is not None:
-        out = Path(output)
-        fmt = out.suffix.lower().lstrip(".") or "png"
-        meta: dict[str, Any] = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}.get(
-            fmt, {}
-        )
-        from borderkit.io.atomic import atomic_output
+    from borderkit.plotting import literal_text
 
-        with matplotlib.rc_context({"svg.hashsalt": "borderkit"}), atomic_output(out) as tmp:
-            fig.savefig(tmp, format=fmt, metadata=meta)
-    return fig
+    # names of sources, places and the DEM are data: mathtext off, so "$…$" is drawn as written
+    with literal_text():
+        t = profile.table
+        km = t["distance_m"].to_numpy() / 1000.0
+        z = t["elevation_m"].to_numpy()
+        if ax is None:
+            fig = Figure(figsize=(10, 4.2), dpi=dpi)
+            ax = fig.subplots()
+        else:
+            fig = ax.figure
+        finite = np.isfinite(z)
+        zmin = float(np.nanmin(z)) if finite.any() else 0.0
+        zmax = float(np.nanmax(z)) if finite.any() else 1.0
+        span = max(zmax - zmin, 50.0)
+        base = zmin - 0.08 * span
+        ax.fill_between(km, z, base, where=finite, color="#c8b89a", linewidth=0)
+        ax.plot(km, z, color="#5a4a2f", linewidth=1.0)
+        ax.set_xlim(km[0], km[-1])
+        ax.set_ylim(base, zmax + 0.30 * span)
+        ax.set_xlabel("distance along path (km, geodesic on WGS84)")
+        ax.set_ylabel("elevation (m above mean sea level)")
+        colors = ["#c0392b", "#2c7fb8", "#7b3294", "#e66101", "#1b9e77", "#666666"]
+        sources = list(dict.fromkeys(profile.crossings["source"])) if len(profile.crossings) else []
+        xspan = max(km[-1] - km[0], 1e-9)
+        last_x, level = -np.inf, 0
+        for _, c in profile.crossings.iterrows():
+            col = colors[sources.index(c["source"]) % len(colors)]
+            x = c["distance_m"] / 1000.0
+            level = level + 1 if (x - last_x) < 0.04 * xspan else 0  # stagger labels of nearby crossings
+            last_x = x
+            ax.axvline(x, color=col, linestyle="--", linewidth=1.0)
+            ax.annotate(
+                f"border: {c['source']}", (x, zmax + 0.27 * span), xytext=(-2 - 9 * (level % 3), 0),
+                textcoords="offset points", rotation=90, va="top", ha="right", fontsize=7, color=col,
+            )
+        for _, p in profile.places.iterrows():
+            x = p["distance_m"] / 1000.0
+            y = p["elevation_m"]
+            ax.plot([x], [y], marker="o", color="black", markersize=3)
+            ax.annotate(
+                str(p["name"]), (x, y), xytext=(0, 8), textcoords="offset points", rotation=60, fontsize=7,
+                ha="left", va="bottom",
+            )
+        prm = profile.parameters
+        dem = prm.get("dem", {})
+        acc = dem.get("vertical_accuracy_m")
+        note = (
+            f"DEM: {dem.get('name', '?')} — cell {dem.get('resolution_ew_m', '?')} × "
+            f"{dem.get('resolution_ns_m', '?')} m"
+            + (f", vertical accuracy ±{acc:g} m (LE90)" if acc is not None else ", vertical accuracy not stated")
+            + f"; {prm.get('sampling', '')} sampling every {prm.get('spacing_m', 0):.0f} m"
+        )
+        ax.text(0.005, 0.01, note, transform=ax.transAxes, fontsize=6.5, color="#444444", va="bottom")
+        ax.set_title(title or f"Elevation profile, {prm.get('length_m', 0) / 1000:.1f} km", fontsize=10)
+        ax.grid(True, linewidth=0.3, alpha=0.6)
+        fig.tight_layout()
+        if output is not None:
+            out = Path(output)
+            fmt = out.suffix.lower().lstrip(".") or "png"
+            metadata = {"png": {"Software": None}, "svg": {"Date": None}, "pdf": {"CreationDate": None}}
+            meta: dict[str, Any] = metadata.get(fmt, {})
+            from borderkit.io.atomic import atomic_output
+
+            with matplotlib.rc_context({"svg.hashsalt": "borderkit"}), atomic_output(out) as tmp:
+                fig.savefig(tmp, format=fmt, metadata=meta)
+        return fig

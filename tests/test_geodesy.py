@@ -625,13 +625,13 @@ def test_fast_chord_distance_in_the_case_region():
 
 
 def test_nearest_with_side_matches_signed_distance_to_line():
-    from borderkit.geodesy import nearest_with_side, _segments
+    from borderkit.geodesy import line_segments, nearest_with_side
 
     line = shapely.LineString([(45.0, 39.0), (45.5, 39.3), (45.6, 39.9), (46.2, 40.0)])
     rng = np.random.default_rng(3)
     lon = rng.uniform(44.5, 46.5, 500)
     lat = rng.uniform(38.7, 40.3, 500)
     ref = signed_distance_to_line(lon, lat, line)
-    near, left = nearest_with_side(lon, lat, _segments(line))
+    near, left = nearest_with_side(lon, lat, line_segments(line))
     assert np.array_equal(near.dist, ref["distance_m"].to_numpy())
     assert np.array_equal(np.where(left, "left", "right"), ref["side"].to_numpy())

@@ -588,7 +588,8 @@ def _write_inputs(folder: Path, layers) -> list[Path]:
 def test_cli_renders_data_files(layers, tmp_path, monkeypatch):
     from click.testing import CliRunner
 
-    from borderkit.cli.map_cmd import detect_kind, map_
+    from borderkit.cli.map_cmd import map_
+    from borderkit.io.kinds import detect_kind
 
     monkeypatch.chdir(tmp_path)
     files = _write_inputs(tmp_path, layers)
@@ -617,8 +618,9 @@ def test_cli_renders_data_files(layers, tmp_path, monkeypatch):
 def test_cli_rejects_unknown_files(tmp_path):
     from click.testing import CliRunner
 
-    from borderkit.cli.map_cmd import detect_kind, map_
+    from borderkit.cli.map_cmd import map_
     from borderkit.errors import FileFormatError
+    from borderkit.io.kinds import detect_kind
 
     bad = tmp_path / "x.csv"
     bad.write_text("a,b\n1,2\n", encoding="utf-8")
@@ -1041,3 +1043,24 @@ def test_cli_measurement_table_with_a_bad_cell_names_row_and_column(tmp_path):
     res = CliRunner().invoke(main.cli, ["map", str(csv_path), "-o", str(tmp_path / "o.html"), "--json"])
     assert res.exit_code == 0, res.output
     assert json.loads(res.output)["measurements"] == 1
+
+
+def test_place_labels_in_the_chosen_language_and_every_name_in_the_popup():
+    """--lang: one label per place in that language (else the next language with a name);
+    the popup keeps every name, in the alphabetical order of the language tags."""
+    from borderkit import datasets
+    from borderkit.maps import prepare_context
+
+    case = datasets.load("armenia-azerbaijan")
+    places = case.places
+    hy = prepare_context(case, lang="hy").payload["places"]
+    by_id = {p["id"]: p for p in hy}
+    row = places.set_index("place_id").loc["mets_ishkhanasar"]
+    assert by_id["mets_ishkhanasar"]["label"] == {"lang": "hy", "name": row["name_hy"]}
+    names = [n["lang"] for n in by_id["mets_ishkhanasar"]["names"]]
+    assert names == sorted(names) and {"en", "hy", "az"} <= set(names)
+    # a place without an Armenian name is labelled in the next language that has one, never transliterated
+    no_hy = places[(places["name_hy"].fillna("") == "") & places.geometry.notna() & ~places.geometry.is_empty]
+    if len(no_hy):
+        pid = no_hy["place_id"].iloc[0]
+        assert by_id[pid]["label"]["lang"] != "hy" and by_id[pid]["label"]["name"]

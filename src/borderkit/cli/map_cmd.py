@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from borderkit.cli.options import check_output, echo_json, json_option, overwrite_option
+from borderkit.cli.options import case_option, check_output, echo_json, json_option, lang_option, overwrite_option
 from borderkit.datasets import DEFAULT_CASE
 from borderkit.io.kinds import detect_kind as detect_data_kind
 
@@ -107,13 +107,8 @@ def _human(n: int) -> str:
     show_default=True,
     help="Display simplification tolerance in metres (0 keeps every vertex; analysis never uses it).",
 )
-@click.option(
-    "--case",
-    "case_name",
-    default=None,
-    metavar="NAME",
-    help=f"Bundled case to draw (default {DEFAULT_CASE} when no DATA).",
-)
+@case_option
+@lang_option
 @overwrite_option
 @json_option
 def map_(
@@ -125,13 +120,14 @@ def map_(
     title: str | None,
     simplify_m: float,
     case_name: str | None,
+    lang: str,
     overwrite: bool,
     as_json: bool,
 ) -> None:
     """Draw a map of the bundled case, or of DATA files.
 
-    Without DATA, renders a bundled case (--case, default the
-    Armenia–Azerbaijan case) to maps/<case>.html (the folder is created in the
+    Without DATA, renders a case (--case NAME|DIR: bundled, user or a case
+    folder; default the Armenia–Azerbaijan case) to maps/<case>.html (the folder is created in the
     current directory; this default file is always rewritten), with the
     title, measurements, labels and viewsheds its case file names. DATA files are told apart
     by their columns: line_id → lines, incident_id → incidents, place_id →
@@ -176,10 +172,10 @@ def map_(
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
     if output is None:
-        stem = (case_name or DEFAULT_CASE) if not data else data[0].name.split(".")[0]
+        stem = (case.name if case is not None else DEFAULT_CASE) if not data else data[0].name.split(".")[0]
         output = DEFAULT_OUTPUT_DIR / f"{stem}.html"
 
-    ctx = prepare_context(case, title=title, simplify_m=simplify_m, **layers)
+    ctx = prepare_context(case, title=title, simplify_m=simplify_m, lang=lang, **layers)
     m = make_map(ctx, offline=offline)
     html = render_html(m)
     if offline:

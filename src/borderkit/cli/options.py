@@ -118,6 +118,23 @@ def dem_option(multiple: bool = False) -> Any:
     return click.option("--dem", "dem", multiple=multiple, default=None, metavar="PATH", help=help_text)
 
 
+def _language(ctx: click.Context, param: click.Parameter, value: str) -> str:
+    from borderkit.schema import language_tag
+
+    tag = language_tag(value)
+    if tag is None:
+        raise click.BadParameter(f"{value!r} is not a BCP-47 language tag (e.g. en, hy, az, ru, ka, uz-Cyrl)",
+                                 param_hint="--lang")
+    return tag
+
+
+lang_option = click.option(
+    "--lang", default="en", show_default=True, metavar="TAG", callback=_language,
+    help="Language of place names shown (BCP-47: en, hy, az, ru, ka, ky, tg, uz-Cyrl …); a place without a "
+         "name in it shows its name in the next language that has one. Popups list every name.",
+)
+"""``--lang TAG`` of every command that shows place names (checked as a BCP-47 tag)."""
+
 case_option = click.option(
     "--case", "case_name", default=None, metavar="NAME|DIR",
     help=f"Case whose data are used: a bundled or user case by name, or a case folder "

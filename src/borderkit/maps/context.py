@@ -175,6 +175,7 @@ def prepare_context(
     scans: Sequence[Any] = (),
     simplify_m: float = DEFAULT_SIMPLIFY_M,
     min_area_km2: float = DEFAULT_MIN_AREA_KM2,
+    lang: str = "en",
     **layers: Any,
 ) -> MapContext:
     """Collect and prepare the layers once, for :func:`make_map` and :func:`borderkit.maps.static.save_static`.
@@ -189,7 +190,7 @@ def prepare_context(
     inputs.scans = [_raster_from(s, kind="scan", name=f"Old map {i + 1}") for i, s in enumerate(scans or inputs.scans)]
     if inputs.viewsheds is not None and not hasattr(inputs.viewsheds, "geometry"):
         inputs.viewsheds = viewsheds_frame(inputs.viewsheds)
-    payload, report = prepare(inputs, simplify_m=simplify_m, min_area_km2=min_area_km2)
+    payload, report = prepare(inputs, simplify_m=simplify_m, min_area_km2=min_area_km2, lang=lang)
     report["warnings"] = warnings + list(report.get("area_notes", []))
     for p in payload["places"]:
         p["elevation_source_short"] = short_source(p.get("elevation_source", ""))

@@ -167,6 +167,7 @@ def make_map(
     basemaps: bool = True,
     collapsed_layers: bool = True,
     label_min_zoom: int = 9,
+    lang: str = "en",
 ) -> folium.Map:
     """Build the interactive map.
 
@@ -221,6 +222,11 @@ def make_map(
     label_min_zoom
         Zoom below which place labels hide, except those of cities and peaks
         (every place keeps its popup with all its names).
+    lang
+        BCP-47 tag of the language of place labels (``"hy"``, ``"az"``, ``"ka"``,
+        ``"uz-Cyrl"`` …): each place is labelled with its name in that language,
+        else in the first language that has one
+        (:func:`borderkit.places.display_name`); the popup lists every name.
 
     Returns
     -------
@@ -238,6 +244,7 @@ def make_map(
         scans=scans,
         simplify_m=simplify_m,
         min_area_km2=min_area_km2,
+        lang=lang,
         lines=lines,
         territories=territories,
         incidents=incidents,

@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING, Any
 from borderkit.io.kinds import ID_COLUMNS, kind_of_columns
 from borderkit.maps.escape import clean_text, safe_url
 from borderkit.maps.style import (
-    LANGUAGES,
     PLACE_COLORS,
     incident_colors,
     line_styles,
@@ -803,6 +802,7 @@ def prepare(
     *,
     simplify_m: float,
     min_area_km2: float,
+    lang: str = "en",
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """Build the JSON payload of a map and a report of what was done.
 
@@ -821,7 +821,7 @@ def prepare(
         "lines": _line_groups(inputs, simplify_m=simplify_m, local=local, report=report),
         "areas": _area_records(inputs, simplify_m=simplify_m, min_area_km2=min_area_km2, local=local, report=report),
         "incidents": [],
-        "places": _place_records(inputs.places, simplify_m=simplify_m, local=local, report=report),
+        "places": _place_records(inputs.places, simplify_m=simplify_m, local=local, report=report, lang=lang),
         "measurements": measurement_records(inputs.measurements),
         "viewsheds": _viewshed_records(inputs.viewsheds, simplify_m=simplify_m, local=local, report=report),
     }
@@ -985,18 +985,26 @@ def _incident_records(inc: Any) -> tuple[list[dict[str, Any]], list[dict[str, An
 
 
 def _place_records(
-    places: Any, *, simplify_m: float, local: LocalProjection, report: dict[str, Any]
+    places: Any, *, simplify_m: float, local: LocalProjection, report: dict[str, Any], lang: str = "en"
 ) -> list[dict[str, Any]]:
-    """Place records sorted by id, with every name the data has; unlocated places go to the report."""
+    """Place records sorted by id, with every name the data has (any language, for the popup) and the
+    label in *lang* (``label``/``label_lang``, :func:`borderkit.places.display_name`: the first
+    language with a name); unlocated places go to the report."""
+    from borderkit.places import display_name, name_columns
+    from borderkit.schema import name_language
+
     out: list[dict[str, Any]] = []
     unlocated = []
     if places is not None and len(places):
         places = places.sort_values("place_id", kind="mergesort")
-        for _, row in places.iterrows():
+        columns = name_columns(places)
+        labels, label_langs = display_name(places, lang=lang, return_lang=True)
+        for pos, (_, row) in enumerate(places.iterrows()):
             geom = _geom(row.geometry)
-            names = [
-                {"lang": lang, "name": _col(row, f"name_{lang}")} for lang in LANGUAGES if _col(row, f"name_{lang}")
-            ]
+            # every name, in the alphabetical order of the language tags: no party's language first
+            names = sorted(({"lang": name_language(c), "name": _col(row, c)} for c in columns if _col(row, c)),
+                           key=lambda n: str(n["lang"]))
+            label = {"lang": str(label_langs.iloc[pos]), "name": clean_text(str(labels.iloc[pos]))}
             if geom is None:
                 unlocated.append(_col(row, "place_id"))
                 continue
@@ -1006,6 +1014,7 @@ def _place_records(
                 "kind": kind,
                 "color": PLACE_COLORS.get(kind, "#333333"),
                 "names": names,
+                "label": label if label["name"] else None,
                 "elevation_m": _num(row.get("elevation_m")),
                 "elevation_source": _col(row, "elevation_source"),
                 "coord_source": _col(row, "coord_source"),

@@ -440,7 +440,8 @@ def _draw_places(ax: Any, proj: LocalProjection, p: Mapping[str, Any]) -> list[A
 
     handles: list[Any] = []
     for pl in p["places"]:
-        names = " / ".join(n["name"] for n in pl["names"])
+        # the label in the chosen language (make_map/save_static lang=); every name is in the HTML popup
+        names = pl["label"]["name"] if pl.get("label") else " / ".join(n["name"] for n in pl["names"])
         if "point" in pl:
             px, py = _xy(proj, [pl["point"]])
             if pl["kind"] == "peak":

@@ -196,7 +196,16 @@
 
   function placeLabel(p) {
     var d = el("div", "bk-plabel");
-    placeNames(d, p.names);
+    if (p.label) {
+      /* one language on the map (the chosen one, else the first with a name); all of them in the popup */
+      var line = el("div", "bk-name");
+      var b = bidi(p.label.name);
+      if (p.label.lang) { b.setAttribute("lang", p.label.lang); }
+      line.appendChild(b);
+      d.appendChild(line);
+    } else {
+      placeNames(d, p.names);
+    }
     if (p.kind === "peak" && p.elevation_m !== null && p.elevation_m !== undefined) {
       var e = el("div", "bk-elev");
       e.appendChild(document.createTextNode(fmt(p.elevation_m, 0) + " m · "));
@@ -360,7 +369,7 @@
     if (data.places.length) {
       var ip = el("div", "bk-li");
       ip.appendChild(el("span", "bk-peak-sym", "▲"));
-      ip.appendChild(el("span", "", "peak: height · source; names in every language given (az, en, hy, ru)"));
+      ip.appendChild(el("span", "", "peak: height · source; label in one language, every name in the popup"));
       d.appendChild(ip);
     }
     if (data.measurements.length) {
@@ -646,7 +655,7 @@
       } else {
         layer = L.polyline(latlngs(p.lines), { color: p.color, weight: 2, dashArray: "4 3", className: "bk-road" });
       }
-      if (p.names.length || p.kind === "peak") {
+      if (p.label || p.names.length || p.kind === "peak") {
         layer.bindTooltip(placeLabel(p), {
           permanent: true, direction: "right", offset: [6, 0],
           className: "bk-place-label" + (minor ? " bk-minor" : "") + (p.kind === "peak" ? " bk-peak-label" : "")

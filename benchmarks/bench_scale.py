@@ -36,6 +36,7 @@ def _peak_mb() -> float:
 def make_file(path: Path, n: int, row_group: int, seed: int = 0) -> None:
     import geopandas as gpd
     import numpy as np
+
     from borderkit import datasets
 
     x0, y0, x1, y1 = datasets.load("armenia-azerbaijan").lines.total_bounds
@@ -139,7 +140,6 @@ def main() -> None:
         print(f"file: {a.points:,} points, row groups of {a.row_group:,}, {src.stat().st_size / 1e6:.0f} MB "
               f"(written in {time.perf_counter() - t:.1f} s)")
         print("load before:", os.getloadavg())
-        _child("single", str(src), str(Path(d) / "warm.parquet")) if a.points <= 10_000 else None
         single = _child("single", str(src), str(Path(d) / "single.parquet"))
         print("load between:", os.getloadavg())
         dsk = _child("dask", str(src), str(Path(d) / "dask_out"), str(a.workers), a.memory_limit)

@@ -18,9 +18,10 @@ from conftest import require_module
 
 require_module("dask_geopandas")
 require_module("distributed")
-pq = require_module("pyarrow.parquet") and __import__("pyarrow.parquet", fromlist=["x"])
+require_module("pyarrow")
 
 import geopandas as gpd  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
 import shapely  # noqa: E402
 from distributed import LocalCluster  # noqa: E402
 

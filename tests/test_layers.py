@@ -28,7 +28,7 @@ RANKS: dict[str, float] = {
     "borderkit.lines": 7, "borderkit.places": 7, "borderkit.sheets": 7,
     "borderkit.measure": 8, "borderkit.locate": 8, "borderkit.overlaps": 8, "borderkit.terrain": 8,
     "borderkit.georef": 8,
-    "borderkit.cases": 9, "borderkit.datasets": 9,
+    "borderkit.cases": 9, "borderkit.datasets": 9, "borderkit.scale": 9,
     "borderkit.claims": 10,
     "borderkit.maps": 11,
     "borderkit.casebuild": 11.5,

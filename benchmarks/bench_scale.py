@@ -1,0 +1,162 @@
+"""The dask path against one process: one GeoParquet file of N points, checked end to end.
+
+    PYTHONPATH=src python benchmarks/bench_scale.py --points 10000000 --workers 2
+
+Both runs read the same GeoParquet file (row groups of ``--row-group`` points, bbox covering
+column), check every point against the bundled case's four sources with ``expect="ARM"`` and
+write GeoParquet 1.1 with the covering column:
+
+* one process: ``geopandas.read_parquet`` → ``locate.check_table`` → ``to_parquet`` (the whole
+  file in memory, as ``borderkit check FILE -o OUT.parquet`` does);
+* dask: ``borderkit.scale.check_parquet`` on a ``LocalCluster`` of ``--workers`` worker
+  processes (one thread each), cluster start-up included.
+
+Each run is a fresh child process (so the one-off costs are counted the same way and the peak
+memory is its own); the workers report their own peak RSS (``getrusage``) before the cluster
+closes. Also measured: loading the case and building the line indexes (per worker, once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def make_file(path: Path, n: int, row_group: int, seed: int = 0) -> None:
+    import geopandas as gpd
+    import numpy as np
+
+    from borderkit import datasets
+
+    x0, y0, x1, y1 = datasets.load("armenia-azerbaijan").lines.total_bounds
+    rng = np.random.default_rng(seed)
+    # uniform over the lines' box widened by 1 degree: near the lines, deep inside ARM/AZE, in the neighbours
+    g = gpd.GeoDataFrame({"id": np.arange(n)},
+                         geometry=gpd.points_from_xy(rng.uniform(x0 - 1, x1 + 1, n), rng.uniform(y0 - 1, y1 + 1, n)),
+                         crs=4326)
+    g.to_parquet(path, write_covering_bbox=True, schema_version="1.1.0", row_group_size=row_group, index=False)
+
+
+def child_single(src: str, out: str) -> dict:
+    import geopandas as gpd
+
+    from borderkit.locate import check_table, prepare
+
+    t0 = time.perf_counter()
+    models = prepare()
+    t_case = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    for m in models:  # the indexes check_table would build on the first chunk (numba code from its cache)
+        m.line_index(10**6)
+        if m.others is not None:
+            m.others.line_index(10**6)
+        if m.has_territories:
+            m.polygon_index()
+    t_index = time.perf_counter() - t1
+    t2 = time.perf_counter()
+    pts = gpd.read_parquet(src)
+    t_read = time.perf_counter() - t2
+    t3 = time.perf_counter()
+    res = check_table(pts, expect="ARM")
+    t_check = time.perf_counter() - t3
+    t4 = time.perf_counter()
+    res.to_parquet(out, write_covering_bbox=True, schema_version="1.1.0", index=False)
+    t_write = time.perf_counter() - t4
+    return {"rows": len(res), "case_load_s": t_case, "index_build_s": t_index, "read_s": t_read,
+            "check_s": t_check, "write_s": t_write, "total_s": time.perf_counter() - t0, "peak_rss_mb": _peak_mb(),
+            "verdicts": {str(k): int(v) for k, v in res["check__verdict"].value_counts().items()}}
+
+
+def _worker_stats() -> dict:
+    import resource as r
+
+    from borderkit.locate import prepare
+
+    t = time.perf_counter()
+    prepare()  # cached in the worker: ~0 when the run already loaded it
+    return {"peak_rss_mb": r.getrusage(r.RUSAGE_SELF).ru_maxrss / 1024.0, "prepare_again_s": time.perf_counter() - t}
+
+
+def child_dask(src: str, out: str, workers: int, memory_limit: str) -> dict:
+    import distributed
+
+    from borderkit import scale
+
+    stats: dict = {}
+    orig_close = distributed.Client.close
+
+    def close(self, *a, **k):  # ask the workers for their peak RSS just before the run closes its client
+        if not stats:
+            try:
+                stats.update(self.run(_worker_stats))
+            except Exception as exc:  # noqa: BLE001 - a measurement, not the run
+                stats["error"] = repr(exc)
+        return orig_close(self, *a, **k)
+
+    distributed.Client.close = close  # type: ignore[method-assign]
+    t0 = time.perf_counter()
+    s = scale.check_parquet(src, out, expect="ARM", workers=workers, memory_limit=memory_limit, progress=False,
+                            overwrite=True)
+    return {"rows": s.rows, "partitions": s.partitions, "workers": s.workers, "run_s": s.seconds,
+            "total_s": time.perf_counter() - t0, "worker_stats": stats, "verdicts": s.verdicts}
+
+
+def _child(kind: str, *args: str) -> dict:
+    cmd = [sys.executable, __file__, "--child", kind, *args]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy(), timeout=1800)
+    if p.returncode != 0:
+        raise SystemExit(f"{kind} failed:\n{p.stderr[-3000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--points", type=int, default=10_000_000)
+    ap.add_argument("--row-group", type=int, default=500_000)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--memory-limit", default="3GiB")
+    ap.add_argument("--child", nargs="+")
+    a = ap.parse_args()
+    if a.child:
+        kind, *rest = a.child
+        res = child_single(*rest) if kind == "single" else child_dask(rest[0], rest[1], int(rest[2]), rest[3])
+        print(json.dumps(res))
+        return
+    with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as d:
+        src = Path(d) / "points.parquet"
+        t = time.perf_counter()
+        make_file(src, a.points, a.row_group)
+        print(f"file: {a.points:,} points, row groups of {a.row_group:,}, {src.stat().st_size / 1e6:.0f} MB "
+              f"(written in {time.perf_counter() - t:.1f} s)")
+        print("load before:", os.getloadavg())
+        single = _child("single", str(src), str(Path(d) / "single.parquet"))
+        print("load between:", os.getloadavg())
+        dsk = _child("dask", str(src), str(Path(d) / "dask_out"), str(a.workers), a.memory_limit)
+        print("load after:", os.getloadavg())
+        assert single["verdicts"] == dsk["verdicts"], (single["verdicts"], dsk["verdicts"])
+        n = a.points
+        print(json.dumps({"single": single, "dask": dsk}, indent=1))
+        print(f"one process: {single['total_s']:.1f} s end to end ({n / single['total_s'] / 1e6:.2f} M points/s; "
+              f"check {single['check_s']:.1f} s, read {single['read_s']:.1f} s, write {single['write_s']:.1f} s, "
+              f"case load {single['case_load_s']:.2f} s, line indexes {single['index_build_s']:.2f} s), "
+              f"peak RSS {single['peak_rss_mb']:.0f} MB")
+        peaks = [v["peak_rss_mb"] for k, v in dsk["worker_stats"].items() if isinstance(v, dict)]
+        print(f"dask {dsk['workers']} workers: {dsk['total_s']:.1f} s end to end incl. cluster start "
+              f"({n / dsk['total_s'] / 1e6:.2f} M points/s), peak RSS per worker "
+              f"{', '.join(f'{p:.0f}' for p in peaks)} MB")
+        print(f"speed-up: {single['total_s'] / dsk['total_s']:.2f}x; verdict counts identical")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,456 @@
+"""Check GeoParquet files too large for one process on dask, partition by partition.
+
+:func:`check_parquet` runs exactly the per-point computation of the single-process path,
+:func:`borderkit.locate.check_table`, on every partition of a dask-geopandas GeoDataFrame read
+from a GeoParquet file (one partition per row group, so a worker holds one row group at a time),
+and writes a GeoParquet 1.1 dataset (a folder of part files, each with the ``bbox`` covering
+column). The columns and answers are those of ``check_table`` (``docs/check.md``), row for row.
+
+Where it runs: a ``dask.distributed`` ``LocalCluster`` by default (one worker process per core,
+one thread each, a memory limit per worker), or an existing scheduler (``scheduler="tcp://…"``):
+the same code runs on a cluster. :func:`check_frame` gives the lazy result of a dask-geopandas
+GeoDataFrame already in hand.
+
+The line sources are sent to each worker once: the bundled case is loaded by each worker
+process itself (hash-verified, cached for the life of the process with its fast line index);
+lines and territories given as GeoDataFrames are scattered once to every worker
+(``Client.scatter(..., broadcast=True)``). See ``docs/scale.md`` for measured rates and when to
+use this path.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from borderkit.errors import OptionalDependencyError, OutputExistsError, ValidationError
+
+__all__ = ["check_parquet", "check_frame", "check_partition", "ScaleSummary", "DEFAULT_MEMORY_LIMIT",
+           "resolve_method", "projected_cost"]
+
+DEFAULT_MEMORY_LIMIT = "2GiB"
+"""Memory limit of each worker of the default ``LocalCluster`` (dask pauses a worker at 80 %
+and restarts it at 95 %). A row group of 1 M points needs about 0.6 GB in flight with the
+bundled case's four sources (measured: ``BENCHMARKS.md``)."""
+
+AUTO_LARGE = 1 << 62
+"""A number of points for which ``method="auto"`` is the engine of large inputs."""
+
+_TEXT_RESULT = ("party", "other_border", "verdict")
+_TEXT_SUMMARY = ("check__parties", "check__precision_source", "check__expect", "check__verdict")
+
+
+@dataclass
+class ScaleSummary:
+    """What :func:`check_parquet` did.
+
+    Attributes
+    ----------
+    input, output
+        The GeoParquet file read and the GeoParquet dataset (folder of part files) written.
+    rows, partitions
+        Points checked and partitions (row groups) processed.
+    workers
+        Workers of the cluster the run used.
+    scheduler
+        Address of the scheduler (of the ``LocalCluster`` started for the run, or the one given).
+    seconds
+        Wall time of the run (reading, checking, writing), seconds.
+    verdicts
+        Counts of the overall verdict (``check__verdict``) when an expected party was given.
+    sources
+        Per line source: ``{"determinate": n, "near_line": n}``.
+    method
+        The method text of the results (``docs/check.md``).
+    """
+
+    input: str
+    output: str
+    rows: int
+    partitions: int
+    workers: int
+    scheduler: str
+    seconds: float
+    verdicts: dict[str, int] = field(default_factory=dict)
+    sources: dict[str, dict[str, int]] = field(default_factory=dict)
+    method: str = ""
+
+
+def _require_dask() -> None:
+    try:
+        import dask  # noqa: F401
+        import dask_geopandas  # noqa: F401
+        import distributed  # noqa: F401
+        import pyarrow  # noqa: F401
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise OptionalDependencyError(
+            f"the dask path needs the 'scale' extra ({exc.name} is missing): pip install 'borderkit[scale]'"
+        ) from exc
+
+
+def resolve_method(method: str, n_points: int) -> str:
+    """The engine ``method="auto"`` picks for *n_points* points in all, as the single-process path does.
+
+    The single-process path picks per call (``exact`` below
+    :data:`borderkit.locate.AUTO_EXACT_BELOW` points, else ``fast`` when numba is installed); a
+    partition is smaller than the input, so the choice is made once for the whole input and
+    passed to every partition: otherwise a 1 000-row partition of a 1 M-row file would get the
+    exact engine (answers within 0.1 mm of the fast one, not identical).
+    """
+    import importlib.util
+
+    from borderkit.locate import AUTO_EXACT_BELOW
+
+    if method not in ("auto", "fast", "exact"):
+        raise ValidationError(f"method: unknown method {method!r}; use 'auto', 'fast' or 'exact'")
+    if method != "auto":
+        return method
+    if n_points < AUTO_EXACT_BELOW:
+        return "exact"
+    return "fast" if importlib.util.find_spec("numba") is not None else "exact"
+
+
+def check_partition(
+    part: Any,
+    lines: Any = None,
+    *,
+    territories: Any = None,
+    first_row: int = 0,
+    where: str = "partition",
+    **options: Any,
+) -> Any:
+    """Check one partition: :func:`borderkit.locate.check_table`, typed for a Parquet dataset.
+
+    Parameters
+    ----------
+    part
+        GeoDataFrame of points (one partition). A ``bbox`` covering column read from the
+        input is dropped (the output gets its own).
+    lines, territories
+        As in :func:`borderkit.locate.check_table` (None: the bundled case).
+    first_row
+        Position of the partition's first row in the whole input (for messages).
+    where
+        What the partition is, for messages (file and row group).
+    **options
+        ``expect``, ``expect_column``, ``default_precision_m``, ``sources``, ``method``,
+        ``combine`` of :func:`~borderkit.locate.check_table`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The rows of *part* with the result columns of ``check_table``; text result columns
+        are pandas strings (null where ``check_table`` gives None), so that every part file
+        of a dataset has the same Arrow schema.
+    """
+    from borderkit.locate import check_table
+
+    if "bbox" in part.columns and part.geometry.name != "bbox":
+        part = part.drop(columns="bbox")
+    if len(part) == 0:
+        return part
+    try:
+        out = check_table(part, lines, territories=territories, **options)
+    except ValidationError as exc:
+        # the partition's rows are a slice of the file: name the slice, keep the message
+        raise ValidationError(f"{where} (rows {first_row}-{first_row + len(part) - 1} of the input): {exc}") from None
+    text = [c for c in out.columns if c.split("__")[-1] in _TEXT_RESULT and "__" in c] + [
+        c for c in _TEXT_SUMMARY if c in out.columns
+    ]
+    for c in text:
+        out[c] = out[c].astype(pd.StringDtype())
+    return out
+
+
+def check_frame(points: Any, lines: Any = None, *, territories: Any = None, **options: Any) -> Any:
+    """The lazy check of a dask-geopandas GeoDataFrame, partition by partition.
+
+    Parameters
+    ----------
+    points
+        ``dask_geopandas.GeoDataFrame`` of points.
+    lines, territories, **options
+        As in :func:`check_partition`. ``method="auto"`` (the default) is the engine of a large
+        input (``fast`` when numba is installed): pass ``method`` to match
+        :func:`~borderkit.locate.check_table` on fewer than 2 000 points.
+
+    Returns
+    -------
+    dask_geopandas.GeoDataFrame
+        The result columns of :func:`borderkit.locate.check_table` per partition (compute it, or
+        write it with ``to_parquet``). The columns are taken from a check of the first row.
+    """
+    _require_dask()
+    # the size of a lazy frame is unknown: "auto" means the engine of a large input here
+    options["method"] = resolve_method(options.get("method", "auto"), AUTO_LARGE)
+    sample = points.head(1, npartitions=1)
+    if len(sample) == 0:
+        raise ValidationError("points: no rows to check")
+    meta = check_partition(sample, lines, territories=territories, **options).iloc[:0]
+    return points.map_partitions(check_partition, lines, territories=territories, meta=meta, **options)
+
+
+def _row_groups(path: str) -> tuple[list[int], dict[str, Any]]:
+    """Rows of each row group and the GeoParquet metadata of the file (one line on error)."""
+    import json
+
+    import pyarrow.parquet as pq
+
+    try:
+        pf = pq.ParquetFile(path)
+    except (OSError, ValueError) as exc:
+        raise ValidationError(f"{path}: not a readable Parquet file ({exc})") from None
+    md = pf.metadata
+    raw = (md.metadata or {}).get(b"geo")
+    if raw is None:
+        raise ValidationError(
+            f"{path}: no GeoParquet 'geo' metadata; write the points with geopandas to_parquet "
+            "(or convert with `borderkit convert FILE OUT.parquet`)"
+        )
+    try:
+        geo = json.loads(raw)
+    except ValueError as exc:
+        raise ValidationError(f"{path}: the 'geo' metadata is not JSON ({exc})") from None
+    rows = [md.row_group(i).num_rows for i in range(md.num_row_groups)]
+    return rows, geo
+
+
+def _write_part(part: Any, path: str) -> dict[str, Any]:
+    """Write one checked partition as GeoParquet 1.1 with the bbox covering column; its counts."""
+    counts: dict[str, Any] = {"rows": len(part), "verdicts": {}, "sources": {}, "method": part.attrs.get("method", "")}
+    if len(part) == 0:
+        return counts
+    part.to_parquet(path, write_covering_bbox=True, schema_version="1.1.0", index=False)
+    if "check__verdict" in part.columns:
+        counts["verdicts"] = {str(k): int(v) for k, v in part["check__verdict"].value_counts(dropna=True).items()}
+    for c in part.columns:
+        if c.endswith("__determinate") and not c.startswith("check__"):
+            src = c[: -len("__determinate")]
+            counts["sources"][src] = {
+                "determinate": int(part[c].sum()),
+                "near_line": int(part[f"{src}__near_line"].sum()),
+            }
+    return counts
+
+
+def _check_and_write(part: Any, path: str, lines: Any, territories: Any, first_row: int, where: str,
+                     options: dict[str, Any]) -> dict[str, Any]:
+    return _write_part(check_partition(part, lines, territories=territories, first_row=first_row, where=where,
+                                       **options), path)
+
+
+def _merge(counts: list[dict[str, Any]]) -> tuple[int, dict[str, int], dict[str, dict[str, int]], str]:
+    rows = 0
+    verdicts: dict[str, int] = {}
+    sources: dict[str, dict[str, int]] = {}
+    method = ""
+    for c in counts:
+        rows += c["rows"]
+        method = method or c["method"]
+        for k, v in c["verdicts"].items():
+            verdicts[k] = verdicts.get(k, 0) + v
+        for s, d in c["sources"].items():
+            acc = sources.setdefault(s, {"determinate": 0, "near_line": 0})
+            for k, v in d.items():
+                acc[k] += v
+    return rows, dict(sorted(verdicts.items())), dict(sorted(sources.items())), method
+
+
+def _progress(futures: list[Any], show: bool) -> list[Any]:
+    """Wait for every future, with a bar on stderr (tqdm) when asked; results in order."""
+    from distributed import as_completed
+
+    bar = None
+    if show:
+        try:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(futures), unit=" partitions", file=sys.stderr, desc="borderkit check --dask",
+                       mininterval=0.5)
+        except ImportError:  # pragma: no cover - tqdm is in the cli extra
+            bar = None
+    try:
+        for fut in as_completed(futures):
+            if fut.status == "error":
+                fut.result()  # raises the worker's exception here, with its own message
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    return [f.result() for f in futures]
+
+
+def check_parquet(
+    input: str | os.PathLike[str],
+    output: str | os.PathLike[str],
+    *,
+    lines: Any = None,
+    territories: Any = None,
+    expect: str | None = None,
+    expect_column: str | None = None,
+    default_precision_m: float | None = None,
+    sources: Any = None,
+    method: str = "auto",
+    combine: str = "sum",
+    scheduler: str | None = None,
+    workers: int | None = None,
+    memory_limit: str | int = DEFAULT_MEMORY_LIMIT,
+    processes: bool = True,
+    progress: bool = True,
+    overwrite: bool = False,
+) -> ScaleSummary:
+    """Check every point of a GeoParquet file on dask; write a GeoParquet 1.1 dataset.
+
+    Parameters
+    ----------
+    input
+        A GeoParquet file of points (any CRS; transformed to EPSG:4326 per partition). Each
+        row group is one partition: a worker reads and checks one row group at a time, so the
+        row group size bounds the memory of a worker (write files with row groups of
+        100 000 to 1 000 000 rows).
+    output
+        The folder to write: ``part.00000.parquet`` … one file per row group, in input order,
+        each GeoParquet 1.1 with the ``bbox`` covering column (geopandas
+        ``write_covering_bbox=True``). Read it back with ``geopandas.read_parquet(output)`` or
+        ``dask_geopandas.read_parquet(output)``. Written atomically: into a temporary folder
+        beside it, renamed when every part is written.
+    lines, territories, expect, expect_column, default_precision_m, sources, method, combine
+        As in :func:`borderkit.locate.check_table` (lines None: the bundled case).
+    scheduler
+        Address of a running dask scheduler (``"tcp://host:8786"``); None starts a
+        ``LocalCluster`` for the run.
+    workers
+        Workers of the ``LocalCluster`` (default: the number of cores); ignored with *scheduler*.
+    memory_limit
+        Memory limit of each ``LocalCluster`` worker (dask's format: ``"2GiB"``, bytes).
+    processes
+        ``LocalCluster`` workers are processes (default; the checks hold the GIL in parts) or
+        threads of this process.
+    progress
+        Show a progress bar of partitions on stderr (tqdm).
+    overwrite
+        Replace an existing *output*.
+
+    Returns
+    -------
+    ScaleSummary
+        Rows, partitions, workers, wall time and the verdict counts.
+
+    Raises
+    ------
+    borderkit.errors.OutputExistsError
+        *output* exists and *overwrite* is false.
+    borderkit.errors.ValidationError
+        The input is not GeoParquet, or a partition holds bad points (the message names the
+        file, the row group and its rows).
+    borderkit.errors.OptionalDependencyError
+        dask, distributed, dask-geopandas or pyarrow is missing (``pip install 'borderkit[scale]'``).
+    """
+    _require_dask()
+    import dask
+    import dask_geopandas
+    from distributed import Client, LocalCluster
+
+    src = os.fspath(input)
+    dest = Path(output)
+    if dest.exists() and not overwrite:
+        raise OutputExistsError(f"{dest}: exists; pass --overwrite (overwrite=True) to replace it")
+    if expect is not None and expect_column is not None:
+        raise ValidationError("give expect or expect_column, not both")
+    if workers is not None and (not isinstance(workers, int) or workers < 1):
+        raise ValidationError(f"workers: must be a positive integer, got {workers!r}")
+    rows, _geo = _row_groups(src)
+    if sum(rows) == 0:
+        raise ValidationError(f"{src}: no rows to check")
+    options = {"expect": expect, "expect_column": expect_column, "default_precision_m": default_precision_m,
+               "sources": sources, "method": resolve_method(method, sum(rows)), "combine": combine}
+    # fail on bad options here, in one line, before any cluster starts: check the first row
+    first = dask_geopandas.read_parquet(src, split_row_groups=True)
+    if first.npartitions != len(rows):  # pragma: no cover - dask's reader splits one file by row group
+        raise ValidationError(f"{src}: expected one partition per row group ({len(rows)}), got {first.npartitions}")
+    check_partition(first.partitions[0].head(1, npartitions=1), lines, territories=territories, first_row=0,
+                    where=f"{src} row group 0", **options)
+
+    t0 = time.perf_counter()
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    cluster = None
+    try:
+        if scheduler is None:
+            n = workers or os.cpu_count() or 1
+            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
+                                   memory_limit=memory_limit, dashboard_address=None)
+            client = Client(cluster)
+        else:
+            client = Client(scheduler)
+        try:
+            n_workers = len(client.scheduler_info()["workers"])
+            # the line sources travel to each worker once (the bundled case: each worker loads it)
+            lines_ref = client.scatter(lines, broadcast=True) if lines is not None else None
+            terr_ref = client.scatter(territories, broadcast=True) if territories is not None else None
+            parts = first.to_delayed()
+            starts = np.r_[0, np.cumsum(rows)[:-1]]
+            width = max(5, len(str(len(parts) - 1)))
+            tasks = [
+                dask.delayed(_check_and_write, pure=False)(
+                    p, str(tmp / f"part.{i:0{width}d}.parquet"), lines_ref, terr_ref, int(starts[i]),
+                    f"{src} row group {i}", options,
+                )
+                for i, p in enumerate(parts)
+            ]
+            futures = client.compute(tasks)
+            counts = _progress(futures, progress)
+            address = str(client.scheduler.address) if client.scheduler is not None else str(scheduler)
+        finally:
+            client.close()
+        if dest.exists():  # overwrite was checked above; replace only now that every part is written
+            shutil.rmtree(dest) if dest.is_dir() else dest.unlink()
+        os.replace(tmp, dest)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        if cluster is not None:
+            cluster.close()
+    n_rows, verdicts, per_source, method_text = _merge(counts)
+    if n_rows != sum(rows):  # every row read is written: nothing dropped silently
+        raise ValidationError(f"{src}: {sum(rows)} rows read but {n_rows} checked")  # pragma: no cover
+    return ScaleSummary(
+        input=src, output=str(dest), rows=n_rows, partitions=len(rows), workers=n_workers, scheduler=address,
+        seconds=round(time.perf_counter() - t0, 3), verdicts=verdicts, sources=per_source, method=method_text,
+    )
+
+
+def projected_cost(points: float, *, rate_per_core: float, cores: int) -> dict[str, float]:
+    """Wall time and core-hours to check *points* at a measured rate (points/s per core).
+
+    Parameters
+    ----------
+    points
+        Number of points.
+    rate_per_core
+        Measured end-to-end rate of one worker (points per second per core).
+    cores
+        Worker cores of the cluster.
+
+    Returns
+    -------
+    dict
+        ``core_hours`` and ``wall_hours`` (perfect scaling; see ``docs/scale.md`` for what is
+        not included: scheduler overhead per partition, object-store bandwidth).
+    """
+    if rate_per_core <= 0 or cores < 1 or not math.isfinite(points):
+        raise ValidationError("projected_cost: rate_per_core > 0, cores >= 1 and a finite number of points")
+    core_s = points / rate_per_core
+    return {"core_hours": core_s / 3600.0, "wall_hours": core_s / cores / 3600.0}

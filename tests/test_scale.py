@@ -197,3 +197,34 @@ def test_refusals(tmp_path):
     with pytest.raises(ValidationError, match="not an ISO 3166"):
         check_parquet(src, tmp_path / "o3", expect="XX1")
     assert not (tmp_path / "o2").exists() and not (tmp_path / "o3").exists()
+
+
+def test_check_cli_dask_matches_the_single_process_file_mode(tmp_path):
+    """`borderkit check FILE.parquet -o DIR --dask` writes the same answers as `check FILE -o OUT.parquet`."""
+    import geopandas as gpd
+    import numpy as np
+    import pandas as pd
+    import shapely
+    from click.testing import CliRunner
+
+    from borderkit.cli.main import cli
+
+    rng = np.random.default_rng(7)
+    lon = rng.uniform(45.0, 46.6, 600)
+    lat = rng.uniform(38.9, 41.3, 600)
+    pts = gpd.GeoDataFrame({"id": np.arange(600)}, geometry=shapely.points(lon, lat), crs="EPSG:4326")
+    src = tmp_path / "pts.parquet"
+    pts.to_parquet(src, row_group_size=200)
+    one = tmp_path / "one.parquet"
+    r1 = CliRunner().invoke(cli, ["check", str(src), "-o", str(one), "--expect", "ARM"])
+    r2 = CliRunner().invoke(cli, ["check", str(src), "-o", str(tmp_path / "dask"), "--expect", "ARM", "--dask",
+                                  "--workers", "1", "--json"])
+    assert r1.exit_code in (0, 10), r1.output
+    assert r2.exit_code == r1.exit_code, r2.output
+    a = gpd.read_parquet(one).sort_values("id").reset_index(drop=True)
+    b = pd.concat([gpd.read_parquet(p) for p in sorted((tmp_path / "dask").glob("*.parquet"))])
+    b = b.sort_values("id").reset_index(drop=True)
+    verdicts = [c for c in a.columns if c.endswith("__verdict")]
+    assert verdicts and all((a[c].astype(str) == b[c].astype(str)).all() for c in verdicts)
+    dist = [c for c in a.columns if c.endswith("__distance_m")]
+    assert np.allclose(a[dist].to_numpy(float), b[dist].to_numpy(float), atol=1e-6, equal_nan=True)

@@ -69,7 +69,8 @@ class ScaleSummary:
     verdicts
         Counts of the overall verdict (``check__verdict``) when an expected party was given.
     sources
-        Per line source: ``{"determinate": n, "near_line": n}``.
+        Per line source: ``{"determinate": n, "near_line": n, "across": n}`` (``across``: points
+        determinately on another party's side of that source's line, with an expected party).
     method
         The method text of the results (``docs/check.md``).
     """
@@ -239,6 +240,9 @@ def _write_part(part: Any, path: str) -> dict[str, Any]:
             counts["sources"][src] = {
                 "determinate": int(part[c].sum()),
                 "near_line": int(part[f"{src}__near_line"].sum()),
+                # points determinately on another party's side of this source's line (the exit-10 rule)
+                "across": int((part[f"{src}__verdict"] == "across").sum()) if f"{src}__verdict" in part.columns
+                else 0,
             }
     return counts
 
@@ -260,7 +264,7 @@ def _merge(counts: list[dict[str, Any]]) -> tuple[int, dict[str, int], dict[str,
         for k, v in c["verdicts"].items():
             verdicts[k] = verdicts.get(k, 0) + v
         for s, d in c["sources"].items():
-            acc = sources.setdefault(s, {"determinate": 0, "near_line": 0})
+            acc = sources.setdefault(s, {"determinate": 0, "near_line": 0, "across": 0})
             for k, v in d.items():
                 acc[k] += v
     return rows, dict(sorted(verdicts.items())), dict(sorted(sources.items())), method

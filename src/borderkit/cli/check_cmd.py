@@ -84,6 +84,13 @@ _PROGRESS_MIN_ROWS = 50_000
               help="File mode with --errors collect: write the rejected rows (with their problems) here.")
 @click.option("--encoding", default=None, metavar="NAME", help="File mode: text encoding (default UTF-8/BOM).")
 @click.option("--layer", default=None, metavar="NAME", help="File mode: layer of a multi-layer file.")
+@click.option("--dask", "use_dask", is_flag=True,
+              help="File mode, GeoParquet in and out: check row group by row group on a dask cluster "
+                   "(a LocalCluster, or --scheduler); -o is the output folder (docs/scale.md).")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="With --dask: address of a running dask scheduler (e.g. tcp://10.0.0.5:8786).")
+@click.option("--workers", type=click.IntRange(min=1), default=None, metavar="N",
+              help="With --dask and no --scheduler: workers of the LocalCluster (default: the cores).")
 @case_option
 @line_source_options
 @output_option("File mode: write CSV, GeoJSON, GeoPackage or GeoParquet (by suffix: .csv, .geojson, .gpkg, "
@@ -94,6 +101,7 @@ _PROGRESS_MIN_ROWS = 50_000
 def check(ctx: click.Context, file: Path | None, lat: float | None, lon: float | None, precision_m: float | None,
           sources: tuple[str, ...], expect: str | None, expect_column: str | None, combine: str, method: str,
           chunk_size: int, errors: str, rejected: Path | None, encoding: str | None, layer: str | None,
+          use_dask: bool, scheduler: str | None, workers: int | None,
           case_name: Any, user_lines: Any, output: Path | None, overwrite: bool, as_json: bool) -> None:
     """Which party's side of each line source is a point on, and is that certain?
 
@@ -137,6 +145,18 @@ def check(ctx: click.Context, file: Path | None, lat: float | None, lon: float |
         raise click.UsageError("give --expect or --expect-column, not both")
     if rejected is not None and errors != "collect":
         raise click.UsageError("--rejected needs --errors collect")
+    if (scheduler is not None or workers is not None) and not use_dask:
+        raise click.UsageError("--scheduler and --workers go with --dask")
+    if use_dask:
+        if output is None or str(file) == "-":
+            raise click.UsageError("--dask reads a GeoParquet FILE and writes the folder given with -o")
+        verbosity = (ctx.find_root().obj or {}).get("verbosity", 0)
+        if _check_dask(file, output, lines_kw, expect=expect, expect_column=expect_column,
+                       default_precision_m=precision_m, sources=list(sources) or None, method=method,
+                       combine=combine, scheduler=scheduler, workers=workers, progress=verbosity >= 0,
+                       overwrite=overwrite, as_json=as_json):
+            ctx.exit(EXIT_ACROSS)
+        return
     check_output(output, overwrite)
     check_output(rejected, overwrite)
     if output is not None:
@@ -149,6 +169,32 @@ def check(ctx: click.Context, file: Path | None, lat: float | None, lon: float |
     across = _check_stdin(**kw) if str(file) == "-" else _check_file(file, **kw)
     if across:
         ctx.exit(EXIT_ACROSS)
+
+
+def _check_dask(file: Path, output: Path, lines_kw: dict[str, Any], *, as_json: bool, **options: Any) -> bool:
+    """``--dask``: :func:`borderkit.scale.check_parquet`; True when some point is ``across`` some line."""
+    import dataclasses
+
+    import pandas as pd
+
+    from borderkit.scale import check_parquet
+
+    case, lines = lines_kw["case"], lines_kw["lines"]
+    territories = None
+    if isinstance(case, str):
+        from borderkit import cases
+
+        case = cases.load(case)
+    if case is not None:  # the case's layers (and the user's lines) are sent to the workers once
+        lines = case.lines if lines is None else pd.concat([case.lines, lines], ignore_index=True)
+        territories = case.territories
+    summary = check_parquet(file, output, lines=lines, territories=territories, **options)
+    if as_json:
+        echo_json(dataclasses.asdict(summary))
+    else:
+        click.echo(f"checked {summary.rows} points in {summary.partitions} row groups on {summary.workers} "
+                   f"worker(s) in {summary.seconds:.1f} s; wrote {summary.output}", err=True)
+    return any(s.get("across", 0) for s in summary.sources.values())
 
 
 def _line_sources(case: Any, user_lines: Any) -> dict[str, Any]:

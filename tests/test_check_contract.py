@@ -361,3 +361,34 @@ def test_a_loaded_case_is_prepared_once_and_unknown_names_are_refused():
     assert [m.source for m in first] == [m.source for m in case_line_models("armenia-azerbaijan")]
     with pytest.raises(ValidationError, match="borderkit.cases.load"):
         case_line_models("no-such-case")
+
+
+def test_lines_option_on_measure_and_overlaps(tmp_path):
+    """A user's line is one more source for `measure to-line` and `overlaps` (as for `check`)."""
+    import geopandas as gpd
+    import pyproj
+    import shapely
+
+    from borderkit import datasets
+
+    case = datasets.load("armenia-azerbaijan")
+    # the user's line: OSM's main ARM|AZE line shifted 0.01° east (about 850 m)
+    osm = case.lines[(case.lines["source"] == "osm-2017")].iloc[[0]]
+    moved = shapely.transform(osm.geometry.values, lambda c: c + [0.01, 0.0])
+    mine = tmp_path / "mine.geojson"
+    gpd.GeoDataFrame(geometry=moved, crs="EPSG:4326").to_file(mine, driver="GeoJSON")
+    opts = ["--lines", str(mine), "--left", "ARM", "--right", "AZE", "--claimant", "ARM", "--source-date", "2024",
+            "--accuracy-m", "50", "--source-name", "my-line"]
+    lat, lon = 40.2, 45.6
+    r = CliRunner().invoke(main.cli, ["measure", "to-line", "--at", f"{lat},{lon}", *opts, "--json"])
+    assert r.exit_code == 0, r.output
+    rows = {x["source"]: x for x in json.loads(r.output)["results"]}
+    assert "my-line" in rows and "osm-2017" in rows
+    # independent: the geodesic distance to the densified user line (pyproj Geod), within 15 m
+    geod = pyproj.Geod(ellps="WGS84")
+    dense = shapely.get_coordinates(shapely.segmentize(moved[0], 0.0005))
+    d = geod.inv([lon] * len(dense), [lat] * len(dense), dense[:, 0], dense[:, 1])[2].min()
+    assert abs(rows["my-line"]["distance_m"] - d) < 15
+    r = CliRunner().invoke(main.cli, ["overlaps", "--source", "osm-2017", "--source", "my-line", *opts, "--json"])
+    assert r.exit_code == 0, r.output
+    assert "my-line" in r.output

@@ -18,6 +18,8 @@ from borderkit.cli.options import (
     check_output,
     echo_json,
     json_option,
+    line_source_options,
+    load_case,
     output_option,
     overwrite_option,
 )
@@ -142,14 +144,18 @@ def distance_cmd(from_: str, to: str, case_name: str | None, as_json: bool) -> N
 @source_option
 @pair_option
 @case_option
+@line_source_options
 @json_option
 def to_line_cmd(at: tuple[str, ...], into: str | None, sources: tuple[str, ...], pair: str | None,
-                case_name: str | None, as_json: bool) -> None:
-    """Distance from points to each source's line, the side they are on, the nearest point."""
-    from borderkit import datasets
+                case_name: str | None, user_lines: Any, as_json: bool) -> None:
+    """Distance from points to each source's line, the side they are on, the nearest point.
+
+    --lines FILE adds your own line as one more source (its metadata given once with
+    --claimant, --left, --right, --source-name, --source-date, --accuracy-m).
+    """
     from borderkit.measure import distance_to_lines
 
-    case = datasets.load(case_name or DEFAULT_CASE)
+    case = load_case(case_name, user_lines)
     pts = [parse_point(v, case.places, "--at") for v in at]
     df = distance_to_lines([p[0] for p in pts], [p[1] for p in pts], lines=case.lines, sources=sources or None,
                            pair=case_pair(pair, case), into=into)
@@ -180,13 +186,14 @@ def to_line_cmd(at: tuple[str, ...], into: str | None, sources: tuple[str, ...],
 @source_option
 @pair_option
 @case_option
+@line_source_options
 @output_option("With --polygon: write the parts beyond the line (GeoJSON/GPKG) to FILE.")
 @overwrite_option
 @json_option
 def depth_cmd(at: tuple[str, ...], polygon: Path | None, into: str, advance_km: float | None,
               zone_radius_km: float | None, spacing_m: float | None, profile_step_m: float,
-              sources: tuple[str, ...], pair: str | None, case_name: str | None, output: Path | None, overwrite: bool,
-              as_json: bool) -> None:
+              sources: tuple[str, ...], pair: str | None, case_name: str | None, user_lines: Any,
+              output: Path | None, overwrite: bool, as_json: bool) -> None:
     """Advance depth beyond each source's line into a party's side.
 
     For a point: its signed depth. For polygons: the greatest depth and where,
@@ -197,7 +204,6 @@ def depth_cmd(at: tuple[str, ...], polygon: Path | None, into: str, advance_km: 
     import geopandas as gpd
     import shapely
 
-    from borderkit import datasets
     from borderkit.measure import advance_depth, advance_reach
 
     if not at and polygon is None:
@@ -205,7 +211,7 @@ def depth_cmd(at: tuple[str, ...], polygon: Path | None, into: str, advance_km: 
     if output is not None and polygon is None:
         raise click.UsageError("-o/--output writes the polygon parts beyond the line; it needs --polygon")
     check_output(output, overwrite)
-    case = datasets.load(case_name or DEFAULT_CASE)
+    case = load_case(case_name, user_lines)
     pr = case_pair(pair, case)
     src = sources or None
     doc: dict[str, Any] = {"into": into}

@@ -326,3 +326,24 @@ _LINE_HINTS = {
     "source_date": "--source-date",
     "scale_or_accuracy_m": "--accuracy-m",
 }
+
+
+def load_case(case_name: str | None, user_lines: Any = None) -> Any:
+    """The case of ``--case`` (default: the bundled case), with the user's ``--lines`` as one more source.
+
+    A user source whose name the case already has is a usage error (rename it with ``--source-name``).
+    """
+    import dataclasses
+
+    import pandas as pd
+
+    from borderkit import datasets
+
+    case = datasets.load(case_name or DEFAULT_CASE)
+    if user_lines is None:
+        return case
+    clash = sorted(set(user_lines["source"]) & set(case.lines["source"]))
+    if clash:
+        raise click.UsageError(f"--lines: source name(s) {clash} are already line sources of the case; "
+                               "name yours with --source-name")
+    return dataclasses.replace(case, lines=pd.concat([case.lines, user_lines], ignore_index=True))

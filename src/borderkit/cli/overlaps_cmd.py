@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
 from borderkit.cli.measure_cmd import case_pair, records, table, write_geo
-from borderkit.cli.options import case_option, check_output, echo_json, json_option, output_option, overwrite_option
+from borderkit.cli.options import (
+    case_option,
+    check_output,
+    echo_json,
+    json_option,
+    line_source_options,
+    load_case,
+    output_option,
+    overwrite_option,
+)
 
 
 @click.command()
@@ -23,19 +33,21 @@ from borderkit.cli.options import case_option, check_output, echo_json, json_opt
 @click.option("--parts", "show_parts", type=int, default=0, metavar="N",
               help="Also list the N largest divergence polygons.")
 @case_option
+@line_source_options
 @output_option("Write every divergence polygon (GeoJSON, or GPKG by extension) to FILE.")
 @overwrite_option
 @json_option
 def overlaps(sources: tuple[str, ...], pair: str | None, method: str, spacing_m: float, show_parts: int,
-             case_name: str | None, output: Path | None, overwrite: bool, as_json: bool) -> None:
+             case_name: str | None, user_lines: Any, output: Path | None, overwrite: bool, as_json: bool) -> None:
     """Divergence between every pair of line sources, and territory overlaps inside each source.
+
+    --lines FILE adds your own line (a traced or claimed line) as one more source.
 
     For each pair: the area (km², WGS84 ellipsoid) each gives to a different
     party, the number of polygons, the largest, their greatest width (m), the
     lengths of the two drawings (m) and their Hausdorff distance (m, geodesic).
     Nothing here says which source is right.
     """
-    from borderkit import datasets
     from borderkit.lines import line_pair, select_lines
     from borderkit.overlaps import divergence_table, territory_overlaps
 
@@ -44,7 +56,7 @@ def overlaps(sources: tuple[str, ...], pair: str | None, method: str, spacing_m:
     if len(sources) == 1:
         raise click.UsageError("give two or more --source (or none for every pair)")
     check_output(output, overwrite)
-    case = datasets.load(case_name or datasets.DEFAULT_CASE)
+    case = load_case(case_name, user_lines)
     bits = line_pair(select_lines(case.lines, sources=sources or None), case_pair(pair, case))
     div = divergence_table(case.lines, territories=case.territories, sources=sources or None, pair=bits,
                            method=method, spacing_m=spacing_m)

@@ -809,7 +809,9 @@ def _query_lines(
                 olon = vlon[bseg, 1]
                 olat = vlat[bseg, 1]
             else:
-                olon, olat = _geodetic_near(bx, by, bz, A[bseg, 0], A[bseg, 1], A[bseg, 2], vlon[bseg, 0], vlat[bseg, 0])
+                olon, olat = _geodetic_near(
+                    bx, by, bz, A[bseg, 0], A[bseg, 1], A[bseg, 2], vlon[bseg, 0], vlat[bseg, 0]
+                )
             left = _left_of(px, py, pz, bseg, bt, bx, by, bz, D, prev, nxt)
             rs[j] = bseg
             rt[j] = bt

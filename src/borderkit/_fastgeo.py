@@ -264,6 +264,10 @@ def fast_distance(lon1, lat1, lon2, lat2) -> np.ndarray:
 # =================================================================================================
 PRESORT_MIN_POINTS = 50_000
 """Queries with at least this many points visit them in spatial order (``presort=None``)."""
+PRESORT_CHUNK = 65_536
+"""Points sorted together: the sorted path works chunk by chunk (measured on 1M random points over
+the case region: 10 % faster than unsorted with chunks of 64k, less with 16k or 256k, nothing when
+10M points were sorted at once, where the gather/scatter's random accesses leave the cache)."""
 
 
 @_jit
@@ -979,20 +983,18 @@ class LineIndex:
         distance is below 1 µm) and ``full_scan`` (1 when the grid could not prove
         the answer and every chunk was scanned), in the order of the input points.
 
-        ``presort`` (default: from :data:`PRESORT_MIN_POINTS` points on) visits the points
-        grouped by lon/lat buckets of about half a grid cell and writes each answer back to
-        its input position: the same answers bit for bit, faster on scattered points, for
-        8 more bytes per point (the visiting order).
+        ``presort`` (default: from :data:`PRESORT_MIN_POINTS` points on) visits the points of
+        each chunk of :data:`PRESORT_CHUNK` grouped by lon/lat buckets of about half a grid cell
+        and writes each answer back to its input position: the same answers bit for bit, about
+        10 % faster on scattered points, for 512 KiB of visiting order per call.
+
+        Memory: the outputs, 42 bytes per point; the kernels allocate only fixed buffers.
         """
         lon = np.ascontiguousarray(lon, dtype=np.float64).ravel()
         lat = np.ascontiguousarray(lat, dtype=np.float64).ravel()
         n = lon.size
         if presort is None:
             presort = n >= PRESORT_MIN_POINTS
-        if presort:
-            order = spatial_order(lon, lat, bucket_deg=0.5 * self.cs / 111_320.0)
-        else:
-            order = np.empty(0, dtype=np.int64)
         out: dict[str, np.ndarray] = {
             "seg": np.empty(n, dtype=np.int64),
             "t": np.empty(n),
@@ -1002,14 +1004,23 @@ class LineIndex:
             "left": np.empty(n, dtype=np.int8),
             "full_scan": np.empty(n, dtype=np.int8),
         }
-        _query_lines(
-            lon, lat, self.C0, self.E0, self.N0, self.nx, self.ny, self.x0, self.y0, self.cs,
-            self.cell_off, self.cells,
-            self.Q0, self.QD, self.Qil2, self.cw, self.chmax, self.ch_first, self.ch_last,
-            self.A, self.B, self.D, self.inv_l2, self.h, self.prev, self.next, self.vlon, self.vlat,
-            out["seg"], out["t"], out["distance_m"], out["nearest_lon"], out["nearest_lat"], out["left"],
-            out["full_scan"], order,
-        )
+        # sorted path: by chunks, so that the random reads and writes of the gather/scatter stay
+        # within the cache (measured: sorting 10M points at once gained nothing) and the visiting
+        # order costs 8 bytes per point of one chunk only
+        step = PRESORT_CHUNK if presort else max(n, 1)
+        no_order = np.empty(0, dtype=np.int64)
+        for a in range(0, n, step):
+            b = min(n, a + step)
+            la, lb = lon[a:b], lat[a:b]
+            order = spatial_order(la, lb, bucket_deg=0.5 * self.cs / 111_320.0) if presort else no_order
+            _query_lines(
+                la, lb, self.C0, self.E0, self.N0, self.nx, self.ny, self.x0, self.y0, self.cs,
+                self.cell_off, self.cells,
+                self.Q0, self.QD, self.Qil2, self.cw, self.chmax, self.ch_first, self.ch_last,
+                self.A, self.B, self.D, self.inv_l2, self.h, self.prev, self.next, self.vlon, self.vlat,
+                out["seg"][a:b], out["t"][a:b], out["distance_m"][a:b], out["nearest_lon"][a:b],
+                out["nearest_lat"][a:b], out["left"][a:b], out["full_scan"][a:b], order,
+            )
         return out
 
 

@@ -64,10 +64,10 @@ def test_spatial_order_is_a_permutation_grouped_by_bucket():
 
 
 def test_sorted_query_equals_unsorted_bit_for_bit(model, osm_lines):
-    from borderkit._fastgeo import PRESORT_MIN_POINTS
+    from borderkit._fastgeo import PRESORT_CHUNK, PRESORT_MIN_POINTS
 
     rng = np.random.default_rng(11)
-    n_far = PRESORT_MIN_POINTS
+    n_far = max(PRESORT_MIN_POINTS, 2 * PRESORT_CHUNK + 5)  # several chunks, the last one short
     lon = np.r_[rng.uniform(REGION[0], REGION[2], n_far), _near_line_points(osm_lines, 10_000, 3_000.0, 5)[0]]
     lat = np.r_[rng.uniform(REGION[1], REGION[3], n_far), _near_line_points(osm_lines, 10_000, 3_000.0, 5)[1]]
     idx = model.line_index(lon.size)

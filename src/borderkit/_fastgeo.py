@@ -738,7 +738,7 @@ def _query_lines(
     Points are taken by blocks: a tight loop gathers a block (so that the cache misses of reads
     in spatial order overlap), the block is answered from small buffers, and a tight loop writes
     the answers back to the input positions. The per-point code is written once, inline (a
-    function call per point measured 2-3 times slower)."""
+    function call per point measured 1.35 times slower here, 3 times in the polygon kernel)."""
     n = lon.shape[0]
     nch = cw.shape[0]
     use_order = order.shape[0] == n

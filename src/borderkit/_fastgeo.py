@@ -48,6 +48,10 @@ up to the tolerance of the distance formula, whatever the grid and whichever ent
 the build chose to list (cells are built by blocks of 4 x 4 from the block's own
 candidates, to build the index quickly).
 
+Large queries visit their points in spatial order (:func:`spatial_order`, a counting sort of
+each chunk by lon/lat buckets) and write every answer back to its input position; each point is
+answered on its own, so the order changes the speed only, never a bit of the answer.
+
 On each candidate the nearest point is the foot of P on the chord, lifted to
 the ellipsoid (callers cut segments longer than 1 km into geodesic pieces: the
 great-ellipse arc departs from the geodesic by ~1.6 mm at 5 km, 13 cm at 45 km);
@@ -89,6 +93,8 @@ __all__ = [
     "ecef",
     "fast_distance",
     "FAR_M",
+    "PRESORT_MIN_POINTS",
+    "spatial_order",
 ]
 
 try:  # numba is optional (borderkit[terrain] and the test extra install it)
@@ -100,9 +106,9 @@ except ImportError:  # pragma: no cover - exercised when numba is absent
     HAVE_NUMBA = False
 
 
-def _jit(fn):
+def _jit(fn, **kw):
     if HAVE_NUMBA:
-        return _numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")(fn)
+        return _numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy", **kw)(fn)
     return fn  # pragma: no cover
 
 
@@ -255,6 +261,95 @@ def fast_distance(lon1, lat1, lon2, lat2) -> np.ndarray:
     out = np.empty(flat[0].size)
     _fast_distance_arrays(*flat, out)
     return out.reshape(arrs[0].shape)
+
+
+# =================================================================================================
+# spatial order of query points (speed only: every point is answered independently)
+# =================================================================================================
+PRESORT_MIN_POINTS = 50_000
+"""Queries with at least this many points visit them in spatial order (``presort=None``)."""
+PRESORT_CHUNK = 65_536
+"""Points sorted together: the sorted path works chunk by chunk (measured on 1M random points over
+the case region: 10 % faster than unsorted with chunks of 64k, less with 16k or 256k, nothing when
+10M points were sorted at once, where the gather/scatter's random accesses leave the cache)."""
+
+
+@_jit
+def _finite_box(lon, lat, box):
+    """Longitude/latitude box of the finite points (False when there is none); no temporary arrays."""
+    x0 = np.inf
+    y0 = np.inf
+    x1 = -np.inf
+    y1 = -np.inf
+    for i in range(lon.shape[0]):
+        x = lon[i]
+        y = lat[i]
+        if math.isfinite(x) and math.isfinite(y):
+            x0 = min(x0, x)
+            x1 = max(x1, x)
+            y0 = min(y0, y)
+            y1 = max(y1, y)
+    box[0] = x0
+    box[1] = y0
+    box[2] = x1
+    box[3] = y1
+    return x0 <= x1
+
+
+@_jit
+def _bucket_order(lon, lat, lon0, lat0, inv_w, inv_h, nbx, nby, order):
+    """Counting sort of the points by a lon/lat bucket grid, O(n): ``order`` lists the indices of
+    the points bucket by bucket (row-major; points outside the grid or NaN last, input order kept
+    within a bucket). Neighbouring points then share cells, candidate lists and branch outcomes,
+    and the index's tables stay in cache."""
+    n = lon.shape[0]
+    nb = nbx * nby
+    start = np.zeros(nb + 2, dtype=np.int64)
+    for i in range(n):
+        gx = (lon[i] - lon0) * inv_w
+        gy = (lat[i] - lat0) * inv_h
+        b = nb
+        if 0.0 <= gx < nbx and 0.0 <= gy < nby:
+            b = int(gy) * nbx + int(gx)
+        start[b + 2] += 1
+    for b in range(2, nb + 2):
+        start[b] += start[b - 1]
+    for i in range(n):
+        gx = (lon[i] - lon0) * inv_w
+        gy = (lat[i] - lat0) * inv_h
+        b = nb
+        if 0.0 <= gx < nbx and 0.0 <= gy < nby:
+            b = int(gy) * nbx + int(gx)
+        order[start[b + 1]] = i
+        start[b + 1] += 1
+
+
+def spatial_order(lon: np.ndarray, lat: np.ndarray, *, bucket_deg: float, max_buckets: int = 16_384) -> np.ndarray:
+    """Indices of the points (degrees) grouped by lon/lat buckets of about ``bucket_deg`` (int64, O(n)).
+
+    The buckets cover the points' own longitude/latitude box; they are widened when more than
+    ``max_buckets`` (or more than one per 8 points) would be needed.
+    """
+    n = lon.size
+    order = np.empty(n, dtype=np.int64)
+    if n == 0:
+        return order
+    box = np.empty(4)
+    if not _finite_box(lon, lat, box):
+        order[:] = np.arange(n)
+        return order
+    lo_min, la_min, lo_max, la_max = (float(v) for v in box)
+    w = max(float(bucket_deg), 1e-9)
+    span_x = max(lo_max - lo_min, 0.0)
+    span_y = max(la_max - la_min, 0.0)
+    cap = max(1, min(int(max_buckets), n // 8))
+    while (math.floor(span_x / w) + 1) * (math.floor(span_y / w) + 1) > cap:
+        w *= 1.5
+    nbx = int(math.floor(span_x / w)) + 1
+    nby = int(math.floor(span_y / w)) + 1
+    _bucket_order(lon, lat, lo_min, la_min, 1.0 / w, 1.0 / w, nbx, nby, order)
+    return order
+
 
 
 # =================================================================================================
@@ -628,83 +723,120 @@ def _left_of(px, py, pz, s, t, xx, xy, xz, D, prev, nxt):
     return 1 if ex * nx + ey * ny + ez * nz > 0.0 else 0
 
 
+_BLOCK = 512  # points gathered / answered / scattered together
+
+
 @_jit
 def _query_lines(
     lon, lat, C0, E0, N0, nx, ny, x0, y0, cs, cell_off, cells,
     Q0, QD, Qil2, cw, chmax, ch_first, ch_last,
     A, B, D, inv_l2, h, prev, nxt, vlon, vlat,
-    out_seg, out_t, out_d, out_lon, out_lat, out_left, out_scan,
+    out_seg, out_t, out_d, out_lon, out_lat, out_left, out_scan, order,
 ):
+    """Nearest segment of every point, visited in ``order`` when it has one entry per point.
+
+    Points are taken by blocks: a tight loop gathers a block (so that the cache misses of reads
+    in spatial order overlap), the block is answered from small buffers, and a tight loop writes
+    the answers back to the input positions. The per-point code is written once, inline (a
+    function call per point measured 1.35 times slower here, 3 times in the polygon kernel)."""
     n = lon.shape[0]
     nch = cw.shape[0]
-    for i in range(n):
-        px, py, pz = _ecef1(lon[i], lat[i])
-        rx = px - C0[0]
-        ry = py - C0[1]
-        rz = pz - C0[2]
-        gx = (rx * E0[0] + ry * E0[1] + rz * E0[2] - x0) / cs
-        gy = (rx * N0[0] + ry * N0[1] + rz * N0[2] - y0) / cs
-        best = np.inf
-        bseg = -1
-        bt = 0.0
-        bx = 0.0
-        by = 0.0
-        bz = 0.0
-        full = True
-        if 0.0 <= gx < nx and 0.0 <= gy < ny:
-            ix = int(gx)
-            iy = int(gy)
-            cell = iy * nx + ix
-            # offset of the point from the cell centre in the plane (m)
-            dx = (gx - ix - 0.5) * cs
-            dy = (gy - iy - 0.5) * cs
-            rho = math.sqrt(dx * dx + dy * dy)
-            o = cell_off[cell]
-            seed = int(cells[o + 3])
-            best, bt, bx, by, bz = _eval_seg(px, py, pz, seed, A, B, D, inv_l2)
-            bseg = seed
-            thr = _g(best)
-            e = o + 6
-            for _q in range(int(cells[o + 5])):
-                lbq = cells[e]
-                if lbq - rho > thr:
-                    break
-                if not (lbq + dx * cells[e + 1] + dy * cells[e + 2] > thr):
-                    k = int(cells[e + 3])
-                    r = thr + cw[k] + chmax[k]
-                    d2 = _d2seg(px, py, pz, Q0[k, 0], Q0[k, 1], Q0[k, 2], QD[k, 0], QD[k, 1], QD[k, 2], Qil2[k])
-                    if not (d2 > r * r):
-                        best, bseg, bt, bx, by, bz = _scan_chunk(
-                            px, py, pz, int(cells[e + 4]), int(cells[e + 5]), A, B, D, inv_l2, h,
-                            best, bseg, bt, bx, by, bz,
-                        )
-                        thr = _g(best)
-                e += 6
-            full = not (cells[o] + dx * cells[o + 1] + dy * cells[o + 2] > thr or cells[o + 4] - rho > thr)
-        out_scan[i] = 1 if full else 0
-        if full:
-            for k in range(nch):
+    use_order = order.shape[0] == n
+    bl = np.empty(_BLOCK)
+    bb = np.empty(_BLOCK)
+    rs = np.empty(_BLOCK, dtype=np.int64)
+    rt = np.empty(_BLOCK)
+    rd = np.empty(_BLOCK)
+    rlo = np.empty(_BLOCK)
+    rla = np.empty(_BLOCK)
+    rl = np.empty(_BLOCK, dtype=np.int8)
+    rf = np.empty(_BLOCK, dtype=np.int8)
+    for k0 in range(0, n, _BLOCK):
+        m_ = min(_BLOCK, n - k0)
+        for j in range(m_):
+            i = order[k0 + j] if use_order else k0 + j
+            bl[j] = lon[i]
+            bb[j] = lat[i]
+        for j in range(m_):
+            px, py, pz = _ecef1(bl[j], bb[j])
+            rx = px - C0[0]
+            ry = py - C0[1]
+            rz = pz - C0[2]
+            gx = (rx * E0[0] + ry * E0[1] + rz * E0[2] - x0) / cs
+            gy = (rx * N0[0] + ry * N0[1] + rz * N0[2] - y0) / cs
+            best = np.inf
+            bseg = -1
+            bt = 0.0
+            bx = 0.0
+            by = 0.0
+            bz = 0.0
+            full = True
+            if 0.0 <= gx < nx and 0.0 <= gy < ny:
+                ix = int(gx)
+                iy = int(gy)
+                cell = iy * nx + ix
+                # offset of the point from the cell centre in the plane (m)
+                dx = (gx - ix - 0.5) * cs
+                dy = (gy - iy - 0.5) * cs
+                rho = math.sqrt(dx * dx + dy * dy)
+                o = cell_off[cell]
+                seed = int(cells[o + 3])
+                best, bt, bx, by, bz = _eval_seg(px, py, pz, seed, A, B, D, inv_l2)
+                bseg = seed
                 thr = _g(best)
-                r = thr + cw[k] + chmax[k]
-                if _d2seg(px, py, pz, Q0[k, 0], Q0[k, 1], Q0[k, 2], QD[k, 0], QD[k, 1], QD[k, 2], Qil2[k]) > r * r:
-                    continue
-                best, bseg, bt, bx, by, bz = _scan_chunk(
-                    px, py, pz, ch_first[k], ch_last[k], A, B, D, inv_l2, h, best, bseg, bt, bx, by, bz
+                e = o + 6
+                for _q in range(int(cells[o + 5])):
+                    lbq = cells[e]
+                    if lbq - rho > thr:
+                        break
+                    if not (lbq + dx * cells[e + 1] + dy * cells[e + 2] > thr):
+                        k = int(cells[e + 3])
+                        r = thr + cw[k] + chmax[k]
+                        d2 = _d2seg(px, py, pz, Q0[k, 0], Q0[k, 1], Q0[k, 2], QD[k, 0], QD[k, 1], QD[k, 2], Qil2[k])
+                        if not (d2 > r * r):
+                            best, bseg, bt, bx, by, bz = _scan_chunk(
+                                px, py, pz, int(cells[e + 4]), int(cells[e + 5]), A, B, D, inv_l2, h,
+                                best, bseg, bt, bx, by, bz,
+                            )
+                            thr = _g(best)
+                    e += 6
+                full = not (cells[o] + dx * cells[o + 1] + dy * cells[o + 2] > thr or cells[o + 4] - rho > thr)
+            if full:
+                for k in range(nch):
+                    thr = _g(best)
+                    r = thr + cw[k] + chmax[k]
+                    if _d2seg(px, py, pz, Q0[k, 0], Q0[k, 1], Q0[k, 2], QD[k, 0], QD[k, 1], QD[k, 2], Qil2[k]) > r * r:
+                        continue
+                    best, bseg, bt, bx, by, bz = _scan_chunk(
+                        px, py, pz, ch_first[k], ch_last[k], A, B, D, inv_l2, h, best, bseg, bt, bx, by, bz
+                    )
+            if bt == 0.0:
+                olon = vlon[bseg, 0]
+                olat = vlat[bseg, 0]
+            elif bt == 1.0:
+                olon = vlon[bseg, 1]
+                olat = vlat[bseg, 1]
+            else:
+                olon, olat = _geodetic_near(
+                    bx, by, bz, A[bseg, 0], A[bseg, 1], A[bseg, 2], vlon[bseg, 0], vlat[bseg, 0]
                 )
-        out_seg[i] = bseg
-        out_t[i] = bt
-        out_d[i] = best
-        if bt == 0.0:
-            out_lon[i] = vlon[bseg, 0]
-            out_lat[i] = vlat[bseg, 0]
-        elif bt == 1.0:
-            out_lon[i] = vlon[bseg, 1]
-            out_lat[i] = vlat[bseg, 1]
-        else:
-            lo, la = _geodetic_near(bx, by, bz, A[bseg, 0], A[bseg, 1], A[bseg, 2], vlon[bseg, 0], vlat[bseg, 0])
-            out_lon[i] = lo
-            out_lat[i] = la
-        out_left[i] = _left_of(px, py, pz, bseg, bt, bx, by, bz, D, prev, nxt)
+            left = _left_of(px, py, pz, bseg, bt, bx, by, bz, D, prev, nxt)
+            rs[j] = bseg
+            rt[j] = bt
+            rd[j] = best
+            rlo[j] = olon
+            rla[j] = olat
+            rl[j] = left
+            rf[j] = 1 if full else 0
+        for j in range(m_):
+            i = order[k0 + j] if use_order else k0 + j
+            out_seg[i] = rs[j]
+            out_t[i] = rt[j]
+            out_d[i] = rd[j]
+            out_lon[i] = rlo[j]
+            out_lat[i] = rla[j]
+            out_left[i] = rl[j]
+            out_scan[i] = rf[j]
 
 
 class LineIndex:
@@ -846,18 +978,27 @@ class LineIndex:
         self.cells = cells
         self.n_entries = int(ent.shape[0])
 
-    def query(self, lon: np.ndarray, lat: np.ndarray) -> dict[str, np.ndarray]:
+    def query(self, lon: np.ndarray, lat: np.ndarray, *, presort: bool | None = None) -> dict[str, np.ndarray]:
         """Nearest point for every (lon, lat) (degrees, validated by the caller).
 
         Returns arrays ``seg`` (index of the nearest segment), ``t`` (position on its
         chord, 0..1), ``distance_m``, ``nearest_lon``, ``nearest_lat``, ``left``
         (1: left of the direction of travel, 0: right; meaningless when the
         distance is below 1 µm) and ``full_scan`` (1 when the grid could not prove
-        the answer and every chunk was scanned).
+        the answer and every chunk was scanned), in the order of the input points.
+
+        ``presort`` (default: from :data:`PRESORT_MIN_POINTS` points on) visits the points of
+        each chunk of :data:`PRESORT_CHUNK` grouped by lon/lat buckets of about half a grid cell
+        and writes each answer back to its input position: the same answers bit for bit, about
+        10 % faster on scattered points, for 512 KiB of visiting order per call.
+
+        Memory: the outputs, 42 bytes per point; the kernels allocate only fixed buffers.
         """
         lon = np.ascontiguousarray(lon, dtype=np.float64).ravel()
         lat = np.ascontiguousarray(lat, dtype=np.float64).ravel()
         n = lon.size
+        if presort is None:
+            presort = n >= PRESORT_MIN_POINTS
         out: dict[str, np.ndarray] = {
             "seg": np.empty(n, dtype=np.int64),
             "t": np.empty(n),
@@ -867,14 +1008,23 @@ class LineIndex:
             "left": np.empty(n, dtype=np.int8),
             "full_scan": np.empty(n, dtype=np.int8),
         }
-        _query_lines(
-            lon, lat, self.C0, self.E0, self.N0, self.nx, self.ny, self.x0, self.y0, self.cs,
-            self.cell_off, self.cells,
-            self.Q0, self.QD, self.Qil2, self.cw, self.chmax, self.ch_first, self.ch_last,
-            self.A, self.B, self.D, self.inv_l2, self.h, self.prev, self.next, self.vlon, self.vlat,
-            out["seg"], out["t"], out["distance_m"], out["nearest_lon"], out["nearest_lat"], out["left"],
-            out["full_scan"],
-        )
+        # sorted path: by chunks, so that the random reads and writes of the gather/scatter stay
+        # within the cache (measured: sorting 10M points at once gained nothing) and the visiting
+        # order costs 8 bytes per point of one chunk only
+        step = PRESORT_CHUNK if presort else max(n, 1)
+        no_order = np.empty(0, dtype=np.int64)
+        for a in range(0, n, step):
+            b = min(n, a + step)
+            la, lb = lon[a:b], lat[a:b]
+            order = spatial_order(la, lb, bucket_deg=0.5 * self.cs / 111_320.0) if presort else no_order
+            _query_lines(
+                la, lb, self.C0, self.E0, self.N0, self.nx, self.ny, self.x0, self.y0, self.cs,
+                self.cell_off, self.cells,
+                self.Q0, self.QD, self.Qil2, self.cw, self.chmax, self.ch_first, self.ch_last,
+                self.A, self.B, self.D, self.inv_l2, self.h, self.prev, self.next, self.vlon, self.vlat,
+                out["seg"][a:b], out["t"][a:b], out["distance_m"][a:b], out["nearest_lon"][a:b],
+                out["nearest_lat"][a:b], out["left"][a:b], out["full_scan"][a:b], order,
+            )
         return out
 
 

@@ -166,6 +166,7 @@ def test_check_vorukh_village_is_tjk_by_every_source_that_draws_the_exclave(case
         assert res[source]["distance_to_line_m"] == pytest.approx(expected, abs=0.5)
 
 
+@pytest.mark.slow
 def test_overlaps_osm_draws_vorukh_over_kyrgyzstan(case):
     import shapely
 
@@ -183,6 +184,7 @@ def test_overlaps_osm_draws_vorukh_over_kyrgyzstan(case):
     assert osm[0]["area_km2"] == pytest.approx(area_km2, rel=1e-3)
 
 
+@pytest.mark.slow
 def test_map_of_the_case(tmp_path):
     path = tmp_path / "kgtj.html"
     _run("map", "--case", NAME, "-o", str(path))

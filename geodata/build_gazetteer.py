@@ -35,12 +35,31 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import fetch  # noqa: E402
+from borderkit.io.atomic import atomic_output  # noqa: E402
 
 try:
-    from borderkit.schema import CLAIMS, DATE_PRECISIONS, INCIDENTS, PLACE_KINDS, PLACES, SOURCE_KEYS
+    from borderkit.schema import (
+        CLAIMS,
+        DATE_PRECISIONS,
+        INCIDENTS,
+        PLACE_KINDS,
+        PLACES,
+        SOURCE_KEYS,
+        name_column,
+        name_language,
+    )
 except ImportError:  # running from a checkout without the package installed
     sys.path.insert(0, str(HERE.parent / "src"))
-    from borderkit.schema import CLAIMS, DATE_PRECISIONS, INCIDENTS, PLACE_KINDS, PLACES, SOURCE_KEYS
+    from borderkit.schema import (
+        CLAIMS,
+        DATE_PRECISIONS,
+        INCIDENTS,
+        PLACE_KINDS,
+        PLACES,
+        SOURCE_KEYS,
+        name_column,
+        name_language,
+    )
 
 SOURCES_DIR = HERE / "sources"
 GEONAMES_MEMBER = "package/dist/cities500.txt"
@@ -52,6 +71,11 @@ PLACES_CSV_COLUMNS = (
     "place_id", "kind", "name_en", "name_hy", "name_az", "name_ru", "lat", "lon",
     "coord_source", "geonames_id", "elevation_m", "elevation_source", "notes",
 )
+"""Columns of the Armenia–Azerbaijan ``places.csv``."""
+PLACES_CSV_REQUIRED = tuple(c for c in PLACES_CSV_COLUMNS if name_language(c) is None or c == "name_en")
+"""Columns every curated ``places.csv`` has; its other ``name_<tag>`` columns are any BCP-47 languages."""
+SCHEMA_NAME_COLUMNS = tuple(c for c in PLACES.names if name_language(c) is not None)
+"""The PLACES schema's own name columns (en, hy, az, ru): always written, first, empty when unknown."""
 INCIDENTS_CSV_COLUMNS = tuple(c for c in INCIDENTS.names if c != "geometry")
 CLAIMS_CSV_COLUMNS = tuple(CLAIMS.names)
 
@@ -82,6 +106,14 @@ def _fail(msg: str) -> None:
 
 
 # --------------------------------------------------------------------------- reading
+def read_curated_csv(path: Path, required: tuple[str, ...]) -> tuple[list[dict[str, str]], list[str]]:
+    """Rows (values stripped) and header of a curated CSV; fails naming the missing columns."""
+    rows = _read_csv(path, required)
+    with open(path, encoding="utf-8", newline="") as f:
+        header = next(csv.reader(f), [])
+    return rows, header
+
+
 def _read_csv(path: Path, required: tuple[str, ...]) -> list[dict[str, str]]:
     if not path.exists():
         _fail(f"{path} is missing")
@@ -123,12 +155,45 @@ def load_geonames(path: Path, wanted: set[str]) -> dict[str, dict]:
                 "country_code": cols[8],
                 "elevation": cols[15],
                 "dem": cols[16],
+                "asciiname": cols[2],
+                "alternatenames": cols[3],
+                "population": int(cols[14] or 0),
             }
     return found
 
 
 # --------------------------------------------------------------------------- places
-def build_places(rows: list[dict[str, str]], geonames: dict[str, dict]) -> list[dict]:
+def place_name_columns(header: list[str] | tuple[str, ...]) -> list[str]:
+    """Name columns of the places written from a curated file with this header.
+
+    The schema's own four (``name_en``, ``name_hy``, ``name_az``, ``name_ru``) first, then every other
+    ``name_<tag>`` column of the file, canonical tag, sorted (the order of the PLACES readers).
+    A ``name_…`` column whose suffix is not a BCP-47 tag fails the build.
+    """
+    extra = set()
+    for c in header:
+        if c.lower().startswith("name_"):
+            tag = name_language(c)
+            if tag is None:
+                _fail(f"places.csv: column {c!r} is not name_<BCP-47 tag> (e.g. name_ky, name_uz-Cyrl)")
+            extra.add(name_column(tag))
+    return [*SCHEMA_NAME_COLUMNS, *sorted(extra - set(SCHEMA_NAME_COLUMNS))]
+
+
+def _canonical_name_keys(row: dict[str, str]) -> dict[str, str]:
+    """The row's names keyed by canonical column (``name_uz_cyrl`` → ``name_uz-Cyrl``)."""
+    out = {}
+    for k, v in row.items():
+        tag = name_language(k) if k.lower().startswith("name_") else None
+        if tag is not None:
+            out[name_column(tag)] = v
+    return out
+
+
+def build_places(rows: list[dict[str, str]], geonames: dict[str, dict],
+                 name_columns: list[str] | None = None) -> list[dict]:
+    """Place features from curated rows (see the module doc); names in ``name_columns`` (default: the schema's)."""
+    name_columns = list(SCHEMA_NAME_COLUMNS) if name_columns is None else name_columns
     seen: set[str] = set()
     features = []
     for i, row in enumerate(rows, start=2):
@@ -181,19 +246,17 @@ def build_places(rows: list[dict[str, str]], geonames: dict[str, dict]) -> list[
                 _fail(f"{where}: an unlocated place needs a note saying why")
         if not math.isnan(elevation) and not elevation_source:
             _fail(f"{where}: elevation_m needs elevation_source")
+        names = _canonical_name_keys(row)
         props = {
             "place_id": pid,
             "kind": row["kind"],
-            "name_en": row["name_en"],
-            "name_hy": row["name_hy"],
-            "name_az": row["name_az"],
-            "name_ru": row["name_ru"],
+            **{c: names.get(c, "") for c in name_columns},
             "elevation_m": None if math.isnan(elevation) else elevation,
             "elevation_source": elevation_source if not math.isnan(elevation) else "",
             "coord_source": coord_source,
             "notes": row["notes"],
         }
-        assert list(props) + ["geometry"] == PLACES.names, "places columns drifted from schema"
+        assert [c for c in props if c in PLACES.names] + ["geometry"] == PLACES.names, "places columns drifted"
         features.append({"type": "Feature", "properties": props, "geometry": geometry})
     features.sort(key=lambda f: f["properties"]["place_id"])
     return features
@@ -319,7 +382,8 @@ def _fmt_number(x: float) -> str:
 
 
 # --------------------------------------------------------------------------- writing
-def _write_geojson(path: Path, name: str, features: list[dict]) -> None:
+def write_geojson(path: Path, name: str, features: list[dict]) -> None:
+    """Write features deterministically (given order, indent 1, UTF-8), atomically."""
     doc = {
         "type": "FeatureCollection",
         "name": name,
@@ -327,15 +391,18 @@ def _write_geojson(path: Path, name: str, features: list[dict]) -> None:
         "features": features,
     }
     text = json.dumps(doc, ensure_ascii=False, indent=1, allow_nan=False)
-    path.write_text(text + "\n", encoding="utf-8")
+    with atomic_output(path) as tmp:
+        tmp.write_text(text + "\n", encoding="utf-8")
 
 
-def _write_csv(path: Path, columns: tuple[str, ...], rows: list[dict]) -> None:
+def write_csv(path: Path, columns: tuple[str, ...], rows: list[dict]) -> None:
+    """Write rows as CSV (header, ``\\n`` line ends, UTF-8), atomically."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(columns), lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
-    path.write_text(buf.getvalue(), encoding="utf-8")
+    with atomic_output(path) as tmp:
+        tmp.write_text(buf.getvalue(), encoding="utf-8")
 
 
 def build(*, cache: Path, out: Path) -> dict:
@@ -355,9 +422,9 @@ def build(*, cache: Path, out: Path) -> dict:
     incident_ids = {f["properties"]["incident_id"] for f in incident_features}
     claims = build_claims(claim_rows, set(places), incident_ids)
 
-    _write_geojson(out / "places.geojson", "places", place_features)
-    _write_geojson(out / "incidents.geojson", "incidents", incident_features)
-    _write_csv(out / "claims.csv", CLAIMS_CSV_COLUMNS, claims)
+    write_geojson(out / "places.geojson", "places", place_features)
+    write_geojson(out / "incidents.geojson", "incidents", incident_features)
+    write_csv(out / "claims.csv", CLAIMS_CSV_COLUMNS, claims)
 
     located = sum(1 for f in place_features if f["geometry"] is not None)
     sources = {

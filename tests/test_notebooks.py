@@ -42,6 +42,7 @@ OUTPUTS = {
         "maps/05-checking-points-at-scale.html",
         "notebooks/data/synthetic-acled-format-sample.csv",
     ],
+    "06-kyrgyzstan-tajikistan": ["maps/06-kyrgyzstan-tajikistan.html"],
 }
 MAX_MAP_BYTES = 1_000_000
 CELL_TIMEOUT_S = 300

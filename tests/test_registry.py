@@ -31,6 +31,10 @@ REQUIRED_LAYERS = {"lines", "territories", "incidents", "places", "claims", "dem
 def test_case_is_registered_with_every_layer():
     assert "armenia-azerbaijan" in REGISTRY["datasets"]
     assert REQUIRED_LAYERS | {"case"} <= set(REGISTRY["datasets"]["armenia-azerbaijan"]["files"])
+    # the second bundled case has no claims layer (its curated claims are left out, with reasons)
+    kgz_tjk = REGISTRY["datasets"]["kyrgyzstan-tajikistan"]
+    assert (REQUIRED_LAYERS - {"claims"}) | {"case"} <= set(kgz_tjk["files"])
+    assert kgz_tjk["claims_left_out"] and "claims" not in kgz_tjk["files"]
 
 
 @pytest.mark.parametrize(("name", "key", "meta"), FILES, ids=[f"{n}:{k}" for n, k, _ in FILES])
@@ -93,12 +97,14 @@ def test_package_sources_are_pinned_by_version_and_sha256():
         assert pkg["version"] and len(pkg["sha256"]) == 64
 
 
-def test_line_and_territory_source_columns_name_registry_entries():
-    case = REGISTRY["datasets"]["armenia-azerbaijan"]["files"]
+@pytest.mark.parametrize("name", sorted(REGISTRY["datasets"]))
+def test_line_and_territory_source_columns_name_registry_entries(name):
+    case = REGISTRY["datasets"][name]["files"]
     for key in ("lines", "territories"):
         doc = json.loads((GEODATA / case[key]["path"]).read_text(encoding="utf-8"))
         used = {f["properties"]["source"] for f in doc["features"]}
         assert used <= set(REGISTRY["sources"]), used - set(REGISTRY["sources"])
+        assert used == set(case[key]["sources"]), f"{name} {key}: rows and registry name different sources"
 
 
 def test_no_shared_reference_file_is_committed():

@@ -96,6 +96,7 @@ from borderkit.errors import (
     InputTooLargeError,
     OptionalDependencyError,
     Problem,
+    ValidationError,
 )
 from borderkit.schema import SCHEMAS, Column, LayerSchema
 
@@ -1535,7 +1536,14 @@ def detect_layer_kind(path: str | os.PathLike[str], *, encoding: str | None = No
         # the header did not tell: load the file as the readers do, so that a
         # broken file (no rows, truncated, bad bytes further down) gets the
         # reader's own message, and a CSV's WKT column its geometry type
-        kind = _kind_from(*_columns_and_geometry(os.fspath(path), encoding=encoding, full=True))
+        try:
+            kind = _kind_from(*_columns_and_geometry(os.fspath(path), encoding=encoding, full=True))
+        except ValidationError:
+            # a GPX file keeps points, routes and tracks in separate layers: loading it as lines to
+            # learn its columns fails for a file of waypoints, which is readable — its kind is unknown
+            if _suffix(os.fspath(path)) == ".gpx":
+                return None
+            raise
     return kind
 
 

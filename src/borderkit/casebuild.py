@@ -1588,7 +1588,7 @@ def _stepper(progress: bool, total: int) -> tuple[Callable[[str], None], Callabl
     return step, bar.close
 
 
-def build_case(parties: Iterable[str] = ("ARM", "AZE"), *, name: str | None = None, output: str | Path | None = None,
+def build_case(parties: Iterable[str] | str, *, name: str | None = None, output: str | Path | None = None,
                cache_dir: str | Path | None = None, progress: bool = True, overwrite: bool = False,
                sources: Mapping[str, str | Path] | None = None) -> Path:
     """Build a case folder for two neighbouring countries from the pinned registry packages.

@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 import borderkit.errors as errors
+from borderkit.cases import case_config
 from borderkit.cli.main import cli
 from borderkit.cli.validate_cmd import SHOWN_PER_PROBLEM
 from borderkit.io import read_layer
@@ -34,6 +35,11 @@ make_bad_inputs = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(make_bad_inputs)
 
 CASES: list[dict[str, Any]] = json.loads((CORPUS / "manifest.json").read_text(encoding="utf-8"))
+
+# The corpus is realistic data of the bundled case: the API is given that case's region and
+# projected CRSs, as `borderkit validate` (default --case) gives them.
+_BUNDLED = case_config("armenia-azerbaijan")
+REGION = {"region": _BUNDLED.region, "projected_crs": _BUNDLED.projected_crs}
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +60,7 @@ def test_generator_is_deterministic_and_matches_the_committed_corpus(tmp_path):
 def _quiet_read(path: Path, case: dict[str, Any], **kw: Any) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", errors.GuessedEncodingWarning)
-        return read_layer(path, case["kind"], **kw)
+        return read_layer(path, case["kind"], **REGION, **kw)
 
 
 def _check_api(path: Path, case: dict[str, Any]) -> None:
@@ -218,3 +224,37 @@ def test_geoparquet_is_validated_without_gdal(tmp_path):
     result = CliRunner().invoke(cli, ["validate", str(path)])
     assert result.exit_code == 0, result.output
     assert "valid places layer, 1 rows" in result.output
+
+
+def test_validate_and_check_use_the_region_of_the_case(tmp_path):
+    """``--case DIR`` gives the readers that case's region; the default is the bundled case; ``check --lines``
+    alone has none. Osh (72.80 E, 40.53 N) written with x and y swapped reads as 40.53 E, 72.80 N: in range,
+    outside both regions as written, inside the second case's region (the bounding box of its line) once swapped."""
+    from borderkit.cases import new_case
+
+    line = tmp_path / "line.geojson"
+    line.write_text(json.dumps({"type": "FeatureCollection", "features": [{
+        "type": "Feature",
+        "properties": {"line_id": "t1", "name": "test line", "source": "test", "source_version": "1",
+                       "source_date": "2020", "scale_or_accuracy_m": 100, "licence": "CC0", "attribution": "",
+                       "claimant": "cartographic", "left_party": "KGZ", "right_party": "TJK", "section": ""},
+        "geometry": {"type": "LineString", "coordinates": [[70.0, 40.0], [74.0, 41.0]]}}]}), encoding="utf-8")
+    case = new_case(tmp_path / "kgz-tjk", lines=line)
+    assert case_config(case).region == (70.0, 40.0, 74.0, 41.0)
+    points = tmp_path / "places.csv"
+    points.write_text("place_id,kind,name_en,latitude,longitude\nosh,city,Osh,72.80,40.53\n", encoding="utf-8")
+
+    other = CliRunner().invoke(cli, ["validate", str(points), "--case", str(case)])
+    assert other.exit_code == 1, other.output
+    assert "row 1, column 'latitude': looks like latitude and longitude are swapped; swapping puts it in the " \
+           "case region (70.0–74.0 E, 40.0–41.0 N)" in other.output
+    bundled = CliRunner().invoke(cli, ["validate", str(points)])  # the bundled case's region does not see it
+    assert bundled.exit_code == 0 and "valid places layer, 1 rows" in bundled.output, bundled.output
+
+    pts = tmp_path / "pts.csv"
+    pts.write_text("name,lat,lon\nOsh,72.80,40.53\n", encoding="utf-8")
+    checked = CliRunner().invoke(cli, ["check", str(pts), "--case", str(case)])
+    assert checked.exit_code == 1 and "swapping puts it in the case region" in checked.output, checked.output
+    lines_only = CliRunner().invoke(cli, ["check", str(pts), "--lines", str(line)])  # no case: no region
+    assert lines_only.exit_code == 0, lines_only.output
+    assert "region" not in lines_only.output

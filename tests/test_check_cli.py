@@ -332,9 +332,13 @@ def test_semicolon_and_utf16_csv(run, tmp_path, encoding):
     ],
 )
 def test_plain_table_validation_one_line_and_collect(run, tmp_path, row, column, text):
+    from borderkit.cases import case_config
     from borderkit.errors import ValidationError
     from borderkit.locate import check_file
 
+    # what the CLI passes for its default case: the bundled case file's region and projected CRSs
+    config = case_config("armenia-azerbaijan")
+    region = {"region": config.region, "projected_crs": config.projected_crs}
     src = tmp_path / "pts.csv"
     src.write_text(f"name,lat,lon,precision_m\nGoris,39.51,46.34,100\n{row}\nSisian,39.52,46.03,\n", encoding="utf-8")
     res = run("check", src)
@@ -343,9 +347,9 @@ def test_plain_table_validation_one_line_and_collect(run, tmp_path, row, column,
     assert len(line.splitlines()) == 1 and "Traceback" not in line
     assert str(src) in line and "row 2" in line and f"column {column!r}" in line and text in line
     with pytest.raises(ValidationError, match="row 2"):
-        check_file(src)
+        check_file(src, **region)
     # errors="collect": rows in = rows out + rows rejected, the bad row named with its problem
-    fc = check_file(src, errors="collect")
+    fc = check_file(src, errors="collect", **region)
     assert list(fc.table["name"]) == ["Goris", "Sisian"]
     assert list(fc.rejected["row"]) == [2] and text in fc.rejected["problems"][0]
     rej = tmp_path / "rejected.csv"

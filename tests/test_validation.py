@@ -20,6 +20,7 @@ import shapely
 from pyproj import Transformer
 from shapely.geometry import LineString, Point, Polygon
 
+from borderkit.cases import case_config
 from borderkit.errors import (
     CRSError,
     EmptyFileError,
@@ -46,6 +47,11 @@ pytestmark = [
 # ---------------------------------------------------------------------------
 # helpers
 # ---------------------------------------------------------------------------
+
+# The region and projected CRSs of the bundled case, from its case file (what the CLI passes
+# by default): the library itself holds no region, so the tests that rely on one pass it.
+_AA = case_config("armenia-azerbaijan")
+AA = {"region": _AA.region, "projected_crs": _AA.projected_crs}
 
 PLACES_HEADER = "place_id,kind,name_en,latitude,longitude"
 GOOD_PLACES = [
@@ -258,13 +264,16 @@ def test_swapped_latitude_longitude_csv(tmp_path: Path) -> None:
         swapped.append(",".join([a, b, c, lon, lat]))
     path = write_csv(tmp_path / "p.csv", PLACES_HEADER, swapped)
     with pytest.raises(ValidationError) as exc:
-        read_places(path)
+        read_places(path, **AA)
     assert_problems(exc.value, path, [(i, "latitude") for i in range(1, 7)])
     for p in exc.value.problems:
         assert SWAP_PHRASE in p.message
+        assert "(43.4–50.9 E, 38.3–41.9 N)" in p.message  # the case file's region, as written there
         assert "swap the columns 'latitude' and 'longitude'" in p.message
     # the check can be turned off for data that really is there
-    assert len(read_places(path, swap_check=False)) == 6
+    assert len(read_places(path, swap_check=False, **AA)) == 6
+    # without a region these are valid coordinates (in the Caspian/Russia): nothing to say
+    assert len(read_places(path)) == 6
 
 
 def test_swapped_rows_among_good_ones(tmp_path: Path) -> None:
@@ -272,7 +281,7 @@ def test_swapped_rows_among_good_ones(tmp_path: Path) -> None:
     rows[2] = "sisian,town,Sisian,46.0322,39.5206"
     path = write_csv(tmp_path / "p.csv", PLACES_HEADER, rows)
     with pytest.raises(ValidationError) as exc:
-        read_places(path)
+        read_places(path, **AA)
     assert_problems(exc.value, path, [(3, "latitude")])
     assert SWAP_PHRASE in str(exc.value)
 
@@ -286,7 +295,7 @@ def test_swapped_geojson(tmp_path: Path) -> None:
     path = tmp_path / "p.geojson"
     pyogrio.write_dataframe(gdf, path)
     with pytest.raises(ValidationError) as exc:
-        read_places(path)
+        read_places(path, **AA)
     assert_problems(exc.value, path, [(1, "geometry"), (2, "geometry")])
     assert SWAP_PHRASE in exc.value.problems[0].message
 
@@ -299,8 +308,71 @@ def test_swap_check_can_be_turned_off_for_data_outside_the_region() -> None:
         geometry=[Point(39.0, 45.0), Point(39.7, 47.2), Point(41.97, 45.04)],
         crs="EPSG:4326",
     )
-    assert [p.row for p in find_problems(gdf, "places")] == [1, 2]
-    assert find_problems(gdf, "places", swap_check=False) == []
+    assert [p.row for p in find_problems(gdf, "places", **AA)] == [1, 2]
+    assert find_problems(gdf, "places", swap_check=False, **AA) == []
+    assert find_problems(gdf, "places") == []  # no region given: nothing region-specific
+
+
+# A second case's region (a Kyrgyzstan–Tajikistan-like box), given the way a case file gives it.
+KGZ_TJK = {"region": (67.3, 36.6, 78.7, 43.3), "projected_crs": ("EPSG:32642", "EPSG:32643")}
+
+
+def test_a_second_region_catches_a_swapped_point_there() -> None:
+    # Osh is at 72.80 E, 40.53 N; written with x and y swapped it reads as 40.53 E, 72.80 N (the
+    # Barents Sea): in range, so only a region can tell that it is swapped
+    gdf = gpd.GeoDataFrame(
+        {"place_id": ["osh", "osh-swapped"], "kind": ["city"] * 2, "name_en": ["Osh"] * 2},
+        geometry=[Point(72.80, 40.53), Point(40.53, 72.80)],
+        crs="EPSG:4326",
+    )
+    problems = find_problems(gdf, "places", **KGZ_TJK)
+    assert [(p.row, p.column) for p in problems] == [(2, "geometry")]
+    assert "swapping puts it in the case region (67.3–78.7 E, 36.6–43.3 N)" in problems[0].message
+    # the other case's region does not see it, and without a region there is nothing to say
+    assert find_problems(gdf, "places", **AA) == []
+    assert find_problems(gdf, "places") == []
+
+
+def test_without_a_region_only_region_free_checks_speak() -> None:
+    # a latitude out of range whose values are in range once swapped needs no region; swapping gives
+    # a latitude > 90 only for a longitude > 90: Lhasa (91.11 E, 29.65 N) written the wrong way round
+    gdf = gpd.GeoDataFrame(
+        {"place_id": ["lhasa"], "kind": ["city"], "name_en": ["Lhasa"]},
+        geometry=[Point(29.65, 91.11)],
+        crs="EPSG:4326",
+    )
+    free = find_problems(gdf, "places")
+    assert [(p.row, p.column) for p in free] == [(1, "geometry")]
+    msg = free[0].message
+    assert "latitude 91.11 is outside -90…90" in msg and "swapped" in msg
+    assert "region" not in msg
+    # with a region it lands outside of, the out-of-range value is reported as such (no swap claimed)
+    with_region = find_problems(gdf, "places", **KGZ_TJK)
+    assert [p.row for p in with_region] == [1]
+    assert "latitude 91.11 is outside -90…90; correct the value" in with_region[0].message
+    assert "swapped" not in with_region[0].message
+
+
+def test_projected_hint_names_the_case_crs_only_when_given() -> None:
+    # Khujand (69.62 E, 40.28 N) in UTM zone 42N (66–72 E: zone = floor((69.62 + 180) / 6) + 1 = 42)
+    x, y = Transformer.from_crs("EPSG:4326", "EPSG:32642", always_xy=True).transform(69.62, 40.28)
+    gdf = gpd.GeoDataFrame(
+        {"place_id": ["khujand"], "kind": ["city"], "name_en": ["Khujand"]}, geometry=[Point(x, y)], crs="EPSG:4326"
+    )
+    (case,) = find_problems(gdf, "places", **KGZ_TJK)
+    assert "read as EPSG:32642 (WGS 84 / UTM zone 42N) they fall in the case region" in case.message
+    assert "crs='EPSG:32642'" in case.message
+    (free,) = find_problems(gdf, "places")
+    assert "look like a projected CRS in metres" in free.message and "declare the CRS" in free.message
+    assert "EPSG:" not in free.message.split("the layer says")[1].split(";", 1)[1]
+    assert "region" not in free.message
+    # candidates without a region: named, none claimed to fit
+    (named,) = find_problems(gdf, "places", projected_crs=["EPSG:32642", "EPSG:32643"])
+    assert "'EPSG:32642', 'EPSG:32643'" in named.message and "region" not in named.message
+    # UTM zones all give the same numbers, so under the bundled case's zones these metres land in
+    # its region; with candidates none of which puts them in the region, all are listed, none chosen
+    (other,) = find_problems(gdf, "places", region=KGZ_TJK["region"], projected_crs=AA["projected_crs"])
+    assert "'EPSG:32638'" in other.message and "none of them puts the data in the case region" in other.message
 
 
 def test_projected_coordinates_labelled_wgs84(tmp_path: Path) -> None:
@@ -315,7 +387,7 @@ def test_projected_coordinates_labelled_wgs84(tmp_path: Path) -> None:
     path = tmp_path / "p.geojson"
     pyogrio.write_dataframe(gdf, path)
     with pytest.raises(CRSError) as exc:
-        read_places(path)
+        read_places(path, **AA)
     assert isinstance(exc.value, ValueError)
     assert_problems(exc.value, path, [(1, "geometry"), (2, "geometry"), (3, "geometry")])
     msg = exc.value.problems[0].message
@@ -401,7 +473,10 @@ def test_geopackage_without_srs(tmp_path: Path) -> None:
     path2 = tmp_path / "utm.gpkg"
     pyogrio.write_dataframe(utm, path2)
     with pytest.raises(CRSError, match="crs='EPSG:32638'"):
-        read_places(path2)
+        read_places(path2, **AA)
+    with pytest.raises(CRSError, match="look projected") as exc:
+        read_places(path2)  # no case: the CRS is asked for, no zone is guessed
+    assert "EPSG:32638" not in str(exc.value) and "case region" not in str(exc.value)
 
 
 def test_geoparquet_with_null_crs(tmp_path: Path) -> None:

@@ -47,6 +47,7 @@ from __future__ import annotations
 import math
 import re
 import weakref
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, NamedTuple
@@ -1321,6 +1322,8 @@ def check_file(
     layer: Any = None,
     crs: Any = None,
     encoding: str | None = None,
+    region: tuple[float, float, float, float] | None = None,
+    projected_crs: Sequence[str] | None = None,
     chunk_size: int = _FILE_CHUNK,
     progress: Any = None,
     lines: Any = None,
@@ -1342,8 +1345,9 @@ def check_file(
         ``"raise"`` (default): any bad row raises one
         :class:`~borderkit.errors.ValidationError` naming file, row and column.
         ``"collect"``: bad rows are returned in ``rejected`` and the others checked.
-    layer, crs, encoding
-        As in :func:`borderkit.io.readers.read_layer`.
+    layer, crs, encoding, region, projected_crs
+        As in :func:`borderkit.io.readers.read_layer` (the region and projected CRSs
+        of a case, e.g. ``borderkit.cases.case_config(name)``; default none).
     expect, expect_column, default_precision_m, sources, method, combine, chunk_size, progress
         As in :func:`check_table`.
     lines, territories, case
@@ -1356,7 +1360,8 @@ def check_file(
     """
     from borderkit.io.readers import read_points
 
-    res = read_points(path, layer=layer, errors=errors, crs=crs, encoding=encoding)  # type: ignore[arg-type]
+    res = read_points(path, layer=layer, errors=errors, crs=crs, encoding=encoding,  # type: ignore[arg-type]
+                      region=region, projected_crs=projected_crs)
     good, rejected = res if isinstance(res, tuple) else (res, None)
     if len(good) == 0:
         problems = list(rejected.attrs.get("problems", [])) if rejected is not None else []

@@ -37,6 +37,12 @@ Besides the schema: numbers must be finite (``inf``/``1e400`` are refused), a
 point at exactly (0, 0) is a missing location, a line must not have the same
 party on both sides, and no segment may be a spike (:data:`SPIKE_MIN_KM`) or
 longer than :data:`MAX_SEGMENT_KM` (geodesic lengths on WGS84, vectorised).
+Swapped latitude/longitude and coordinates in metres labelled as degrees are
+reported everywhere; given the case's ``region`` and ``projected_crs`` (keyword
+arguments, from ``borderkit.cases.case_config(name)``), the messages are sharper:
+data that lands in the region only once swapped is called swapped, and the
+projected CRS that puts metres in the region is named. The library holds no region
+of its own.
 
 Row numbers
 -----------
@@ -88,9 +94,8 @@ if TYPE_CHECKING:  # geopandas is imported on first use only
     from geopandas import GeoDataFrame
 
 __all__ = [
-    "CASE_REGION",
     "LAYER_KINDS",
-    "PROJECTED_CANDIDATES",
+    "Region",
     "GeometryRepairedWarning",
     "validate_layer",
     "validate_lines",
@@ -105,6 +110,7 @@ __all__ = [
     "to_text",
     "short_repr",
     "guess_projected_crs",
+    "projected_hint",
     "layer_schema",
     "MAX_SEGMENT_KM",
     "SPIKE_MIN_KM",
@@ -113,28 +119,19 @@ __all__ = [
     "parse_names",
 ]
 
-CASE_REGION: tuple[float, float, float, float] = (43.4, 38.3, 50.9, 41.9)
-"""The case region as (west, south, east, north) in degrees: 43.4-50.9 E, 38.3-41.9 N.
+Region = tuple[float, float, float, float]
+"""A region as (west, south, east, north) in degrees, e.g. a case's ``CaseConfig.region``.
 
-Used by the swapped latitude/longitude check and to recognise projected
-coordinates: data that lands here only after swapping x/y (or only after
-reading it in another CRS) was almost certainly written that way by mistake.
+Given to the readers and validators (``region=``), it drives the swapped
+latitude/longitude check and the naming of a projected CRS: data that lands in
+the region only after swapping x/y (or only after reading it in another CRS) was
+almost certainly written that way by mistake. Without a region, only what needs
+none is checked (a latitude out of range that fits once swapped, metres
+labelled as degrees).
 """
 
 LAYER_KINDS: tuple[str, ...] = ("lines", "territories", "incidents", "places")
 """Layer kinds that carry a geometry (``claims`` is a plain table)."""
-
-PROJECTED_CANDIDATES: tuple[tuple[str, str], ...] = (
-    ("EPSG:32638", "WGS 84 / UTM zone 38N"),
-    ("EPSG:32639", "WGS 84 / UTM zone 39N"),
-    ("EPSG:32637", "WGS 84 / UTM zone 37N"),
-    ("EPSG:3857", "WGS 84 / Pseudo-Mercator"),
-)
-"""Projected CRSs tried when coordinates in metres are labelled as degrees.
-
-The first one under which the data falls in :data:`CASE_REGION` is named in
-the error message as the CRS to pass.
-"""
 
 _PROJECTED_THRESHOLD = 1000.0
 """A coordinate larger than this (in absolute value) is metres, not degrees."""
@@ -558,32 +555,82 @@ def _boxes_intersect(
     return (x1 >= w) & (x0 <= e) & (y1 >= s) & (y0 <= n)
 
 
-def guess_projected_crs(cx: np.ndarray, cy: np.ndarray) -> list[str | None]:
-    """For each centre (metres), the first of :data:`PROJECTED_CANDIDATES` that puts it in
-    :data:`CASE_REGION` (``"EPSG:32638 (WGS 84 / UTM zone 38N)"``), or None."""
+def _crs_with_name(code: str) -> str:
+    """``"EPSG:32638 (WGS 84 / UTM zone 38N)"``: a CRS as the user wrote it, with pyproj's name."""
+    from pyproj import CRS
+
+    return f"{code} ({CRS.from_user_input(code).name})"
+
+
+def guess_projected_crs(
+    cx: np.ndarray, cy: np.ndarray, *, region: Region | None, candidates: Sequence[str] | None
+) -> list[str | None]:
+    """For each centre (metres), the first of *candidates* that puts it in *region*, or None.
+
+    Parameters
+    ----------
+    cx, cy
+        Centres of features (x, y) whose numbers are metres labelled as degrees.
+    region
+        (west, south, east, north) in degrees, e.g. ``CaseConfig.region``; None: no guess.
+    candidates
+        Projected CRSs to try, in order (anything pyproj takes, e.g. ``"EPSG:32638"``),
+        e.g. ``CaseConfig.projected_crs``; None or empty: no guess.
+
+    Returns
+    -------
+    list of str or None
+        One entry per centre: the candidate with its name (``"EPSG:32638 (WGS 84 / UTM
+        zone 38N)"``) under which the centre falls in *region*, None when none does (or
+        without a region or candidates).
+    """
     from pyproj import Transformer
 
     out: list[str | None] = [None] * len(cx)
+    if region is None or not candidates:
+        return out
+    w, s, e, n = region
     todo = np.ones(len(cx), dtype=bool)
-    for code, name in PROJECTED_CANDIDATES:
+    for code in candidates:
         if not todo.any():
             break
         tr = Transformer.from_crs(code, "EPSG:4326", always_xy=True)
         lon, lat = tr.transform(cx, cy)
         lon = np.asarray(lon, dtype=float)
         lat = np.asarray(lat, dtype=float)
-        inside = (
-            np.isfinite(lon)
-            & np.isfinite(lat)
-            & (lon >= CASE_REGION[0])
-            & (lon <= CASE_REGION[2])
-            & (lat >= CASE_REGION[1])
-            & (lat <= CASE_REGION[3])
-        )
-        for i in np.flatnonzero(inside & todo):
-            out[i] = f"{code} ({name})"
+        with np.errstate(invalid="ignore"):
+            inside = np.isfinite(lon) & np.isfinite(lat) & (lon >= w) & (lon <= e) & (lat >= s) & (lat <= n)
+        hits = np.flatnonzero(inside & todo)
+        if len(hits):
+            label = _crs_with_name(code)
+            for i in hits:
+                out[i] = label
         todo &= ~inside
     return out
+
+
+def projected_hint(guess: str | None, *, region: Region | None, candidates: Sequence[str] | None) -> str:
+    """The fix named when coordinates in metres are labelled as degrees (or have no CRS).
+
+    *guess* is an entry of :func:`guess_projected_crs`; without one, the *candidates*
+    are named when given, else the user is asked to declare the CRS.
+    """
+    if guess:
+        return (
+            f"read as {guess} they fall in the case region — pass crs={guess.split(' ')[0]!r} to the reader "
+            "(or gdf.set_crs(..., allow_override=True))"
+        )
+    if candidates:
+        named = ", ".join(repr(c) for c in candidates)
+        where = "" if region is None else ", though none of them puts the data in the case region"
+        return (
+            f"set the CRS they were written in with the reader's crs= (or gdf.set_crs(..., "
+            f"allow_override=True)); the case's projected CRSs are {named}{where}"
+        )
+    return (
+        "declare the CRS they were written in (e.g. the UTM zone of the data) with the reader's crs= "
+        "or gdf.set_crs(..., allow_override=True)"
+    )
 
 
 def _check_geometry(
@@ -595,6 +642,8 @@ def _check_geometry(
     crs_label: str,
     check_coordinates: bool,
     swap_check: bool,
+    region: Region | None,
+    projected_crs: Sequence[str] | None,
     repair: bool,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Check geometries; return (possibly repaired geometries, repaired mask)."""
@@ -667,52 +716,58 @@ def _check_geometry(
             lat_bad = present & ((y0 < -90) | (y1 > 90))
             out = lon_bad | lat_bad
             big = present & (np.nanmax(np.abs(b), axis=1, initial=0.0) > _PROJECTED_THRESHOLD)
-            orig_in = present & _boxes_intersect(x0, y0, x1, y1, CASE_REGION)
-            swap_in = present & _boxes_intersect(y0, x0, y1, x1, CASE_REGION)
+            # in range once x and y are swapped (needs no region)
+            fits_swapped = (x0 >= -90) & (x1 <= 90) & (y0 >= -180) & (y1 <= 180)
+        if coord_columns:
+            fix = f"swap the columns {ycol!r} and {xcol!r}"
+        else:
+            fix = "swap x and y (x must be longitude, y latitude), e.g. re-export with the axis order fixed"
         swapped = np.zeros(n, dtype=bool)
-        if swap_check:
-            # outside the region (or out of range) as written, inside it once
-            # x and y are swapped: almost certainly written the wrong way round
+        if swap_check and region is not None:
+            # outside the region (or out of range) as written, inside it once x and y are
+            # swapped: almost certainly written the wrong way round
+            with np.errstate(invalid="ignore"):
+                orig_in = _boxes_intersect(x0, y0, x1, y1, region)
+                swap_in = _boxes_intersect(y0, x0, y1, x1, region)
             swapped = present & ~big & ~orig_in & swap_in
-        if swapped.any():
-            if coord_columns:
-                fix = f"swap the columns {ycol!r} and {xcol!r}"
-            else:
-                fix = (
-                    "swap x and y (x must be longitude, y latitude), e.g. re-export with the axis order fixed"
-                )
+            west, south, east, north = region
             log.add_rows(
                 swapped,
                 ycol if coord_columns else gcol,
                 lambda p: (
                     f"looks like latitude and longitude are swapped; swapping puts it in the case region "
-                    f"({CASE_REGION[0]}–{CASE_REGION[2]} E, {CASE_REGION[1]}–{CASE_REGION[3]} N) — {fix} "
+                    f"({west}–{east} E, {south}–{north} N) — {fix} "
                     f"(read now as longitude {_num(x0[p])}, latitude {_num(y0[p])})"
+                ),
+                block=(gcol,),
+            )
+        elif swap_check:
+            # without a region, only what needs none: a latitude out of range whose values
+            # are in range once swapped (with a region, such data that does not land in it
+            # is reported as out of range: the region is the better test)
+            swapped = present & lat_bad & fits_swapped
+            log.add_rows(
+                swapped,
+                ycol if coord_columns else gcol,
+                lambda p: (
+                    f"latitude {_num(y1[p] if y1[p] > 90 else y0[p])} is outside -90…90 but the values are in "
+                    f"range once swapped: looks like latitude and longitude are swapped — {fix}, or correct "
+                    f"the value (read now as longitude {_num(x0[p])}, latitude {_num(y0[p])})"
                 ),
                 block=(gcol,),
             )
         proj = big & ~swapped
         if proj.any():
             pos = np.flatnonzero(proj)
-            guesses = guess_projected_crs((x0[pos] + x1[pos]) / 2, (y0[pos] + y1[pos]) / 2)
-            msgs = []
-            for p, guess in zip(pos, guesses, strict=True):
-                head = (
-                    f"coordinates ({_num(x0[p])}, {_num(y0[p])}) look like a projected CRS in metres, "
-                    f"not longitude/latitude degrees, but the layer says {crs_label}"
-                )
-                if guess:
-                    tail = (
-                        f"; read as {guess} they fall in the case region — pass "
-                        f"crs={guess.split(' ')[0]!r} to the reader "
-                        "(or gdf.set_crs(..., allow_override=True))"
-                    )
-                else:
-                    tail = (
-                        "; set the CRS they were written in, e.g. UTM zone 38N (crs='EPSG:32638'), "
-                        "with the reader's crs= or gdf.set_crs(..., allow_override=True)"
-                    )
-                msgs.append(head + tail)
+            guesses = guess_projected_crs(
+                (x0[pos] + x1[pos]) / 2, (y0[pos] + y1[pos]) / 2, region=region, candidates=projected_crs
+            )
+            msgs = [
+                f"coordinates ({_num(x0[p])}, {_num(y0[p])}) look like a projected CRS in metres, "
+                f"not longitude/latitude degrees, but the layer says {crs_label}; "
+                + projected_hint(guess, region=region, candidates=projected_crs)
+                for p, guess in zip(pos, guesses, strict=True)
+            ]
             log.add_rows(pos, ycol if coord_columns else gcol, msgs, category="crs", block=(gcol,))
         rest = out & ~swapped & ~big
         if rest.any():
@@ -985,6 +1040,8 @@ def conform(
     source_columns: dict[str, str] | None = None,
     repair: bool = False,
     swap_check: bool = True,
+    region: Region | None = None,
+    projected_crs: Sequence[str] | None = None,
     missing_hint: str = "",
 ) -> Any:
     """Bring ``frame`` to ``schema``; record every problem in ``log``.
@@ -992,7 +1049,8 @@ def conform(
     Returns the conformed GeoDataFrame (all rows, bad ones included: callers
     decide whether to raise or split). Internal to borderkit: the readers call
     it with extra context (row numbers, coordinate columns, original column
-    names for messages).
+    names for messages). *repair*, *swap_check*, *region* and *projected_crs* are
+    those of :func:`validate_layer`.
     """
     import geopandas as gpd
 
@@ -1071,6 +1129,8 @@ def conform(
         crs_label=crs_label,
         check_coordinates=check_coordinates,
         swap_check=swap_check,
+        region=region,
+        projected_crs=projected_crs,
         repair=repair,
     )
 
@@ -1502,6 +1562,8 @@ def find_problems(
     path: str | None = None,
     repair: bool = False,
     swap_check: bool = True,
+    region: Region | None = None,
+    projected_crs: Sequence[str] | None = None,
 ) -> list[Problem]:
     """Every problem of ``gdf`` as a ``kind`` layer (an empty list when it is fine).
 
@@ -1513,14 +1575,15 @@ def find_problems(
         ``"lines"``, ``"territories"``, ``"incidents"`` or ``"places"``.
     path
         File named in the problems.
-    repair, swap_check
+    repair, swap_check, region, projected_crs
         As in :func:`validate_layer`.
     """
     schema = layer_schema(kind)
     log = IssueLog(len(gdf), path=path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", GeometryRepairedWarning)
-        conform(gdf, schema, log, repair=repair, swap_check=swap_check)
+        conform(gdf, schema, log, repair=repair, swap_check=swap_check, region=region,
+                projected_crs=projected_crs)
     return log.problems()
 
 
@@ -1531,6 +1594,8 @@ def validate_layer(
     path: str | None = None,
     repair: bool = False,
     swap_check: bool = True,
+    region: Region | None = None,
+    projected_crs: Sequence[str] | None = None,
 ) -> GeoDataFrame:
     """Check ``gdf`` against the ``kind`` schema and return its conformed copy.
 
@@ -1548,8 +1613,20 @@ def validate_layer(
         repaired rows are marked in a ``geometry_repaired`` column and a
         :class:`GeometryRepairedWarning` is emitted.
     swap_check
-        Report points/lines that land in :data:`CASE_REGION` only after
-        swapping x and y (a heuristic; turn off for data far from the region).
+        Report points/lines written with x and y swapped (a heuristic; turn off for
+        data that really lies where the swapped reading would put it). Without
+        *region*: a latitude out of -90…90 whose values are in range once swapped.
+        With *region*: data outside it as written that lands in it once swapped
+        (out-of-range data that does not is reported as out of range).
+    region
+        (west, south, east, north) in degrees where the data is expected, e.g. a
+        case's ``CaseConfig.region`` (``borderkit.cases.case_config(name).region``).
+        None (default): no region-specific check.
+    projected_crs
+        Projected CRSs to name when coordinates in metres are labelled as degrees,
+        e.g. a case's ``CaseConfig.projected_crs``: the first under which the data falls
+        in *region* is named as the CRS to pass (without a region, all are listed).
+        None (default): the message asks to declare the CRS.
 
     Returns
     -------
@@ -1564,13 +1641,21 @@ def validate_layer(
     """
     schema = layer_schema(kind)
     log = IssueLog(len(gdf), path=path)
-    result = conform(gdf, schema, log, repair=repair, swap_check=swap_check)
+    result = conform(
+        gdf, schema, log, repair=repair, swap_check=swap_check, region=region, projected_crs=projected_crs
+    )
     log.raise_if_any()
     return result
 
 
 def validate_lines(
-    gdf: GeoDataFrame, *, path: str | None = None, repair: bool = False, swap_check: bool = True
+    gdf: GeoDataFrame,
+    *,
+    path: str | None = None,
+    repair: bool = False,
+    swap_check: bool = True,
+    region: Region | None = None,
+    projected_crs: Sequence[str] | None = None,
 ) -> GeoDataFrame:
     """Check a lines layer against :data:`borderkit.schema.LINES`; return its conformed copy.
 
@@ -1580,7 +1665,7 @@ def validate_lines(
         The layer, in any declared CRS.
     path
         File the layer came from, named in every problem.
-    repair, swap_check
+    repair, swap_check, region, projected_crs
         See :func:`validate_layer`.
 
     Returns
@@ -1593,11 +1678,20 @@ def validate_lines(
     borderkit.errors.ValidationError
         With every problem in ``.problems``.
     """
-    return validate_layer(gdf, LINES.kind, path=path, repair=repair, swap_check=swap_check)
+    return validate_layer(
+        gdf, LINES.kind, path=path, repair=repair, swap_check=swap_check, region=region,
+        projected_crs=projected_crs,
+    )
 
 
 def validate_territories(
-    gdf: GeoDataFrame, *, path: str | None = None, repair: bool = False, swap_check: bool = True
+    gdf: GeoDataFrame,
+    *,
+    path: str | None = None,
+    repair: bool = False,
+    swap_check: bool = True,
+    region: Region | None = None,
+    projected_crs: Sequence[str] | None = None,
 ) -> GeoDataFrame:
     """Check a territories layer against :data:`borderkit.schema.TERRITORIES`; return its conformed copy.
 
@@ -1607,7 +1701,7 @@ def validate_territories(
         The layer, in any declared CRS.
     path
         File the layer came from, named in every problem.
-    repair, swap_check
+    repair, swap_check, region, projected_crs
         See :func:`validate_layer`.
 
     Returns
@@ -1620,11 +1714,20 @@ def validate_territories(
     borderkit.errors.ValidationError
         With every problem in ``.problems``.
     """
-    return validate_layer(gdf, TERRITORIES.kind, path=path, repair=repair, swap_check=swap_check)
+    return validate_layer(
+        gdf, TERRITORIES.kind, path=path, repair=repair, swap_check=swap_check, region=region,
+        projected_crs=projected_crs,
+    )
 
 
 def validate_incidents(
-    gdf: GeoDataFrame, *, path: str | None = None, repair: bool = False, swap_check: bool = True
+    gdf: GeoDataFrame,
+    *,
+    path: str | None = None,
+    repair: bool = False,
+    swap_check: bool = True,
+    region: Region | None = None,
+    projected_crs: Sequence[str] | None = None,
 ) -> GeoDataFrame:
     """Check an incidents layer against :data:`borderkit.schema.INCIDENTS`; return its conformed copy.
 
@@ -1634,7 +1737,7 @@ def validate_incidents(
         The layer, in any declared CRS.
     path
         File the layer came from, named in every problem.
-    repair, swap_check
+    repair, swap_check, region, projected_crs
         See :func:`validate_layer`.
 
     Returns
@@ -1647,11 +1750,20 @@ def validate_incidents(
     borderkit.errors.ValidationError
         With every problem in ``.problems``.
     """
-    return validate_layer(gdf, INCIDENTS.kind, path=path, repair=repair, swap_check=swap_check)
+    return validate_layer(
+        gdf, INCIDENTS.kind, path=path, repair=repair, swap_check=swap_check, region=region,
+        projected_crs=projected_crs,
+    )
 
 
 def validate_places(
-    gdf: GeoDataFrame, *, path: str | None = None, repair: bool = False, swap_check: bool = True
+    gdf: GeoDataFrame,
+    *,
+    path: str | None = None,
+    repair: bool = False,
+    swap_check: bool = True,
+    region: Region | None = None,
+    projected_crs: Sequence[str] | None = None,
 ) -> GeoDataFrame:
     """Check a places layer against :data:`borderkit.schema.PLACES`; return its conformed copy.
 
@@ -1661,7 +1773,7 @@ def validate_places(
         The layer, in any declared CRS.
     path
         File the layer came from, named in every problem.
-    repair, swap_check
+    repair, swap_check, region, projected_crs
         See :func:`validate_layer`.
 
     Returns
@@ -1674,4 +1786,7 @@ def validate_places(
     borderkit.errors.ValidationError
         With every problem in ``.problems``.
     """
-    return validate_layer(gdf, PLACES.kind, path=path, repair=repair, swap_check=swap_check)
+    return validate_layer(
+        gdf, PLACES.kind, path=path, repair=repair, swap_check=swap_check, region=region,
+        projected_crs=projected_crs,
+    )

@@ -36,6 +36,7 @@ import click
 
 from borderkit.cli.options import (
     case_option,
+    case_region,
     check_output,
     echo_json,
     echo_json_lines,
@@ -165,7 +166,7 @@ def check(ctx: click.Context, file: Path | None, lat: float | None, lon: float |
     kw = dict(output=output, rejected_path=rejected, overwrite=overwrite, as_json=as_json,
               quiet=verbosity < 0, expect=expect, expect_column=expect_column, default_precision_m=precision_m,
               sources=list(sources) or None, method=method, combine=combine, errors=errors, layer=layer,
-              encoding=encoding, chunk_size=chunk_size, **lines_kw)
+              encoding=encoding, chunk_size=chunk_size, **_file_region(case_name, user_lines), **lines_kw)
     across = _check_stdin(**kw) if str(file) == "-" else _check_file(file, **kw)
     if across:
         ctx.exit(EXIT_ACROSS)
@@ -195,6 +196,14 @@ def _check_dask(file: Path, output: Path, lines_kw: dict[str, Any], *, as_json: 
         click.echo(f"checked {summary.rows} points in {summary.partitions} row groups on {summary.workers} "
                    f"worker(s) in {summary.seconds:.1f} s; wrote {summary.output}", err=True)
     return any(s.get("across", 0) for s in summary.sources.values())
+
+
+def _file_region(case_name: str | None, user_lines: Any) -> dict[str, Any]:
+    """``region``/``projected_crs`` for reading FILE: those of the case checked against (--case, default the
+    bundled case); none when only the user's --lines are checked (their region is not known)."""
+    if case_name is None and user_lines is not None:
+        return {"region": None, "projected_crs": None}
+    return case_region(case_name)
 
 
 def _line_sources(case: Any, user_lines: Any) -> dict[str, Any]:

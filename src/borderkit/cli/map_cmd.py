@@ -9,7 +9,15 @@ from typing import Any
 
 import click
 
-from borderkit.cli.options import case_option, check_output, echo_json, json_option, lang_option, overwrite_option
+from borderkit.cli.options import (
+    case_option,
+    case_region,
+    check_output,
+    echo_json,
+    json_option,
+    lang_option,
+    overwrite_option,
+)
 from borderkit.datasets import DEFAULT_CASE
 from borderkit.io.kinds import detect_kind as detect_data_kind
 
@@ -23,8 +31,8 @@ _READERS = {
 }
 
 
-def _read(path: Path, kind: str) -> Any:
-    """A DATA file of a known kind, read by the library's readers."""
+def _read(path: Path, kind: str, region: dict[str, Any]) -> Any:
+    """A DATA file of a known kind, read by the library's readers (*region*: :func:`case_region`)."""
     if kind == "measurements":
         from borderkit.maps.measurements import read_measurements
 
@@ -36,10 +44,10 @@ def _read(path: Path, kind: str) -> Any:
         )
     import borderkit.io
 
-    return getattr(borderkit.io, _READERS[kind])(path)
+    return getattr(borderkit.io, _READERS[kind])(path, **region)
 
 
-def _collect(data: tuple[Path, ...]) -> dict[str, Any]:
+def _collect(data: tuple[Path, ...], region: dict[str, Any]) -> dict[str, Any]:
     import pandas as pd
 
     layers: dict[str, Any] = {}
@@ -54,7 +62,7 @@ def _collect(data: tuple[Path, ...]) -> dict[str, Any]:
                 raise click.UsageError(f"{path}: only one DEM can be drawn (already have {layers['dem']})")
             layers["dem"] = path
             continue
-        frame = _read(path, kind)
+        frame = _read(path, kind, region)
         if kind in layers:
             frame = pd.concat([layers[kind], frame], ignore_index=True)
             if hasattr(layers[kind], "crs"):
@@ -147,7 +155,7 @@ def map_(
     layers: dict[str, Any] = {}
     case = None
     if data:
-        layers = _collect(data)
+        layers = _collect(data, case_region(case_name))
         if case_name:
             from borderkit import datasets
 

@@ -145,6 +145,18 @@ case_option = click.option(
 (resolved by :func:`borderkit.registry.find_case`); ``None`` means the default case."""
 
 
+def case_region(case_name: str | None) -> dict[str, Any]:
+    """``region``/``projected_crs`` for the readers of users' files, from the case file of ``--case``.
+
+    ``case_name`` None means the default case (the bundled one). A case file without a
+    region gives ``None`` (the readers then run only the checks that need no region).
+    """
+    from borderkit.cases import case_config
+
+    config = case_config(case_name or DEFAULT_CASE)
+    return {"region": config.region, "projected_crs": config.projected_crs or None}
+
+
 def heights_options(fn: Any) -> Any:
     """``--observer-height``, ``--target-height``, ``--refraction``, ``--no-curvature``."""
     fn = click.option(

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from borderkit.cli.options import case_option, echo_json, json_option
+from borderkit.cli.options import case_option, case_region, echo_json, json_option
 
 KINDS = ("auto", "lines", "territories", "incidents", "places", "claims")
 
@@ -66,7 +66,9 @@ def _datum_hint(lines: Any, case_name: str | None) -> str | None:
     return str(report["message"]) if report["suggest"] else None
 
 
-def _check_file(path: Path, kind: str, case_name: str | None = None) -> dict[str, Any]:
+def _check_file(path: Path, kind: str, case_name: str | None = None,
+                region: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Validate one file; *region* is :func:`~borderkit.cli.options.case_region` of the case."""
     from borderkit.claims import read_claims
     from borderkit.errors import BorderkitWarning, ValidationError
     from borderkit.io import read_layer
@@ -90,7 +92,7 @@ def _check_file(path: Path, kind: str, case_name: str | None = None) -> dict[str
                 df = read_claims(path)
                 entry.update(rows=len(df), rows_valid=len(df), rows_rejected=0)
             else:
-                good, rejected = read_layer(path, k, errors="collect")
+                good, rejected = read_layer(path, k, errors="collect", **(region or {}))
                 if k == "lines":
                     hint = _datum_hint(good, case_name)
                     if hint is not None:
@@ -146,13 +148,19 @@ def validate(files: tuple[Path, ...], kind: str, case_name: str | None, as_json:
     Files larger than 256 MB (uncompressed) are refused unless the environment
     variable BORDERKIT_MAX_INPUT_MB raises the limit.
 
+    Coordinates are checked against --case's region (default: the bundled
+    case): data that lands in it only once latitude and longitude are swapped
+    is reported as swapped, and metres labelled as degrees name the case's
+    projected CRS that puts them there.
+
     A lines layer declared WGS84 near the --case's lines is also compared with
     them read as SK-42 (Pulkovo 1942): when it then matches clearly better, a
     warning says the datum may be mislabelled (the data are never changed).
 
     Exit code 0 when every file is valid, 1 when any problem was found.
     """
-    results = [_check_file(path, kind, case_name) for path in files]
+    region = case_region(case_name)
+    results = [_check_file(path, kind, case_name, region) for path in files]
     if as_json:
         echo_json(results)
     else:

@@ -105,6 +105,8 @@ if TYPE_CHECKING:  # geopandas is imported on first use only
 
     from geopandas import GeoDataFrame
 
+    from borderkit.validate import Region
+
 __all__ = [
     "read_layer",
     "read_lines",
@@ -320,24 +322,19 @@ def _drop_empty_driver_columns(frame: Any, driver: str) -> Any:
     return frame.drop(columns=drop) if drop else frame
 
 
-def _bounds_hint(gdf: Any) -> str:
-    from borderkit.validate import guess_projected_crs
+def _bounds_hint(gdf: Any, *, region: Region | None, projected_crs: Sequence[str] | None) -> str:
+    from borderkit.validate import guess_projected_crs, projected_hint
 
     b = gdf.geometry.total_bounds
     if not np.isfinite(b).all():
         return "pass crs= with the CRS the coordinates are in"
     if abs(b[0]) <= 180 and abs(b[2]) <= 180 and abs(b[1]) <= 90 and abs(b[3]) <= 90:
         return "its coordinates look like longitude/latitude degrees: pass crs='EPSG:4326' if they are WGS84"
-    guess = guess_projected_crs(np.array([(b[0] + b[2]) / 2]), np.array([(b[1] + b[3]) / 2]))[0]
-    if guess:
-        code = guess.split(" ")[0]
-        return (
-            f"its coordinates look projected (metres); read as {guess} they fall in the case region: "
-            f"pass crs={code!r}"
-        )
-    return (
-        "its coordinates look projected (metres): pass crs= with their CRS, "
-        "e.g. crs='EPSG:32638' (UTM zone 38N)"
+    guess = guess_projected_crs(
+        np.array([(b[0] + b[2]) / 2]), np.array([(b[1] + b[3]) / 2]), region=region, candidates=projected_crs
+    )[0]
+    return "its coordinates look projected (metres): " + projected_hint(
+        guess, region=region, candidates=projected_crs
     )
 
 
@@ -942,6 +939,8 @@ def read_layer(
     repair: bool = False,
     crs: Any = None,
     swap_check: bool = True,
+    region: Region | None = None,
+    projected_crs: Sequence[str] | None = None,
     encoding: str | None = None,
 ) -> Result:
     """Read a layer of ``kind`` from a file, validated against its schema.
@@ -970,8 +969,16 @@ def read_layer(
         ``"EPSG:32638"``): needed when the file has none, and overrides a wrong
         one. The result is always EPSG:4326.
     swap_check
-        Report data that lands in the case region only after swapping
-        latitude and longitude.
+        Report data written with latitude and longitude swapped (see
+        :func:`borderkit.validate.validate_layer`).
+    region
+        (west, south, east, north) in degrees where the data is expected, e.g. a
+        case's ``borderkit.cases.case_config(name).region``: data that lands in it
+        only once swapped is reported as swapped. None (default): only the checks
+        that need no region.
+    projected_crs
+        Projected CRSs to name when coordinates in metres are labelled as degrees
+        (e.g. the case's ``projected_crs``); None: the message asks for the CRS.
     encoding
         Text encoding of the file (default UTF-8), e.g. ``"cp1251"``.
 
@@ -1031,7 +1038,8 @@ def read_layer(
     elif gdf.crs is None:
         if loaded.crs_carrying:
             log.add_file(
-                f"{loaded.crs_missing_what}; {_bounds_hint(gdf)}, or fix the file",
+                f"{loaded.crs_missing_what}; "
+                f"{_bounds_hint(gdf, region=region, projected_crs=projected_crs)}, or fix the file",
                 column="geometry",
                 category="crs",
             )
@@ -1046,6 +1054,8 @@ def read_layer(
         source_columns=loaded.source_columns,
         repair=repair,
         swap_check=swap_check,
+        region=region,
+        projected_crs=projected_crs,
         missing_hint=missing_hint,
     )
     result.attrs["borderkit"] = {
@@ -1108,6 +1118,8 @@ def read_lines(
     repair: bool = False,
     crs: Any = None,
     swap_check: bool = True,
+    region: Region | None = None,
+    projected_crs: Sequence[str] | None = None,
     encoding: str | None = None,
     defaults: Mapping[str, Any] | None = None,
 ) -> Result:
@@ -1132,7 +1144,7 @@ def read_lines(
         that is not valid (``left_party="Armenia"``) is reported on the rows it filled.
     """
     kw: dict[str, Any] = {"layer": layer, "repair": repair, "crs": crs, "swap_check": swap_check,
-                          "encoding": encoding}
+                          "region": region, "projected_crs": projected_crs, "encoding": encoding}
     if defaults is None:
         return read_layer(path, "lines", errors=errors, **kw)
     return _read_with_defaults(path, "lines", LINE_DEFAULT_KEYS, defaults, errors=errors, **kw)
@@ -1234,6 +1246,8 @@ def read_territories(
     repair: bool = False,
     crs: Any = None,
     swap_check: bool = True,
+    region: Region | None = None,
+    projected_crs: Sequence[str] | None = None,
     encoding: str | None = None,
     defaults: Mapping[str, Any] | None = None,
 ) -> Result:
@@ -1244,7 +1258,7 @@ def read_territories(
     :func:`read_lines` (keys: :data:`TERRITORY_DEFAULT_KEYS`).
     """
     kw: dict[str, Any] = {"layer": layer, "repair": repair, "crs": crs, "swap_check": swap_check,
-                          "encoding": encoding}
+                          "region": region, "projected_crs": projected_crs, "encoding": encoding}
     if defaults is None:
         return read_layer(path, "territories", errors=errors, **kw)
     return _read_with_defaults(path, "territories", TERRITORY_DEFAULT_KEYS, defaults, errors=errors, **kw)
@@ -1258,6 +1272,8 @@ def read_incidents(
     repair: bool = False,
     crs: Any = None,
     swap_check: bool = True,
+    region: Region | None = None,
+    projected_crs: Sequence[str] | None = None,
     encoding: str | None = None,
 ) -> Result:
     """Read an incidents layer; ACLED and UCDP GED exports are recognised and mapped.
@@ -1275,6 +1291,8 @@ def read_incidents(
         repair=repair,
         crs=crs,
         swap_check=swap_check,
+        region=region,
+        projected_crs=projected_crs,
         encoding=encoding,
     )
 
@@ -1287,6 +1305,8 @@ def read_places(
     repair: bool = False,
     crs: Any = None,
     swap_check: bool = True,
+    region: Region | None = None,
+    projected_crs: Sequence[str] | None = None,
     encoding: str | None = None,
 ) -> Result:
     """Read a places layer (gazetteer points; roads as lines).
@@ -1303,6 +1323,8 @@ def read_places(
         repair=repair,
         crs=crs,
         swap_check=swap_check,
+        region=region,
+        projected_crs=projected_crs,
         encoding=encoding,
     )
 
@@ -1332,6 +1354,8 @@ def read_points(
     errors: Errors = "raise",
     crs: Any = None,
     swap_check: bool = True,
+    region: Region | None = None,
+    projected_crs: Sequence[str] | None = None,
     encoding: str | None = None,
 ) -> Result:
     """Read points to check from any file the other readers take.
@@ -1348,8 +1372,8 @@ def read_points(
       in every row).
 
     Formats, encodings (UTF-8, UTF-16 with its byte-order mark, ``encoding=``),
-    delimiters, CRS rules, ``errors=`` and row numbers are those of
-    :func:`read_layer`.
+    delimiters, CRS rules, ``errors=``, ``region=``/``projected_crs=`` and row
+    numbers are those of :func:`read_layer`.
 
     Returns
     -------
@@ -1367,7 +1391,8 @@ def read_points(
 
     if layer is None and _suffix(os.fspath(path)) == ".gpx":
         layer = "waypoints"  # a GPX file's points (tracks and routes are lines)
-    kw: dict[str, Any] = {"layer": layer, "errors": errors, "crs": crs, "swap_check": swap_check, "encoding": encoding}
+    kw: dict[str, Any] = {"layer": layer, "errors": errors, "crs": crs, "swap_check": swap_check,
+                          "region": region, "projected_crs": projected_crs, "encoding": encoding}
     # The schema depends on the columns, known only once the file is read: read it as
     # plain points first (the coordinate checks are the same for every schema, so an
     # error raised here is the file's error whatever it holds), then once more when it

@@ -52,6 +52,7 @@ lint: $(LINT_STAMP)
 check: lint
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+	$(BIN)/python -m numpydoc lint $$(git ls-files 'src/borderkit/*.py' 2>/dev/null || find src/borderkit -name '*.py')
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist

@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from borderkit.errors import FileFormatError, OptionalDependencyError, Problem
+from borderkit.errors import FileFormatError, Problem
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas
@@ -93,26 +93,16 @@ def is_dem(path: str | os.PathLike[str]) -> bool:
     OptionalDependencyError
         rasterio is not installed.
     """
-    try:
-        import rasterio
-        from rasterio.errors import RasterioError
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise OptionalDependencyError("reading GeoTIFFs needs rasterio: pip install 'borderkit[terrain]'") from exc
-    try:
-        with rasterio.open(path) as ds:
-            if ds.count != 1 or ds.dtypes[0] == "uint8":
-                return False
-            try:
-                ds.colormap(1)
-                return False
-            except ValueError:
-                return True
-    except RasterioError as exc:
-        reason = " ".join(str(exc).split())[:200]
-        raise FileFormatError(
-            f"{path}: not a readable GeoTIFF ({reason}); check that the file is complete "
-            "(e.g. with gdalinfo) or download it again"
-        ) from exc
+    from borderkit.io.rasters import open_raster
+
+    with open_raster(path) as ds:
+        if ds.count != 1 or ds.dtypes[0] == "uint8":
+            return False
+        try:
+            ds.colormap(1)
+            return False
+        except ValueError:
+            return True
 
 
 def detect_kind(path: str | os.PathLike[str]) -> str:

@@ -15,16 +15,15 @@ encoder in borderkit.
 
 from __future__ import annotations
 
-import contextlib
 import io
 import math
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from borderkit.errors import FileFormatError, OptionalDependencyError, ValidationError
+from borderkit.errors import OptionalDependencyError, ValidationError
+from borderkit.io.rasters import open_raster
 
 __all__ = [
     "open_raster",
@@ -97,28 +96,6 @@ def _need_rasterio() -> Any:
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise OptionalDependencyError("reading GeoTIFFs needs rasterio: pip install 'borderkit[terrain]'") from exc
     return rasterio
-
-
-@contextlib.contextmanager
-def open_raster(path: str | Path) -> Iterator[Any]:
-    """``rasterio.open`` whose failures (truncated file, not a raster) are one-line ``FileFormatError`` errors."""
-    rasterio = _need_rasterio()
-    from rasterio.errors import RasterioError
-
-    try:
-        ds = rasterio.open(path)
-    except RasterioError as exc:
-        reason = " ".join(str(exc).split())[:200]
-        raise FileFormatError(
-            f"{path}: not a readable GeoTIFF ({reason}); check that the file is complete "
-            "(e.g. with gdalinfo) or download it again"
-        ) from exc
-    try:
-        with ds:
-            yield ds
-    except RasterioError as exc:  # e.g. a tile missing from a truncated file is found only when read
-        reason = " ".join(str(exc).split())[:200]
-        raise FileFormatError(f"{path}: cannot read the raster's cells ({reason}); the file is damaged") from exc
 
 
 def hillshade_from_png(

@@ -1342,14 +1342,29 @@ def _summary(names: list[str], party: np.ndarray, det: np.ndarray, margin: np.nd
     """The per-point summary from ``(n points, n sources)`` arrays (one implementation for the
     long results of :func:`summarize` and the wide table of :func:`check_table`)."""
     s = len(names)
-    label = np.where(_is_null(party), "-", party).astype(str)
-    pairs = np.char.add(np.char.add(np.array(names, dtype=str)[None, :], "="), label)
-    joined = pairs[:, 0]
-    for k in range(1, s):  # a loop over sources, not points
-        joined = np.char.add(np.char.add(joined, "; "), pairs[:, k])
+    label = np.where(_is_null(party), "-", party)
+    # the text "src=PARTY; ..." is made once per distinct combination of parties (a handful), not
+    # per point: each row's labels become codes of one shared vocabulary, each row one combination
+    if label.size > 20_000:  # a file: pandas is loaded anyway, and its hash factorizer is 6x np.unique's sort
+        import pandas as pd
+
+        codes, vocab = pd.factorize(label.ravel())
+        vocab = np.asarray(vocab, dtype=object)
+    else:  # one point (the CLI) and small inputs: no pandas
+        vocab, codes = np.unique(label.ravel().astype(str), return_inverse=True)
+    codes = codes.reshape(label.shape).astype(np.int64)
+    if float(vocab.size) ** s < 2.0**62:  # one integer per row (mixed radix): a fast unique
+        combo = np.zeros(codes.shape[0], dtype=np.int64)
+        for k in range(s):  # a loop over sources, not points
+            combo = combo * vocab.size + codes[:, k]
+        uniq, first, inverse = np.unique(combo, return_index=True, return_inverse=True)
+    else:  # pragma: no cover - very many sources: unique rows
+        uniq, first, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
+    texts = np.array(["; ".join(f"{nm}={vocab[c]}" for nm, c in zip(names, codes[i], strict=True))
+                      for i in first], dtype=object)  # one per distinct combination
     out: dict[str, Any] = {
-        "parties": joined.astype(object),
-        "sources_agree": (label == label[:, :1]).all(axis=1),
+        "parties": texts[inverse.ravel()] if uniq.size else np.empty(0, dtype=object),
+        "sources_agree": (codes == codes[:, :1]).all(axis=1),
         "determinate_all": det.all(axis=1),
         "min_margin_m": margin.min(axis=1),
     }

@@ -97,8 +97,9 @@ def save_arrays(name: str, key: str, arrays: dict[str, np.ndarray]) -> Path | No
     path = cache_path(name, key)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        payload: dict[str, Any] = {KEY_FIELD: np.array(key), **arrays}
         with atomic_output(path, overwrite=True) as tmp, open(tmp, "wb") as f:
-            np.savez(f, **{KEY_FIELD: np.array(key)}, **arrays)
+            np.savez(f, **payload)
     except OSError:
         return None  # a read-only or full cache folder: the next call rebuilds, nothing fails
     return path

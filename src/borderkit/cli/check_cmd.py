@@ -532,7 +532,14 @@ def _write_csv(flat: Any, path: Path | None) -> None:
         return
     if path is None:
         sys.stdout.flush()
-        out = click.get_binary_stream("stdout")
+        out = getattr(sys.stdout, "buffer", None)
+        if out is None:  # a text-only stream (an embedding application): the text, decoded
+            import io
+
+            buf = io.BytesIO()
+            write_csv(flat, buf)
+            sys.stdout.write(buf.getvalue().decode("utf-8"))
+            return
         write_csv(flat, out)
         out.flush()
         return

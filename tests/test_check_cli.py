@@ -602,3 +602,27 @@ def test_csv_output_numbers_unquoted_and_same_values_as_pandas(run, tmp_path):
     bare = row3.replace('"a ""quoted"", name"', "").replace('"keep, me"', "")
     assert '"' not in bare
     assert ",True," in bare or ",False," in bare
+
+
+def test_fast_indexes_cached_on_disk_give_the_same_answers(tmp_path):
+    src = tmp_path / "pts.csv"
+    _points_csv(src, n=50)
+    cache = tmp_path / "cache"
+    outs = []
+    for k in range(2):  # builds and stores the indexes, then reads them back
+        out = tmp_path / f"out{k}.csv"
+        res = _cli(["-q", "check", str(src), "-o", str(out), "--method", "fast", "--expect", "ARM"], cache)
+        assert res.returncode in (0, 10), res.stderr
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    files = _cache_files(cache)
+    assert any("-polygons-" in f for f in files) and any("-others-lines" in f for f in files)
+    # and the same as the library in this process (indexes from its own memory or cache folder)
+    from borderkit.locate import LineModel, check_file
+
+    assert all(hasattr(LineModel, a) for a in ("line_index", "polygon_index"))
+    table = check_file(src, expect="ARM", method="fast").table
+    back = pd.read_csv(tmp_path / "out1.csv")
+    for s in SOURCES:
+        np.testing.assert_array_equal(back[f"{s}__distance_to_line_m"], table[f"{s}__distance_to_line_m"])
+        assert list(back[f"{s}__verdict"]) == list(table[f"{s}__verdict"])

@@ -189,8 +189,35 @@ class LineModel:
     third_bits: int = 0
     terminal_a: np.ndarray | None = field(default=None, repr=False)
     terminal_b: np.ndarray | None = field(default=None, repr=False)
+    cache: tuple[str, str] | None = field(default=None, repr=False)
+    """(name, key) under which this model's fast indexes are cached on disk (:mod:`borderkit.indexcache`);
+    set for the models of a bundled case, None otherwise (nothing cached)."""
     _line_index: dict[int, Any] = field(default_factory=dict, repr=False)
     _poly_index: Any = field(default=None, repr=False)
+
+    def _cached_index(self, what: str, cls: type, build: Any) -> Any:
+        """The index *what* from the disk cache, else built (and stored) by *build*."""
+        if self.cache is None:
+            return build()
+        from borderkit._fastgeo import index_arrays, index_from_arrays
+        from borderkit.indexcache import load_arrays, save_arrays
+
+        name, key = f"{self.cache[0]}-{what}", self.cache[1]
+        try:
+            arrays = load_arrays(name, key)
+        except ValueError:  # a name the cache cannot hold: no caching
+            return build()
+        if arrays is not None:
+            try:
+                return index_from_arrays(cls, arrays)
+            except (TypeError, ValueError):
+                pass  # not an index this code wrote: rebuilt below
+        idx = build()
+        try:
+            save_arrays(name, key, index_arrays(idx))
+        except ValueError:  # pragma: no cover - an index holding Python objects is not cached
+            pass
+        return idx
 
     @property
     def has_territories(self) -> bool:
@@ -203,10 +230,15 @@ class LineModel:
         cells = 1024 if n_points < 20_000 else 16_384
         idx = self._line_index.get(cells)
         if idx is None:
-            p = self.pieces()
-            idx = LineIndex(p["a_lon"], p["a_lat"], p["b_lon"], p["b_lat"], p["length"], p["part"], p["prev"],
-                            p["next"], max_cells=cells)
-            idx.piece_segment = p["segment"]
+
+            def build() -> Any:
+                p = self.pieces()
+                built = LineIndex(p["a_lon"], p["a_lat"], p["b_lon"], p["b_lat"], p["length"], p["part"],
+                                  p["prev"], p["next"], max_cells=cells)
+                built.piece_segment = p["segment"]
+                return built
+
+            idx = self._cached_index(f"lines{cells}", LineIndex, build)
             self._line_index[cells] = idx
         return idx
 
@@ -258,7 +290,8 @@ class LineModel:
         from borderkit._fastgeo import PolygonIndex
 
         if self._poly_index is None:
-            self._poly_index = PolygonIndex(self.territory_geoms)
+            self._poly_index = self._cached_index("polygons", PolygonIndex,
+                                                  lambda: PolygonIndex(self.territory_geoms))
         return self._poly_index
 
 
@@ -383,20 +416,26 @@ def _case_models(name: str) -> tuple[LineModel, ...]:
 
     paths = registry.verify(name)  # a changed file is a registry error (exit 3) whatever the cache holds
     key = case_cache_key(name)
+    models: tuple[LineModel, ...] | None = None
     cached = load_arrays(f"case-{name}", key)
     if cached is not None:
         try:
-            return models_from_arrays(cached)
+            models = models_from_arrays(cached)
         except (KeyError, ValueError, TypeError, IndexError):
             pass  # the right key but not the content this code writes: rebuilt and overwritten below
-    from borderkit.io import read_layer
+    if models is None:
+        from borderkit.io import read_layer
 
-    lines, territories = read_layer(paths["lines"], "lines"), read_layer(paths["territories"], "territories")
-    models = tuple(_build_models(lines, territories, None))
-    try:
-        save_arrays(f"case-{name}", key, models_to_arrays(models))
-    except ValueError:  # pragma: no cover - a model holding Python objects is simply not cached
-        pass
+        lines, territories = read_layer(paths["lines"], "lines"), read_layer(paths["territories"], "territories")
+        models = tuple(_build_models(lines, territories, None))
+        try:
+            save_arrays(f"case-{name}", key, models_to_arrays(models))
+        except ValueError:  # pragma: no cover - a model holding Python objects is simply not cached
+            pass
+    for i, m in enumerate(models):  # their fast indexes are cached too, each when first built
+        m.cache = (f"case-{name}-m{i}", key)
+        if m.others is not None:
+            m.others.cache = (f"case-{name}-m{i}-others", key)
     return models
 
 
@@ -409,22 +448,23 @@ def case_cache_key(name: str) -> str:
 
     The registry entries (path, sha256, size) of the case's ``lines`` and ``territories``,
     the borderkit version, the cache layout and the source text of the modules that build
-    the models (this module, :mod:`borderkit.geodesy`, :mod:`borderkit.lines`), so an edited
-    checkout never reads models built by other code.
+    the models and their fast indexes (this module, :mod:`borderkit.geodesy`, :mod:`borderkit.lines`,
+    ``borderkit._fastgeo``), so an edited checkout never reads models built by other code.
     """
     import hashlib
     import json
     from pathlib import Path
 
-    from borderkit import geodesy, lines, registry
+    from borderkit import registry
     from borderkit._version import __version__
 
     files = registry.dataset_entry(name)["files"]
     h = hashlib.sha256()
     h.update(json.dumps({"case": name, "lines": files["lines"], "territories": files["territories"],
                          "version": __version__, "format": _CACHE_FORMAT}, sort_keys=True).encode())
-    for module_file in (__file__, geodesy.__file__, lines.__file__):
-        h.update(Path(str(module_file)).read_bytes())
+    # the source files, read as bytes (importing _fastgeo would load numba on the one-point path)
+    for module in ("locate.py", "geodesy.py", "lines.py", "_fastgeo.py"):
+        h.update(Path(__file__).with_name(module).read_bytes())
     return h.hexdigest()
 
 

@@ -380,20 +380,19 @@ def test_output_is_atomic_on_failure(run, tmp_path, monkeypatch):
     src = tmp_path / "pts.csv"
     src.write_text(_table_text(), encoding="utf-8")
     out = tmp_path / "out.csv"
-    real = pd.DataFrame.to_csv
+    from borderkit.io import fastcsv
 
-    def half_then_fail(self, path_or_buf=None, *args, **kwargs):
-        if path_or_buf is not None and str(path_or_buf).startswith(str(tmp_path)):
-            with open(path_or_buf, "w") as fh:
-                fh.write("name,lat")  # a partial file, then the writer dies
-            raise OSError("disk full")
-        return real(self, path_or_buf, *args, **kwargs)
+    real = fastcsv.write_csv
 
-    monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_fail)
+    def half_then_fail(frame, dest, **kwargs):
+        dest.write(b"name,lat")  # a partial file, then the writer dies
+        raise OSError("disk full")
+
+    monkeypatch.setattr(fastcsv, "write_csv", half_then_fail)
     res = run("check", src, "-o", out)
     assert res.exit_code != 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pts.csv"]  # no 0-byte or partial file
-    monkeypatch.setattr(pd.DataFrame, "to_csv", real)
+    monkeypatch.setattr(fastcsv, "write_csv", real)
     assert run("check", src, "-o", out).exit_code == 0  # the rerun is not blocked
     assert len(pd.read_csv(out)) == 2
 
@@ -430,3 +429,204 @@ def test_points_by_another_border_are_not_near_this_line(run, place, third, shar
     inside = poly.contains(shapely.Point(place))
     d_ne = 0.0 if inside else _densified_distance([place[0]], [place[1]], [outline], spacing_m=50.0)[0]
     assert d_ne < min(r["distance_to_line_m"] for r in doc["results"])
+
+
+# =================================================================================================
+# issue 15: the one-point path (no pandas/geopandas, models cached on disk) and the CSV writer
+# =================================================================================================
+ONE_POINT = ["check", "--lat", "39.60", "--lon", "46.23", "--precision-m", "500", "--expect", "ARM", "--json"]
+
+
+def _cli(args, cache, *, importtime=False):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = Path(__file__).resolve().parents[1] / "src"
+    path = f"{src}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"
+    env = dict(os.environ, BORDERKIT_CACHE=str(cache), PYTHONPATH=path)
+    cmd = [sys.executable, *(["-X", "importtime"] if importtime else []), "-m", "borderkit", *args]
+    return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+
+
+def _cache_files(cache):
+    folder = cache / "index"
+    return sorted(p.name for p in folder.iterdir()) if folder.is_dir() else []
+
+
+def test_one_point_json_same_with_and_without_the_disk_cache(run, tmp_path):
+    cache = tmp_path / "cache"
+    cold = _cli(ONE_POINT, cache)  # no cache: the case is read from its GeoPackages and the cache written
+    assert cold.returncode == 0, cold.stderr
+    files = _cache_files(cache)
+    assert len(files) == 1 and files[0].startswith("case-armenia-azerbaijan-") and files[0].endswith(".npz")
+    warm = _cli(ONE_POINT, cache)  # from the cache
+    assert warm.returncode == 0, warm.stderr
+    assert warm.stdout == cold.stdout
+    # and the same numbers as the DataFrame path of the library (locate.check + summarize)
+    from borderkit.locate import check
+
+    res = check((np.array([46.23]), np.array([39.60])), expect="ARM", precision_m=500.0)
+    doc = json.loads(warm.stdout)
+    assert [r["source"] for r in doc["results"]] == list(res.results["source"].astype(str))
+    for r, (_, row) in zip(doc["results"], res.results.iterrows(), strict=True):
+        assert r["distance_to_line_m"] == float(row["distance_to_line_m"])
+        assert r["signed_distance_m"] == float(row["signed_distance_m"])
+        assert r["nearest"] == {"lat": float(row["nearest_lat"]), "lon": float(row["nearest_lon"])}
+        assert r["party"] == (None if pd.isna(row["party"]) else row["party"])
+        assert r["verdict"] == row["verdict"]
+    assert doc["verdict"] == res.summary["verdict"].iloc[0]
+    assert doc["summary"]["min_margin_m"] == float(res.summary["min_margin_m"].iloc[0])
+    # the distance itself, independently: pyproj's geodesic from the point to the reported nearest point
+    for r in doc["results"]:
+        _, _, d = G.inv(46.23, 39.60, r["nearest"]["lon"], r["nearest"]["lat"])
+        assert r["distance_to_line_m"] == pytest.approx(d, abs=1e-6)
+
+
+def test_one_point_imports_neither_pandas_nor_geopandas(tmp_path):
+    cache = tmp_path / "cache"
+    assert _cli(ONE_POINT, cache).returncode == 0  # fills the cache
+    res = _cli(ONE_POINT, cache, importtime=True)
+    assert res.returncode == 0, res.stderr
+    imported = {line.rsplit("|", 1)[-1].strip() for line in res.stderr.splitlines() if line.startswith("import time:")}
+    assert "numpy" in imported and "shapely" in imported and "pyproj" in imported  # the measure is real
+    for heavy in ("pandas", "geopandas", "pyogrio", "numba", "pyarrow"):
+        assert heavy not in imported, f"{heavy} imported on the one-point path"
+
+
+def test_case_cache_is_keyed_by_the_registry_entries(monkeypatch):
+    from borderkit import locate, registry
+
+    key = locate.case_cache_key("armenia-azerbaijan")
+    assert key == locate.case_cache_key("armenia-azerbaijan")  # stable
+    real = registry.dataset_entry
+
+    def changed(name, **kw):  # the same case with another lines file (a rebuilt geodata/)
+        entry = json.loads(json.dumps(real(name, **kw)))
+        entry["files"]["lines"]["sha256"] = "0" * 64
+        return entry
+
+    monkeypatch.setattr(registry, "dataset_entry", changed)
+    assert locate.case_cache_key("armenia-azerbaijan") != key
+
+
+def test_cache_file_with_another_key_or_corrupt_is_rebuilt(tmp_path, monkeypatch):
+    from borderkit import indexcache, locate
+
+    cache = tmp_path / "cache"
+    first = _cli(ONE_POINT, cache)
+    (name,) = _cache_files(cache)
+    path = cache / "index" / name
+    good = path.read_bytes()
+    bad_contents = [
+        b"not a zip file at all",
+        good[: len(good) // 2],  # truncated
+    ]
+    import io
+
+    buf = io.BytesIO()  # a foreign npz holding a pickled object array: never unpickled
+    np.savez(buf, __key__=np.array("x"), n_models=np.array([{"evil": 1}], dtype=object))
+    bad_contents.append(buf.getvalue())
+    for bad in bad_contents:
+        path.write_bytes(bad)
+        again = _cli(ONE_POINT, cache)
+        assert again.returncode == 0, again.stderr
+        assert again.stdout == first.stdout
+        assert path.read_bytes() != bad  # rewritten ...
+        assert _cache_files(cache) == [name]  # ... in place, no temporary file left
+    # the key inside the file must match the key asked for
+    monkeypatch.setenv("BORDERKIT_CACHE", str(cache))
+    key = locate.case_cache_key("armenia-azerbaijan")
+    assert indexcache.load_arrays("case-armenia-azerbaijan", key) is not None
+    other = key[:20] + "f" * (len(key) - 20)  # the same file name, another key inside
+    assert indexcache.load_arrays("case-armenia-azerbaijan", other) is None
+
+
+def test_cache_write_is_atomic(tmp_path, monkeypatch):
+    from borderkit import indexcache
+
+    monkeypatch.setenv("BORDERKIT_CACHE", str(tmp_path))
+    key = "ab" * 32
+    arrays = {"x": np.arange(5.0), "s": np.array(["ARM", "AZE"])}
+    path = indexcache.save_arrays("t", key, arrays)
+    assert path is not None and path.parent == tmp_path / "index"
+    back = indexcache.load_arrays("t", key)
+    assert back is not None and np.array_equal(back["x"], arrays["x"]) and list(back["s"]) == ["ARM", "AZE"]
+    before = path.read_bytes()
+
+    def dies(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", dies)
+    assert indexcache.save_arrays("t", key, {"x": np.zeros(3)}) is None  # not written, nothing raised
+    assert path.read_bytes() == before  # the old file intact
+    assert sorted(p.name for p in path.parent.iterdir()) == [path.name]  # no temporary debris
+    with pytest.raises(ValueError, match="object arrays"):
+        indexcache.save_arrays("t", key, {"o": np.array([None], dtype=object)})
+
+
+def test_models_round_trip_through_arrays():
+    from borderkit.locate import case_line_models, models_from_arrays, models_to_arrays
+
+    models = case_line_models("armenia-azerbaijan")
+    back = models_from_arrays(models_to_arrays(models))
+    for a, b in zip(models, back, strict=True):
+        assert a.source == b.source and a.reference == b.reference and a.third_bits == b.third_bits
+        assert list(a.left_party) == list(b.left_party) and list(a.sections) == list(b.sections)
+        assert np.array_equal(a.segs.a_lon, b.segs.a_lon) and np.array_equal(a.segs.next, b.segs.next)
+        assert all(ga.equals_exact(gb, 0.0) for ga, gb in zip(a.territory_geoms, b.territory_geoms, strict=True))
+        assert (a.others is None) == (b.others is None)
+
+
+def test_csv_output_numbers_unquoted_and_same_values_as_pandas(run, tmp_path):
+    import io
+
+    from borderkit.locate import check_file
+
+    src = tmp_path / "pts.csv"
+    df = _points_csv(src)
+    df.loc[2, "name"] = 'a "quoted", name'
+    df.to_csv(src, index=False)
+    out = tmp_path / "out.csv"
+    res = run("check", src, "-o", out, "--expect", "ARM")
+    assert res.exit_code in (0, 10), res.output
+    text = out.read_text(encoding="utf-8")
+    # the old writer (pandas' to_csv) on the same table, read back: the same values in every cell
+    table = check_file(src, expect="ARM").table
+    old = pd.DataFrame(table).drop(columns=[table.geometry.name]).to_csv(index=False, lineterminator="\n")
+    new_back, old_back = pd.read_csv(io.StringIO(text)), pd.read_csv(io.StringIO(old))
+    pd.testing.assert_frame_equal(new_back, old_back, check_dtype=False)
+    # quotes only where a cell needs them (pandas' rule): the name with a comma and quotes, the note
+    # with a comma; every number, code and flag bare
+    lines = text.splitlines()
+    assert lines[0] == old.splitlines()[0]
+    row3 = lines[3]
+    assert row3.startswith('"a ""quoted"", name",')
+    bare = row3.replace('"a ""quoted"", name"', "").replace('"keep, me"', "")
+    assert '"' not in bare
+    assert ",True," in bare or ",False," in bare
+
+
+def test_fast_indexes_cached_on_disk_give_the_same_answers(tmp_path):
+    src = tmp_path / "pts.csv"
+    _points_csv(src, n=50)
+    cache = tmp_path / "cache"
+    outs = []
+    for k in range(2):  # builds and stores the indexes, then reads them back
+        out = tmp_path / f"out{k}.csv"
+        res = _cli(["-q", "check", str(src), "-o", str(out), "--method", "fast", "--expect", "ARM"], cache)
+        assert res.returncode in (0, 10), res.stderr
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
+    files = _cache_files(cache)
+    assert any("-polygons-" in f for f in files) and any("-others-lines" in f for f in files)
+    # and the same as the library in this process (indexes from its own memory or cache folder)
+    from borderkit.locate import LineModel, check_file
+
+    assert all(hasattr(LineModel, a) for a in ("line_index", "polygon_index"))
+    table = check_file(src, expect="ARM", method="fast").table
+    back = pd.read_csv(tmp_path / "out1.csv")
+    for s in SOURCES:
+        np.testing.assert_array_equal(back[f"{s}__distance_to_line_m"], table[f"{s}__distance_to_line_m"])
+        assert list(back[f"{s}__verdict"]) == list(table[f"{s}__verdict"])

@@ -24,7 +24,7 @@ RANKS: dict[str, float] = {
     "borderkit.geodesy": 3, "borderkit.datum": 3,
     "borderkit.validate": 4,
     "borderkit.io": 5, "borderkit.claimsfile": 5,
-    "borderkit.registry": 6,
+    "borderkit.registry": 6, "borderkit.indexcache": 6,
     "borderkit.lines": 7, "borderkit.places": 7, "borderkit.sheets": 7,
     "borderkit.measure": 8, "borderkit.locate": 8, "borderkit.overlaps": 8, "borderkit.terrain": 8,
     "borderkit.georef": 8,

@@ -81,6 +81,7 @@ whose geodesic would bulge up to 2 km north of the parallel.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -95,6 +96,8 @@ __all__ = [
     "FAR_M",
     "PRESORT_MIN_POINTS",
     "spatial_order",
+    "index_arrays",
+    "index_from_arrays",
 ]
 
 try:  # numba is optional (borderkit[terrain] and the test extra install it)
@@ -1250,3 +1253,41 @@ class PolygonIndex:
         _query_pip(lon, lat, self.nx, self.ny, self.lon0, self.lat0, self.cw, self.chh, self.masks,
                    self.cell_start, self.cell_edge, self.E, self.ebit, out)
         return out
+
+
+def index_arrays(index: LineIndex | PolygonIndex) -> dict[str, np.ndarray]:
+    """The state of a built :class:`LineIndex` or :class:`PolygonIndex` as plain numpy arrays.
+
+    For an on-disk cache (:mod:`borderkit.indexcache` through :mod:`borderkit.locate`): building the
+    indexes of a case costs about a second per process; reading them back costs milliseconds.
+    :func:`index_from_arrays` inverts it.
+
+    Raises
+    ------
+    ValueError
+        An attribute that is neither an array nor a number.
+    """
+    out: dict[str, np.ndarray] = {}
+    for k, v in vars(index).items():
+        if isinstance(v, np.ndarray):
+            if v.dtype == object:
+                raise ValueError(f"{type(index).__name__}.{k}: an object array")
+            out[k] = v
+        elif isinstance(v, bool | int | float | np.number):
+            out["scalar." + k] = np.array(v)
+        elif v is not None:
+            raise ValueError(f"{type(index).__name__}.{k}: {type(v).__name__} is not an array or a number")
+    return out
+
+
+def index_from_arrays(cls: type, arrays: dict[str, np.ndarray]) -> Any:
+    """A :class:`LineIndex` or :class:`PolygonIndex` (*cls*) from :func:`index_arrays`' arrays."""
+    if cls not in (LineIndex, PolygonIndex):
+        raise TypeError(f"not an index class: {cls!r}")
+    obj = cls.__new__(cls)
+    for k, v in arrays.items():
+        if k.startswith("scalar."):
+            obj.__dict__[k[len("scalar."):]] = v.item()  # bool, int, float as the constructor left them
+        else:
+            obj.__dict__[k] = np.ascontiguousarray(v)
+    return obj

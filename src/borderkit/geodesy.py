@@ -22,10 +22,9 @@ straight in the local projection (faster, measured error in ``docs/geodesy.md``)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-import pandas as pd
 import pyproj
 import shapely
 
@@ -41,6 +40,9 @@ from borderkit._projection import (
     maybe_geoseries,
 )
 from borderkit.errors import ValidationError
+
+if TYPE_CHECKING:  # pandas only for the DataFrame results: the one-point check never imports it
+    import pandas as pd
 
 __all__ = [
     "GEOD",
@@ -686,6 +688,8 @@ def _method_text(method: str, projection: LocalProjection | None) -> str:
 
 
 def _frame(p_count: int, near: _Nearest, segs: LineSegments) -> pd.DataFrame:
+    import pandas as pd
+
     seg = near.seg
     df = pd.DataFrame(
         {

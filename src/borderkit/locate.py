@@ -50,12 +50,14 @@ import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
-import pandas as pd
 
 from borderkit.errors import OptionalDependencyError, ValidationError
+
+if TYPE_CHECKING:  # pandas is imported where a DataFrame is made: one point (the CLI) never needs it
+    import pandas as pd
 
 __all__ = [
     "locate",
@@ -64,7 +66,9 @@ __all__ = [
     "check_table",
     "check_file",
     "precision_of",
+    "locate_point",
     "CheckResult",
+    "PointAnswer",
     "FileCheck",
     "LineModel",
     "prepare",
@@ -186,8 +190,35 @@ class LineModel:
     third_bits: int = 0
     terminal_a: np.ndarray | None = field(default=None, repr=False)
     terminal_b: np.ndarray | None = field(default=None, repr=False)
+    cache: tuple[str, str] | None = field(default=None, repr=False)
+    """(name, key) under which this model's fast indexes are cached on disk (:mod:`borderkit.indexcache`);
+    set for the models of a bundled case, None otherwise (nothing cached)."""
     _line_index: dict[int, Any] = field(default_factory=dict, repr=False)
     _poly_index: Any = field(default=None, repr=False)
+
+    def _cached_index(self, what: str, cls: type, build: Any) -> Any:
+        """The index *what* from the disk cache, else built (and stored) by *build*."""
+        if self.cache is None:
+            return build()
+        from borderkit._fastgeo import index_arrays, index_from_arrays
+        from borderkit.indexcache import load_arrays, save_arrays
+
+        name, key = f"{self.cache[0]}-{what}", self.cache[1]
+        try:
+            arrays = load_arrays(name, key)
+        except ValueError:  # a name the cache cannot hold: no caching
+            return build()
+        if arrays is not None:
+            try:
+                return index_from_arrays(cls, arrays)
+            except (TypeError, ValueError):
+                pass  # not an index this code wrote: rebuilt below
+        idx = build()
+        try:
+            save_arrays(name, key, index_arrays(idx))
+        except ValueError:  # pragma: no cover - an index holding Python objects is not cached
+            pass
+        return idx
 
     @property
     def has_territories(self) -> bool:
@@ -200,10 +231,15 @@ class LineModel:
         cells = 1024 if n_points < 20_000 else 16_384
         idx = self._line_index.get(cells)
         if idx is None:
-            p = self.pieces()
-            idx = LineIndex(p["a_lon"], p["a_lat"], p["b_lon"], p["b_lat"], p["length"], p["part"], p["prev"],
-                            p["next"], max_cells=cells)
-            idx.piece_segment = p["segment"]
+
+            def build() -> Any:
+                p = self.pieces()
+                built = LineIndex(p["a_lon"], p["a_lat"], p["b_lon"], p["b_lat"], p["length"], p["part"],
+                                  p["prev"], p["next"], max_cells=cells)
+                built.piece_segment = p["segment"]
+                return built
+
+            idx = self._cached_index(f"lines{cells}", LineIndex, build)
             self._line_index[cells] = idx
         return idx
 
@@ -255,7 +291,8 @@ class LineModel:
         from borderkit._fastgeo import PolygonIndex
 
         if self._poly_index is None:
-            self._poly_index = PolygonIndex(self.territory_geoms)
+            self._poly_index = self._cached_index("polygons", PolygonIndex,
+                                                  lambda: PolygonIndex(self.territory_geoms))
         return self._poly_index
 
 
@@ -368,17 +405,166 @@ _LOADED: dict[int, tuple[Any, tuple[LineModel, ...]]] = {}
 
 @cache
 def _case_models(name: str) -> tuple[LineModel, ...]:
-    """Lines and territories of a bundled case (hashes verified), prepared."""
-    from borderkit import registry
-    from borderkit.io import read_layer
+    """Lines and territories of a bundled case (hashes verified), prepared.
 
-    paths = registry.verify(name)
-    lines, territories = read_layer(paths["lines"], "lines"), read_layer(paths["territories"], "territories")
-    return tuple(_build_models(lines, territories, None))
+    The prepared models are cached on disk (:mod:`borderkit.indexcache`, keyed by
+    :func:`case_cache_key`), so a new process (one ``borderkit check --lat --lon``) reads a
+    few numpy arrays instead of two GeoPackages through GDAL and geopandas. The files are
+    verified against the registry on every call, with or without the cache.
+    """
+    from borderkit import registry
+    from borderkit.indexcache import load_arrays, save_arrays
+
+    paths = registry.verify(name)  # a changed file is a registry error (exit 3) whatever the cache holds
+    key = case_cache_key(name)
+    models: tuple[LineModel, ...] | None = None
+    cached = load_arrays(f"case-{name}", key)
+    if cached is not None:
+        try:
+            models = models_from_arrays(cached)
+        except (KeyError, ValueError, TypeError, IndexError):
+            pass  # the right key but not the content this code writes: rebuilt and overwritten below
+    if models is None:
+        from borderkit.io import read_layer
+
+        lines, territories = read_layer(paths["lines"], "lines"), read_layer(paths["territories"], "territories")
+        models = tuple(_build_models(lines, territories, None))
+        try:
+            save_arrays(f"case-{name}", key, models_to_arrays(models))
+        except ValueError:  # pragma: no cover - a model holding Python objects is simply not cached
+            pass
+    for i, m in enumerate(models):  # their fast indexes are cached too, each when first built
+        m.cache = (f"case-{name}-m{i}", key)
+        if m.others is not None:
+            m.others.cache = (f"case-{name}-m{i}-others", key)
+    return models
+
+
+_CACHE_FORMAT = 1
+"""Bumped when the layout of :func:`models_to_arrays` changes."""
+
+
+def case_cache_key(name: str) -> str:
+    """sha256 (hex) of what a bundled case's prepared models depend on.
+
+    The registry entries (path, sha256, size) of the case's ``lines`` and ``territories``,
+    the borderkit version, the cache layout and the source text of the modules that build
+    the models and their fast indexes (this module, :mod:`borderkit.geodesy`, :mod:`borderkit.lines`,
+    ``borderkit._fastgeo``), so an edited checkout never reads models built by other code.
+    """
+    import hashlib
+    import json
+    from pathlib import Path
+
+    from borderkit import registry
+    from borderkit._version import __version__
+
+    files = registry.dataset_entry(name)["files"]
+    h = hashlib.sha256()
+    h.update(json.dumps({"case": name, "lines": files["lines"], "territories": files["territories"],
+                         "version": __version__, "format": _CACHE_FORMAT}, sort_keys=True).encode())
+    # the source files, read as bytes (importing _fastgeo would load numba on the one-point path)
+    for module in ("locate.py", "geodesy.py", "lines.py", "_fastgeo.py"):
+        h.update(Path(__file__).with_name(module).read_bytes())
+    return h.hexdigest()
+
+
+def models_to_arrays(models: tuple[LineModel, ...] | list[LineModel]) -> dict[str, np.ndarray]:
+    """Prepared line models as plain numpy arrays (no Python objects), for :mod:`borderkit.indexcache`.
+
+    Strings become unicode arrays, territory polygons WKB bytes (one ``uint8`` buffer and
+    offsets), a model's other borders a nested prefix. :func:`models_from_arrays` inverts it.
+
+    Raises
+    ------
+    ValueError
+        A model holds values that are not plain numbers or strings.
+    """
+    out: dict[str, np.ndarray] = {"n_models": np.array(len(models), dtype=np.int64)}
+    for i, m in enumerate(models):
+        _model_to_arrays(m, f"m{i}.", out)
+    return out
+
+
+def _model_to_arrays(m: LineModel, prefix: str, out: dict[str, np.ndarray]) -> None:
+    import dataclasses
+
+    import shapely
+
+    out[prefix + "source"] = np.array(m.source)
+    out[prefix + "reference"] = np.array(m.reference)
+    out[prefix + "third_bits"] = np.array(m.third_bits, dtype=np.uint64)
+    for f in ("sections", "left_party", "right_party", "territory_parties"):
+        out[prefix + f] = np.asarray(getattr(m, f), dtype=str)
+    out[prefix + "accuracy_m"] = np.asarray(m.accuracy_m, dtype=np.float64)
+    for f in ("terminal_a", "terminal_b"):
+        if getattr(m, f) is not None:
+            out[prefix + f] = np.asarray(getattr(m, f), dtype=bool)
+    for fld in dataclasses.fields(m.segs):
+        v = np.asarray(getattr(m.segs, fld.name))
+        if v.dtype == object:  # line labels: positional integers (or names) as objects
+            v = np.asarray(v.tolist())
+            if v.dtype == object or v.dtype.kind not in "iufU":
+                raise ValueError(f"segments.{fld.name}: not plain numbers or strings")
+        out[prefix + "segs." + fld.name] = v
+    wkb = shapely.to_wkb(m.territory_geoms) if m.territory_geoms.size else np.empty(0, dtype=object)
+    sizes = np.array([len(b) for b in wkb], dtype=np.int64)  # a loop over territory rows (<= 64)
+    out[prefix + "wkb"] = np.frombuffer(b"".join(wkb), dtype=np.uint8)
+    out[prefix + "wkb_offsets"] = np.r_[0, np.cumsum(sizes)].astype(np.int64)
+    if m.others is not None:
+        _model_to_arrays(m.others, prefix + "others.", out)
+
+
+def models_from_arrays(arrays: dict[str, np.ndarray]) -> tuple[LineModel, ...]:
+    """The line models stored by :func:`models_to_arrays`.
+
+    Raises
+    ------
+    KeyError, ValueError, TypeError
+        The arrays are not such a set (the caller rebuilds the models).
+    """
+    n = int(arrays["n_models"])
+    return tuple(_model_from_arrays(arrays, f"m{i}.") for i in range(n))
+
+
+def _model_from_arrays(a: dict[str, np.ndarray], prefix: str) -> LineModel:
+    import dataclasses
+
+    import shapely
+
+    from borderkit.geodesy import LineSegments
+
+    segs_kw = {}
+    for fld in dataclasses.fields(LineSegments):
+        v = a[prefix + "segs." + fld.name]
+        segs_kw[fld.name] = v.astype(object) if fld.name == "labels" else v
+    buf, off = a[prefix + "wkb"].tobytes(), a[prefix + "wkb_offsets"]
+    wkb = np.array([buf[off[k]:off[k + 1]] for k in range(off.size - 1)], dtype=object)
+    geoms = shapely.from_wkb(wkb) if wkb.size else np.empty(0, dtype=object)
+    others = _model_from_arrays(a, prefix + "others.") if prefix + "others.source" in a else None
+    parties = a[prefix + "territory_parties"].astype(object)
+    if geoms.size != parties.size:
+        raise ValueError("territories: geometries and parties differ in number")
+    return LineModel(
+        source=str(a[prefix + "source"]),
+        sections=a[prefix + "sections"].astype(object),
+        left_party=a[prefix + "left_party"].astype(object),
+        right_party=a[prefix + "right_party"].astype(object),
+        accuracy_m=a[prefix + "accuracy_m"],
+        reference=str(a[prefix + "reference"]),
+        segs=LineSegments(**segs_kw),
+        territory_geoms=np.asarray(geoms, dtype=object),
+        territory_parties=parties,
+        others=others,
+        third_bits=int(a[prefix + "third_bits"]),
+        terminal_a=a.get(prefix + "terminal_a"),
+        terminal_b=a.get(prefix + "terminal_b"),
+    )
 
 
 def _build_models(lines: Any, territories: Any, sources: Any) -> list[LineModel]:
     import geopandas as gpd
+    import pandas as pd
 
     from borderkit.geodesy import line_segments
 
@@ -586,12 +772,18 @@ def _as_points(points: Any, precision_m: Any) -> _Points:
     if precision_m is None:
         prec = np.zeros(lon.size)
     else:
-        try:
-            prec = np.asarray(pd.to_numeric(pd.Series(np.broadcast_to(np.asarray(precision_m, dtype=object),
-                                                                      lon.shape)), errors="raise"),
-                              dtype=np.float64)
-        except (TypeError, ValueError) as exc:
-            raise ValidationError(f"precision_m: expected metres as numbers ({exc})") from exc
+        if isinstance(precision_m, int | float | np.integer | np.floating) and not isinstance(precision_m, bool):
+            # a plain number (the CLI's --precision-m): no pandas needed to read it
+            prec = np.full(lon.size, float(precision_m))
+        else:
+            import pandas as pd
+
+            try:
+                prec = np.asarray(pd.to_numeric(pd.Series(np.broadcast_to(np.asarray(precision_m, dtype=object),
+                                                                          lon.shape)), errors="raise"),
+                                  dtype=np.float64)
+            except (TypeError, ValueError) as exc:
+                raise ValidationError(f"precision_m: expected metres as numbers ({exc})") from exc
         prec = np.where(np.isnan(prec), 0.0, prec)
         bad = ~np.isfinite(prec) | (prec < 0)
         if bad.any():
@@ -634,6 +826,8 @@ def _expect_array(expect: Any, n: int) -> np.ndarray:
     arr = np.asarray(expect, dtype=object).ravel()
     if arr.size != n:
         raise ValidationError(f"expect: {arr.size} values for {n} points")
+    import pandas as pd
+
     # validate each distinct value once (no Python loop per point); None/NaN -> code -1 -> None
     codes, uniq = pd.factorize(arr)
     mapped = np.full(len(uniq) + 1, None, dtype=object)
@@ -725,6 +919,12 @@ def _one_source(model: LineModel, lon: np.ndarray, lat: np.ndarray, method: str,
     return out
 
 
+def _is_null(values: np.ndarray) -> np.ndarray:
+    """None or NaN per item of an object array of party labels (``pandas.isna`` without pandas)."""
+    v = np.asarray(values, dtype=object)
+    return (v == None) | (v != v)  # noqa: E711 - elementwise; NaN is the only value unequal to itself
+
+
 def _decode_masks(masks: np.ndarray, parties: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Party label (None, 'ARM', or 'ARM;AZE' for an overlap) and overlap flag per mask."""
     uniq, inv = np.unique(masks, return_inverse=True)
@@ -766,7 +966,7 @@ def _compute(
             unc = np.hypot(pts.precision, acc)
         dist = r["distance"]
         margin = dist - unc
-        has_party = ~pd.isna(party)
+        has_party = ~_is_null(party)
         determinate = (margin > 0.0) & ~overlap & has_party
         ref = np.where(expect != None, expect, reference_party or model.reference)  # noqa: E711
         lp = r["line_party"]
@@ -873,6 +1073,8 @@ def _run(
 def _long_frame(
     n: int, models: list[LineModel], method: str, chunks: list[Any], with_verdict: bool, exp: np.ndarray
 ) -> pd.DataFrame:
+    import pandas as pd
+
     names = [m.source for m in models]
     s = len(names)
     cols = list(RESULT_COLUMNS) + (["expect", "verdict"] if with_verdict else [])
@@ -1049,6 +1251,72 @@ def check(
     return CheckResult(results, summarize(results))
 
 
+class PointAnswer(NamedTuple):
+    """Result of :func:`locate_point`: ``results`` (one dict per line source, in name order, keyed
+    by :data:`RESULT_COLUMNS` without ``point``, plus ``expect`` and ``verdict``), ``summary``
+    (``parties``, ``sources_agree``, ``determinate_all``, ``min_margin_m`` and, with *expect*,
+    ``verdict``, ``n_inside`` …, as in :func:`summarize`) and ``method`` (the full description)."""
+
+    results: list[dict[str, Any]]
+    summary: dict[str, Any]
+    method: str
+
+
+def locate_point(
+    lon: float,
+    lat: float,
+    lines: Any = None,
+    *,
+    territories: Any = None,
+    precision_m: float | None = None,
+    sources: Any = None,
+    method: str = "auto",
+    combine: str = "sum",
+    expect: str | None = None,
+    case: Any = None,
+) -> PointAnswer:
+    """One point: the answers of :func:`locate` (and of :func:`check` with *expect*) as plain values.
+
+    The same engine and the same rules as :func:`locate`/:func:`check`/:func:`summarize`,
+    without building DataFrames: this path imports neither pandas nor geopandas once the
+    case's models are cached on disk, so one ``borderkit check --lat --lon`` starts fast.
+
+    Parameters
+    ----------
+    lon, lat
+        The point (degrees, WGS84).
+    lines, territories, precision_m, sources, method, combine, case
+        As in :func:`locate`.
+    expect
+        The party the point is reported in (adds ``expect`` and ``verdict``, as :func:`check`).
+
+    Returns
+    -------
+    PointAnswer
+    """
+    pts, models, m, exp, chunks = _run(
+        (np.array([lon], dtype=np.float64), np.array([lat], dtype=np.float64)), lines, territories=territories,
+        precision_m=precision_m, sources=sources, method=method, reference_party=None, combine=combine,
+        chunk_size=_DEFAULT_CHUNK, expect=expect, case=case,
+    )
+    res = chunks[0][1]
+    names = [mod.source for mod in models]
+    rows = []
+    for nm in names:
+        r = res[nm]
+        item: dict[str, Any] = {"source": nm, "method": m}
+        for col in RESULT_COLUMNS:
+            if col not in ("point", "source", "method"):
+                item[col] = np.asarray(r[col])[0]
+        item["expect"] = exp[0]
+        item["verdict"] = np.asarray(r["verdict"])[0]
+        rows.append(item)
+    stack = lambda q: np.array([[res[nm][q][0] for nm in names]], dtype=object)  # noqa: E731 - (1, sources)
+    summary = _summary(names, stack("party"), stack("determinate").astype(bool), stack("margin_m").astype(float),
+                       stack("verdict") if expect is not None else None)
+    return PointAnswer(rows, {k: np.asarray(v)[0] for k, v in summary.items()}, _METHOD_TEXT[m])
+
+
 def summarize(results: pd.DataFrame) -> pd.DataFrame:
     """One row per point across the line sources of a :func:`locate`/:func:`check` result.
 
@@ -1058,6 +1326,8 @@ def summarize(results: pd.DataFrame) -> pd.DataFrame:
     ``verdict`` column: ``expect``, ``verdict`` (:func:`overall_verdict`), ``n_inside``,
     ``n_across``, ``n_indeterminate``, ``n_not_near``.
     """
+    import pandas as pd
+
     with_verdict = "verdict" in results.columns
     if len(results) == 0:
         cols = list(SUMMARY_COLUMNS) + (
@@ -1113,14 +1383,29 @@ def _summary(names: list[str], party: np.ndarray, det: np.ndarray, margin: np.nd
     """The per-point summary from ``(n points, n sources)`` arrays (one implementation for the
     long results of :func:`summarize` and the wide table of :func:`check_table`)."""
     s = len(names)
-    label = np.where(pd.isna(party), "-", party).astype(str)
-    pairs = np.char.add(np.char.add(np.array(names, dtype=str)[None, :], "="), label)
-    joined = pairs[:, 0]
-    for k in range(1, s):  # a loop over sources, not points
-        joined = np.char.add(np.char.add(joined, "; "), pairs[:, k])
+    label = np.where(_is_null(party), "-", party)
+    # the text "src=PARTY; ..." is made once per distinct combination of parties (a handful), not
+    # per point: each row's labels become codes of one shared vocabulary, each row one combination
+    if label.size > 20_000:  # a file: pandas is loaded anyway, and its hash factorizer is 6x np.unique's sort
+        import pandas as pd
+
+        codes, vocab = pd.factorize(label.ravel())
+        vocab = np.asarray(vocab, dtype=object)
+    else:  # one point (the CLI) and small inputs: no pandas
+        vocab, codes = np.unique(label.ravel().astype(str), return_inverse=True)
+    codes = codes.reshape(label.shape).astype(np.int64)
+    if float(vocab.size) ** s < 2.0**62:  # one integer per row (mixed radix): a fast unique
+        combo = np.zeros(codes.shape[0], dtype=np.int64)
+        for k in range(s):  # a loop over sources, not points
+            combo = combo * vocab.size + codes[:, k]
+        uniq, first, inverse = np.unique(combo, return_index=True, return_inverse=True)
+    else:  # pragma: no cover - very many sources: unique rows
+        uniq, first, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
+    texts = np.array(["; ".join(f"{nm}={vocab[c]}" for nm, c in zip(names, codes[i], strict=True))
+                      for i in first], dtype=object)  # one per distinct combination
     out: dict[str, Any] = {
-        "parties": joined.astype(object),
-        "sources_agree": (label == label[:, :1]).all(axis=1),
+        "parties": texts[inverse.ravel()] if uniq.size else np.empty(0, dtype=object),
+        "sources_agree": (codes == codes[:, :1]).all(axis=1),
         "determinate_all": det.all(axis=1),
         "min_margin_m": margin.min(axis=1),
     }
@@ -1184,6 +1469,8 @@ def precision_of(points: Any, default_precision_m: float | None = None) -> tuple
             raise ValidationError(
                 f"default precision: must be a finite number of metres >= 0, got {default_precision_m!r}"
             )
+    import pandas as pd
+
     own = np.full(n, np.nan)
     if "precision_m" in getattr(points, "columns", ()):
         own = pd.to_numeric(points["precision_m"], errors="coerce").to_numpy(dtype=float)
@@ -1241,6 +1528,7 @@ def check_table(
         (:func:`overall_verdict`). ``attrs["method"]`` and ``attrs["units"]`` describe them.
     """
     import geopandas as gpd
+    import pandas as pd
 
     if not isinstance(points, gpd.GeoDataFrame):
         raise ValidationError(f"points: expected a GeoDataFrame of points, got {type(points).__name__}")

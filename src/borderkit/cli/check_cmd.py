@@ -22,7 +22,7 @@ determinately on another party's side of some checked line (a verdict ``across``
 The CLI only parses options, calls :mod:`borderkit.locate` (``locate``, ``check``,
 ``summarize``, ``check_file``) and prints or writes the result. The JSON contract,
 the sign convention, the verdict rules and the result columns are in ``docs/check.md``.
-Imports are lazy so that one point answers in about a second.
+Imports are lazy: one point imports neither pandas nor geopandas (docs/check.md, BENCHMARKS.md).
 """
 
 from __future__ import annotations
@@ -232,45 +232,44 @@ def _finite(v: Any) -> Any:
 
 
 def _party(v: Any) -> str | None:
-    import pandas as pd
-
-    if v is None or v is pd.NA or (isinstance(v, float) and math.isnan(v)):
+    if v is None or (isinstance(v, float) and math.isnan(v)):
         return None
     return str(v)
 
 
-def point_json(results: Any, summary: Any, lat: float, lon: float, precision_m: float | None,
-               expect: str | None, combine: str) -> dict[str, Any]:
-    """The JSON document of one point (the contract of docs/check.md)."""
+def point_json(answer: Any, lat: float, lon: float, precision_m: float | None, expect: str | None,
+               combine: str) -> dict[str, Any]:
+    """The JSON document of one point (the contract of docs/check.md) from a
+    :class:`borderkit.locate.PointAnswer`."""
     rows = []
-    for r in results.itertuples(index=False):
-        party = _party(r.party)
+    for r in answer.results:
+        party = _party(r["party"])
         item: dict[str, Any] = {
-            "source": str(r.source),
+            "source": str(r["source"]),
             "party": party,
             "parties": party.split(";") if party else [],
-            "overlap": bool(r.overlap),
-            "party_method": str(r.party_method),
-            "line_party": _party(r.line_party),
-            "section": str(r.section),
-            "distance_to_line_m": float(r.distance_to_line_m),
-            "signed_distance_m": float(r.signed_distance_m),
-            "sign_reference": str(r.sign_reference),
-            "nearest": {"lat": float(r.nearest_lat), "lon": float(r.nearest_lon)},
-            "line_accuracy_m": float(r.line_accuracy_m),
-            "uncertainty_m": float(r.uncertainty_m),
-            "margin_m": float(r.margin_m),
-            "determinate": bool(r.determinate),
-            "near_line": bool(r.near_line),
-            "beyond_line_end": bool(r.beyond_line_end),
-            "other_border": _party(r.other_border),
-            "other_border_distance_m": _finite(float(r.other_border_distance_m)),
-            "method": str(r.method),
+            "overlap": bool(r["overlap"]),
+            "party_method": str(r["party_method"]),
+            "line_party": _party(r["line_party"]),
+            "section": str(r["section"]),
+            "distance_to_line_m": float(r["distance_to_line_m"]),
+            "signed_distance_m": float(r["signed_distance_m"]),
+            "sign_reference": str(r["sign_reference"]),
+            "nearest": {"lat": float(r["nearest_lat"]), "lon": float(r["nearest_lon"])},
+            "line_accuracy_m": float(r["line_accuracy_m"]),
+            "uncertainty_m": float(r["uncertainty_m"]),
+            "margin_m": float(r["margin_m"]),
+            "determinate": bool(r["determinate"]),
+            "near_line": bool(r["near_line"]),
+            "beyond_line_end": bool(r["beyond_line_end"]),
+            "other_border": _party(r["other_border"]),
+            "other_border_distance_m": _finite(float(r["other_border_distance_m"])),
+            "method": str(r["method"]),
         }
         if expect is not None:
-            item["verdict"] = str(r.verdict)
+            item["verdict"] = str(r["verdict"])
         rows.append(item)
-    s = summary.iloc[0]
+    s = answer.summary
     doc: dict[str, Any] = {
         "point": {"lat": float(lat), "lon": float(lon)},
         "precision_m": _finite(None if precision_m is None else float(precision_m)),
@@ -283,7 +282,7 @@ def point_json(results: Any, summary: Any, lat: float, lon: float, precision_m: 
             "determinate_all": bool(s["determinate_all"]),
             "min_margin_m": float(s["min_margin_m"]),
         },
-        "method": results.attrs.get("method", ""),
+        "method": answer.method,
     }
     if expect is not None:
         doc["expect"] = expect
@@ -293,25 +292,20 @@ def point_json(results: Any, summary: Any, lat: float, lon: float, precision_m: 
 
 def _check_point(lat: float, lon: float, precision_m: float | None, sources: list[str] | None, expect: str | None,
                  combine: str, method: str, as_json: bool, lines_kw: dict[str, Any]) -> bool:
-    """Check one point and print it; True when some source's verdict is ``across``."""
-    import numpy as np
+    """Check one point and print it; True when some source's verdict is ``across``.
 
-    from borderkit.locate import check, locate, summarize
+    :func:`borderkit.locate.locate_point` builds no DataFrame: with the case's models cached on
+    disk, this path imports neither pandas nor geopandas (tests/test_check_cli.py checks it)."""
+    from borderkit.locate import locate_point
 
-    pts = (np.array([lon]), np.array([lat]))
-    if expect is not None:
-        res = check(pts, expect=expect, precision_m=precision_m, sources=sources, method=method, combine=combine,
-                    **lines_kw)
-        results, summary = res.results, res.summary
-    else:
-        results = locate(pts, precision_m=precision_m, sources=sources, method=method, combine=combine, **lines_kw)
-        summary = summarize(results)
-    doc = point_json(results, summary, lat, lon, precision_m, expect, combine)
+    answer = locate_point(lon, lat, precision_m=precision_m, sources=sources, method=method, combine=combine,
+                          expect=expect, **lines_kw)
+    doc = point_json(answer, lat, lon, precision_m, expect, combine)
     if as_json:
         echo_json(doc)
     else:
         _print_table(doc)
-    return expect is not None and bool((results["verdict"] == "across").any())
+    return expect is not None and any(r["verdict"] == "across" for r in answer.results)
 
 
 def _fmt_m(v: float, signed: bool = False) -> str:
@@ -535,9 +529,31 @@ def _json_frame(frame: Any) -> Any:
 
 
 def _write_csv(flat: Any, path: Path | None) -> None:
-    """CSV (stdout when *path* is None) with pandas' writer: it quotes only the cells that need it, so
-    ``cut``/``awk`` see plain numbers (pyarrow's writer, faster, quotes every text cell)."""
-    flat.to_csv(sys.stdout if path is None else path, index=False, lineterminator="\n")
+    """CSV (stdout when *path* is None), quoted as pandas quotes (only the cells that need it, so
+    ``cut``/``awk`` see plain numbers and codes) at Arrow speed (:mod:`borderkit.io.fastcsv`);
+    pandas' writer when pyarrow is not installed."""
+    import importlib.util
+
+    from borderkit.io.fastcsv import write_csv
+
+    if importlib.util.find_spec("pyarrow") is None:  # pragma: no cover - the slower writer, same values
+        flat.to_csv(sys.stdout if path is None else path, index=False, lineterminator="\n")
+        return
+    if path is None:
+        sys.stdout.flush()
+        out = getattr(sys.stdout, "buffer", None)
+        if out is None:  # a text-only stream (an embedding application): the text, decoded
+            import io
+
+            buf = io.BytesIO()
+            write_csv(flat, buf)
+            sys.stdout.write(buf.getvalue().decode("utf-8"))
+            return
+        write_csv(flat, out)
+        out.flush()
+        return
+    with open(path, "wb") as f:
+        write_csv(flat, f)
 
 
 def _write(frame: Any, path: Path, *, overwrite: bool) -> None:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from borderkit.datasets import DEFAULT_CASE
+from borderkit.registry import DEFAULT_CASE  # not borderkit.datasets: that imports cases (pandas)
 
 if TYPE_CHECKING:  # pragma: no cover
     import geopandas

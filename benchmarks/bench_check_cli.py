@@ -1,0 +1,174 @@
+"""`borderkit check FILE -o OUT` end to end against pyarrow alone and the kernels alone (a script, not a test).
+
+Usage (from the repository root)::
+
+    python benchmarks/bench_check_cli.py                 # 1M rows, CSV->CSV and GeoParquet->GeoParquet
+    python benchmarks/bench_check_cli.py --rows 200000   # smaller
+    python benchmarks/bench_check_cli.py --one-point 7   # also: 7 cold one-point runs vs import shapely, pyproj
+
+What is measured, in one run, on N synthetic points near the bundled lines (a random vertex of the
+``osm-2017`` line plus a uniform offset of up to 0.2 degrees in longitude and latitude; fixed seed),
+against the case's four line sources (every source, its territories and its other borders):
+
+* ``read``: pyarrow alone reading the input (``pyarrow.csv.read_csv`` / ``pyarrow.parquet.read_table``);
+* ``kernels``: the compiled queries alone, on the coordinate arrays, with the indexes built beforehand
+  (per source: ``LineIndex.query`` on the line, ``PolygonIndex.query`` on the territories,
+  ``LineIndex.query`` on the other borders) — what :mod:`borderkit._fastgeo` computes and nothing else;
+* ``write``: pyarrow alone writing the CLI's output table (read back from the CLI's own output file,
+  so the same columns and cells): ``pyarrow.csv.write_csv`` / ``pyarrow.parquet.write_table``;
+* ``cli``: ``python -m borderkit -q check IN -o OUT --overwrite`` in a child process, end to end
+  (interpreter start, imports, reading and validating, index build, kernels, glue, writing).
+
+Times are CPU seconds (user + system; of the child for ``cli``), which a shared, loaded machine
+disturbs much less than wall time; wall seconds are printed too, with the load average. The
+measure of issue 15 ("reading, writing and glue add at most 50 % to the kernels' own compute time,
+where reading and writing are priced at what pyarrow alone takes") is::
+
+    excess = cli - kernels - (read + write)      # what borderkit adds beyond the kernels and pyarrow I/O
+    met    = excess <= 0.5 * kernels
+
+and the ratio ``(cli - kernels) / (read + write)`` is printed as well. Peak memory of the CLI is its
+maximum resident set size (``ru_maxrss`` of the child), also per point.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def cpu(fn):
+    t0, w0 = time.process_time(), time.perf_counter()
+    out = fn()
+    return time.process_time() - t0, time.perf_counter() - w0, out
+
+
+def child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, int, int]:
+    """(cpu s, wall s, max RSS bytes, exit code) of one child process."""
+    w0 = time.perf_counter()
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - w0
+    rc = os.waitstatus_to_exitcode(status)
+    if rc not in (0, 10):
+        sys.exit(f"{' '.join(cmd)} failed ({rc}): {p.stderr.read().decode() if p.stderr else ''}")
+    return ru.ru_utime + ru.ru_stime, wall, ru.ru_maxrss * 1024, rc
+
+
+def make_points(n: int, folder: Path) -> tuple[Path, Path, np.ndarray, np.ndarray]:
+    import geopandas as gpd
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from borderkit.locate import case_line_models
+
+    osm = next(m for m in case_line_models("armenia-azerbaijan") if m.source == "osm-2017")
+    rng = np.random.default_rng(15)
+    k = rng.integers(0, osm.segs.a_lon.size, n)
+    lon = np.round(osm.segs.a_lon[k] + rng.uniform(-0.2, 0.2, n), 6)
+    lat = np.round(osm.segs.a_lat[k] + rng.uniform(-0.2, 0.2, n), 6)
+    csv = folder / "points.csv"
+    pacsv.write_csv(pa.table({"id": np.arange(n), "latitude": lat, "longitude": lon}), csv)
+    pq = folder / "points.parquet"
+    gpd.GeoDataFrame({"id": np.arange(n)}, geometry=gpd.points_from_xy(lon, lat), crs=4326).to_parquet(pq)
+    return csv, pq, lon, lat
+
+
+def kernels(lon: np.ndarray, lat: np.ndarray) -> tuple[float, float]:
+    from borderkit.locate import prepare
+
+    models = prepare(case="armenia-azerbaijan")
+    n = lon.size
+    jobs = []
+    for m in models:  # indexes built (and numba's cached code loaded) before timing
+        jobs.append(m.line_index(n))
+        if m.has_territories:
+            jobs.append(m.polygon_index())
+        if m.others is not None:
+            jobs.append(m.others.line_index(n))
+    for j in jobs:
+        j.query(lon[:1000], lat[:1000])
+    c, w, _ = cpu(lambda: [j.query(lon, lat) for j in jobs])
+    return c, w
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--one-point", type=int, default=0, metavar="RUNS",
+                    help="also time RUNS one-point runs (cold cache and warm) against import shapely, pyproj")
+    args = ap.parse_args()
+    sys.path.insert(0, str(ROOT / "src"))
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as papq
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+    py = sys.executable
+    print(f"python {platform.python_version()}, {os.cpu_count()} cores, load {os.getloadavg()}")
+    with tempfile.TemporaryDirectory(prefix="bk-bench-check-") as tmp:
+        folder = Path(tmp)
+        env["BORDERKIT_CACHE"] = str(folder / "cache")
+        n = args.rows
+        csv, pq, lon, lat = make_points(n, folder)
+        k_cpu, k_wall = kernels(lon, lat)
+        print(f"kernels alone: {k_cpu:.2f} s CPU ({k_wall:.2f} s wall), {n / k_cpu / 1e6:.2f} M points/s "
+              f"for the 4 sources (11 queries per point)")
+        # one warm-up CLI run: the cache of the case's models and numba's cache are in place after it
+        child([py, "-m", "borderkit", "-q", "check", str(csv), "-o", str(folder / "warm.csv")], env)
+        rows = []
+        for kind, src in (("CSV -> CSV", csv), ("GeoParquet -> GeoParquet", pq)):
+            out = folder / ("out.csv" if src == csv else "out.parquet")
+            c_cpu, c_wall, rss, _ = child([py, "-m", "borderkit", "-q", "check", str(src), "-o", str(out),
+                                           "--overwrite"], env)
+            if src == csv:
+                r_cpu, r_wall, _ = cpu(lambda: pacsv.read_csv(src))
+                table = pacsv.read_csv(out)
+                w_cpu, w_wall, _ = cpu(lambda: pacsv.write_csv(table, folder / "pa.csv"))
+            else:
+                r_cpu, r_wall, _ = cpu(lambda: papq.read_table(src))
+                table = papq.read_table(out)
+                w_cpu, w_wall, _ = cpu(lambda: papq.write_table(table, folder / "pa.parquet"))
+            excess = c_cpu - k_cpu - (r_cpu + w_cpu)
+            ratio = (c_cpu - k_cpu) / (r_cpu + w_cpu)
+            rows.append((kind, r_cpu, w_cpu, c_cpu, c_wall, excess, ratio, rss))
+            print(f"{kind}: pyarrow read {r_cpu:.2f} s, pyarrow write {w_cpu:.2f} s ({table.num_columns} columns), "
+                  f"CLI {c_cpu:.2f} s CPU ({c_wall:.2f} s wall), load {os.getloadavg()[0]:.1f}")
+            print(f"   excess = CLI - kernels - (read + write) = {excess:.2f} s = {excess / k_cpu:.0%} of the kernels "
+                  f"(target <= 50 %: {'met' if excess <= 0.5 * k_cpu else 'NOT met'}); "
+                  f"(CLI - kernels) / (read + write) = {ratio:.1f}; peak RSS {rss / 2**20:.0f} MiB = "
+                  f"{rss / n:.0f} bytes/point")
+        if args.one_point:
+            one_point(args.one_point, py, env, folder)
+    print(f"load at the end {os.getloadavg()}; max RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss} KiB")
+
+
+def one_point(runs: int, py: str, env: dict[str, str], folder: Path) -> None:
+    """Cold one-point runs (a new process each; the disk cache first removed, then kept) vs the imports alone."""
+    import shutil
+    import statistics
+
+    cmd = [py, "-m", "borderkit", "check", "--lat", "39.60", "--lon", "46.23", "--json"]
+    base, cold, warm = [], [], []
+    for _ in range(runs):  # interleaved, so load changes hit all three alike
+        base.append(child([py, "-c", "import shapely, pyproj"], env)[:2])
+        shutil.rmtree(folder / "cache", ignore_errors=True)
+        cold.append(child(cmd, env)[:2])
+        warm.append(child(cmd, env)[:2])
+    for name, xs in (("import shapely, pyproj", base), ("check, no disk cache", cold), ("check, disk cache", warm)):
+        print(f"{name}: median {statistics.median(x[1] for x in xs):.2f} s wall, "
+              f"{statistics.median(x[0] for x in xs):.2f} s CPU ({runs} runs)")
+
+
+if __name__ == "__main__":
+    main()

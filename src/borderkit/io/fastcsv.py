@@ -1,0 +1,128 @@
+"""CSV text from a table at Arrow speed, quoted like pandas (only the cells that need it).
+
+pandas' ``to_csv`` formats every cell in Python-level blocks (28 s of a 1M-row ``borderkit check``
+run); ``pyarrow.csv.write_csv`` is fast but quotes *every* text cell with its default
+``quoting_style="needed"`` ("every value whose type could need quotes") and refuses a comma in a
+cell with ``"none"``. This writer keeps pandas' quoting with Arrow's speed, block by block of rows:
+
+* numbers are written by Arrow (the shortest text that reads back to the same float: ``0`` for
+  0.0, ``1e-7``; pandas writes ``0.0``, ``1e-07`` — the same values when read back); NaN and
+  null as an empty cell, as pandas; booleans as ``True``/``False``, as pandas;
+* text cells are written as they are, except those holding a comma, a quote or a line break,
+  which are quoted with inner quotes doubled (RFC 4180), as pandas does;
+* columns Arrow cannot represent faithfully (dates and times, categories, mixed Python objects)
+  get exactly pandas' own text for them.
+
+A block in which no text cell needs quotes goes through ``pyarrow.csv.write_csv`` with
+``quoting_style="none"``; a block with such cells is joined by Arrow compute with those cells quoted.
+"""
+
+from __future__ import annotations
+
+from typing import IO, Any
+
+__all__ = ["write_csv"]
+
+_BLOCK_ROWS = 100_000
+_STRUCTURAL = r'[,"\r\n]'
+
+
+def _quote(text: Any) -> Any:
+    """Quote the cells of an Arrow string array that need it (comma, quote, CR or LF)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    needs = pc.match_substring_regex(text, _STRUCTURAL)
+    if not pc.any(needs).as_py():
+        return text
+    quoted = pc.binary_join_element_wise(pa.scalar('"'), pc.replace_substring(text, '"', '""'), pa.scalar('"'), "")
+    return pc.if_else(needs, quoted, text)
+
+
+def _arrow_column(series: Any) -> Any:
+    """One pandas column as an Arrow array for CSV: numbers as numbers, the rest as text (pandas' text)."""
+    import io
+
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pacsv
+
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        arr = pa.array(series, from_pandas=True)
+        return pc.if_else(arr, pa.scalar("True"), pa.scalar("False"))  # pandas' spelling, not true/false
+    if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_float_dtype(dtype):
+        return pa.array(series, from_pandas=True)  # NaN -> null -> an empty cell, as pandas writes it
+    if pd.api.types.is_string_dtype(dtype):
+        try:  # pandas' Arrow-backed text is handed over without a copy; object arrays of str are converted
+            arr = pa.array(series, from_pandas=True)
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            arr = None  # mixed Python objects: pandas' own text below
+        if arr is not None and (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+            return arr
+    # dates, times, categories, mixed objects: exactly the text pandas' CSV writer gives them, read
+    # back as plain strings by Arrow's CSV reader (which undoes pandas' quoting)
+    text = series.to_frame(name="v").to_csv(index=False, lineterminator="\n").encode("utf-8")
+    table = pacsv.read_csv(
+        io.BytesIO(text),
+        read_options=pacsv.ReadOptions(column_names=["v"], skip_rows=1),
+        convert_options=pacsv.ConvertOptions(column_types={"v": pa.string()}, strings_can_be_null=False),
+    )
+    return table.column("v").combine_chunks()
+
+
+def _needs_quotes(arr: Any) -> bool:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        return False
+    values = pc.unique(arr)  # codes and labels repeat: test each distinct text once
+    return bool(pc.any(pc.match_substring_regex(values, _STRUCTURAL)).as_py())
+
+
+def _joined_rows(cols: list[Any]) -> bytes:
+    """Rows of columns as CSV text, cells quoted where needed, joined by Arrow compute (no Python loop per row)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    text = [pc.fill_null(_quote(pc.cast(c, pa.string())), "") for c in cols]
+    if len(text) == 1:  # an empty line would be a blank line, not an empty cell: quote it, as pandas does
+        text[0] = pc.if_else(pc.equal(text[0], ""), pa.scalar('""'), text[0])
+    lines = pc.binary_join_element_wise(*text, ",")  # the last argument is the separator
+    lines = pc.binary_join_element_wise(lines, pa.scalar(""), "\n")  # each row + "\n"
+    arr = lines.combine_chunks() if isinstance(lines, pa.ChunkedArray) else lines
+    # a string array's data buffer is its values back to back: the block's text, no copy per row
+    if pa.types.is_large_string(arr.type):
+        arr = arr.cast(pa.string())
+    off = np.frombuffer(arr.buffers()[1], dtype=np.int32, count=len(arr) + 1, offset=arr.offset * 4)
+    data = arr.buffers()[2]
+    return b"" if data is None else memoryview(data)[int(off[0]):int(off[-1])].tobytes()
+
+
+def _quote_name(name: str) -> str:
+    if any(c in name for c in ',"\r\n'):
+        return '"' + name.replace('"', '""') + '"'
+    return name
+
+
+def write_csv(frame: Any, dest: IO[bytes], *, block_rows: int = _BLOCK_ROWS) -> None:
+    """Write a pandas DataFrame as CSV (header, no index, ``\\n`` line ends, UTF-8) to a binary file object.
+
+    Memory: one block of *block_rows* rows as Arrow arrays at a time (see the module docstring).
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    dest.write((",".join(_quote_name(str(c)) for c in frame.columns) + "\n").encode("utf-8"))
+    plain = pacsv.WriteOptions(include_header=False, quoting_style="none")
+    for start in range(0, len(frame), block_rows):
+        block = frame.iloc[start:start + block_rows]
+        cols = [_arrow_column(block.iloc[:, j]) for j in range(block.shape[1])]
+        if len(cols) > 1 and not any(_needs_quotes(c) for c in cols):
+            table = pa.Table.from_arrays(cols, names=[f"c{j}" for j in range(len(cols))])
+            pacsv.write_csv(table, dest, write_options=plain)
+        else:
+            dest.write(_joined_rows(cols))

@@ -41,7 +41,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
 import re
 import shutil
 import subprocess
@@ -173,12 +172,9 @@ def default_cache_dir() -> Path:
     Linux ``$XDG_CACHE_HOME`` or ``~/.cache``; macOS ``~/Library/Caches``; Windows
     ``%LOCALAPPDATA%`` (:func:`platformdirs.user_cache_dir`).
     """
-    from platformdirs import user_cache_dir
+    from borderkit.registry import user_cache_dir
 
-    env = os.environ.get("BORDERKIT_CACHE")
-    if env:
-        return Path(env).expanduser()
-    return Path(user_cache_dir("borderkit", appauthor=False))
+    return user_cache_dir()
 
 
 def _say(progress: bool, message: str) -> None:

@@ -23,7 +23,6 @@ The folder is ``$BORDERKIT_CACHE`` when set, else the platform's user cache fold
 
 from __future__ import annotations
 
-import os
 import re
 import zipfile
 from pathlib import Path
@@ -45,12 +44,9 @@ def cache_dir() -> Path:
     Linux ``$XDG_CACHE_HOME/borderkit`` or ``~/.cache/borderkit``; macOS ``~/Library/Caches/borderkit``;
     Windows ``%LOCALAPPDATA%\\borderkit`` (:func:`platformdirs.user_cache_dir`).
     """
-    env = os.environ.get("BORDERKIT_CACHE")
-    if env:
-        return Path(env).expanduser() / "index"
-    from platformdirs import user_cache_dir
+    from borderkit.registry import user_cache_dir
 
-    return Path(user_cache_dir("borderkit", appauthor=False)) / "index"
+    return user_cache_dir("index")
 
 
 def cache_path(name: str, key: str) -> Path:

@@ -40,6 +40,7 @@ __all__ = [
     "dataset_entry",
     "sha256_file",
     "user_cases_dir",
+    "user_cache_dir",
     "user_case_dirs",
     "find_case",
     "CaseLocation",
@@ -245,6 +246,19 @@ def user_cases_dir() -> Path:
     if env:
         return Path(env).expanduser()
     return Path(user_data_dir("borderkit", appauthor=False)) / "cases"
+
+
+def user_cache_dir(part: str = "") -> Path:
+    """borderkit's cache folder (or its sub-folder *part*): ``$BORDERKIT_CACHE``, else the platform's
+    user cache dir (:func:`platformdirs.user_cache_dir`: ``$XDG_CACHE_HOME/borderkit`` or
+    ``~/.cache/borderkit`` on Linux). One rule for every cache: registry packages (case builds),
+    DEM tiles (``dem``), prepared line indexes (``index``). The folder need not exist.
+    """
+    from platformdirs import user_cache_dir as platform_cache_dir
+
+    env = os.environ.get("BORDERKIT_CACHE")
+    root = Path(env).expanduser() if env else Path(platform_cache_dir("borderkit", appauthor=False))
+    return root / part if part else root
 
 
 def user_case_dirs() -> dict[str, Path]:

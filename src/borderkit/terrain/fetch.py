@@ -102,13 +102,10 @@ USER_AGENT = "borderkit-dem-fetch (https://github.com/borderkit/borderkit)"
 
 
 def default_cache_dir() -> Path:
-    """``$BORDERKIT_CACHE/dem`` or ``~/.cache/borderkit/dem`` (``$XDG_CACHE_HOME`` respected)."""
-    root = os.environ.get("BORDERKIT_CACHE")
-    if root:
-        return Path(root) / "dem"
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg else Path.home() / ".cache"
-    return base / "borderkit" / "dem"
+    """``$BORDERKIT_CACHE/dem`` or the user cache dir's ``dem`` (:func:`borderkit.registry.user_cache_dir`)."""
+    from borderkit.registry import user_cache_dir
+
+    return user_cache_dir("dem")
 
 
 # --------------------------------------------------------------------------------------------

@@ -125,7 +125,14 @@ class Server:
                     return
                 self.wfile.write(body[start:])
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class QuietServer(http.server.ThreadingHTTPServer):
+            # a client that hangs up (the timeout tests) makes the handler thread raise
+            # BrokenPipeError; the default handle_error prints that traceback to stderr, where
+            # it lands in whatever CliRunner invocation is capturing stderr at that moment
+            def handle_error(self, request, client_address):
+                pass
+
+        self.httpd = QuietServer(("127.0.0.1", 0), Handler)
         self.port = self.httpd.server_address[1]
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
         self.thread.start()

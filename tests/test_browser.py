@@ -65,7 +65,18 @@ def _cdn_files() -> dict[str, Path]:
 class Session:
     """One page with console, error, dialog and request logging."""
 
-    def __init__(self, browser, path: Path, *, block_all: bool = False, width: int = 1400, height: int = 900):
+    def __init__(
+        self,
+        browser,
+        path: Path,
+        *,
+        block_all: bool = False,
+        width: int = 1400,
+        height: int = 900,
+        hash: str = "",
+        also: tuple[Path, ...] = (),
+        ready: bool = True,
+    ):
         self.page = browser.new_page(viewport={"width": width, "height": height})
         self.console: list[tuple[str, str]] = []
         self.errors: list[str] = []
@@ -73,6 +84,7 @@ class Session:
         self.requests: list[str] = []
         self.aborted: list[str] = []
         self.url = path.resolve().as_uri()
+        local = {self.url} | {p.resolve().as_uri() for p in also}  # e.g. the map inside a host page's iframe
         cdn = _cdn_files()
         page = self.page
         page.on("console", lambda m: self.console.append((m.type, m.text)))
@@ -87,7 +99,7 @@ class Session:
         def route(r):
             u = r.request.url
             self.requests.append(u)
-            if u == self.url:
+            if u in local:
                 return r.continue_()
             if not block_all and u in cdn:
                 ctype = "text/css" if u.endswith(".css") else "application/javascript"
@@ -108,8 +120,9 @@ class Session:
             return r.abort()
 
         page.route("**/*", route)
-        page.goto(self.url)
-        page.wait_for_selector('html[data-borderkit-ready="1"]', timeout=20000)
+        page.goto(self.url + hash)
+        if ready:
+            page.wait_for_selector('html[data-borderkit-ready="1"]', timeout=20000)
         page.wait_for_timeout(300)
 
     def console_errors(self) -> list[str]:
@@ -526,6 +539,112 @@ def test_case_viewshed_is_off_until_switched_on(browser, case_maps):
         text = page.locator(".leaflet-popup-content").last.text_content()
         for needle in (name, "visible area", "radius: 30 km", "GLOBE 30", "refraction k = 0.13", "observer point"):
             assert needle in text, needle
+        assert s.console_errors() == []
+    finally:
+        s.close()
+
+
+# ------------------------------------------------------------------------------------ layout for every screen
+
+WIDTHS = {360: 740, 390: 844, 680: 600, 1024: 768, 1400: 900}
+"""Phone (small, common), the usual article iframe width, tablet, desktop → window heights."""
+
+CONTROL_BOXES = """(root) => {
+  const doc = root || document;
+  const map = doc.querySelector('.leaflet-container').getBoundingClientRect();
+  const boxes = Array.from(doc.querySelectorAll('.leaflet-control, .bk-title')).filter((e) => {
+    const r = e.getBoundingClientRect();
+    return e.offsetParent !== null && r.width > 0 && r.height > 0;
+  }).map((e) => {
+    const r = e.getBoundingClientRect();
+    return {name: e.className, x0: r.left, y0: r.top, x1: r.right, y1: r.bottom};
+  });
+  return {map: {x0: map.left, y0: map.top, x1: map.right, y1: map.bottom}, boxes: boxes};
+}"""
+
+
+def _artefact_dir(tmp_path: Path) -> Path:
+    """Screenshots go to $BORDERKIT_TEST_ARTEFACTS when set (CI keeps them), else to the test's tmp_path."""
+    out = Path(os.environ.get("BORDERKIT_TEST_ARTEFACTS") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _check_layout(boxes: dict, where: str) -> float:
+    """Assert no two controls intersect and all stay inside the map; return the share of the map they cover."""
+    m = boxes["map"]
+    items = boxes["boxes"]
+    assert len(items) >= 5, (where, items)
+    for b in items:  # inside the map (1 px of rounding)
+        assert b["x0"] >= m["x0"] - 1 and b["y0"] >= m["y0"] - 1, (where, b)
+        assert b["x1"] <= m["x1"] + 1 and b["y1"] <= m["y1"] + 1, (where, b)
+    for i, a in enumerate(items):
+        for b in items[i + 1 :]:
+            w = min(a["x1"], b["x1"]) - max(a["x0"], b["x0"])
+            h = min(a["y1"], b["y1"]) - max(a["y0"], b["y0"])
+            assert w <= 0 or h <= 0, f"{where}: {a['name']!r} overlaps {b['name']!r} ({w:.0f}×{h:.0f} px)"
+    area = sum((b["x1"] - b["x0"]) * (b["y1"] - b["y0"]) for b in items)
+    share = area / ((m["x1"] - m["x0"]) * (m["y1"] - m["y0"]))
+    assert share <= 0.25, f"{where}: controls cover {share:.0%} of the map"
+    return share
+
+
+@pytest.mark.parametrize("width", sorted(WIDTHS))
+def test_controls_never_overlap_and_cover_at_most_a_quarter(browser, case_maps, width, tmp_path):
+    out = _artefact_dir(tmp_path)
+    for path, kind in ((case_maps[1], "offline"), (case_maps[0], "online")):
+        s = Session(browser, path, width=width, height=WIDTHS[width], block_all=kind == "offline")
+        try:
+            page = s.page
+            compact = width < 700
+            assert page.evaluate("document.querySelector('.leaflet-container').classList.contains('bk-compact')") is compact
+            _check_layout(page.evaluate(CONTROL_BOXES), f"{kind} {width} px")
+            page.screenshot(path=str(out / f"map-{kind}-{width}px.png"))
+            title = page.locator(".bk-title-main")
+            if compact:
+                # legend, opacity and credits sit collapsed behind one button; the title is one line
+                assert page.locator(".bk-legend").is_hidden() and page.locator(".bk-credits").is_hidden()
+                line = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.bk-title-main')).lineHeight)"
+                                     " || 20")
+                assert title.bounding_box()["height"] <= line * 1.5
+                assert page.locator(".bk-title-sub").is_hidden()
+                assert page.locator(".bk-timeline .bk-lh").is_hidden()  # compact timeline: no heading
+                button = page.get_by_role("button", name="Key & sources")
+                assert button.get_attribute("aria-expanded") == "false"
+                button.click()
+                assert button.get_attribute("aria-expanded") == "true"
+                assert page.locator(".bk-panel .bk-legend").is_visible()
+                assert page.locator(".bk-panel .bk-credits").is_visible()
+                panel = page.locator(".bk-panel").bounding_box()
+                # the open panel stays above the timeline and the attribution
+                low = min(b["y0"] for b in page.evaluate(CONTROL_BOXES)["boxes"] if "leaflet-control-attribution"
+                          in b["name"] or "bk-timeline" in b["name"] or "scale" in b["name"])
+                assert panel["y"] + panel["height"] <= low and panel["x"] >= 0
+                page.screenshot(path=str(out / f"map-{kind}-{width}px-key-open.png"))
+                button.click()
+                assert page.locator(".bk-legend").is_hidden()
+            else:
+                assert page.locator(".bk-legend").is_visible() and page.locator(".bk-legend[open]").count() == 1
+                assert page.locator(".bk-keyctl").is_hidden()
+            assert s.console_errors() == []
+        finally:
+            s.close()
+
+
+def test_layout_follows_a_resize(browser, case_maps):
+    s = Session(browser, case_maps[1], block_all=True, width=1024, height=768)
+    try:
+        page = s.page
+        assert page.locator(".bk-legend").is_visible()
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.wait_for_timeout(300)
+        assert page.locator(".bk-legend").is_hidden() and page.locator(".bk-keyctl").is_visible()
+        _check_layout(page.evaluate(CONTROL_BOXES), "resized to 390 px")
+        page.set_viewport_size({"width": 1400, "height": 900})
+        page.wait_for_timeout(300)
+        assert page.locator(".bk-legend-control .bk-legend").is_visible()
+        assert page.locator(".bk-credits-control .bk-credits").count() == 1
+        _check_layout(page.evaluate(CONTROL_BOXES), "resized back to 1400 px")
         assert s.console_errors() == []
     finally:
         s.close()

@@ -648,3 +648,104 @@ def test_layout_follows_a_resize(browser, case_maps):
         assert s.console_errors() == []
     finally:
         s.close()
+
+
+# ------------------------------------------------------------------------------------ embed and URL state
+
+
+@pytest.fixture(scope="module")
+def embed_page(case, maps_dir):
+    from borderkit.maps import case_layers, make_map, save_html
+
+    page = save_html(make_map(case, embed=True, **case_layers(case)), maps_dir / "case-embed.html")
+    host = maps_dir / "article.html"
+    host.write_text(
+        "<!doctype html><html><head><meta charset='utf-8'><title>Article</title>"
+        "<style>body{margin:0;font:16px serif} main{width:680px;margin:0 auto}</style></head>"
+        "<body><main><h1>News article</h1><p>Text before the map.</p>"
+        "<iframe id='map' src='case-embed.html' width='680' height='480' style='border:0' title='Map'></iframe>"
+        "<p>Text after the map.</p></main></body></html>",
+        encoding="utf-8",
+    )
+    return host, page
+
+
+def test_embedded_map_in_a_680px_article_iframe(browser, embed_page, tmp_path):
+    host, page_path = embed_page
+    s = Session(browser, host, width=900, height=800, also=(page_path,), ready=False)
+    try:
+        frame = s.page.frame_locator("#map")
+        frame.locator('html[data-borderkit-ready="1"]').wait_for(state="attached", timeout=20000)
+        f = next(fr for fr in s.page.frames if fr.url.endswith("case-embed.html"))
+        f.wait_for_timeout(300)
+        assert f.evaluate("document.querySelector('.leaflet-container').classList.contains('bk-embed')")
+        assert f.evaluate("document.querySelector('.leaflet-container').classList.contains('bk-compact')")
+        assert f.locator(".leaflet-control-fullscreen").count() == 0  # the host page decides the size
+        assert "sources: see Key" in f.locator(".leaflet-control-attribution").inner_text()
+        _check_layout(f.evaluate(CONTROL_BOXES), "embed 680×480")
+        # no URL state in an iframe: moving the map leaves the frame's URL alone
+        f.evaluate("window.borderkitMaps[0].map.setView([39.6, 45.8], 10, {animate: false})")
+        f.wait_for_timeout(100)
+        assert f.evaluate("window.location.hash") == ""
+        s.page.screenshot(path=str(_artefact_dir(tmp_path) / "embed-680px-article.png"))
+        assert s.console_errors() == [] and s.aborted == []
+    finally:
+        s.close()
+
+
+def test_url_hash_keeps_view_layers_and_date(browser, case, case_maps):
+    s = Session(browser, case_maps[0], hash="#map=11/39.60000/45.80000&layers=line1,incidents,osm&date=2020-01-01")
+    try:
+        page = s.page
+        info = page.evaluate(
+            "(() => { const b = window.borderkitMaps[0]; const m = b.map; const c = m.getCenter();"
+            " return {z: m.getZoom(), lat: c.lat, lon: c.lng, dates: b.api.timeline.dates,"
+            " date: b.api.timeline.date(), lines: document.querySelectorAll('path.bk-line').length}; })()"
+        )
+        assert info["z"] == 11 and info["lat"] == pytest.approx(39.6, abs=1e-4) and info["lon"] == pytest.approx(45.8)
+        src = sorted(case.lines["source"].unique())
+        assert info["lines"] == int((case.lines["source"] == src[1]).sum())  # only line1 is drawn
+        # a date that is not one of the incidents' dates is ignored: the timeline stays at the last one
+        assert info["date"] == info["dates"][-1]
+        # moving the map and the timeline writes the hash
+        page.evaluate("window.borderkitMaps[0].map.setView([39.7, 45.9], 10, {animate: false})")
+        slider = page.locator(".bk-timeline input[type=range]")
+        slider.focus()
+        page.keyboard.press("Home")
+        h = page.evaluate("window.location.hash")
+        assert h.startswith("#map=10/39.70000/45.90000&layers=") and f"date={info['dates'][0]}" in h
+        assert "line1" in h and "line0" not in h
+        # reopening the written link gives the same view, layers and date
+        s2 = Session(browser, case_maps[0], hash=h)
+        try:
+            again = s2.page.evaluate(
+                "(() => { const b = window.borderkitMaps[0]; return [b.map.getZoom(), b.api.timeline.date(),"
+                " document.querySelectorAll('path.bk-line').length]; })()"
+            )
+            assert again == [10, info["dates"][0], info["lines"]]
+        finally:
+            s2.close()
+        assert s.console_errors() == []
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize(
+    "hash_",
+    [
+        "#map=1e999/NaN/0&layers=__proto__,constructor,toString&date=2020-13-45",
+        "#map=11/39.6/45.8/9&layers=%3Cimg%20src%3Dx%20onerror%3Dwindow.__bk_pwned%3D1%3E&date=%E0%A4%A",
+        "#map=-5/100/500&layers=" + ",".join(["line0"] * 300),
+        "#" + "x" * 5000,
+        "#javascript:window.__bk_pwned=1",
+    ],
+)
+def test_hostile_url_hash_is_ignored(browser, case_maps, hash_):
+    s = Session(browser, case_maps[1], block_all=True, hash=hash_)
+    try:
+        z = s.page.evaluate("window.borderkitMaps[0].map.getZoom()")
+        assert 0 <= z <= 22
+        assert s.flag() is None and s.dialogs == [] and s.console_errors() == []
+        assert s.page.locator("img[src='x']").count() == 0
+    finally:
+        s.close()

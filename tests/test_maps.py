@@ -1064,3 +1064,105 @@ def test_place_labels_in_the_chosen_language_and_every_name_in_the_popup():
     if len(no_hy):
         pid = no_hy["place_id"].iloc[0]
         assert by_id[pid]["label"]["lang"] != "hy" and by_id[pid]["label"]["name"]
+
+
+# ------------------------------------------------------------------------------------ view, layers, embed (issue 14)
+
+
+def _own_incidents(folder: Path, layers) -> Path:
+    inc = layers["incidents"].copy()
+    inc["sources"] = inc["sources"].map(json.dumps)
+    inc["date"] = inc["date"].dt.strftime("%Y-%m-%d")
+    inc["date_end"] = ""
+    path = folder / "incidents.geojson"
+    inc.to_file(path)
+    return path
+
+
+def test_cli_own_incidents_leave_the_case_measurements_and_viewshed_unless_asked(layers, tmp_path):
+    from click.testing import CliRunner
+
+    from borderkit.cli.map_cmd import map_
+
+    load_case()
+    inc = _own_incidents(tmp_path, layers)
+    runner = CliRunner()
+    res = runner.invoke(map_, [str(inc), "--case", "armenia-azerbaijan", "-o", str(tmp_path / "a.html"), "--json"])
+    assert res.exit_code == 0, res.output
+    data = embedded_data((tmp_path / "a.html").read_text(encoding="utf-8"))
+    assert data["measurements"] == [] and data["viewsheds"] == []
+    assert len(data["incidents"]) == len(layers["incidents"]) and data["lines"]  # the case's lines stay
+    assert {r["id"] for r in data["incidents"]} == set(layers["incidents"]["incident_id"])
+    res = runner.invoke(
+        map_,
+        [str(inc), "--case", "armenia-azerbaijan", "-o", str(tmp_path / "b.html"),
+         "--layers", "lines,incidents,measurements"],
+    )
+    assert res.exit_code == 0, res.output
+    data = embedded_data((tmp_path / "b.html").read_text(encoding="utf-8"))
+    assert data["measurements"] and data["viewsheds"] == [] and data["places"] == [] and data["areas"] == []
+
+
+def test_cli_view_bounds_fit_and_embed(layers, tmp_path):
+    from click.testing import CliRunner
+    from pyproj import Geod
+
+    from borderkit.cli.map_cmd import map_
+
+    inc = _own_incidents(tmp_path, layers)
+    runner = CliRunner()
+    res = runner.invoke(map_, [str(inc), "-o", str(tmp_path / "v.html"), "--view", "39.5,45.6,11", "--embed"])
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "v.html").read_text(encoding="utf-8")
+    assert "center: [39.5, 45.6]" in html and '"zoom": 11' in html and "fitBounds" not in html
+    data = embedded_data(html)
+    assert data["embed"] is True and data["url_state"] is False
+    # --fit: the incidents' box widened by 2 km on every side (checked with pyproj.Geod here)
+    res = runner.invoke(map_, [str(inc), "-o", str(tmp_path / "f.html"), "--fit"])
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "f.html").read_text(encoding="utf-8")
+    xs, ys = layers["incidents"].geometry.x, layers["incidents"].geometry.y
+    g = Geod(ellps="WGS84")
+    south = g.fwd(xs.min(), ys.min(), 180, 2000)[1]
+    north = g.fwd(xs.min(), ys.max(), 0, 2000)[1]
+    west = g.fwd(xs.min(), (ys.min() + ys.max()) / 2, 270, 2000)[0]
+    east = g.fwd(xs.max(), (ys.min() + ys.max()) / 2, 90, 2000)[0]
+    m = re.search(r"fitBounds\(\s*\[\[([-\d.]+), ([-\d.]+)\], \[([-\d.]+), ([-\d.]+)\]\]", html)
+    assert m, "no fitBounds"
+    got = [float(v) for v in m.groups()]
+    assert got == pytest.approx([south, west, north, east], abs=2e-6)
+    # a 2 km margin is about 0.018° of latitude (1° ≈ 111 km)
+    assert ys.min() - got[0] == pytest.approx(2000 / 111_000, rel=0.01)
+    data = embedded_data(html)
+    assert data["embed"] is False and data["url_state"] is True
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--view", "39.5,45.6"], "3 comma-separated numbers"),
+        (["--view", "95,45.6,8"], "latitude"),
+        (["--view", "39,45,nan"], "finite"),
+        (["--bounds", "46,39,45,40"], "west < east"),
+        (["--bounds", "a,b,c,d"], "4 comma-separated numbers"),
+        (["--layers", "lines,<script>"], "unknown layer"),
+        (["--view", "39.5,45.6,8", "--fit"], "one of --view, --bounds and --fit"),
+    ],
+)
+def test_cli_bad_view_options_are_usage_errors(layers, tmp_path, args, needle):
+    from click.testing import CliRunner
+
+    from borderkit.cli.map_cmd import map_
+
+    inc = _own_incidents(tmp_path, layers)
+    res = CliRunner().invoke(map_, [str(inc), "-o", str(tmp_path / "x.html"), *args])
+    assert res.exit_code == 2, res.output
+    assert needle in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_make_map_draw_keeps_only_the_named_layers(layers):
+    data = embedded_data(render_html(make_map(layers, draw=["incidents"])))
+    assert data["incidents"] and data["lines"] == [] and data["areas"] == [] and data["places"] == []
+    with pytest.raises(ValueError, match="unknown layer"):
+        make_map(layers, draw=["roads"])

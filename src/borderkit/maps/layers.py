@@ -49,7 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from borderkit._projection import LocalProjection
 
-__all__ = ["MapInputs", "RasterOverlay", "collect_inputs", "prepare"]
+__all__ = ["MapInputs", "RasterOverlay", "bounds_of", "collect_inputs", "prepare"]
 
 COORD_DECIMALS = 6
 @dataclass
@@ -328,7 +328,27 @@ def simplify_for_display(
     return out, worst
 
 
-def _bounds_of(frames: Iterable[Any]) -> tuple[float, float, float, float] | None:
+def bounds_of(frames: Iterable[Any], *, margin_m: float = 0.0) -> tuple[float, float, float, float] | None:
+    """``(west, south, east, north)`` (degrees) of the geometries of *frames*, or ``None`` when there are none.
+
+    *margin_m* widens the box by that many metres on every side (geodesic, WGS84:
+    ``pyproj.Geod.fwd`` from the box's corners), so that one point still gives an area to show.
+    """
+    box = _raw_bounds(frames)
+    if box is None or margin_m <= 0:
+        return box
+    from pyproj import Geod
+
+    w, s, e, n = box
+    geod = Geod(ellps="WGS84")
+    west, _, _ = geod.fwd(w, (s + n) / 2, 270.0, margin_m)
+    east, _, _ = geod.fwd(e, (s + n) / 2, 90.0, margin_m)
+    _, south, _ = geod.fwd(w, s, 180.0, margin_m)
+    _, north, _ = geod.fwd(w, n, 0.0, margin_m)
+    return (float(max(west, -180.0)), float(max(south, -90.0)), float(min(east, 180.0)), float(min(north, 90.0)))
+
+
+def _raw_bounds(frames: Iterable[Any]) -> tuple[float, float, float, float] | None:
     import numpy as np
 
     boxes = []
@@ -839,7 +859,7 @@ def prepare(
 
 def _view_bounds(inputs: MapInputs) -> tuple[float, float, float, float]:
     """The view: the lines and incidents (the dispute), else whatever there is."""
-    bounds = _bounds_of([inputs.lines, inputs.incidents, inputs.viewsheds]) or _bounds_of(
+    bounds = _raw_bounds([inputs.lines, inputs.incidents, inputs.viewsheds]) or _raw_bounds(
         [inputs.places, inputs.territories]
     )
     if bounds is None and inputs.hillshade is not None:

@@ -749,3 +749,32 @@ def test_hostile_url_hash_is_ignored(browser, case_maps, hash_):
         assert s.page.locator("img[src='x']").count() == 0
     finally:
         s.close()
+
+
+def test_incident_popup_reads_as_a_reader_needs(browser, case, case_maps):
+    s = Session(browser, case_maps[1], block_all=True, width=390, height=844)
+    try:
+        page = s.page
+        page.evaluate("window.borderkitMaps[0].map.setView([40.0, 45.9], 9, {animate: false})")
+        data = page.evaluate("window.borderkitMaps[0].data.incidents")
+        rec = next(r for r in data if r["id"] == "2021-05-12-sev-lake")
+        xy = page.evaluate(
+            "(ll) => { const m = window.borderkitMaps[0].map; m.setView(ll, 11, {animate: false});"
+            " const p = m.latLngToContainerPoint(ll); return [p.x, p.y]; }",
+            [rec["lat"], rec["lon"]],
+        )
+        box = page.locator(".leaflet-container").bounding_box()
+        page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
+        page.wait_for_timeout(250)
+        popup = page.locator(".leaflet-popup-content").last
+        text = popup.text_content()
+        assert "2021-05-12 (exact day)" in text and "within about 5 km" in text
+        assert "on the Armenia side of dcw-gmt" in text and "on the Azerbaijan side of gshhg-wdbii" in text
+        assert rec["id"] not in text and "id:" not in text  # no internal id
+        links = popup.locator("a").evaluate_all("els => els.map(e => e.href)")
+        assert links and all(h.startswith(("http://", "https://")) for h in links)
+        pb = popup.bounding_box()
+        assert pb["width"] <= 390 - 20  # the popup fits a phone
+        assert s.console_errors() == []
+    finally:
+        s.close()

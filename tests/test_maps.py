@@ -1166,3 +1166,69 @@ def test_make_map_draw_keeps_only_the_named_layers(layers):
     assert data["incidents"] and data["lines"] == [] and data["areas"] == [] and data["places"] == []
     with pytest.raises(ValueError, match="unknown layer"):
         make_map(layers, draw=["roads"])
+
+
+# ------------------------------------------------------------------------------------ popups a reader understands
+
+
+def test_words_for_distances_uncertainty_and_dates():
+    from borderkit.maps.layers import date_text, distance_words, side_name, uncertainty_words
+
+    assert [distance_words(m) for m in (7, 40, 180, 800, 1000, 1540, 9_400, 12_300, 25_000)] == [
+        "7 m", "40 m", "180 m", "0.8 km", "1 km", "1.5 km", "9.4 km", "12 km", "25 km",
+    ]
+    assert uncertainty_words(2000.0) == "within about 2 km"
+    assert uncertainty_words(500.0) == "within about 500 m"
+    assert uncertainty_words(0.0) == "exact point"
+    assert uncertainty_words(None, "unknown (not given)") == "unknown (not given)"
+    assert date_text("2021-05-12", "month") == "2021-05 (known to the month)"
+    assert date_text("2021-05-12", "day") == "2021-05-12 (exact day)"
+    assert date_text("", "day") == "date unknown"
+    assert side_name("ARM", {"ARM": ("Armenia", "Armenian")}) == "Armenia side"
+    assert side_name("XYZ", {}) == "XYZ side"
+
+
+def test_incident_sides_match_an_independent_geodesic_check(case_html):
+    """Each incident's distance to each drawn line against an azimuthal equidistant projection centred on
+    the incident (pyproj; distances from the centre are geodesic), its side against shapely's point in
+    the source's territory polygons."""
+    import numpy as np
+    import shapely
+    from pyproj import CRS, Transformer
+
+    case, m, path = case_html
+    data = embedded_data(path.read_text(encoding="utf-8"))
+    names = case.config.party_names()
+    inc = case.incidents.set_index("incident_id")
+    checked = 0
+    for r in data["incidents"]:
+        assert "sides" in r and [s["source"] for s in r["sides"]] == sorted(case.lines["source"].unique())
+        pt = inc.loc[r["id"]].geometry
+        aeqd = CRS.from_proj4(f"+proj=aeqd +lat_0={pt.y} +lon_0={pt.x} +ellps=WGS84 +units=m")
+        to = Transformer.from_crs("EPSG:4326", aeqd, always_xy=True)
+        for side in r["sides"]:
+            lines = case.lines[case.lines["source"] == side["source"]]
+            geoms = [shapely.transform(g, lambda xy: np.column_stack(to.transform(xy[:, 0], xy[:, 1])))
+                     for g in lines.geometry]
+            d = min(shapely.distance(shapely.Point(0, 0), g) for g in geoms)
+            assert side["distance_m"] == pytest.approx(d, rel=2e-3, abs=5.0), (r["id"], side)
+            terr = case.territories[case.territories["source"] == side["source"]]
+            inside = sorted({str(p) for p, g in zip(terr["party"], terr.geometry, strict=True) if g.contains(pt)})
+            if len(inside) == 1:
+                assert side["party"] == inside[0], (r["id"], side)
+                assert f"on the {names[inside[0]][0]} side of {side['source']}" in side["text"]
+                checked += 1
+    assert checked >= 10
+    sev = next(r for r in data["incidents"] if r["id"] == "2021-05-12-sev-lake")
+    assert sev["location_text"].startswith("within about")
+
+
+def test_popups_carry_no_ids_or_notes(layers):
+    """The page script builds no popup row from an id or a notes field (they stay in the data)."""
+    from borderkit.maps._assets import web_text
+
+    js = web_text("borderkit.js")
+    assert re.search(r'row\([^)]*"id"', js) is None
+    assert re.search(r'row\([^)]*"notes"', js) is None
+    data = embedded_data(render_html(make_map(layers)))
+    assert all("id" in r for r in data["incidents"])  # still in the data

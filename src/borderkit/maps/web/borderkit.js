@@ -131,9 +131,7 @@
     row(d, "version", f.version);
     row(d, "accuracy", g.accuracy_m === null ? "" : "± " + fmt(g.accuracy_m, 0) + " m");
     row(d, "licence", f.licence || g.meta.licence);
-    row(d, "notes", f.notes);
-    row(d, "id", f.id);
-    return d;
+    return d;  /* no internal id, no research notes: they stay in the data */
   }
 
   function areaPopup(a) {
@@ -156,10 +154,9 @@
     var h = el("div", "bk-h");
     h.appendChild(bidi(r.type || "incident"));
     d.appendChild(h);
-    row(d, "date", r.date_label + " (precision: " + r.date_precision + ")");
+    row(d, "date", r.date_text || r.date_label);
     row(d, "place", r.place_name);
-    row(d, "location uncertainty", r.precision_m === null || r.precision_m === undefined
-      ? r.precision_note || "unknown" : "± " + fmt(r.precision_m, 0) + " m");
+    row(d, "location", r.location_text);
     var desc = el("div", "bk-desc");
     desc.appendChild(bidi(r.description));
     d.appendChild(desc);
@@ -175,8 +172,21 @@
       });
       d.appendChild(ul);
     }
-    row(d, "id", r.id);
-    return d;
+    if (r.sides && r.sides.length) {
+      d.appendChild(el("div", "bk-k", "distance to each line:"));
+      var us = el("ul", "bk-sides");
+      var unsure = false;
+      r.sides.forEach(function (sd) {
+        us.appendChild(el("li", "", sd.text));
+        if (sd.party && !sd.determinate) { unsure = true; }
+      });
+      d.appendChild(us);
+      if (unsure) {
+        d.appendChild(el("div", "bk-note", "Side uncertain: the incident is nearer the line than its location " +
+                                          "uncertainty and the line's stated accuracy added together."));
+      }
+    }
+    return d;  /* no internal id: it stays in the data */
   }
 
   function placeNames(parent, names) {
@@ -198,9 +208,7 @@
       row(d, "elevation source", p.elevation_source);
     }
     row(d, "coordinates source", p.coord_source);
-    row(d, "notes", p.notes);
-    row(d, "id", p.id);
-    return d;
+    return d;  /* no internal id, no research notes */
   }
 
   function placeLabel(p) {

@@ -597,7 +597,8 @@ def test_controls_never_overlap_and_cover_at_most_a_quarter(browser, case_maps, 
         try:
             page = s.page
             compact = width < 700
-            assert page.evaluate("document.querySelector('.leaflet-container').classList.contains('bk-compact')") is compact
+            is_compact = "document.querySelector('.leaflet-container').classList.contains('bk-compact')"
+            assert page.evaluate(is_compact) is compact
             _check_layout(page.evaluate(CONTROL_BOXES), f"{kind} {width} px")
             page.screenshot(path=str(out / f"map-{kind}-{width}px.png"))
             title = page.locator(".bk-title-main")
@@ -775,6 +776,54 @@ def test_incident_popup_reads_as_a_reader_needs(browser, case, case_maps):
         assert links and all(h.startswith(("http://", "https://")) for h in links)
         pb = popup.bounding_box()
         assert pb["width"] <= 390 - 20  # the popup fits a phone
+        assert s.console_errors() == []
+    finally:
+        s.close()
+
+
+# ------------------------------------------------------------------------------------ accessibility
+
+FOCUSED = """() => { const e = document.activeElement; if (!e || e === document.body) { return null; }
+  const name = (e.getAttribute('aria-label') || e.getAttribute('title') || e.textContent || '').trim();
+  const r = e.getBoundingClientRect();
+  return {tag: e.tagName.toLowerCase(), cls: String(e.className), name: name.slice(0, 80),
+          w: r.width, h: r.height}; }"""
+
+
+@pytest.mark.parametrize("width", [390, 1400])
+def test_keyboard_reaches_every_control_and_the_text_alternative(browser, case, case_maps, width):
+    s = Session(browser, case_maps[1], block_all=True, width=width, height=WIDTHS[width])
+    try:
+        page = s.page
+        seen = []
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            f = page.evaluate(FOCUSED)
+            if f is None or (seen and f == seen[0]):
+                break
+            seen.append(f)
+        names = [f["name"] for f in seen]
+        # the text alternative comes first and shows itself when focused
+        assert seen[0]["tag"] == "summary" and seen[0]["name"].startswith("The map as text")
+        assert seen[0]["w"] > 100
+        for needle in ("Zoom in", "Zoom out", "Layers", "Measure distances"):
+            assert any(needle in n for n in names), (needle, names)
+        assert any(f["tag"] == "input" and "incidents up to" in f["name"] for f in seen), names
+        if width < 700:
+            assert "Key & sources" in names
+        else:
+            assert "Legend" in names and "Sources & licences" in names and "Full screen" in names
+            assert any(f["tag"] == "input" and f["name"].startswith("Opacity of") for f in seen), names
+        assert all(f["name"] for f in seen), [f for f in seen if not f["name"]]  # every stop has a name
+        # the text alternative: one row per incident and per measurement, read from the page data
+        page.locator(".bk-textalt summary").focus()
+        page.keyboard.press("Enter")
+        rows = page.locator(".bk-textalt table").evaluate_all("ts => ts.map(t => t.tBodies[0].rows.length)")
+        data = page.evaluate("[window.borderkitMaps[0].data.incidents.length, "
+                             "window.borderkitMaps[0].data.measurements.length]")
+        assert rows == data
+        text = page.locator(".bk-textalt").inner_text()
+        assert "on the Armenia side of dcw-gmt" in text and "within about" in text
         assert s.console_errors() == []
     finally:
         s.close()

@@ -1208,8 +1208,10 @@ def test_incident_sides_match_an_independent_geodesic_check(case_html):
         to = Transformer.from_crs("EPSG:4326", aeqd, always_xy=True)
         for side in r["sides"]:
             lines = case.lines[case.lines["source"] == side["source"]]
-            geoms = [shapely.transform(g, lambda xy: np.column_stack(to.transform(xy[:, 0], xy[:, 1])))
-                     for g in lines.geometry]
+            geoms = [
+                shapely.transform(g, lambda xy, t=to: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+                for g in lines.geometry
+            ]
             d = min(shapely.distance(shapely.Point(0, 0), g) for g in geoms)
             assert side["distance_m"] == pytest.approx(d, rel=2e-3, abs=5.0), (r["id"], side)
             terr = case.territories[case.territories["source"] == side["source"]]
@@ -1232,3 +1234,108 @@ def test_popups_carry_no_ids_or_notes(layers):
     assert re.search(r'row\([^)]*"notes"', js) is None
     data = embedded_data(render_html(make_map(layers)))
     assert all("id" in r for r in data["incidents"])  # still in the data
+
+
+# ------------------------------------------------------------------------------------ accessibility
+
+
+def _css_rules(css: str) -> dict[str, dict[str, str]]:
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    rules: dict[str, dict[str, str]] = {}
+    for sel, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+        decl = dict(
+            (k.strip(), v.strip()) for k, v in (d.split(":", 1) for d in body.split(";") if ":" in d)
+        )
+        for one in sel.split(","):
+            rules.setdefault(" ".join(one.split()), {}).update(decl)
+    return rules
+
+
+def _rgba(value: str) -> tuple[float, float, float, float]:
+    value = value.strip()
+    if value.startswith("#"):
+        h = value[1:]
+        if len(h) == 3:
+            h = "".join(c * 2 for c in h)
+        return (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16), 1.0)
+    m = re.match(r"rgba?\(([^)]*)\)", value)
+    assert m, value
+    parts = [float(p) for p in m.group(1).split(",")]
+    return (parts[0], parts[1], parts[2], parts[3] if len(parts) == 4 else 1.0)
+
+
+def _over(fg: tuple[float, float, float, float], bg: tuple[float, float, float]) -> tuple[float, float, float]:
+    a = fg[3]
+    return tuple(a * f + (1 - a) * b for f, b in zip(fg[:3], bg, strict=True))  # type: ignore[return-value]
+
+
+def _luminance(rgb: tuple[float, float, float]) -> float:
+    # WCAG 2.x relative luminance (sRGB)
+    def lin(c: float) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (lin(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def test_panel_text_contrast_passes_wcag_aa():
+    """Every text colour of borderkit.css on the panel it sits on, with the panel's translucent background
+    composited over the worst map behind it (black and white both tried): ≥ 4.5:1 (WCAG 2.1 AA, normal
+    text). Values are read from the style sheet; the formula is WCAG's."""
+    from borderkit.maps._assets import web_text
+
+    rules = _css_rules(web_text("borderkit.css"))
+    panel = rules[".bk-control"]["background"]
+    tooltip_dark = rules[".leaflet-tooltip.bk-measure-label"]["background"]
+    tooltip_light = rules[".leaflet-tooltip.bk-place-label"]["background"]
+    pairs = {  # selector of the text → background it is drawn on
+        ".bk-control": panel,
+        ".bk-attr": panel,
+        ".bk-lh": panel,
+        ".bk-ls": panel,
+        ".bk-note": panel,
+        ".bk-k": panel,
+        ".bk-badurl": panel,
+        ".bk-name .bk-lang": panel,
+        ".bk-totals > summary": panel,
+        ".bk-control a": panel,
+        ".bk-popup a": "#ffffff",  # Leaflet's popup is opaque white (leaflet.css)
+        ".bk-textalt a": rules[".bk-textalt:focus-within"]["background"],
+        ".bk-plabel .bk-lang": tooltip_light,
+        ".bk-keybtn": rules[".bk-keybtn"]["background"],
+        ".bk-title-sub": rules[".bk-title"]["background"],
+        ".leaflet-tooltip.bk-place-label": tooltip_light,
+        ".bk-elev": tooltip_light,
+        ".leaflet-tooltip.bk-measure-label": tooltip_dark,
+        ".bk-mwhat": tooltip_dark,
+        ".bk-mrange": tooltip_dark,
+        ".leaflet-container .leaflet-control-attribution": rules[".leaflet-container .leaflet-control-attribution"][
+            "background"
+        ],
+        ".leaflet-container .leaflet-control-attribution a": rules[
+            ".leaflet-container .leaflet-control-attribution"
+        ]["background"],
+        ".bk-textalt:focus-within": rules[".bk-textalt:focus-within"]["background"],
+    }
+    worst = {}
+    for sel, bg in pairs.items():
+        fg = _rgba(rules[sel]["color"])
+        for behind in ((0, 0, 0), (255, 255, 255)):
+            back = _over(_rgba(bg), behind)
+            worst[sel] = min(worst.get(sel, 99.0), _contrast(_over(fg, back), back))
+    # every text colour of the style sheet is checked (map symbols drawn on the terrain with a white halo aside)
+    coloured = {sel for sel, d in rules.items() if "color" in d}
+    assert coloured - set(pairs) <= {".bk-peak-sym", ".bk-peak", ".leaflet-tooltip.bk-place-label::before"}, (
+        coloured - set(pairs)
+    )
+    low = {s: round(c, 2) for s, c in worst.items() if c < 4.5}
+    assert not low, f"text below 4.5:1 contrast: {low}"
+    # the formula against WCAG's published extremes: black on white is 21:1, #767676 on white 4.54:1
+    assert _contrast((0, 0, 0), (255, 255, 255)) == pytest.approx(21.0)
+    assert _contrast((118, 118, 118), (255, 255, 255)) == pytest.approx(4.54, abs=0.01)

@@ -559,6 +559,7 @@
       input.step = "5";
       input.value = String(Math.round(o.opacity * 100));
       input.setAttribute("data-overlay", o.key);
+      input.setAttribute("aria-label", "Opacity of " + String(o.name));
       input.addEventListener("input", function () { layer.setOpacity(Number(input.value) / 100); });
       lab.appendChild(name);
       lab.appendChild(input);
@@ -729,6 +730,65 @@
              compact: function () { return state.compact; } };
   }
 
+  /* ---------------------------------------------------------------- text alternative */
+
+  function table(caption, head, rows) {
+    var t = el("table", "bk-table");
+    t.appendChild(el("caption", "", caption));
+    var thead = el("thead"), tr = el("tr");
+    head.forEach(function (h) { var th = el("th", "", h); th.setAttribute("scope", "col"); tr.appendChild(th); });
+    thead.appendChild(tr);
+    t.appendChild(thead);
+    var tbody = el("tbody");
+    rows.forEach(function (cells) {
+      var r = el("tr");
+      cells.forEach(function (c) {
+        var td = el("td");
+        if (c && c.nodeType) { td.appendChild(c); } else { td.appendChild(bidi(c)); }
+        r.appendChild(td);
+      });
+      tbody.appendChild(r);
+    });
+    t.appendChild(tbody);
+    return t;
+  }
+
+  function buildTextAlternative(map, data) {
+    /* The map's incidents and measurements as tables, for screen readers and keyboard users: first in
+       the page's reading order, visually hidden until it has the focus. Text only (textContent). */
+    var container = map.getContainer();
+    var section = el("section", "bk-textalt bk-sr");
+    section.setAttribute("aria-label", "The map's data as text");
+    var d = details("The map as text: incidents and measurements", false, "bk-textalt-details");
+    section.appendChild(d);
+    d.appendChild(el("p", "", String(data.title) + (data.subtitle ? " — " + String(data.subtitle) : "")));
+    if (data.lines.length) {
+      d.appendChild(el("p", "", "Lines drawn (one per source): " +
+                               data.lines.map(function (g) { return g.source; }).join(", ") + ". " +
+                               data.notes.disclaimer));
+    }
+    if (data.incidents.length) {
+      d.appendChild(table("Incidents (" + data.incidents.length + ")",
+        ["date", "type", "place", "location", "distance to each line", "sources"],
+        data.incidents.map(function (r) {
+          var src = el("span");
+          (r.sources || []).forEach(function (x, i) {
+            if (i) { src.appendChild(document.createTextNode("; ")); }
+            src.appendChild(link(x));
+          });
+          return [r.date_text || r.date_label, r.type, r.place_name, r.location_text,
+                  (r.sides || []).map(function (x) { return x.text; }).join("; "), src];
+        })));
+    }
+    if (data.measurements.length) {
+      d.appendChild(table("Measurements (" + data.measurements.length + ")",
+        ["what", "measured", "line source", "on every source"],
+        data.measurements.map(function (m) { return [m.label, m.value_text, m.line_source, m.range_text]; })));
+    }
+    container.parentNode.insertBefore(section, container);
+    return section;
+  }
+
   /* ---------------------------------------------------------------- URL state */
 
   var HASH_MAX = 2000;
@@ -803,9 +863,30 @@
 
   /* ---------------------------------------------------------------- layers */
 
+  function unfocusable(layer) {
+    /* Chromium puts every clickable SVG path in the tab order: hundreds of stops before the controls.
+       Keyboard and screen-reader users get the same content from the text alternative instead. */
+    var e = layer instanceof L.Path && layer.getElement ? layer.getElement() : null;
+    if (e) { e.setAttribute("tabindex", "-1"); e.setAttribute("aria-hidden", "true"); }
+  }
+
+  function keyboardButtons(container) {
+    /* the measuring plugin's buttons are <a> without href: not in the tab order. Make them buttons. */
+    if (!container) { return; }
+    Array.prototype.forEach.call(container.querySelectorAll("a:not([href])"), function (a) {
+      a.setAttribute("tabindex", "0");
+      a.setAttribute("role", "button");
+      if (a.title && !a.getAttribute("aria-label")) { a.setAttribute("aria-label", a.title); }
+      a.addEventListener("keydown", function (e) {
+        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); a.click(); }
+      });
+    });
+  }
+
   function build(map, refs, data) {
     var groups = refs.groups;
     setPopupFit(map.getSize().x);
+    map.on("layeradd", function (e) { unfocusable(e.layer); });
     var api = { incidents: [], timeline: null };
 
     data.lines.forEach(function (g) {
@@ -953,16 +1034,21 @@
       new L.Control.FullScreen({ position: "topleft", title: "Full screen", titleCancel: "Exit full screen" }).addTo(map);
     }
     if (L.control.polylineMeasure) {
-      L.control.polylineMeasure({ position: "topleft", unit: "kilometres", showBearings: true,
+      var measure = L.control.polylineMeasure({ position: "topleft", unit: "kilometres", showBearings: true,
                                   clearMeasurementsOnStop: false, showClearControl: true,
                                   measureControlTitleOn: "Measure distances (great circle, spherical Earth)",
                                   measureControlTitleOff: "Stop measuring" }).addTo(map);
+      keyboardButtons(measure.getContainer());
     }
     buildMouse(map);
     var creditsBox = new Box(buildCredits(data), { position: "bottomright", className: "bk-credits-control" }).addTo(map);
     api.layout = buildLayout(map, { title: title, legend: legendBox, opacity: opacityBox, credits: creditsBox,
                                     setAttribution: setAttribution });
     api.urlState = embed || data.url_state === false ? null : buildUrlState(map, refs, api);
+    api.textAlternative = buildTextAlternative(map, data);
+    container.setAttribute("role", "region");
+    container.setAttribute("aria-label", "Map: " + String(data.title));
+    container.setAttribute("aria-roledescription", "map");
 
     function zoomClass() {
       var c = map.getContainer();

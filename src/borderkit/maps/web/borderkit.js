@@ -710,7 +710,7 @@
         var top = rectOf(legend).top - box.top;
         var bottomRight = container.querySelector(".leaflet-bottom.leaflet-right");
         var reserve = bottomRight ? rectOf(bottomRight).height : 60;
-        lnode.style.maxHeight = compact ? "" : Math.max(80, Math.min(0.36 * size.y, size.y - top - reserve - 24)) + "px";
+        lnode.style.maxHeight = compact ? "" : Math.max(80, Math.min((size.x >= 1200 ? 0.5 : 0.36) * size.y, size.y - top - reserve - 24)) + "px";
       }
       /* the attribution line keeps clear of the bottom-left stack (scale, timeline) */
       var attr = container.querySelector(".leaflet-control-attribution");

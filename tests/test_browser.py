@@ -65,7 +65,18 @@ def _cdn_files() -> dict[str, Path]:
 class Session:
     """One page with console, error, dialog and request logging."""
 
-    def __init__(self, browser, path: Path, *, block_all: bool = False, width: int = 1400, height: int = 900):
+    def __init__(
+        self,
+        browser,
+        path: Path,
+        *,
+        block_all: bool = False,
+        width: int = 1400,
+        height: int = 900,
+        hash: str = "",
+        also: tuple[Path, ...] = (),
+        ready: bool = True,
+    ):
         self.page = browser.new_page(viewport={"width": width, "height": height})
         self.console: list[tuple[str, str]] = []
         self.errors: list[str] = []
@@ -73,6 +84,7 @@ class Session:
         self.requests: list[str] = []
         self.aborted: list[str] = []
         self.url = path.resolve().as_uri()
+        local = {self.url} | {p.resolve().as_uri() for p in also}  # e.g. the map inside a host page's iframe
         cdn = _cdn_files()
         page = self.page
         page.on("console", lambda m: self.console.append((m.type, m.text)))
@@ -87,7 +99,7 @@ class Session:
         def route(r):
             u = r.request.url
             self.requests.append(u)
-            if u == self.url:
+            if u in local:
                 return r.continue_()
             if not block_all and u in cdn:
                 ctype = "text/css" if u.endswith(".css") else "application/javascript"
@@ -108,8 +120,9 @@ class Session:
             return r.abort()
 
         page.route("**/*", route)
-        page.goto(self.url)
-        page.wait_for_selector('html[data-borderkit-ready="1"]', timeout=20000)
+        page.goto(self.url + hash)
+        if ready:
+            page.wait_for_selector('html[data-borderkit-ready="1"]', timeout=20000)
         page.wait_for_timeout(300)
 
     def console_errors(self) -> list[str]:
@@ -526,6 +539,291 @@ def test_case_viewshed_is_off_until_switched_on(browser, case_maps):
         text = page.locator(".leaflet-popup-content").last.text_content()
         for needle in (name, "visible area", "radius: 30 km", "GLOBE 30", "refraction k = 0.13", "observer point"):
             assert needle in text, needle
+        assert s.console_errors() == []
+    finally:
+        s.close()
+
+
+# ------------------------------------------------------------------------------------ layout for every screen
+
+WIDTHS = {360: 740, 390: 844, 680: 600, 1024: 768, 1400: 900}
+"""Phone (small, common), the usual article iframe width, tablet, desktop → window heights."""
+
+CONTROL_BOXES = """(root) => {
+  const doc = root || document;
+  const map = doc.querySelector('.leaflet-container').getBoundingClientRect();
+  const boxes = Array.from(doc.querySelectorAll('.leaflet-control, .bk-title')).filter((e) => {
+    const r = e.getBoundingClientRect();
+    return e.offsetParent !== null && r.width > 0 && r.height > 0;
+  }).map((e) => {
+    const r = e.getBoundingClientRect();
+    return {name: e.className, x0: r.left, y0: r.top, x1: r.right, y1: r.bottom};
+  });
+  return {map: {x0: map.left, y0: map.top, x1: map.right, y1: map.bottom}, boxes: boxes};
+}"""
+
+
+def _artefact_dir(tmp_path: Path) -> Path:
+    """Screenshots go to $BORDERKIT_TEST_ARTEFACTS when set (CI keeps them), else to the test's tmp_path."""
+    out = Path(os.environ.get("BORDERKIT_TEST_ARTEFACTS") or tmp_path)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _check_layout(boxes: dict, where: str) -> float:
+    """Assert no two controls intersect and all stay inside the map; return the share of the map they cover."""
+    m = boxes["map"]
+    items = boxes["boxes"]
+    assert len(items) >= 5, (where, items)
+    for b in items:  # inside the map (1 px of rounding)
+        assert b["x0"] >= m["x0"] - 1 and b["y0"] >= m["y0"] - 1, (where, b)
+        assert b["x1"] <= m["x1"] + 1 and b["y1"] <= m["y1"] + 1, (where, b)
+    for i, a in enumerate(items):
+        for b in items[i + 1 :]:
+            w = min(a["x1"], b["x1"]) - max(a["x0"], b["x0"])
+            h = min(a["y1"], b["y1"]) - max(a["y0"], b["y0"])
+            assert w <= 0 or h <= 0, f"{where}: {a['name']!r} overlaps {b['name']!r} ({w:.0f}×{h:.0f} px)"
+    area = sum((b["x1"] - b["x0"]) * (b["y1"] - b["y0"]) for b in items)
+    share = area / ((m["x1"] - m["x0"]) * (m["y1"] - m["y0"]))
+    assert share <= 0.25, f"{where}: controls cover {share:.0%} of the map"
+    return share
+
+
+@pytest.mark.parametrize("width", sorted(WIDTHS))
+def test_controls_never_overlap_and_cover_at_most_a_quarter(browser, case_maps, width, tmp_path):
+    out = _artefact_dir(tmp_path)
+    for path, kind in ((case_maps[1], "offline"), (case_maps[0], "online")):
+        s = Session(browser, path, width=width, height=WIDTHS[width], block_all=kind == "offline")
+        try:
+            page = s.page
+            compact = width < 700
+            is_compact = "document.querySelector('.leaflet-container').classList.contains('bk-compact')"
+            assert page.evaluate(is_compact) is compact
+            _check_layout(page.evaluate(CONTROL_BOXES), f"{kind} {width} px")
+            page.screenshot(path=str(out / f"map-{kind}-{width}px.png"))
+            title = page.locator(".bk-title-main")
+            if compact:
+                # legend, opacity and credits sit collapsed behind one button; the title is one line
+                assert page.locator(".bk-legend").is_hidden() and page.locator(".bk-credits").is_hidden()
+                line = page.evaluate("parseFloat(getComputedStyle(document.querySelector('.bk-title-main')).lineHeight)"
+                                     " || 20")
+                assert title.bounding_box()["height"] <= line * 1.5
+                assert page.locator(".bk-title-sub").is_hidden()
+                assert page.locator(".bk-timeline .bk-lh").is_hidden()  # compact timeline: no heading
+                button = page.get_by_role("button", name="Key & sources")
+                assert button.get_attribute("aria-expanded") == "false"
+                button.click()
+                assert button.get_attribute("aria-expanded") == "true"
+                assert page.locator(".bk-panel .bk-legend").is_visible()
+                assert page.locator(".bk-panel .bk-credits").is_visible()
+                panel = page.locator(".bk-panel").bounding_box()
+                # the open panel stays above the timeline and the attribution
+                low = min(b["y0"] for b in page.evaluate(CONTROL_BOXES)["boxes"] if "leaflet-control-attribution"
+                          in b["name"] or "bk-timeline" in b["name"] or "scale" in b["name"])
+                assert panel["y"] + panel["height"] <= low and panel["x"] >= 0
+                page.screenshot(path=str(out / f"map-{kind}-{width}px-key-open.png"))
+                button.click()
+                assert page.locator(".bk-legend").is_hidden()
+            else:
+                assert page.locator(".bk-legend").is_visible() and page.locator(".bk-legend[open]").count() == 1
+                assert page.locator(".bk-keyctl").is_hidden()
+            assert s.console_errors() == []
+        finally:
+            s.close()
+
+
+def test_layout_follows_a_resize(browser, case_maps):
+    s = Session(browser, case_maps[1], block_all=True, width=1024, height=768)
+    try:
+        page = s.page
+        assert page.locator(".bk-legend").is_visible()
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.wait_for_timeout(300)
+        assert page.locator(".bk-legend").is_hidden() and page.locator(".bk-keyctl").is_visible()
+        _check_layout(page.evaluate(CONTROL_BOXES), "resized to 390 px")
+        page.set_viewport_size({"width": 1400, "height": 900})
+        page.wait_for_timeout(300)
+        assert page.locator(".bk-legend-control .bk-legend").is_visible()
+        assert page.locator(".bk-credits-control .bk-credits").count() == 1
+        _check_layout(page.evaluate(CONTROL_BOXES), "resized back to 1400 px")
+        assert s.console_errors() == []
+    finally:
+        s.close()
+
+
+# ------------------------------------------------------------------------------------ embed and URL state
+
+
+@pytest.fixture(scope="module")
+def embed_page(case, maps_dir):
+    from borderkit.maps import case_layers, make_map, save_html
+
+    page = save_html(make_map(case, embed=True, **case_layers(case)), maps_dir / "case-embed.html")
+    host = maps_dir / "article.html"
+    host.write_text(
+        "<!doctype html><html><head><meta charset='utf-8'><title>Article</title>"
+        "<style>body{margin:0;font:16px serif} main{width:680px;margin:0 auto}</style></head>"
+        "<body><main><h1>News article</h1><p>Text before the map.</p>"
+        "<iframe id='map' src='case-embed.html' width='680' height='480' style='border:0' title='Map'></iframe>"
+        "<p>Text after the map.</p></main></body></html>",
+        encoding="utf-8",
+    )
+    return host, page
+
+
+def test_embedded_map_in_a_680px_article_iframe(browser, embed_page, tmp_path):
+    host, page_path = embed_page
+    s = Session(browser, host, width=900, height=800, also=(page_path,), ready=False)
+    try:
+        frame = s.page.frame_locator("#map")
+        frame.locator('html[data-borderkit-ready="1"]').wait_for(state="attached", timeout=20000)
+        f = next(fr for fr in s.page.frames if fr.url.endswith("case-embed.html"))
+        f.wait_for_timeout(300)
+        assert f.evaluate("document.querySelector('.leaflet-container').classList.contains('bk-embed')")
+        assert f.evaluate("document.querySelector('.leaflet-container').classList.contains('bk-compact')")
+        assert f.locator(".leaflet-control-fullscreen").count() == 0  # the host page decides the size
+        assert "sources: see Key" in f.locator(".leaflet-control-attribution").inner_text()
+        _check_layout(f.evaluate(CONTROL_BOXES), "embed 680×480")
+        # no URL state in an iframe: moving the map leaves the frame's URL alone
+        f.evaluate("window.borderkitMaps[0].map.setView([39.6, 45.8], 10, {animate: false})")
+        f.wait_for_timeout(100)
+        assert f.evaluate("window.location.hash") == ""
+        s.page.screenshot(path=str(_artefact_dir(tmp_path) / "embed-680px-article.png"))
+        assert s.console_errors() == [] and s.aborted == []
+    finally:
+        s.close()
+
+
+def test_url_hash_keeps_view_layers_and_date(browser, case, case_maps):
+    s = Session(browser, case_maps[0], hash="#map=11/39.60000/45.80000&layers=line1,incidents,osm&date=2020-01-01")
+    try:
+        page = s.page
+        info = page.evaluate(
+            "(() => { const b = window.borderkitMaps[0]; const m = b.map; const c = m.getCenter();"
+            " return {z: m.getZoom(), lat: c.lat, lon: c.lng, dates: b.api.timeline.dates,"
+            " date: b.api.timeline.date(), lines: document.querySelectorAll('path.bk-line').length}; })()"
+        )
+        assert info["z"] == 11 and info["lat"] == pytest.approx(39.6, abs=1e-4) and info["lon"] == pytest.approx(45.8)
+        src = sorted(case.lines["source"].unique())
+        assert info["lines"] == int((case.lines["source"] == src[1]).sum())  # only line1 is drawn
+        # a date that is not one of the incidents' dates is ignored: the timeline stays at the last one
+        assert info["date"] == info["dates"][-1]
+        # moving the map and the timeline writes the hash
+        page.evaluate("window.borderkitMaps[0].map.setView([39.7, 45.9], 10, {animate: false})")
+        slider = page.locator(".bk-timeline input[type=range]")
+        slider.focus()
+        page.keyboard.press("Home")
+        h = page.evaluate("window.location.hash")
+        assert h.startswith("#map=10/39.70000/45.90000&layers=") and f"date={info['dates'][0]}" in h
+        assert "line1" in h and "line0" not in h
+        # reopening the written link gives the same view, layers and date
+        s2 = Session(browser, case_maps[0], hash=h)
+        try:
+            again = s2.page.evaluate(
+                "(() => { const b = window.borderkitMaps[0]; return [b.map.getZoom(), b.api.timeline.date(),"
+                " document.querySelectorAll('path.bk-line').length]; })()"
+            )
+            assert again == [10, info["dates"][0], info["lines"]]
+        finally:
+            s2.close()
+        assert s.console_errors() == []
+    finally:
+        s.close()
+
+
+@pytest.mark.parametrize(
+    "hash_",
+    [
+        "#map=1e999/NaN/0&layers=__proto__,constructor,toString&date=2020-13-45",
+        "#map=11/39.6/45.8/9&layers=%3Cimg%20src%3Dx%20onerror%3Dwindow.__bk_pwned%3D1%3E&date=%E0%A4%A",
+        "#map=-5/100/500&layers=" + ",".join(["line0"] * 300),
+        "#" + "x" * 5000,
+        "#javascript:window.__bk_pwned=1",
+    ],
+)
+def test_hostile_url_hash_is_ignored(browser, case_maps, hash_):
+    s = Session(browser, case_maps[1], block_all=True, hash=hash_)
+    try:
+        z = s.page.evaluate("window.borderkitMaps[0].map.getZoom()")
+        assert 0 <= z <= 22
+        assert s.flag() is None and s.dialogs == [] and s.console_errors() == []
+        assert s.page.locator("img[src='x']").count() == 0
+    finally:
+        s.close()
+
+
+def test_incident_popup_reads_as_a_reader_needs(browser, case, case_maps):
+    s = Session(browser, case_maps[1], block_all=True, width=390, height=844)
+    try:
+        page = s.page
+        page.evaluate("window.borderkitMaps[0].map.setView([40.0, 45.9], 9, {animate: false})")
+        data = page.evaluate("window.borderkitMaps[0].data.incidents")
+        rec = next(r for r in data if r["id"] == "2021-05-12-sev-lake")
+        xy = page.evaluate(
+            "(ll) => { const m = window.borderkitMaps[0].map; m.setView(ll, 11, {animate: false});"
+            " const p = m.latLngToContainerPoint(ll); return [p.x, p.y]; }",
+            [rec["lat"], rec["lon"]],
+        )
+        box = page.locator(".leaflet-container").bounding_box()
+        page.mouse.click(box["x"] + xy[0], box["y"] + xy[1])
+        page.wait_for_timeout(250)
+        popup = page.locator(".leaflet-popup-content").last
+        text = popup.text_content()
+        assert "2021-05-12 (exact day)" in text and "within about 5 km" in text
+        assert "on the Armenia side of dcw-gmt" in text and "on the Azerbaijan side of gshhg-wdbii" in text
+        assert rec["id"] not in text and "id:" not in text  # no internal id
+        links = popup.locator("a").evaluate_all("els => els.map(e => e.href)")
+        assert links and all(h.startswith(("http://", "https://")) for h in links)
+        pb = popup.bounding_box()
+        assert pb["width"] <= 390 - 20  # the popup fits a phone
+        assert s.console_errors() == []
+    finally:
+        s.close()
+
+
+# ------------------------------------------------------------------------------------ accessibility
+
+FOCUSED = """() => { const e = document.activeElement; if (!e || e === document.body) { return null; }
+  const name = (e.getAttribute('aria-label') || e.getAttribute('title') || e.textContent || '').trim();
+  const r = e.getBoundingClientRect();
+  return {tag: e.tagName.toLowerCase(), cls: String(e.className), name: name.slice(0, 80),
+          w: r.width, h: r.height}; }"""
+
+
+@pytest.mark.parametrize("width", [390, 1400])
+def test_keyboard_reaches_every_control_and_the_text_alternative(browser, case, case_maps, width):
+    s = Session(browser, case_maps[1], block_all=True, width=width, height=WIDTHS[width])
+    try:
+        page = s.page
+        seen = []
+        for _ in range(40):
+            page.keyboard.press("Tab")
+            f = page.evaluate(FOCUSED)
+            if f is None or (seen and f == seen[0]):
+                break
+            seen.append(f)
+        names = [f["name"] for f in seen]
+        # the text alternative comes first and shows itself when focused
+        assert seen[0]["tag"] == "summary" and seen[0]["name"].startswith("The map as text")
+        assert seen[0]["w"] > 100
+        for needle in ("Zoom in", "Zoom out", "Layers", "Measure distances"):
+            assert any(needle in n for n in names), (needle, names)
+        assert any(f["tag"] == "input" and "incidents up to" in f["name"] for f in seen), names
+        if width < 700:
+            assert "Key & sources" in names
+        else:
+            assert "Legend" in names and "Sources & licences" in names and "Full screen" in names
+            assert any(f["tag"] == "input" and f["name"].startswith("Opacity of") for f in seen), names
+        assert all(f["name"] for f in seen), [f for f in seen if not f["name"]]  # every stop has a name
+        # the text alternative: one row per incident and per measurement, read from the page data
+        page.locator(".bk-textalt summary").focus()
+        page.keyboard.press("Enter")
+        rows = page.locator(".bk-textalt table").evaluate_all("ts => ts.map(t => t.tBodies[0].rows.length)")
+        data = page.evaluate("[window.borderkitMaps[0].data.incidents.length, "
+                             "window.borderkitMaps[0].data.measurements.length]")
+        assert rows == data
+        text = page.locator(".bk-textalt").inner_text()
+        assert "on the Armenia side of dcw-gmt" in text and "within about" in text
         assert s.console_errors() == []
     finally:
         s.close()

@@ -1064,3 +1064,278 @@ def test_place_labels_in_the_chosen_language_and_every_name_in_the_popup():
     if len(no_hy):
         pid = no_hy["place_id"].iloc[0]
         assert by_id[pid]["label"]["lang"] != "hy" and by_id[pid]["label"]["name"]
+
+
+# ------------------------------------------------------------------------------------ view, layers, embed (issue 14)
+
+
+def _own_incidents(folder: Path, layers) -> Path:
+    inc = layers["incidents"].copy()
+    inc["sources"] = inc["sources"].map(json.dumps)
+    inc["date"] = inc["date"].dt.strftime("%Y-%m-%d")
+    inc["date_end"] = ""
+    path = folder / "incidents.geojson"
+    inc.to_file(path)
+    return path
+
+
+def test_cli_own_incidents_leave_the_case_measurements_and_viewshed_unless_asked(layers, tmp_path):
+    from click.testing import CliRunner
+
+    from borderkit.cli.map_cmd import map_
+
+    load_case()
+    inc = _own_incidents(tmp_path, layers)
+    runner = CliRunner()
+    res = runner.invoke(map_, [str(inc), "--case", "armenia-azerbaijan", "-o", str(tmp_path / "a.html"), "--json"])
+    assert res.exit_code == 0, res.output
+    data = embedded_data((tmp_path / "a.html").read_text(encoding="utf-8"))
+    assert data["measurements"] == [] and data["viewsheds"] == []
+    assert len(data["incidents"]) == len(layers["incidents"]) and data["lines"]  # the case's lines stay
+    assert {r["id"] for r in data["incidents"]} == set(layers["incidents"]["incident_id"])
+    res = runner.invoke(
+        map_,
+        [str(inc), "--case", "armenia-azerbaijan", "-o", str(tmp_path / "b.html"),
+         "--layers", "lines,incidents,measurements"],
+    )
+    assert res.exit_code == 0, res.output
+    data = embedded_data((tmp_path / "b.html").read_text(encoding="utf-8"))
+    assert data["measurements"] and data["viewsheds"] == [] and data["places"] == [] and data["areas"] == []
+
+
+def test_cli_view_bounds_fit_and_embed(layers, tmp_path):
+    from click.testing import CliRunner
+    from pyproj import Geod
+
+    from borderkit.cli.map_cmd import map_
+
+    inc = _own_incidents(tmp_path, layers)
+    runner = CliRunner()
+    res = runner.invoke(map_, [str(inc), "-o", str(tmp_path / "v.html"), "--view", "39.5,45.6,11", "--embed"])
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "v.html").read_text(encoding="utf-8")
+    assert "center: [39.5, 45.6]" in html and '"zoom": 11' in html and "fitBounds" not in html
+    data = embedded_data(html)
+    assert data["embed"] is True and data["url_state"] is False
+    # --fit: the incidents' box widened by 2 km on every side (checked with pyproj.Geod here)
+    res = runner.invoke(map_, [str(inc), "-o", str(tmp_path / "f.html"), "--fit"])
+    assert res.exit_code == 0, res.output
+    html = (tmp_path / "f.html").read_text(encoding="utf-8")
+    xs, ys = layers["incidents"].geometry.x, layers["incidents"].geometry.y
+    g = Geod(ellps="WGS84")
+    south = g.fwd(xs.min(), ys.min(), 180, 2000)[1]
+    north = g.fwd(xs.min(), ys.max(), 0, 2000)[1]
+    west = g.fwd(xs.min(), (ys.min() + ys.max()) / 2, 270, 2000)[0]
+    east = g.fwd(xs.max(), (ys.min() + ys.max()) / 2, 90, 2000)[0]
+    m = re.search(r"fitBounds\(\s*\[\[([-\d.]+), ([-\d.]+)\], \[([-\d.]+), ([-\d.]+)\]\]", html)
+    assert m, "no fitBounds"
+    got = [float(v) for v in m.groups()]
+    assert got == pytest.approx([south, west, north, east], abs=2e-6)
+    # a 2 km margin is about 0.018° of latitude (1° ≈ 111 km)
+    assert ys.min() - got[0] == pytest.approx(2000 / 111_000, rel=0.01)
+    data = embedded_data(html)
+    assert data["embed"] is False and data["url_state"] is True
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (["--view", "39.5,45.6"], "3 comma-separated numbers"),
+        (["--view", "95,45.6,8"], "latitude"),
+        (["--view", "39,45,nan"], "finite"),
+        (["--bounds", "46,39,45,40"], "west < east"),
+        (["--bounds", "a,b,c,d"], "4 comma-separated numbers"),
+        (["--layers", "lines,<script>"], "unknown layer"),
+        (["--view", "39.5,45.6,8", "--fit"], "one of --view, --bounds and --fit"),
+    ],
+)
+def test_cli_bad_view_options_are_usage_errors(layers, tmp_path, args, needle):
+    from click.testing import CliRunner
+
+    from borderkit.cli.map_cmd import map_
+
+    inc = _own_incidents(tmp_path, layers)
+    res = CliRunner().invoke(map_, [str(inc), "-o", str(tmp_path / "x.html"), *args])
+    assert res.exit_code == 2, res.output
+    assert needle in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_make_map_draw_keeps_only_the_named_layers(layers):
+    data = embedded_data(render_html(make_map(layers, draw=["incidents"])))
+    assert data["incidents"] and data["lines"] == [] and data["areas"] == [] and data["places"] == []
+    with pytest.raises(ValueError, match="unknown layer"):
+        make_map(layers, draw=["roads"])
+
+
+# ------------------------------------------------------------------------------------ popups a reader understands
+
+
+def test_words_for_distances_uncertainty_and_dates():
+    from borderkit.maps.layers import date_text, distance_words, side_name, uncertainty_words
+
+    assert [distance_words(m) for m in (7, 40, 180, 800, 1000, 1540, 9_400, 12_300, 25_000)] == [
+        "7 m", "40 m", "180 m", "0.8 km", "1 km", "1.5 km", "9.4 km", "12 km", "25 km",
+    ]
+    assert uncertainty_words(2000.0) == "within about 2 km"
+    assert uncertainty_words(500.0) == "within about 500 m"
+    assert uncertainty_words(0.0) == "exact point"
+    assert uncertainty_words(None, "unknown (not given)") == "unknown (not given)"
+    assert date_text("2021-05-12", "month") == "2021-05 (known to the month)"
+    assert date_text("2021-05-12", "day") == "2021-05-12 (exact day)"
+    assert date_text("", "day") == "date unknown"
+    assert side_name("ARM", {"ARM": ("Armenia", "Armenian")}) == "Armenia side"
+    assert side_name("XYZ", {}) == "XYZ side"
+
+
+def test_incident_sides_match_an_independent_geodesic_check(case_html):
+    """Each incident's distance to each drawn line against an azimuthal equidistant projection centred on
+    the incident (pyproj; distances from the centre are geodesic), its side against shapely's point in
+    the source's territory polygons."""
+    import numpy as np
+    import shapely
+    from pyproj import CRS, Transformer
+
+    case, m, path = case_html
+    data = embedded_data(path.read_text(encoding="utf-8"))
+    names = case.config.party_names()
+    inc = case.incidents.set_index("incident_id")
+    checked = 0
+    for r in data["incidents"]:
+        assert "sides" in r and [s["source"] for s in r["sides"]] == sorted(case.lines["source"].unique())
+        pt = inc.loc[r["id"]].geometry
+        aeqd = CRS.from_proj4(f"+proj=aeqd +lat_0={pt.y} +lon_0={pt.x} +ellps=WGS84 +units=m")
+        to = Transformer.from_crs("EPSG:4326", aeqd, always_xy=True)
+        for side in r["sides"]:
+            lines = case.lines[case.lines["source"] == side["source"]]
+            geoms = [
+                shapely.transform(g, lambda xy, t=to: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+                for g in lines.geometry
+            ]
+            d = min(shapely.distance(shapely.Point(0, 0), g) for g in geoms)
+            assert side["distance_m"] == pytest.approx(d, rel=2e-3, abs=5.0), (r["id"], side)
+            terr = case.territories[case.territories["source"] == side["source"]]
+            inside = sorted({str(p) for p, g in zip(terr["party"], terr.geometry, strict=True) if g.contains(pt)})
+            if len(inside) == 1:
+                assert side["party"] == inside[0], (r["id"], side)
+                assert f"on the {names[inside[0]][0]} side of {side['source']}" in side["text"]
+                checked += 1
+    assert checked >= 10
+    sev = next(r for r in data["incidents"] if r["id"] == "2021-05-12-sev-lake")
+    assert sev["location_text"].startswith("within about")
+
+
+def test_popups_carry_no_ids_or_notes(layers):
+    """The page script builds no popup row from an id or a notes field (they stay in the data)."""
+    from borderkit.maps._assets import web_text
+
+    js = web_text("borderkit.js")
+    assert re.search(r'row\([^)]*"id"', js) is None
+    assert re.search(r'row\([^)]*"notes"', js) is None
+    data = embedded_data(render_html(make_map(layers)))
+    assert all("id" in r for r in data["incidents"])  # still in the data
+
+
+# ------------------------------------------------------------------------------------ accessibility
+
+
+def _css_rules(css: str) -> dict[str, dict[str, str]]:
+    css = re.sub(r"/\*.*?\*/", "", css, flags=re.S)
+    rules: dict[str, dict[str, str]] = {}
+    for sel, body in re.findall(r"([^{}]+)\{([^{}]*)\}", css):
+        decl = dict(
+            (k.strip(), v.strip()) for k, v in (d.split(":", 1) for d in body.split(";") if ":" in d)
+        )
+        for one in sel.split(","):
+            rules.setdefault(" ".join(one.split()), {}).update(decl)
+    return rules
+
+
+def _rgba(value: str) -> tuple[float, float, float, float]:
+    value = value.strip()
+    if value.startswith("#"):
+        h = value[1:]
+        if len(h) == 3:
+            h = "".join(c * 2 for c in h)
+        return (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16), 1.0)
+    m = re.match(r"rgba?\(([^)]*)\)", value)
+    assert m, value
+    parts = [float(p) for p in m.group(1).split(",")]
+    return (parts[0], parts[1], parts[2], parts[3] if len(parts) == 4 else 1.0)
+
+
+def _over(fg: tuple[float, float, float, float], bg: tuple[float, float, float]) -> tuple[float, float, float]:
+    a = fg[3]
+    return tuple(a * f + (1 - a) * b for f, b in zip(fg[:3], bg, strict=True))  # type: ignore[return-value]
+
+
+def _luminance(rgb: tuple[float, float, float]) -> float:
+    # WCAG 2.x relative luminance (sRGB)
+    def lin(c: float) -> float:
+        c = c / 255
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (lin(c) for c in rgb)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def _contrast(a: tuple[float, float, float], b: tuple[float, float, float]) -> float:
+    la, lb = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (la + 0.05) / (lb + 0.05)
+
+
+def test_panel_text_contrast_passes_wcag_aa():
+    """Every text colour of borderkit.css on the panel it sits on, with the panel's translucent background
+    composited over the worst map behind it (black and white both tried): ≥ 4.5:1 (WCAG 2.1 AA, normal
+    text). Values are read from the style sheet; the formula is WCAG's."""
+    from borderkit.maps._assets import web_text
+
+    rules = _css_rules(web_text("borderkit.css"))
+    panel = rules[".bk-control"]["background"]
+    tooltip_dark = rules[".leaflet-tooltip.bk-measure-label"]["background"]
+    tooltip_light = rules[".leaflet-tooltip.bk-place-label"]["background"]
+    pairs = {  # selector of the text → background it is drawn on
+        ".bk-control": panel,
+        ".bk-attr": panel,
+        ".bk-lh": panel,
+        ".bk-ls": panel,
+        ".bk-note": panel,
+        ".bk-k": panel,
+        ".bk-badurl": panel,
+        ".bk-name .bk-lang": panel,
+        ".bk-totals > summary": panel,
+        ".bk-control a": panel,
+        ".bk-popup a": "#ffffff",  # Leaflet's popup is opaque white (leaflet.css)
+        ".bk-textalt a": rules[".bk-textalt:focus-within"]["background"],
+        ".bk-plabel .bk-lang": tooltip_light,
+        ".bk-keybtn": rules[".bk-keybtn"]["background"],
+        ".bk-title-sub": rules[".bk-title"]["background"],
+        ".leaflet-tooltip.bk-place-label": tooltip_light,
+        ".bk-elev": tooltip_light,
+        ".leaflet-tooltip.bk-measure-label": tooltip_dark,
+        ".bk-mwhat": tooltip_dark,
+        ".bk-mrange": tooltip_dark,
+        ".leaflet-container .leaflet-control-attribution": rules[".leaflet-container .leaflet-control-attribution"][
+            "background"
+        ],
+        ".leaflet-container .leaflet-control-attribution a": rules[
+            ".leaflet-container .leaflet-control-attribution"
+        ]["background"],
+        ".bk-textalt:focus-within": rules[".bk-textalt:focus-within"]["background"],
+    }
+    worst = {}
+    for sel, bg in pairs.items():
+        fg = _rgba(rules[sel]["color"])
+        for behind in ((0, 0, 0), (255, 255, 255)):
+            back = _over(_rgba(bg), behind)
+            worst[sel] = min(worst.get(sel, 99.0), _contrast(_over(fg, back), back))
+    # every text colour of the style sheet is checked (map symbols drawn on the terrain with a white halo aside)
+    coloured = {sel for sel, d in rules.items() if "color" in d}
+    assert coloured - set(pairs) <= {".bk-peak-sym", ".bk-peak", ".leaflet-tooltip.bk-place-label::before"}, (
+        coloured - set(pairs)
+    )
+    low = {s: round(c, 2) for s, c in worst.items() if c < 4.5}
+    assert not low, f"text below 4.5:1 contrast: {low}"
+    # the formula against WCAG's published extremes: black on white is 21:1, #767676 on white 4.54:1
+    assert _contrast((0, 0, 0), (255, 255, 255)) == pytest.approx(21.0)
+    assert _contrast((118, 118, 118), (255, 255, 255)) == pytest.approx(4.54, abs=0.01)

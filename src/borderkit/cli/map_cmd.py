@@ -91,6 +91,69 @@ def _case_layers(case: Any, have: set[str]) -> dict[str, Any]:
     return out
 
 
+def _numbers(text: str, option: str, n: int) -> list[float]:
+    parts = [p.strip() for p in text.split(",")]
+    try:
+        nums = [float(p) for p in parts]
+    except ValueError:
+        raise click.BadParameter(f"{text!r}: {n} comma-separated numbers expected", param_hint=option) from None
+    if len(nums) != n:
+        raise click.BadParameter(f"{text!r}: {n} comma-separated numbers expected", param_hint=option)
+    return nums
+
+
+def _view_options(
+    draw: str | None, view: str | None, bounds: str | None, fit: bool
+) -> tuple[tuple[str, ...] | None, dict[str, Any]]:
+    """``--layers`` checked, and the initial view of ``--view``/``--bounds`` (checked by make_map)."""
+    from borderkit.maps.context import check_layer_names
+    from borderkit.maps.folium_build import initial_view
+
+    names = None
+    if draw is not None:
+        try:
+            names = check_layer_names(draw)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--layers") from None
+    if sum(x is not None and x is not False for x in (view, bounds, fit or None)) > 1:
+        raise click.UsageError("give one of --view, --bounds and --fit")
+    start: dict[str, Any] = {}
+    if view is not None:
+        start["view"] = _numbers(view, "--view", 3)
+    if bounds is not None:
+        start["bounds"] = _numbers(bounds, "--bounds", 4)
+    try:
+        initial_view(**start)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--view" if view is not None else "--bounds") from None
+    return names, start
+
+
+def _own_data_layers(given: set[str]) -> tuple[str, ...]:
+    """What a map of your own DATA draws without --layers: everything but the case's measurements and viewsheds."""
+    from borderkit.maps.context import LAYER_NAMES
+
+    computed = {"measurements", "viewsheds"} - given
+    return tuple(n for n in LAYER_NAMES if n not in computed)
+
+
+def _not_drawn(names: tuple[str, ...] | None) -> set[str]:
+    """The case layers not to compute (not drawn anyway)."""
+    return set() if names is None else {"measurements", "viewsheds"} - set(names)
+
+
+def _fit_bounds(layers: dict[str, Any], data: tuple[Path, ...]) -> dict[str, Any]:
+    """``--fit``: the box of the DATA layers (2 km margin), as make_map's ``bounds``."""
+    from borderkit.maps.layers import bounds_of
+
+    box = bounds_of([v for v in layers.values() if hasattr(v, "geometry")], margin_m=2000.0)
+    if box is None:
+        raise click.UsageError(
+            f"--fit: the DATA given ({', '.join(p.name for p in data)}) have no geometries to fit the view to"
+        )
+    return {"bounds": box}
+
+
 def _human(n: int) -> str:
     return f"{n / 1e6:.2f} MB" if n >= 1e5 else f"{n / 1e3:.1f} kB"
 
@@ -115,6 +178,23 @@ def _human(n: int) -> str:
     show_default=True,
     help="Display simplification tolerance in metres (0 keeps every vertex; analysis never uses it).",
 )
+@click.option(
+    "--layers",
+    "draw",
+    default=None,
+    metavar="NAMES",
+    help="Comma-separated layers to draw: lines, areas, incidents, places, measurements, viewsheds, hillshade, "
+    "scans. Default: everything the case's map shows; with DATA, the case's measurements and viewshed only "
+    "when named here (e.g. --layers lines,incidents,places,measurements).",
+)
+@click.option("--view", default=None, metavar="LAT,LON,ZOOM", help="Initial view: centre (degrees) and zoom (0-22).")
+@click.option("--bounds", "view_bounds", default=None, metavar="W,S,E,N", help="Initial view: a box in degrees.")
+@click.option("--fit", is_flag=True, help="Start with the view fitted to the DATA given (with a 2 km margin).")
+@click.option(
+    "--embed",
+    is_flag=True,
+    help="For an <iframe> in an article: no full-screen button, compact attribution, no URL hash state.",
+)
 @case_option
 @lang_option
 @overwrite_option
@@ -131,6 +211,11 @@ def map_(
     lang: str,
     overwrite: bool,
     as_json: bool,
+    draw: str | None = None,
+    view: str | None = None,
+    view_bounds: str | None = None,
+    fit: bool = False,
+    embed: bool = False,
 ) -> None:
     """Draw a map of the bundled case, or of DATA files.
 
@@ -145,8 +230,13 @@ def map_(
 
     Files given with -o, --png or --svg are not replaced unless --overwrite is
     given. Rendering the same inputs twice gives byte-identical files.
+
+    The page keeps its view, layers and timeline date in the URL hash (a link
+    opens the same view) unless --embed is given.
     """
     from borderkit.maps import make_map, prepare_context, render_html
+
+    draw_names, start = _view_options(draw, view, view_bounds, fit)
 
     for p in (output, png, svg):
         if p is not None and str(p) != "-":
@@ -156,6 +246,10 @@ def map_(
     case = None
     if data:
         layers = _collect(data, case_region(case_name))
+        if draw_names is None:  # your own data: the case's computed layers only when named in --layers
+            draw_names = _own_data_layers(set(layers))
+        if fit:
+            start = _fit_bounds(layers, data)
         if case_name:
             from borderkit import datasets
 
@@ -172,7 +266,7 @@ def map_(
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", MapLayerWarning)
-            layers.update(_case_layers(case, set(layers)))
+            layers.update(_case_layers(case, set(layers) | _not_drawn(draw_names)))
         for w in caught:  # a layer left off is said in the summary, as one line
             if issubclass(w.category, MapLayerWarning):
                 layer_warnings.append(" ".join(str(w.message).split()))
@@ -183,8 +277,11 @@ def map_(
         stem = (case.name if case is not None else DEFAULT_CASE) if not data else data[0].name.split(".")[0]
         output = DEFAULT_OUTPUT_DIR / f"{stem}.html"
 
-    ctx = prepare_context(case, title=title, simplify_m=simplify_m, lang=lang, **layers)
-    m = make_map(ctx, offline=offline)
+    ctx = prepare_context(case, draw=draw_names, title=title, simplify_m=simplify_m, lang=lang, **layers)
+    try:
+        m = make_map(ctx, offline=offline, embed=embed, **start)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
     html = render_html(m)
     if offline:
         from borderkit.maps.html import external_references

@@ -27,7 +27,9 @@ __all__ = [
     "DEFAULT_SIMPLIFY_M",
     "DEFAULT_MIN_AREA_KM2",
     "DEFAULT_TITLE",
+    "LAYER_NAMES",
     "MapContext",
+    "check_layer_names",
     "prepare_context",
     "case_layers",
 ]
@@ -37,6 +39,19 @@ DEFAULT_SIMPLIFY_M = 30.0
 
 DEFAULT_MIN_AREA_KM2 = 0.01
 """Disagreement/overlap polygons smaller than this (km²) are left off the map (still counted in totals)."""
+
+LAYER_NAMES: tuple[str, ...] = (
+    "lines",
+    "areas",
+    "incidents",
+    "places",
+    "measurements",
+    "viewsheds",
+    "hillshade",
+    "scans",
+)
+"""What ``draw=`` (``borderkit map --layers``) can choose; ``areas`` are the disagreement/overlap polygons
+(from the territories or given), ``hillshade`` the terrain image, ``scans`` the old-map images."""
 
 DEFAULT_TITLE = "Border map"
 """Title of a map whose case file gives none (a case's ``[map] title`` names the case)."""
@@ -166,9 +181,39 @@ def _case_hillshade(inputs: MapInputs, hillshade: Any, warnings: list[str]) -> N
             )
 
 
+def check_layer_names(names: Any) -> tuple[str, ...]:
+    """The layer names of *names* (a sequence or a comma-separated string), checked against :data:`LAYER_NAMES`.
+
+    Raises
+    ------
+    ValueError
+        A name that is not a layer (the message lists the valid ones).
+    """
+    items = names.split(",") if isinstance(names, str) else list(names)
+    out = tuple(dict.fromkeys(str(n).strip().lower() for n in items if str(n).strip()))
+    bad = [n for n in out if n not in LAYER_NAMES]
+    if bad:
+        raise ValueError(f"unknown layer(s) {', '.join(map(repr, bad))}; choose from {', '.join(LAYER_NAMES)}")
+    return out
+
+
+def _keep_only(inputs: MapInputs, draw: Sequence[str]) -> None:
+    """Drop the layers *draw* does not name (the hillshade is dropped before it is computed)."""
+    keep = set(check_layer_names(draw))
+    for name in ("lines", "incidents", "places", "measurements", "viewsheds"):
+        if name not in keep:
+            setattr(inputs, name, None)
+    if "areas" not in keep:
+        inputs.territories = None
+        inputs.disagreements = None
+    if "scans" not in keep:
+        inputs.scans = []
+
+
 def prepare_context(
     case_or_layers: Any = None,
     *,
+    draw: Sequence[str] | None = None,
     title: str | None = None,
     subtitle: str | None = None,
     hillshade: Any = None,
@@ -180,14 +225,22 @@ def prepare_context(
 ) -> MapContext:
     """Collect and prepare the layers once, for :func:`make_map` and :func:`borderkit.maps.static.save_static`.
 
-    Parameters are those of :func:`make_map`.
+    Parameters are those of :func:`make_map`; *draw* names the layers to keep
+    (:data:`LAYER_NAMES`; ``None`` keeps every layer given).
     """
     if isinstance(case_or_layers, MapContext):
         return case_or_layers
     inputs = collect_inputs(case_or_layers, **layers)
+    if scans:
+        inputs.scans = list(scans)
+    if draw is not None:
+        draw = check_layer_names(draw)
+        _keep_only(inputs, draw)
+        if "hillshade" not in draw:
+            hillshade = False
     warnings: list[str] = []
     _case_hillshade(inputs, hillshade, warnings)
-    inputs.scans = [_raster_from(s, kind="scan", name=f"Old map {i + 1}") for i, s in enumerate(scans or inputs.scans)]
+    inputs.scans = [_raster_from(s, kind="scan", name=f"Old map {i + 1}") for i, s in enumerate(inputs.scans)]
     if inputs.viewsheds is not None and not hasattr(inputs.viewsheds, "geometry"):
         inputs.viewsheds = viewsheds_frame(inputs.viewsheds)
     payload, report = prepare(inputs, simplify_m=simplify_m, min_area_km2=min_area_km2, lang=lang)

@@ -25,7 +25,7 @@ from borderkit.maps.style import DISAGREEMENT_STYLE, MEASUREMENT_STYLE, OVERLAP_
 if TYPE_CHECKING:  # pragma: no cover
     import folium
 
-__all__ = ["BASEMAPS", "DISCLAIMER", "make_map"]
+__all__ = ["BASEMAPS", "DISCLAIMER", "initial_view", "make_map"]
 
 DISCLAIMER = (
     "Each line is one source's drawing of the boundary; borderkit does not decide where the border is. "
@@ -168,6 +168,11 @@ def make_map(
     collapsed_layers: bool = True,
     label_min_zoom: int = 9,
     lang: str = "en",
+    draw: Sequence[str] | None = None,
+    view: Sequence[float] | None = None,
+    bounds: Sequence[float] | None = None,
+    embed: bool = False,
+    url_state: bool = True,
 ) -> folium.Map:
     """Build the interactive map.
 
@@ -227,6 +232,23 @@ def make_map(
         ``"uz-Cyrl"`` …): each place is labelled with its name in that language,
         else in the first language that has one
         (:func:`borderkit.places.display_name`); the popup lists every name.
+    draw
+        Layers to draw (:data:`borderkit.maps.context.LAYER_NAMES`: ``lines``,
+        ``areas``, ``incidents``, ``places``, ``measurements``, ``viewsheds``,
+        ``hillshade``, ``scans``); ``None`` draws every layer given.
+    view
+        Initial view ``(lat, lon, zoom)`` (degrees, Leaflet zoom 0–22).
+    bounds
+        Initial view ``(west, south, east, north)`` in degrees, fitted to the
+        window; default the lines and incidents (else whatever is drawn).
+        Give *view* or *bounds*, not both.
+    embed
+        For an ``<iframe>``: no full-screen button, the compact attribution,
+        and the URL hash neither read nor written.
+    url_state
+        Keep the view, the layers shown and the timeline date in the URL hash
+        (``#map=ZOOM/LAT/LON&layers=…&date=…``, read on load, written on every
+        change) so that a link opens the same view. Off when *embed*.
 
     Returns
     -------
@@ -236,8 +258,10 @@ def make_map(
     """
     from borderkit.maps._assets import head_html
 
+    start = initial_view(view=view, bounds=bounds)
     ctx = prepare_context(
         case_or_layers,
+        draw=draw,
         title=title,
         subtitle=subtitle,
         hillshade=hillshade,
@@ -257,12 +281,15 @@ def make_map(
     )
     payload = dict(ctx.payload)
     west, south, east, north = payload.pop("bounds")
+    if start is not None and len(start) == 4:
+        west, south, east, north = start
     use_tiles = basemaps and not offline
 
     with deterministic_ids():
+        centre = [round((south + north) / 2, 6), round((west + east) / 2, 6)]
         m = _map_class()(
-            location=[round((south + north) / 2, 6), round((west + east) / 2, 6)],
-            zoom_start=8,
+            location=[round(start[0], 6), round(start[1], 6)] if start is not None and len(start) == 3 else centre,
+            zoom_start=int(start[2]) if start is not None and len(start) == 3 else 8,
             tiles=None,
             control_scale=False,
             prefer_canvas=False,
@@ -290,13 +317,57 @@ def make_map(
                 label_min_zoom=label_min_zoom,
             )
         )
+        payload["embed"] = bool(embed)
+        payload["url_state"] = bool(url_state) and not embed
+        # the view is set before the page script runs, so that a URL hash read by the script wins
+        if start is None or len(start) == 4:
+            m.fit_bounds([[round(south, 6), round(west, 6)], [round(north, 6), round(east, 6)]])
         _layers_element(groups, overlays, bases, m, script_json(payload)).add_to(m)
-        m.fit_bounds([[round(south, 6), round(west, 6)], [round(north, 6), round(east, 6)]])
 
     m.borderkit_report = ctx.report
     m.borderkit_offline = bool(offline)
     m.borderkit_context = ctx
     return m
+
+
+def initial_view(
+    *, view: Sequence[float] | None = None, bounds: Sequence[float] | None = None
+) -> tuple[float, ...] | None:
+    """The checked initial view: ``(lat, lon, zoom)`` from *view*, ``(west, south, east, north)`` from *bounds*.
+
+    Raises
+    ------
+    ValueError
+        Both given, a value that is not a finite number, a latitude outside
+        ±90°, a longitude outside ±180°, a zoom outside 0–22, or bounds whose
+        west/south are not below their east/north.
+    """
+    import math
+
+    if view is not None and bounds is not None:
+        raise ValueError("give the initial view either as view (lat, lon, zoom) or as bounds, not both")
+    if view is None and bounds is None:
+        return None
+    what, values = ("view", view) if view is not None else ("bounds", bounds)
+    try:
+        nums = tuple(float(v) for v in values)  # type: ignore[union-attr]
+    except (TypeError, ValueError):
+        raise ValueError(f"{what}: numbers expected, got {values!r}") from None
+    if not all(math.isfinite(v) for v in nums):
+        raise ValueError(f"{what}: finite numbers expected, got {values!r}")
+    if view is not None:
+        if len(nums) != 3:
+            raise ValueError(f"view: LAT,LON,ZOOM expected (3 numbers), got {len(nums)}")
+        lat, lon, zoom = nums
+        if abs(lat) > 90 or abs(lon) > 180 or not 0 <= zoom <= 22:
+            raise ValueError(f"view: latitude in ±90, longitude in ±180 and zoom in 0–22 expected, got {values!r}")
+        return nums
+    if len(nums) != 4:
+        raise ValueError(f"bounds: W,S,E,N expected (4 numbers), got {len(nums)}")
+    w, s, e, n = nums
+    if not (-180 <= w < e <= 180 and -90 <= s < n <= 90):
+        raise ValueError(f"bounds: west < east within ±180 and south < north within ±90 expected, got {values!r}")
+    return nums
 
 
 class _Control:

@@ -49,7 +49,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from borderkit._projection import LocalProjection
 
-__all__ = ["MapInputs", "RasterOverlay", "collect_inputs", "prepare"]
+__all__ = ["MapInputs", "RasterOverlay", "bounds_of", "collect_inputs", "prepare"]
 
 COORD_DECIMALS = 6
 @dataclass
@@ -101,6 +101,7 @@ class MapInputs:
     scans: list[RasterOverlay] = field(default_factory=list)
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     dataset_sources: list[str] = field(default_factory=list)
+    party_names: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def _kind_of(frame: Any) -> str | None:
@@ -122,6 +123,8 @@ def collect_inputs(case_or_layers: Any = None, **layers: Any) -> MapInputs:
     if obj is not None and hasattr(obj, "lines") and hasattr(obj, "incidents"):  # a borderkit Case
         inputs.name = str(getattr(obj, "name", "map"))
         inputs.title = str(getattr(getattr(obj, "config", None), "map_title", "") or "")
+        names_of = getattr(getattr(obj, "config", None), "party_names", None)
+        inputs.party_names = dict(names_of()) if callable(names_of) else {}
         for key in ("lines", "territories", "incidents", "places", "claims"):
             setattr(inputs, key, getattr(obj, key, None))
         dem = getattr(obj, "dem", None)
@@ -137,6 +140,8 @@ def collect_inputs(case_or_layers: Any = None, **layers: Any) -> MapInputs:
                 inputs.sources = dict(value or {})
             elif key == "name":
                 inputs.name = str(value)
+            elif key == "party_names":
+                inputs.party_names = {str(k): tuple(v) for k, v in dict(value or {}).items()}
             elif hasattr(inputs, key):
                 setattr(inputs, key, value)
             else:
@@ -328,7 +333,27 @@ def simplify_for_display(
     return out, worst
 
 
-def _bounds_of(frames: Iterable[Any]) -> tuple[float, float, float, float] | None:
+def bounds_of(frames: Iterable[Any], *, margin_m: float = 0.0) -> tuple[float, float, float, float] | None:
+    """``(west, south, east, north)`` (degrees) of the geometries of *frames*, or ``None`` when there are none.
+
+    *margin_m* widens the box by that many metres on every side (geodesic, WGS84:
+    ``pyproj.Geod.fwd`` from the box's corners), so that one point still gives an area to show.
+    """
+    box = _raw_bounds(frames)
+    if box is None or margin_m <= 0:
+        return box
+    from pyproj import Geod
+
+    w, s, e, n = box
+    geod = Geod(ellps="WGS84")
+    west, _, _ = geod.fwd(w, (s + n) / 2, 270.0, margin_m)
+    east, _, _ = geod.fwd(e, (s + n) / 2, 90.0, margin_m)
+    _, south, _ = geod.fwd(w, s, 180.0, margin_m)
+    _, north, _ = geod.fwd(w, n, 0.0, margin_m)
+    return (float(max(west, -180.0)), float(max(south, -90.0)), float(min(east, 180.0)), float(min(north, 90.0)))
+
+
+def _raw_bounds(frames: Iterable[Any]) -> tuple[float, float, float, float] | None:
     import numpy as np
 
     boxes = []
@@ -388,6 +413,111 @@ def _date_iso(value: Any) -> str:
         return ts.strftime("%Y-%m-%d")
     except (ValueError, TypeError):
         return text[:10]
+
+
+DATE_PRECISION_WORDS = {
+    "day": "exact day",
+    "week": "known to the week",
+    "month": "known to the month",
+    "year": "known to the year",
+}
+"""How an incident popup says how precise its date is."""
+
+
+def date_text(date: str, precision: str, date_end: str = "") -> str:
+    """The date and its precision in words: ``2021-05 (known to the month)``, ``date unknown``."""
+    label = date_label(date, precision, date_end)
+    if not date:
+        return label
+    p = (precision or "day").strip().lower()
+    return f"{label} ({DATE_PRECISION_WORDS.get(p, 'precision: ' + clean_text(p))})"
+
+
+def distance_words(metres: float) -> str:
+    """A distance as a reader says it: ``40 m``, ``0.8 km``, ``2.5 km``, ``12 km`` (2 significant figures)."""
+    if metres < 95:
+        return f"{max(round(metres / 5) * 5, 0):.0f} m" if metres >= 10 else f"{metres:.0f} m"
+    if metres < 1000:
+        return f"{round(metres, -1):.0f} m" if metres < 250 else f"{round(metres / 1000, 1):g} km"
+    if metres < 9950:
+        return f"{round(metres / 1000, 1):g} km"
+    return f"{round(metres / 1000):.0f} km"
+
+
+def uncertainty_words(precision_m: float | None, note: str = "") -> str:
+    """An incident's location uncertainty in words: ``within about 2 km``, or why it is unknown."""
+    if precision_m is None:
+        return note or "unknown"
+    if precision_m == 0:
+        return "exact point"
+    if precision_m < 1000:  # "within about 500 m" reads better than "0.5 km"
+        return f"within about {float(f'{precision_m:.2g}'):.0f} m"
+    return f"within about {distance_words(precision_m)}"
+
+
+def side_name(code: str, party_names: Mapping[str, Sequence[str]]) -> str:
+    """``"Armenia side"``: the first name the case file gives the party (``[parties.X] names``), else its code."""
+    names = [clean_text(n) for n in party_names.get(code, ()) if clean_text(n)]
+    return f"{names[0] if names else clean_text(code)} side"
+
+
+def _add_sides(records: list[dict[str, Any]], inputs: MapInputs, report: dict[str, Any]) -> None:
+    """Each incident's side of, and geodesic distance to, every drawn line (:func:`borderkit.locate.locate`).
+
+    Adds ``sides`` (one item per line source: ``source``, ``party``, ``distance_m``,
+    ``determinate``, ``text``) to every record; nothing when no lines are drawn. A
+    failure of the line model (e.g. a user's lines without parties) goes to the
+    report's warnings instead of the popups.
+    """
+    import numpy as np
+
+    lon = np.array([r.pop("lon_full") for r in records], dtype=float)
+    lat = np.array([r.pop("lat_full") for r in records], dtype=float)
+    if not records or inputs.lines is None or not len(inputs.lines):
+        return
+    from borderkit.locate import locate
+
+    prec = np.array([r["precision_m"] if r["precision_m"] is not None else np.nan for r in records], dtype=float)
+    try:
+        res = locate((lon, lat), inputs.lines, territories=inputs.territories, precision_m=prec)
+    except (ValueError, TypeError, ImportError) as exc:  # ValidationError is a ValueError
+        report.setdefault("area_notes", []).append(f"incident sides not computed: {type(exc).__name__}: {exc}")
+        return
+    names = inputs.party_names
+    for point, rows in res.groupby("point", sort=True):
+        sides = []
+        for row in rows.itertuples(index=False):
+            dist = float(row.distance_to_line_m)
+            d = distance_words(dist)
+            party = row.party if isinstance(row.party, str) and row.party else None
+            by_line = party is None and isinstance(row.line_party, str) and bool(row.line_party)
+            if by_line:  # outside the source's polygons (a lake, the sea): the side of its line
+                party = row.line_party
+            src = clean_text(row.source)
+            if party and ";" in party:
+                text = f"{d} from {src}, in ground it gives to both " + " and ".join(party.split(";"))
+            elif party:
+                text = f"{d} on the {side_name(party, names)} of {src}" + (" (by its line)" if by_line else "")
+            else:
+                text = f"{d} from {src}"
+            if party and not bool(row.determinate):
+                text += " — side uncertain"
+            if row.near_line is False or row.near_line is np.False_:
+                text += " — another border is nearer"
+            sides.append(
+                {
+                    "source": src,
+                    "party": party,
+                    "distance_m": round(dist, 1),
+                    "determinate": bool(row.determinate),
+                    "text": text,
+                }
+            )
+        records[int(point)]["sides"] = sides
+    report["incident_sides_method"] = (
+        f"borderkit.locate ({res['method'].iloc[0]}): geodesic distance on the WGS84 ellipsoid to each "
+        "source's line; the side from the source's territories, else from the side of its line"
+    )
 
 
 def date_label(date: str, precision: str, date_end: str = "") -> str:
@@ -830,6 +960,7 @@ def prepare(
         for s in report["areas"]
     ]
     incidents, types = _incident_records(inputs.incidents)
+    _add_sides(incidents, inputs, report)
     payload["incidents"] = incidents
     if types is not None:
         payload["incident_types"] = types
@@ -839,7 +970,7 @@ def prepare(
 
 def _view_bounds(inputs: MapInputs) -> tuple[float, float, float, float]:
     """The view: the lines and incidents (the dispute), else whatever there is."""
-    bounds = _bounds_of([inputs.lines, inputs.incidents, inputs.viewsheds]) or _bounds_of(
+    bounds = _raw_bounds([inputs.lines, inputs.incidents, inputs.viewsheds]) or _raw_bounds(
         [inputs.places, inputs.territories]
     )
     if bounds is None and inputs.hillshade is not None:
@@ -973,6 +1104,10 @@ def _incident_records(inc: Any) -> tuple[list[dict[str, Any]], list[dict[str, An
                 "date_end": date_end,
                 "date_precision": prec,
                 "date_label": date_label(date, prec, date_end),
+                "date_text": date_text(date, prec, date_end),
+                "location_text": uncertainty_words(precision_m, precision_note),
+                "lon_full": float(geom.x),
+                "lat_full": float(geom.y),
                 "description": _col(row, "description"),
                 "actors": _col(row, "actors"),
                 "place_name": _col(row, "place_name"),

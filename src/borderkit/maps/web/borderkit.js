@@ -10,10 +10,19 @@
   "use strict";
 
   var SAFE_URL = /^https?:\/\/[^\s<>"'`\\]+$/i;
-  /* popups pan clear of the title box and the legend */
+  /* below this map width (px) the page is laid out for a phone or a narrow iframe */
+  var COMPACT_PX = 700;
+  /* popups pan clear of the title box and the legend (set for the map's width in build) */
   var POPUP = { maxWidth: 380, autoPanPaddingTopLeft: L.point(60, 90), autoPanPaddingBottomRight: L.point(360, 40) };
 
   function popupOptions(extra) { return L.extend({}, POPUP, extra || {}); }
+
+  function setPopupFit(width) {
+    if (width < COMPACT_PX) {
+      POPUP = { maxWidth: Math.max(200, Math.min(380, width - 40)), autoPanPaddingTopLeft: L.point(10, 50),
+                autoPanPaddingBottomRight: L.point(10, 60) };
+    }
+  }
 
   function el(tag, cls, text) {
     var e = document.createElement(tag);
@@ -122,9 +131,7 @@
     row(d, "version", f.version);
     row(d, "accuracy", g.accuracy_m === null ? "" : "± " + fmt(g.accuracy_m, 0) + " m");
     row(d, "licence", f.licence || g.meta.licence);
-    row(d, "notes", f.notes);
-    row(d, "id", f.id);
-    return d;
+    return d;  /* no internal id, no research notes: they stay in the data */
   }
 
   function areaPopup(a) {
@@ -147,10 +154,9 @@
     var h = el("div", "bk-h");
     h.appendChild(bidi(r.type || "incident"));
     d.appendChild(h);
-    row(d, "date", r.date_label + " (precision: " + r.date_precision + ")");
+    row(d, "date", r.date_text || r.date_label);
     row(d, "place", r.place_name);
-    row(d, "location uncertainty", r.precision_m === null || r.precision_m === undefined
-      ? r.precision_note || "unknown" : "± " + fmt(r.precision_m, 0) + " m");
+    row(d, "location", r.location_text);
     var desc = el("div", "bk-desc");
     desc.appendChild(bidi(r.description));
     d.appendChild(desc);
@@ -166,8 +172,21 @@
       });
       d.appendChild(ul);
     }
-    row(d, "id", r.id);
-    return d;
+    if (r.sides && r.sides.length) {
+      d.appendChild(el("div", "bk-k", "distance to each line:"));
+      var us = el("ul", "bk-sides");
+      var unsure = false;
+      r.sides.forEach(function (sd) {
+        us.appendChild(el("li", "", sd.text));
+        if (sd.party && !sd.determinate) { unsure = true; }
+      });
+      d.appendChild(us);
+      if (unsure) {
+        d.appendChild(el("div", "bk-note", "Side uncertain: the incident is nearer the line than its location " +
+                                          "uncertainty and the line's stated accuracy added together."));
+      }
+    }
+    return d;  /* no internal id: it stays in the data */
   }
 
   function placeNames(parent, names) {
@@ -189,9 +208,7 @@
       row(d, "elevation source", p.elevation_source);
     }
     row(d, "coordinates source", p.coord_source);
-    row(d, "notes", p.notes);
-    row(d, "id", p.id);
-    return d;
+    return d;  /* no internal id, no research notes */
   }
 
   function placeLabel(p) {
@@ -294,6 +311,10 @@
       c.appendChild(this._node);
       stop(c);
       return c;
+    },
+    /* put the node back in its own box (it may have been lent to the compact panel) */
+    reclaim: function () {
+      if (this._container && this._node.parentNode !== this._container) { this._container.appendChild(this._node); }
     }
   });
 
@@ -487,7 +508,7 @@
     box.appendChild(el("div", "bk-lh", "Timeline"));
     box.appendChild(input);
     box.appendChild(label);
-    var state = { visible: 0 };
+    var state = { visible: 0, dates: dates, onchange: null };
 
     function apply() {
       var i = Number(input.value);
@@ -506,9 +527,16 @@
       state.visible = n;
       box.setAttribute("data-visible", String(n));
       label.textContent = (limit ? "up to " + limit + ": " : "") + n + " of " + items.length + " incidents";
+      input.setAttribute("aria-valuetext", label.textContent);
+      if (state.onchange) { state.onchange(); }
     }
     input.addEventListener("input", apply);
     input.addEventListener("change", apply);
+    state.date = function () { return dates.length ? dates[Number(input.value)] : ""; };
+    state.setDate = function (d) {
+      var i = dates.indexOf(d);
+      if (i >= 0) { input.value = String(i); apply(); }
+    };
     apply();
     new Box(box, { position: "bottomleft", className: "bk-timeline-control" }).addTo(map);
     return state;
@@ -531,12 +559,13 @@
       input.step = "5";
       input.value = String(Math.round(o.opacity * 100));
       input.setAttribute("data-overlay", o.key);
+      input.setAttribute("aria-label", "Opacity of " + String(o.name));
       input.addEventListener("input", function () { layer.setOpacity(Number(input.value) / 100); });
       lab.appendChild(name);
       lab.appendChild(input);
       box.appendChild(lab);
     });
-    new Box(box, { position: "bottomleft", className: "bk-opacity-control" }).addTo(map);
+    return new Box(box, { position: "bottomleft", className: "bk-opacity-control" }).addTo(map);
   }
 
   function buildMouse(map) {
@@ -582,21 +611,282 @@
       return escapeHtml(c.name + osm);
     });
     if (!parts.length) { return; }
-    map.attributionControl.addAttribution("Lines: " + parts.join(", ") + "; all sources: see Sources &amp; licences");
+    var full = "Lines: " + parts.join(", ") + "; all sources: see Sources &amp; licences";
+    var compact = "Lines: " + parts.join(", ") + "; sources: see Key";
+    var current = null;
+    /* the compact layout (phone, iframe) gets the short line; the credits are one tap away */
+    return function (isCompact) {
+      var want = isCompact ? compact : full;
+      if (want === current) { return; }
+      if (current) { map.attributionControl.removeAttribution(current); }
+      map.attributionControl.addAttribution(want);
+      current = want;
+    };
   }
 
   function buildTitle(map, data) {
     var box = el("div", "bk-title");
-    box.appendChild(el("div", "bk-title-main", data.title));
+    box.setAttribute("role", "heading");
+    box.setAttribute("aria-level", "1");
+    var main = el("div", "bk-title-main", data.title);
+    main.setAttribute("title", String(data.title));  /* the whole title where the phone layout cuts it */
+    box.appendChild(main);
     if (data.subtitle) { box.appendChild(el("div", "bk-title-sub", data.subtitle)); }
     map.getContainer().appendChild(box);
     L.DomEvent.disableClickPropagation(box);
+    return box;
+  }
+
+  /* ---------------------------------------------------------------- layout */
+
+  function rectOf(node) { return node.getBoundingClientRect(); }
+
+  function buildLayout(map, parts) {
+    /* Wide maps: legend open at the top right, credits at the bottom right, panels at the bottom left.
+       Below COMPACT_PX: the title is one line, and the legend, the image opacity and the credits move
+       into one panel behind a single "Key & sources" button (collapsed at first). */
+    var container = map.getContainer();
+    var lent = [parts.legend, parts.opacity, parts.credits].filter(function (b) { return !!b; });
+    var wrap = el("div", "bk-keywrap");
+    var button = el("button", "bk-keybtn", "Key & sources");
+    button.type = "button";
+    button.setAttribute("aria-expanded", "false");
+    var panel = el("div", "bk-panel");
+    panel.id = "bk-panel-" + L.stamp(map);
+    panel.setAttribute("role", "region");
+    panel.setAttribute("aria-label", "Map key, image opacity and sources");
+    button.setAttribute("aria-controls", panel.id);
+    wrap.appendChild(button);
+    wrap.appendChild(panel);
+    var keyBox = new Box(wrap, { position: "topright", className: "bk-keyctl" }).addTo(map);
+    var keyCtl = keyBox.getContainer();
+    var state = { compact: null };
+
+    function setOpen(open) {
+      if (open) { L.DomUtil.addClass(keyCtl, "bk-open"); } else { L.DomUtil.removeClass(keyCtl, "bk-open"); }
+      button.setAttribute("aria-expanded", open ? "true" : "false");
+      if (open) {  /* down to the bottom corners' controls (scale, timeline, attribution), not over them */
+        var low = 0;
+        Array.prototype.forEach.call(container.querySelectorAll(".leaflet-bottom"), function (c) {
+          low = Math.max(low, rectOf(c).height);
+        });
+        panel.style.maxHeight = Math.max(120, map.getSize().y - (rectOf(button).bottom - rectOf(container).top) - low - 16) + "px";
+      }
+    }
+    button.addEventListener("click", function () { setOpen(button.getAttribute("aria-expanded") !== "true"); });
+
+    function apply() {
+      var size = map.getSize();
+      var compact = size.x < COMPACT_PX;
+      if (compact !== state.compact) {
+        state.compact = compact;
+        if (compact) {
+          L.DomUtil.addClass(container, "bk-compact");
+          lent.forEach(function (b) { panel.appendChild(b._node); });
+          setOpen(false);
+        } else {
+          L.DomUtil.removeClass(container, "bk-compact");
+          lent.forEach(function (b) { b.reclaim(); });
+          setOpen(false);
+        }
+        if (parts.setAttribution) { parts.setAttribution(compact); }
+      }
+      fit(size, compact);
+    }
+
+    function fit(size, compact) {
+      var box = rectOf(container);
+      /* the legend starts below the title where the two would meet */
+      var legend = parts.legend && parts.legend.getContainer();
+      if (legend) {
+        legend.style.marginTop = "";
+        if (!compact && parts.title) {
+          var t = rectOf(parts.title), l = rectOf(legend);
+          if (t.right + 6 > l.left && t.bottom + 6 > l.top) {
+            legend.style.marginTop = Math.ceil(t.bottom + 8 - l.top + 10) + "px";
+          }
+        }
+        var lnode = parts.legend._node;
+        var top = rectOf(legend).top - box.top;
+        var bottomRight = container.querySelector(".leaflet-bottom.leaflet-right");
+        var reserve = bottomRight ? rectOf(bottomRight).height : 60;
+        lnode.style.maxHeight = compact ? "" : Math.max(80, Math.min((size.x >= 1200 ? 0.5 : 0.36) * size.y, size.y - top - reserve - 24)) + "px";
+      }
+      /* the attribution line keeps clear of the bottom-left stack (scale, timeline) */
+      var attr = container.querySelector(".leaflet-control-attribution");
+      var bottomLeft = container.querySelector(".leaflet-bottom.leaflet-left");
+      if (attr && bottomLeft) {
+        var used = 0;
+        Array.prototype.forEach.call(bottomLeft.children, function (c) {
+          if (c.offsetParent !== null) { used = Math.max(used, rectOf(c).right - box.left); }
+        });
+        attr.style.maxWidth = Math.max(120, size.x - used - 12) + "px";
+      }
+    }
+
+    map.on("resize", apply);
+    apply();
+    return { apply: apply, open: setOpen, button: button, panel: panel,
+             compact: function () { return state.compact; } };
+  }
+
+  /* ---------------------------------------------------------------- text alternative */
+
+  function table(caption, head, rows) {
+    var t = el("table", "bk-table");
+    t.appendChild(el("caption", "", caption));
+    var thead = el("thead"), tr = el("tr");
+    head.forEach(function (h) { var th = el("th", "", h); th.setAttribute("scope", "col"); tr.appendChild(th); });
+    thead.appendChild(tr);
+    t.appendChild(thead);
+    var tbody = el("tbody");
+    rows.forEach(function (cells) {
+      var r = el("tr");
+      cells.forEach(function (c) {
+        var td = el("td");
+        if (c && c.nodeType) { td.appendChild(c); } else { td.appendChild(bidi(c)); }
+        r.appendChild(td);
+      });
+      tbody.appendChild(r);
+    });
+    t.appendChild(tbody);
+    return t;
+  }
+
+  function buildTextAlternative(map, data) {
+    /* The map's incidents and measurements as tables, for screen readers and keyboard users: first in
+       the page's reading order, visually hidden until it has the focus. Text only (textContent). */
+    var container = map.getContainer();
+    var section = el("section", "bk-textalt bk-sr");
+    section.setAttribute("aria-label", "The map's data as text");
+    var d = details("The map as text: incidents and measurements", false, "bk-textalt-details");
+    section.appendChild(d);
+    d.appendChild(el("p", "", String(data.title) + (data.subtitle ? " — " + String(data.subtitle) : "")));
+    if (data.lines.length) {
+      d.appendChild(el("p", "", "Lines drawn (one per source): " +
+                               data.lines.map(function (g) { return g.source; }).join(", ") + ". " +
+                               data.notes.disclaimer));
+    }
+    if (data.incidents.length) {
+      d.appendChild(table("Incidents (" + data.incidents.length + ")",
+        ["date", "type", "place", "location", "distance to each line", "sources"],
+        data.incidents.map(function (r) {
+          var src = el("span");
+          (r.sources || []).forEach(function (x, i) {
+            if (i) { src.appendChild(document.createTextNode("; ")); }
+            src.appendChild(link(x));
+          });
+          return [r.date_text || r.date_label, r.type, r.place_name, r.location_text,
+                  (r.sides || []).map(function (x) { return x.text; }).join("; "), src];
+        })));
+    }
+    if (data.measurements.length) {
+      d.appendChild(table("Measurements (" + data.measurements.length + ")",
+        ["what", "measured", "line source", "on every source"],
+        data.measurements.map(function (m) { return [m.label, m.value_text, m.line_source, m.range_text]; })));
+    }
+    container.parentNode.insertBefore(section, container);
+    return section;
+  }
+
+  /* ---------------------------------------------------------------- URL state */
+
+  var HASH_MAX = 2000;
+  var DATE_RE = /^\d{4}-\d{2}(-\d{2})?$/;
+
+  function parseHash(hash) {
+    /* "#map=ZOOM/LAT/LON&layers=a,b&date=YYYY-MM-DD": numbers parsed, layer keys and dates only matched
+       against the page's own lists; nothing from the URL is evaluated or inserted into the page */
+    var out = {};
+    if (typeof hash !== "string" || hash.length < 2 || hash.length > HASH_MAX) { return out; }
+    hash.slice(1).split("&").forEach(function (part) {
+      var i = part.indexOf("=");
+      if (i < 1) { return; }
+      var key = part.slice(0, i), value;
+      try { value = decodeURIComponent(part.slice(i + 1)); } catch (e) { return; }
+      if (key === "map") {
+        var n = value.split("/");
+        if (n.length !== 3 || !n.every(function (x) { return /^-?\d+(\.\d+)?$/.test(x); })) { return; }
+        var z = Number(n[0]), lat = Number(n[1]), lon = Number(n[2]);
+        if (z >= 0 && z <= 22 && Math.abs(lat) <= 85.06 && Math.abs(lon) <= 180) { out.view = [lat, lon, z]; }
+      } else if (key === "layers") {
+        out.layers = value === "" ? [] : value.split(",").slice(0, 200);
+      } else if (key === "date" && DATE_RE.test(value)) {
+        out.date = value;
+      }
+    });
+    return out;
+  }
+
+  function buildUrlState(map, refs, api) {
+    var known = Object.create(null);
+    var bases = Object.create(null);
+    [refs.groups, refs.overlays].forEach(function (o) {
+      Object.keys(o || {}).forEach(function (k) { known[k] = o[k]; });
+    });
+    Object.keys(refs.bases || {}).forEach(function (k) { bases[k] = refs.bases[k]; });
+    var ready = false;
+
+    function write() {
+      if (!ready) { return; }
+      var c = map.getCenter(), z = map.getZoom();
+      var on = Object.keys(known).concat(Object.keys(bases)).filter(function (k) {
+        return map.hasLayer(known[k] || bases[k]);
+      });
+      var parts = ["map=" + z + "/" + c.lat.toFixed(5) + "/" + c.lng.toFixed(5),
+                   "layers=" + on.map(encodeURIComponent).join(",")];
+      if (api.timeline && api.timeline.date()) { parts.push("date=" + api.timeline.date()); }
+      try { window.history.replaceState(null, "", "#" + parts.join("&")); } catch (e) { /* sandboxed frame */ }
+    }
+
+    var st = parseHash(window.location.hash);
+    if (st.layers) {
+      var want = Object.create(null);
+      st.layers.forEach(function (k) { want[k] = true; });
+      Object.keys(known).forEach(function (k) {
+        if (want[k] && !map.hasLayer(known[k])) { map.addLayer(known[k]); }
+        if (!want[k] && map.hasLayer(known[k])) { map.removeLayer(known[k]); }
+      });
+      var base = Object.keys(bases).filter(function (k) { return want[k]; })[0];
+      if (base) {
+        Object.keys(bases).forEach(function (k) { if (k !== base && map.hasLayer(bases[k])) { map.removeLayer(bases[k]); } });
+        if (!map.hasLayer(bases[base])) { map.addLayer(bases[base]); }
+      }
+    }
+    if (st.view) { map.setView([st.view[0], st.view[1]], st.view[2], { animate: false }); }
+    if (st.date && api.timeline) { api.timeline.setDate(st.date); }
+    map.on("moveend overlayadd overlayremove baselayerchange", write);
+    if (api.timeline) { api.timeline.onchange = write; }
+    ready = true;
+    return { parse: parseHash, write: write };
   }
 
   /* ---------------------------------------------------------------- layers */
 
+  function unfocusable(layer) {
+    /* Chromium puts every clickable SVG path in the tab order: hundreds of stops before the controls.
+       Keyboard and screen-reader users get the same content from the text alternative instead. */
+    var e = layer instanceof L.Path && layer.getElement ? layer.getElement() : null;
+    if (e) { e.setAttribute("tabindex", "-1"); e.setAttribute("aria-hidden", "true"); }
+  }
+
+  function keyboardButtons(container) {
+    /* the measuring plugin's buttons are <a> without href: not in the tab order. Make them buttons. */
+    if (!container) { return; }
+    Array.prototype.forEach.call(container.querySelectorAll("a:not([href])"), function (a) {
+      a.setAttribute("tabindex", "0");
+      a.setAttribute("role", "button");
+      if (a.title && !a.getAttribute("aria-label")) { a.setAttribute("aria-label", a.title); }
+      a.addEventListener("keydown", function (e) {
+        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); a.click(); }
+      });
+    });
+  }
+
   function build(map, refs, data) {
     var groups = refs.groups;
+    setPopupFit(map.getSize().x);
+    map.on("layeradd", function (e) { unfocusable(e.layer); });
     var api = { incidents: [], timeline: null };
 
     data.lines.forEach(function (g) {
@@ -731,23 +1021,34 @@
     }
 
     /* chrome */
+    var container = map.getContainer();
+    var embed = data.embed === true;
+    if (embed) { L.DomUtil.addClass(container, "bk-embed"); }
     api.layerControl = buildLayerControl(map, refs, data);
-    buildTitle(map, data);
-    buildAttribution(map, data);
-    new Box(buildLegend(data), { position: "topright", className: "bk-legend-control" }).addTo(map);
-    buildOpacity(map, refs.overlays, data.image_overlays);
-    L.control.scale({ metric: true, imperial: false, maxWidth: 160, position: "bottomleft" }).addTo(map);
-    if (L.Control.FullScreen) {
+    var title = buildTitle(map, data);
+    var setAttribution = buildAttribution(map, data);
+    var legendBox = new Box(buildLegend(data), { position: "topright", className: "bk-legend-control" }).addTo(map);
+    var opacityBox = buildOpacity(map, refs.overlays, data.image_overlays);
+    L.control.scale({ metric: true, imperial: false, maxWidth: 120, position: "bottomleft" }).addTo(map);
+    if (L.Control.FullScreen && !embed) {  /* an iframe's host page decides its size */
       new L.Control.FullScreen({ position: "topleft", title: "Full screen", titleCancel: "Exit full screen" }).addTo(map);
     }
     if (L.control.polylineMeasure) {
-      L.control.polylineMeasure({ position: "topleft", unit: "kilometres", showBearings: true,
+      var measure = L.control.polylineMeasure({ position: "topleft", unit: "kilometres", showBearings: true,
                                   clearMeasurementsOnStop: false, showClearControl: true,
                                   measureControlTitleOn: "Measure distances (great circle, spherical Earth)",
                                   measureControlTitleOff: "Stop measuring" }).addTo(map);
+      keyboardButtons(measure.getContainer());
     }
     buildMouse(map);
-    new Box(buildCredits(data), { position: "bottomright", className: "bk-credits-control" }).addTo(map);
+    var creditsBox = new Box(buildCredits(data), { position: "bottomright", className: "bk-credits-control" }).addTo(map);
+    api.layout = buildLayout(map, { title: title, legend: legendBox, opacity: opacityBox, credits: creditsBox,
+                                    setAttribution: setAttribution });
+    api.urlState = embed || data.url_state === false ? null : buildUrlState(map, refs, api);
+    api.textAlternative = buildTextAlternative(map, data);
+    container.setAttribute("role", "region");
+    container.setAttribute("aria-label", "Map: " + String(data.title));
+    container.setAttribute("aria-roledescription", "map");
 
     function zoomClass() {
       var c = map.getContainer();
@@ -764,5 +1065,5 @@
     return api;
   }
 
-  window.borderkit = { build: build, version: "1" };
+  window.borderkit = { build: build, parseHash: parseHash, version: "1" };
 }());

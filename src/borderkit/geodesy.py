@@ -57,6 +57,7 @@ __all__ = [
     "nearest_points_on_lines",
     "signed_distance_to_line",
     "NEAREST_COLUMNS",
+    "parse_latlon",
     "LineSegments",
     "line_segments",
     "nearest_with_side",
@@ -207,6 +208,29 @@ def geodesic_destination(lon: Any, lat: Any, azimuth_deg: Any, distance_m: Any) 
     flat = [np.ravel(a) for a in arrays]
     lon2, lat2, az21 = GEOD.fwd(flat[0], flat[1], flat[2], flat[3])
     return GeodesicDestination(*(np.asarray(v, dtype=np.float64).reshape(shape) for v in (lon2, lat2, az21)))
+
+
+def parse_latlon(text: str) -> tuple[float, float]:
+    """``"LAT,LON"`` (the CLI's order, degrees) → ``(lon, lat)``: the one parser of a typed point.
+
+    Raises
+    ------
+    ValidationError
+        Not two numbers, not finite, or a latitude outside ±90 (the message says the order).
+
+    Examples
+    --------
+    >>> parse_latlon(" 39.58, 46.18 ")
+    (46.18, 39.58)
+    """
+    bits = text.replace(" ", "").split(",")
+    try:
+        lat, lon = (float(b) for b in bits)
+    except ValueError:
+        raise ValidationError(f"{text!r}: expected LAT,LON in degrees, e.g. 39.58,46.18") from None
+    if not (np.isfinite(lat) and np.isfinite(lon)) or not -90 <= lat <= 90 or not -180 <= lon <= 360:
+        raise ValidationError(f"{text!r}: latitude must be in [-90, 90]; the order is LAT,LON")
+    return lon, lat
 
 
 # =================================================================================================

@@ -22,6 +22,7 @@ from borderkit.cli.options import (
     load_case,
     output_option,
     overwrite_option,
+    parse_latlon,
 )
 from borderkit.datasets import DEFAULT_CASE
 
@@ -44,21 +45,22 @@ def case_pair(value: str | None, case: Any) -> tuple[str, str] | None:
     return bits[0], bits[1]
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def parse_point(value: str, places: Any, name: str) -> tuple[float, float, str]:
     """``LAT,LON`` or a place → ``(lon, lat, label)``; unlocated places raise a ValidationError."""
     from borderkit.places import place_point
 
     bits = value.replace(" ", "").split(",")
-    if len(bits) == 2:
-        try:
-            lat, lon = float(bits[0]), float(bits[1])
-        except ValueError:
-            lat = lon = None  # type: ignore[assignment]
-        if lat is not None and lon is not None:
-            if not (math.isfinite(lat) and math.isfinite(lon)) or not -90 <= lat <= 90 or not -180 <= lon <= 360:
-                raise click.BadParameter(f"{value!r}: latitude must be in [-90, 90]; the order is LAT,LON",
-                                         param_hint=name)
-            return lon, lat, f"{lat:.5f},{lon:.5f}"
+    if len(bits) == 2 and all(_is_number(b) for b in bits):
+        lon, lat = parse_latlon(value, name)
+        return lon, lat, f"{lat:.5f},{lon:.5f}"
     lon, lat = place_point(places, value)
     return lon, lat, value
 

@@ -89,7 +89,6 @@ def echo_json_lines(frame: Any, *, stream: Any = None) -> None:
 
 
 def _default(o: Any) -> Any:
-    import math
 
     if hasattr(o, "item"):  # numpy scalars
         o = o.item()
@@ -218,15 +217,15 @@ def places_or_case(places_path: Path | None, case_name: str | None) -> geopandas
 
 
 def parse_latlon(value: str, name: str) -> tuple[float, float]:
-    """``"LAT,LON"`` → ``(lon, lat)``; a usage error (exit 2) when malformed."""
-    bits = value.replace(" ", "").split(",")
+    """``"LAT,LON"`` → ``(lon, lat)`` (:func:`borderkit.geodesy.parse_latlon`); a usage error (exit 2)
+    when malformed."""
+    from borderkit.errors import ValidationError
+    from borderkit.geodesy import parse_latlon as parse
+
     try:
-        lat, lon = (float(b) for b in bits)
-    except ValueError:
-        raise click.BadParameter(f"{value!r}: expected LAT,LON in degrees, e.g. 39.58,46.18", param_hint=name) from None
-    if not (math.isfinite(lat) and math.isfinite(lon)) or not -90 <= lat <= 90 or not -180 <= lon <= 360:
-        raise click.BadParameter(f"{value!r}: latitude must be in [-90, 90]; the order is LAT,LON", param_hint=name)
-    return lon, lat
+        return parse(value)
+    except ValidationError as exc:
+        raise click.BadParameter(str(exc), param_hint=name) from None
 
 
 def show_progress(ctx: click.Context) -> bool:

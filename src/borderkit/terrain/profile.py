@@ -25,6 +25,7 @@ import numpy as np
 
 from borderkit._projection import LocalProjection, ensure_wgs84
 from borderkit.errors import DEMError, ValidationError
+from borderkit.geodesy import parse_latlon
 from borderkit.terrain.dem import DEM, open_dem
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -45,18 +46,10 @@ def parse_latlon_path(text: str) -> list[tuple[float, float]]:
     """
     pts: list[tuple[float, float]] = []
     for i, part in enumerate(p for p in text.replace("\n", ";").split(";") if p.strip()):
-        bits = part.replace(" ", "").split(",")
-        if len(bits) != 2:
-            raise ValidationError(f"path point {i + 1} {part.strip()!r}: expected LAT,LON (e.g. 39.58,46.18)")
         try:
-            lat, lon = float(bits[0]), float(bits[1])
-        except ValueError as exc:
-            raise ValidationError(f"path point {i + 1} {part.strip()!r}: LAT and LON must be numbers") from exc
-        if not (-90 <= lat <= 90) or not (-180 <= lon <= 360):
-            raise ValidationError(
-                f"path point {i + 1} {part.strip()!r}: latitude must be in [-90, 90]; the order is LAT,LON"
-            )
-        pts.append((lon, lat))
+            pts.append(parse_latlon(part))
+        except ValidationError as exc:
+            raise ValidationError(f"path point {i + 1}: {exc}") from None
     if len(pts) < 2:
         raise ValidationError("a path needs at least two points: \"LAT,LON;LAT,LON\"")
     return pts

@@ -195,6 +195,13 @@ def _human(n: int) -> str:
     is_flag=True,
     help="For an <iframe> in an article: no full-screen button, compact attribution, no URL hash state.",
 )
+@click.option(
+    "--trace/--no-trace",
+    "trace",
+    default=None,
+    help="Trace tool: draw a line over a scan georeferenced by 'borderkit scan georef --sheet' and export it "
+    "as a lines GeoJSON (accuracy, datum note and source filled in). Default: on when such a scan is drawn.",
+)
 @case_option
 @lang_option
 @overwrite_option
@@ -216,6 +223,7 @@ def map_(
     view_bounds: str | None = None,
     fit: bool = False,
     embed: bool = False,
+    trace: bool | None = None,
 ) -> None:
     """Draw a map of the bundled case, or of DATA files.
 
@@ -279,7 +287,7 @@ def map_(
 
     ctx = prepare_context(case, draw=draw_names, title=title, simplify_m=simplify_m, lang=lang, **layers)
     try:
-        m = make_map(ctx, offline=offline, embed=embed, **start)
+        m = make_map(ctx, offline=offline, embed=embed, trace=trace, **start)
     except ValueError as exc:
         raise click.UsageError(str(exc)) from None
     html = render_html(m)

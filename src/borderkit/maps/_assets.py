@@ -40,6 +40,13 @@ ASSET_ORDER = (
     ("leaflet.polylinemeasure", "Leaflet.PolylineMeasure.js"),
 )
 
+GEOMAN = "@geoman-io/leaflet-geoman-free"
+# the trace tool's plugin (only in maps that draw a borderkit-georeferenced scan; see borderkit.maps.trace)
+TRACE_ASSET_ORDER = (
+    (GEOMAN, "dist/leaflet-geoman.css"),
+    (GEOMAN, "dist/leaflet-geoman.min.js"),
+)
+
 
 @cache
 def manifest() -> dict[str, Any]:
@@ -121,19 +128,31 @@ def web_text(name: str) -> str:
     return (WEB / name).read_text(encoding="utf-8")
 
 
-def head_html(*, offline: bool) -> str:
-    """The ``<head>`` fragment that loads every asset of a map."""
+def _geoman_css_offline() -> str:
+    # The plugin's icons are SVG data URIs in quoted CSS strings, some with an XML comment ("<!--"),
+    # which the inliner refuses; the CSS escape \3c (a space ends it) is the same "<" to the CSS parser.
+    css = asset_bytes(GEOMAN, "dist/leaflet-geoman.css").decode("utf-8")
+    css = "\n".join(line for line in css.splitlines() if not line.startswith("/*# sourceMappingURL="))
+    return css.replace("<!--", "\\3c !--") + "\n"
+
+
+def head_html(*, offline: bool, trace: bool = False, trace_tool: bool = False) -> str:
+    """The ``<head>`` fragment that loads every asset of a map.
+
+    *trace* adds borderkit's ``web/trace.js`` (sheet frames), *trace_tool* also the drawing plugin.
+    """
     out: list[str] = []
-    for name, rel in ASSET_ORDER:
+    for name, rel in ASSET_ORDER + (TRACE_ASSET_ORDER if trace and trace_tool else ()):
         is_css = rel.endswith(".css")
         label = f"{name} {_package(name)['version']} ({_package(name)['licence']}) {rel}"
         if offline:
             if is_css:
-                text = (
-                    _leaflet_css_offline()
-                    if (name, rel) == ("leaflet", "dist/leaflet.css")
-                    else asset_bytes(name, rel).decode("utf-8")
-                )
+                if (name, rel) == ("leaflet", "dist/leaflet.css"):
+                    text = _leaflet_css_offline()
+                elif name == GEOMAN:
+                    text = _geoman_css_offline()
+                else:
+                    text = asset_bytes(name, rel).decode("utf-8")
                 out.append(f"<style>/* {label} */\n{_inline_safe(text, label)}</style>")
             else:
                 text = _strip_source_map(asset_bytes(name, rel).decode("utf-8"))
@@ -150,6 +169,9 @@ def head_html(*, offline: bool) -> str:
                 out.append(f'<script src="{url}" integrity="{sri}" crossorigin="anonymous"></script>')
     out.append(f"<style>/* borderkit */\n{_inline_safe(web_text('borderkit.css'), 'borderkit.css')}</style>")
     out.append(f"<script>/* borderkit */\n{_inline_safe(web_text('borderkit.js'), 'borderkit.js')}</script>")
+    if trace:
+        out.append(f"<style>/* borderkit trace */\n{_inline_safe(web_text('trace.css'), 'trace.css')}</style>")
+        out.append(f"<script>/* borderkit trace */\n{_inline_safe(web_text('trace.js'), 'trace.js')}</script>")
     return "\n".join(out)
 
 

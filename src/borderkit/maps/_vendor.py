@@ -71,6 +71,16 @@ PACKAGES: list[dict] = [
         "files": ["Leaflet.PolylineMeasure.js", "Leaflet.PolylineMeasure.css"],
         "licence_file": "LICENSE.txt",
     },
+    {
+        # the trace tool (borderkit.maps.trace): draw and edit a polyline over a georeferenced scan
+        "name": "@geoman-io/leaflet-geoman-free",
+        "version": "2.20.2",
+        "tarball_sha256": "1688a81159de5610fcb7af59f7d76a5133aa5fe58d1840aa43b5915a0c1699a0",
+        "licence": "MIT",
+        "homepage": "https://github.com/geoman-io/leaflet-geoman",
+        "files": ["dist/leaflet-geoman.min.js", "dist/leaflet-geoman.css"],
+        "licence_file": "LICENSE",
+    },
 ]
 
 
@@ -91,6 +101,11 @@ def local_name(rel: str) -> str:
     the wheel build) ignores every ``dist/`` folder.
     """
     return rel.removeprefix("dist/")
+
+
+def folder_name(name: str) -> str:
+    """Folder-safe form of an npm package name (a scoped ``@scope/name`` becomes ``scope-name``)."""
+    return name.removeprefix("@").replace("/", "-")
 
 
 def _file_entry(pkg: dict, rel: str, data: bytes) -> dict:
@@ -131,7 +146,7 @@ def vendor(*, work: Path | None = None) -> dict:
             digest = sha256_hex(tgz.read_bytes())
             if digest != pkg["tarball_sha256"]:
                 raise SystemExit(f"{spec}: tarball sha256 {digest} != pinned {pkg['tarball_sha256']}")
-            dest = ASSETS / f"{pkg['name']}-{pkg['version']}"
+            dest = ASSETS / f"{folder_name(pkg['name'])}-{pkg['version']}"
             if dest.exists():
                 shutil.rmtree(dest)
             dest.mkdir(parents=True)
@@ -151,7 +166,7 @@ def vendor(*, work: Path | None = None) -> dict:
                     "name": pkg["name"],
                     "version": pkg["version"],
                     "registry": "npm",
-                    "package": f"{pkg['name']}-{pkg['version']}.tgz",
+                    "package": tgz.name,
                     "package_sha256": digest,
                     "licence": pkg["licence"],
                     "licence_file": pkg["licence_file"],

@@ -240,11 +240,15 @@ def prepare_context(
             hillshade = False
     warnings: list[str] = []
     _case_hillshade(inputs, hillshade, warnings)
+    from borderkit.maps.trace import scan_trace_records
+
+    trace = scan_trace_records(inputs.scans, warnings)  # read from the GeoTIFF tags, before they become PNGs
     inputs.scans = [_raster_from(s, kind="scan", name=f"Old map {i + 1}") for i, s in enumerate(inputs.scans)]
     if inputs.viewsheds is not None and not hasattr(inputs.viewsheds, "geometry"):
         inputs.viewsheds = viewsheds_frame(inputs.viewsheds)
     payload, report = prepare(inputs, simplify_m=simplify_m, min_area_km2=min_area_km2, lang=lang)
     report["warnings"] = warnings + list(report.get("area_notes", []))
+    payload["trace"] = trace
     for p in payload["places"]:
         p["elevation_source_short"] = short_source(p.get("elevation_source", ""))
     if title is None:

@@ -106,7 +106,13 @@ def _raw_element(text: str) -> Any:
 
 
 def _layers_element(
-    groups: dict[str, Any], overlays: dict[str, Any], bases: dict[str, Any], map_obj: Any, data_json: str
+    groups: dict[str, Any],
+    overlays: dict[str, Any],
+    bases: dict[str, Any],
+    map_obj: Any,
+    data_json: str,
+    *,
+    trace: bool = False,
 ) -> Any:
     """The element that embeds the map's data (escaped JSON) and calls ``borderkit.build``.
 
@@ -130,6 +136,11 @@ def _layers_element(
         f"{{groups: {{{refs(groups)}}}, overlays: {{{refs(overlays)}}}, bases: {{{refs(bases)}}}}}, "
         f"JSON.parse(document.getElementById({script_json(data_id)}).textContent));"
     )
+    if trace:  # web/trace.js: the sheet frames and the trace tool, from the same JSON block
+        script += (
+            f"\nvar borderkit_trace_{map_name} = borderkit_trace.build({map_name}, "
+            f"JSON.parse(document.getElementById({script_json(data_id)}).textContent));"
+        )
 
     class BorderkitLayers(Element):
         def __init__(self) -> None:
@@ -173,6 +184,7 @@ def make_map(
     bounds: Sequence[float] | None = None,
     embed: bool = False,
     url_state: bool = True,
+    trace: bool | None = None,
 ) -> folium.Map:
     """Build the interactive map.
 
@@ -249,6 +261,11 @@ def make_map(
         Keep the view, the layers shown and the timeline date in the URL hash
         (``#map=ZOOM/LAT/LON&layers=…&date=…``, read on load, written on every
         change) so that a link opens the same view. Off when *embed*.
+    trace
+        The trace tool (draw a line over a scan and export it as a lines GeoJSON,
+        :mod:`borderkit.maps.trace`). ``None``: on when a scan georeferenced by
+        ``borderkit scan georef --sheet`` is drawn; ``True`` requires one;
+        ``False``: off (the sheet frames are still drawn).
 
     Returns
     -------
@@ -281,6 +298,14 @@ def make_map(
     )
     payload = dict(ctx.payload)
     west, south, east, north = payload.pop("bounds")
+    trace_scans = list(payload.get("trace", []))
+    if trace and not trace_scans:
+        raise ValueError(
+            "the trace tool needs a scan georeferenced from its sheet: draw a GeoTIFF written by "
+            "borderkit scan georef --sheet NAME"
+        )
+    trace_tool = bool(trace_scans) and trace is not False
+    payload["trace"] = {"tool": trace_tool, "scans": trace_scans}
     if start is not None and len(start) == 4:
         west, south, east, north = start
     use_tiles = basemaps and not offline
@@ -296,7 +321,7 @@ def make_map(
         )
         root = m.get_root()
         root.title = html_text(ctx.title)
-        root.header.add_child(_raw_element(head_html(offline=offline)), name="borderkit_assets")
+        root.header.add_child(_raw_element(head_html(offline=offline, trace=bool(trace_scans), trace_tool=trace_tool)), name="borderkit_assets")
 
         # Layer names never go to folium's LayerControl: its output is compiled again as a Jinja
         # template by branca. The page script builds the layer control from the JSON data instead
@@ -322,7 +347,7 @@ def make_map(
         # the view is set before the page script runs, so that a URL hash read by the script wins
         if start is None or len(start) == 4:
             m.fit_bounds([[round(south, 6), round(west, 6)], [round(north, 6), round(east, 6)]])
-        _layers_element(groups, overlays, bases, m, script_json(payload)).add_to(m)
+        _layers_element(groups, overlays, bases, m, script_json(payload), trace=bool(trace_scans)).add_to(m)
 
     m.borderkit_report = ctx.report
     m.borderkit_offline = bool(offline)

@@ -175,9 +175,11 @@ def head_html(*, offline: bool, trace: bool = False, trace_tool: bool = False) -
     return "\n".join(out)
 
 
-def software_credits() -> list[dict[str, str]]:
-    """Name, version, licence and homepage of every vendored package."""
+def software_credits(*, trace_tool: bool = False) -> list[dict[str, str]]:
+    """Name, version, licence and homepage of every vendored package the page loads."""
+    used = {name for name, _ in ASSET_ORDER + (TRACE_ASSET_ORDER if trace_tool else ())}
     return [
         {"name": p["name"], "version": p["version"], "licence": p["licence"], "url": p["homepage"]}
         for p in manifest()["packages"]
+        if p["name"] in used
     ]

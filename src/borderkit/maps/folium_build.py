@@ -538,7 +538,7 @@ def _page_data(
         ],
         "overlay_credits": list(overlay_meta),
         "image_overlays": list(overlay_meta),
-        "software": software_credits(),
+        "software": software_credits(trace_tool=bool(payload.get("trace", {}).get("tool"))),
         "styles": {
             "disagreement": DISAGREEMENT_STYLE,
             "overlap": OVERLAP_STYLE,

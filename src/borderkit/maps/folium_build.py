@@ -298,14 +298,15 @@ def make_map(
     )
     payload = dict(ctx.payload)
     west, south, east, north = payload.pop("bounds")
-    trace_scans = list(payload.get("trace", []))
+    trace_scans = list(payload.pop("trace", []))
     if trace and not trace_scans:
         raise ValueError(
             "the trace tool needs a scan georeferenced from its sheet: draw a GeoTIFF written by "
             "borderkit scan georef --sheet NAME"
         )
     trace_tool = bool(trace_scans) and trace is not False
-    payload["trace"] = {"tool": trace_tool, "scans": trace_scans}
+    if trace_scans:  # (a map without such a scan keeps its page data, byte for byte)
+        payload["trace"] = {"tool": trace_tool, "scans": trace_scans}
     if start is not None and len(start) == 4:
         west, south, east, north = start
     use_tiles = basemaps and not offline

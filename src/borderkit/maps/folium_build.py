@@ -322,7 +322,8 @@ def make_map(
         )
         root = m.get_root()
         root.title = html_text(ctx.title)
-        root.header.add_child(_raw_element(head_html(offline=offline, trace=bool(trace_scans), trace_tool=trace_tool)), name="borderkit_assets")
+        head = head_html(offline=offline, trace=bool(trace_scans), trace_tool=trace_tool)
+        root.header.add_child(_raw_element(head), name="borderkit_assets")
 
         # Layer names never go to folium's LayerControl: its output is compiled again as a Jinja
         # template by branca. The page script builds the layer control from the JSON data instead

@@ -234,7 +234,9 @@ def map_(
     by their columns: line_id → lines, incident_id → incidents, place_id →
     places, territory_id → territories; a GeoTIFF is a DEM (hillshade) when it
     has one non-8-bit band, else a georeferenced scan of an old map (image
-    overlay with an opacity slider).
+    overlay with an opacity slider). A scan written by 'borderkit scan georef
+    --sheet' also gets its sheet frame (labelled) and the trace tool: draw a
+    line over it and export a lines GeoJSON for check/measure/overlaps --lines.
 
     Files given with -o, --png or --svg are not replaced unless --overwrite is
     given. Rendering the same inputs twice gives byte-identical files.

@@ -227,6 +227,10 @@ def test_trace_export_reads_and_checks(browser, scan_tif, tmp_path):
     r = CliRunner().invoke(cli, ["check", "--lines", str(out), "--lat", "39.50", "--lon", "46.25", "--json"])
     assert r.exit_code == 0, r.output
     assert "J-38-21 (edition 1975)" in r.output
+    r = CliRunner().invoke(cli, ["overlaps", "--lines", str(out), "--json"])
+    assert r.exit_code == 0, r.output
+    pairs = json.loads(r.output)["pairs"]
+    assert any("J-38-21 (edition 1975)" in (p["source_a"], p["source_b"]) for p in pairs)
 
 
 def test_form_refuses_bad_codes_and_hostile_text_is_literal(browser, scan_tif, tmp_path):

@@ -43,6 +43,7 @@ OUTPUTS = {
         "notebooks/data/synthetic-acled-format-sample.csv",
     ],
     "06-kyrgyzstan-tajikistan": ["maps/06-kyrgyzstan-tajikistan.html"],
+    "07-soviet-sheet": [],  # writes only to a temporary folder
 }
 MAX_MAP_BYTES = 1_000_000
 CELL_TIMEOUT_S = 300

@@ -38,7 +38,9 @@ from typing import TYPE_CHECKING, Any
 from borderkit.io.kinds import ID_COLUMNS, kind_of_columns
 from borderkit.maps.escape import clean_text, safe_url
 from borderkit.maps.style import (
+    COUNTRY_STYLE,
     PLACE_COLORS,
+    country_fills,
     incident_colors,
     line_styles,
 )
@@ -49,7 +51,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from borderkit._projection import LocalProjection
 
-__all__ = ["MapInputs", "RasterOverlay", "bounds_of", "collect_inputs", "prepare"]
+__all__ = ["MapInputs", "RasterOverlay", "bounds_of", "collect_inputs", "context_records", "prepare"]
 
 COORD_DECIMALS = 6
 @dataclass
@@ -965,7 +967,86 @@ def prepare(
     if types is not None:
         payload["incident_types"] = types
     payload["bounds"] = [_r(b) for b in bounds]
+    payload["context"] = context_records(inputs, simplify_m=simplify_m, local=local, report=report, view=bounds)
     return payload, report
+
+
+def _party_label(code: str, row: Mapping[str, Any], party_names: Mapping[str, Sequence[str]]) -> str:
+    """The name a reader knows a party by: the case file's first name, else the source's name, else the code."""
+    names = [clean_text(n) for n in party_names.get(code, ()) if clean_text(n)]
+    if names and names[0] != code:
+        return names[0]
+    name = _col(row, "name")
+    return name if name and name != code else code
+
+
+def context_records(
+    inputs: MapInputs,
+    *,
+    simplify_m: float,
+    local: LocalProjection,
+    report: dict[str, Any],
+    view: tuple[float, float, float, float] | None = None,
+) -> dict[str, Any] | None:
+    """The country context of a map: every party's territory in ONE reference source, filled and named.
+
+    The reference source is the first source by name that has territories (the same
+    data always give the same choice; the legend names it). Every party in that
+    source gets a pale fill of nearly equal lightness (:func:`borderkit.maps.style.country_fills`,
+    sorted by code, so no side is privileged), a thin grey outline (the international
+    borders of that source, the disputed one included) and its name at the pole of
+    inaccessibility (:func:`shapely.ops.polylabel`, in degrees: a label anchor, not a
+    measurement) of its largest part inside the initial *view* ``(west, south, east, north)``,
+    so that every party in the frame is named in the frame. Names: the case file's ``[parties.X] names`` (first
+    one), else the source's ``name``, else the code; the case files give names in
+    English only, so ``lang`` is recorded as ``"en"``.
+
+    Returns
+    -------
+    dict or None
+        ``{"source", "style", "countries": [{"party", "name", "lang", "fill", "label_at", "polygons"}]}``;
+        ``None`` without territories.
+    """
+    import shapely
+    from shapely.ops import polylabel
+
+    terr = inputs.territories
+    if terr is None or not len(terr) or "source" not in terr.columns or "party" not in terr.columns:
+        return None
+    terr = terr[~(terr.geometry.isna() | terr.geometry.is_empty)]
+    if not len(terr):
+        return None
+    source = sorted({str(s) for s in terr["source"]})[0]
+    ref = terr[terr["source"].astype(str) == source].sort_values("party", kind="mergesort")
+    # dissolve a party's rows (a source may split a party into several rows)
+    parties = sorted({str(p) for p in ref["party"]})
+    geoms = [shapely.union_all(list(ref.geometry[ref["party"].astype(str) == p])) for p in parties]
+    simple, worst = simplify_for_display(geoms, tolerance_m=simplify_m, local=local)
+    report["max_displacement_m"]["context"] = worst
+    fills = country_fills(parties)
+    out = []
+    for party, geom, simple_geom in zip(parties, geoms, simple, strict=True):
+        polys = _polygon_parts(simple_geom)
+        if not polys:
+            continue
+        row = ref[ref["party"].astype(str) == party].iloc[0].to_dict()
+        shown = geom.intersection(shapely.box(*view)) if view is not None else geom
+        if shown.is_empty or shown.area == 0:
+            shown = geom
+        parts = [g for g in getattr(shown, "geoms", [shown]) if g.geom_type == "Polygon"]
+        largest = max(parts, key=lambda g: g.area)  # degrees²: only to pick the part the name goes on
+        at = polylabel(largest, tolerance=0.001)
+        out.append(
+            {
+                "party": clean_text(party),
+                "name": _party_label(party, row, inputs.party_names),
+                "lang": "en",
+                "fill": fills[party],
+                "label_at": [_r(at.x), _r(at.y)],
+                "polygons": polys,
+            }
+        )
+    return {"source": clean_text(source), "style": dict(COUNTRY_STYLE), "countries": out}
 
 
 def _view_bounds(inputs: MapInputs) -> tuple[float, float, float, float]:

@@ -1410,3 +1410,40 @@ def test_country_context_is_data_only_and_absent_without_territories(layers):
     assert cx["countries"]
     for c in cx["countries"]:
         assert "<" not in c["name"] or html.count(c["name"]) == 0  # never raw in the page
+
+
+def test_a_named_lake_is_drawn_only_where_a_source_leaves_it_out_of_the_land():
+    """Sev Lake (a point in places) becomes water only as a territory source's own gap: every vertex
+    is one of that source's, no party of it covers the water, the place's point is inside, and the
+    area is pyproj Geod's (computed here)."""
+    import shapely
+    from pyproj import Geod
+
+    from borderkit import datasets
+    from borderkit.maps import prepare_context
+
+    case = datasets.load("armenia-azerbaijan")
+    ctx = prepare_context(case)
+    lakes = ctx.payload["context"]["lakes"]
+    places = case.places.set_index("place_id")
+    lake_ids = [pid for pid, k in places["kind"].items() if k == "lake" and places.geometry[pid] is not None]
+    assert {w["place_id"] for w in lakes} | set(ctx.report["lakes_not_drawn"]) == set(lake_ids)
+    terr = case.territories
+    for w in lakes:
+        pt = places.geometry[w["place_id"]]
+        src = terr[terr["source"] == w["source"]]
+        # the sources before it by name draw land over the lake
+        for other in sorted(set(terr["source"])):
+            if other == w["source"]:
+                break
+            assert shapely.union_all(list(terr.geometry[terr["source"] == other])).covers(pt)
+        land_vertices = {
+            (round(x, 6), round(y, 6)) for g in src.geometry for x, y in shapely.get_coordinates(g).tolist()
+        }
+        poly = shapely.MultiPolygon([shapely.Polygon(rings[0], rings[1:]) for rings in w["polygons"]])
+        assert {tuple(c) for c in shapely.get_coordinates(poly).round(6).tolist()} <= land_vertices
+        assert poly.buffer(0.0005).covers(pt)
+        inner = poly.buffer(-0.0005)
+        assert not any(g.intersects(inner) for g in src.geometry)
+        area = abs(Geod(ellps="WGS84").geometry_area_perimeter(poly)[0]) / 1e6
+        assert w["area_km2"] == pytest.approx(area, rel=0.05)  # display-simplified outline vs the source's

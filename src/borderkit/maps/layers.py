@@ -40,6 +40,7 @@ from borderkit.maps.escape import clean_text, safe_url
 from borderkit.maps.style import (
     COUNTRY_STYLE,
     PLACE_COLORS,
+    WATER_STYLE,
     country_fills,
     incident_colors,
     line_styles,
@@ -1046,7 +1047,89 @@ def context_records(
                 "polygons": polys,
             }
         )
-    return {"source": clean_text(source), "style": dict(COUNTRY_STYLE), "countries": out}
+    return {
+        "source": clean_text(source),
+        "style": dict(COUNTRY_STYLE),
+        "countries": out,
+        "water_style": dict(WATER_STYLE),
+        "lakes": lake_records(inputs, simplify_m=simplify_m, local=local, report=report),
+    }
+
+
+def lake_records(
+    inputs: MapInputs, *, simplify_m: float, local: LocalProjection, report: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Water where the data name a lake: the outline of each ``kind == "lake"`` place as a territory source
+    leaves it out of every party's land.
+
+    For each lake place with a point and each territory source (sorted by name), the piece
+    of the source's non-land (its territories' bounding box minus the union of all its
+    parties) that contains the point is the lake as that source draws it — when that piece
+    is enclosed (it does not reach the box's edge, so it is not sea or the world outside the
+    clip). The first source (by name) that encloses the point is drawn. Sources that draw
+    land over the lake (most country datasets do) give nothing; a lake no source leaves out
+    stays a point, and the report's ``lakes_not_drawn`` lists it. Nothing is invented:
+    every vertex is a source's. Areas: km² on the WGS84 ellipsoid (:func:`borderkit.lines.area_km2`).
+    """
+    import shapely
+
+    from borderkit.lines import area_km2
+
+    places, terr = inputs.places, inputs.territories
+    out: list[dict[str, Any]] = []
+    report["lakes_not_drawn"] = []
+    if places is None or not len(places) or "kind" not in places.columns:
+        return out
+    lakes = places[(places["kind"].astype(str) == "lake") & places.geometry.notna() & ~places.geometry.is_empty]
+    lakes = lakes[lakes.geometry.geom_type == "Point"].sort_values("place_id", kind="mergesort")
+    if not len(lakes):
+        return out
+    by_source: dict[str, list[Any]] = {}
+    if terr is not None and len(terr) and "source" in terr.columns:
+        terr = terr[~(terr.geometry.isna() | terr.geometry.is_empty)]
+        by_source = {s: list(terr.geometry[terr["source"].astype(str) == s]) for s in sorted(map(str, terr["source"]))}
+    gaps: dict[str, tuple[Any, list[Any]]] = {}
+
+    def non_land(src: str) -> tuple[Any, list[Any]]:
+        # computed once per source, and only for a source that leaves a lake's point out of its land
+        if src not in gaps:
+            geoms = by_source[src]
+            box = shapely.box(*shapely.total_bounds(geoms)).buffer(1e-6)
+            rest = box.difference(shapely.union_all(geoms))
+            gaps[src] = (box.boundary, [g for g in getattr(rest, "geoms", [rest]) if not g.is_empty])
+        return gaps[src]
+
+    from borderkit.places import display_name
+
+    labels = display_name(lakes, lang="en")
+    for (_, row), name in zip(lakes.iterrows(), labels, strict=True):
+        found = None
+        for src, geoms in by_source.items():
+            if any(g.covers(row.geometry) for g in geoms):  # this source draws land over the lake
+                continue
+            edge, pieces = non_land(src)
+            piece = next((g for g in pieces if g.covers(row.geometry)), None)
+            if piece is not None and not piece.intersects(edge):
+                found = (src, piece)
+                break
+        if found is None:
+            report["lakes_not_drawn"].append(_col(row, "place_id"))
+            continue
+        src, piece = found
+        (simple,), _ = simplify_for_display([piece], tolerance_m=simplify_m, local=local)
+        polys = _polygon_parts(simple)
+        if polys:
+            out.append(
+                {
+                    "place_id": _col(row, "place_id"),
+                    "name": clean_text(str(name)),
+                    "source": clean_text(src),
+                    "area_km2": round(area_km2(piece), 3),
+                    "vertices": int(shapely.get_num_coordinates(piece)),
+                    "polygons": polys,
+                }
+            )
+    return out
 
 
 def _view_bounds(inputs: MapInputs) -> tuple[float, float, float, float]:

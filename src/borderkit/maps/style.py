@@ -25,6 +25,7 @@ __all__ = [
     "LANGUAGES",
     "COUNTRY_FILLS",
     "COUNTRY_STYLE",
+    "WATER_STYLE",
     "country_fills",
 ]
 
@@ -69,7 +70,16 @@ than another), assigned in sorted order of the party codes, so no side is privil
 
 COUNTRY_STYLE: dict[str, Any] = {"color": "#7A7A7A", "weight": 0.8, "opacity": 0.8, "fillOpacity": 1.0}
 """Outline and opacity of the country context (quiet: under the basemap tiles and the hillshade, thinner than
-any line; opaque, since the hillshade over it already halves it)."""
+any line; opaque, since the page multiplies the hillshade and the vectors onto it)."""
+
+WATER_STYLE: dict[str, Any] = {
+    "color": "#5B8DB8",
+    "weight": 0.8,
+    "opacity": 0.9,
+    "fillColor": "#A9CCE8",
+    "fillOpacity": 1.0,
+}
+"""Lakes a source leaves out of its land (context layer)."""
 
 LANGUAGES = ("az", "en", "hy", "ru")
 """Languages of place names, shown in this (alphabetical, ISO 639-1) order with equal weight."""

@@ -343,6 +343,18 @@
       note.appendChild(bidi(cx.source));
       note.appendChild(document.createTextNode(" (the first by name), for orientation only; the lines show where the sources differ."));
       d.appendChild(note);
+      (cx.lakes || []).forEach(function (w) {
+        var item = el("div", "bk-li");
+        item.appendChild(swatchBox({ color: cx.water_style.color, fillColor: cx.water_style.fillColor }));
+        var t = el("span", "bk-ls");
+        t.appendChild(bidi(w.name));
+        t.appendChild(document.createTextNode(": water as "));
+        t.appendChild(bidi(w.source));
+        t.appendChild(document.createTextNode(" leaves it out of the land (" + fmt(w.area_km2, 2) + " km², " +
+                                              w.vertices + " vertices: a coarse outline)"));
+        item.appendChild(t);
+        d.appendChild(item);
+      });
     }
     if (data.lines.length) {
       d.appendChild(el("div", "bk-lh", "Lines (one layer per source)"));
@@ -927,6 +939,10 @@
       group.addLayer(marker);
       labelEntries.push({ prio: 2, order: labelEntries.length,
                           node: function () { return map.hasLayer(marker) && marker._icon ? span : null; } });
+    });
+    (cx.lakes || []).forEach(function (w) {
+      group.addLayer(L.polygon(polyLatlngs(w.polygons), L.extend({}, cx.water_style, {
+        pane: "bk-context", interactive: false, className: "bk-lake" })));
     });
     group.addTo(map);
     L.DomUtil.addClass(map.getContainer(), "bk-has-context");

@@ -827,3 +827,47 @@ def test_keyboard_reaches_every_control_and_the_text_alternative(browser, case, 
         assert s.console_errors() == []
     finally:
         s.close()
+
+
+_LABELS = ".leaflet-tooltip, .bk-country-name"
+_SHOWN = """(sel) => Array.from(document.querySelectorAll(sel)).filter(e => {
+    const r = e.getBoundingClientRect(), s = getComputedStyle(e);
+    return s.display !== "none" && s.visibility !== "hidden" && r.width > 0 && r.right > 0 && r.bottom > 0
+        && r.left < window.innerWidth && r.top < window.innerHeight;
+}).map(e => { const r = e.getBoundingClientRect();
+              return {text: e.textContent, x0: r.left, y0: r.top, x1: r.right, y1: r.bottom}; })"""
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_no_two_visible_labels_overlap_at_any_zoom_and_countries_are_named(browser, case, case_maps, width):
+    """Initial view, then zoom 8, 10, 12 and back out: no two shown labels (measurements, places,
+    country names) intersect on screen; the parties of the frame are named in the initial view."""
+    s = Session(browser, case_maps[1], block_all=True, width=width, height=850)
+    try:
+        page = s.page
+        first = page.evaluate(_SHOWN, ".bk-country-name")
+        texts = {b["text"] for b in first}
+        for code, names in case.config.party_names().items():
+            assert names[0] in texts, (code, texts)
+        assert page.locator("path.bk-lake").count() == 1  # Sev Lake, as osm-2017 leaves it out of the land
+        assert page.locator("path.bk-country").count() == len(set(case.territories["party"]))
+        seen_hidden = 0
+        views = [None, (39.56, 46.23, 8), (39.56, 46.23, 10), (39.56, 46.23, 12), (39.55, 46.45, 12),
+                 (39.60, 46.0, 10), (39.56, 46.23, 8)]
+        for view in views:
+            if view is not None:
+                lat, lon, zoom = view
+                page.evaluate(f"window.borderkitMaps[0].map.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
+                page.wait_for_timeout(120)
+            boxes = page.evaluate(_SHOWN, _LABELS)
+            assert boxes, view
+            for i, a in enumerate(boxes):
+                for b in boxes[i + 1 :]:
+                    assert not _overlap(a, b), (view, a["text"], b["text"])
+            seen_hidden += page.locator(".bk-collided").count()
+        assert seen_hidden > 0  # the placement did hide something somewhere (the case's labels do collide)
+        # the measurement labels are never the ones hidden
+        assert page.locator(".leaflet-tooltip.bk-measure-label.bk-collided").count() == 0
+        assert s.console_errors() == [] and s.aborted == []
+    finally:
+        s.close()

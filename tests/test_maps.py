@@ -1331,7 +1331,12 @@ def test_panel_text_contrast_passes_wcag_aa():
             worst[sel] = min(worst.get(sel, 99.0), _contrast(_over(fg, back), back))
     # every text colour of the style sheet is checked (map symbols drawn on the terrain with a white halo aside)
     coloured = {sel for sel, d in rules.items() if "color" in d}
-    assert coloured - set(pairs) <= {".bk-peak-sym", ".bk-peak", ".leaflet-tooltip.bk-place-label::before"}, (
+    assert coloured - set(pairs) <= {
+        ".bk-peak-sym",
+        ".bk-peak",
+        ".bk-country-name",
+        ".leaflet-tooltip.bk-place-label::before",
+    }, (
         coloured - set(pairs)
     )
     low = {s: round(c, 2) for s, c in worst.items() if c < 4.5}
@@ -1339,3 +1344,106 @@ def test_panel_text_contrast_passes_wcag_aa():
     # the formula against WCAG's published extremes: black on white is 21:1, #767676 on white 4.54:1
     assert _contrast((0, 0, 0), (255, 255, 255)) == pytest.approx(21.0)
     assert _contrast((118, 118, 118), (255, 255, 255)) == pytest.approx(4.54, abs=0.01)
+
+
+# ------------------------------------------------------------------------------------ context (issue 14)
+
+
+def _relative_luminance(hex_colour: str) -> float:
+    """WCAG 2.x relative luminance (sRGB), computed here from the published formula."""
+    rgb = [int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+    lin = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in rgb]
+    return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+
+def test_country_context_names_every_party_of_one_source_with_equal_weight():
+    """Fills and names for every party of ONE reference source (the first by name), named by the case
+    file (else the source), each name inside its own party and inside the initial view, and colours
+    of equal weight: no party's fill darker or more saturated than another's."""
+    import colorsys
+
+    import shapely
+
+    from borderkit import datasets
+    from borderkit.maps import prepare_context
+
+    case = datasets.load("armenia-azerbaijan")
+    payload = prepare_context(case).payload
+    cx = payload["context"]
+    terr = case.territories
+    first = sorted(set(terr["source"]))[0]
+    assert cx["source"] == first
+    ref = terr[terr["source"] == first]
+    assert [c["party"] for c in cx["countries"]] == sorted(set(ref["party"]))
+    names = {c["party"]: c["name"] for c in cx["countries"]}
+    for code, known in case.config.party_names().items():  # the case file's names win
+        assert names[code] == known[0]
+    for code in set(ref["party"]) - set(case.config.party_names()):  # else the source's own name
+        assert names[code] == ref.loc[ref["party"] == code, "name"].iloc[0]
+    west, south, east, north = payload["bounds"]
+    for c in cx["countries"]:
+        lon, lat = c["label_at"]
+        own = shapely.union_all(list(ref.geometry[ref["party"] == c["party"]]))
+        assert own.contains(shapely.Point(lon, lat)), c["party"]
+        if own.intersection(shapely.box(west, south, east, north)).area > 0:  # in the frame: named in it
+            assert west <= lon <= east and south <= lat <= north, c["party"]
+        assert c["polygons"]
+    fills = [c["fill"] for c in cx["countries"]]
+    assert len(set(fills)) == len(fills)
+    lum = [_relative_luminance(f) for f in fills]
+    assert max(lum) - min(lum) < 0.05, dict(zip(fills, lum, strict=True))
+    sat = [colorsys.rgb_to_hls(*(int(f[i : i + 2], 16) / 255 for i in (1, 3, 5)))[2] for f in fills]
+    assert max(sat) < 0.5  # pale tints, none of them a strong colour
+    lines = {g["style"]["color"].lower() for g in payload["lines"]}
+    assert not lines & {f.lower() for f in fills}
+
+
+def test_country_context_is_data_only_and_absent_without_territories(layers):
+    """The names reach the page only inside the JSON data block; no territories, no context."""
+    from borderkit.maps import prepare_context
+
+    no_terr = {k: v for k, v in layers.items() if k != "territories"}
+    assert prepare_context(no_terr).payload["context"] is None
+    hostile = synthetic_layers(hostile=True)
+    html = render_html(make_map(hostile))
+    cx = prepare_context(hostile).payload["context"]
+    assert cx["countries"]
+    for c in cx["countries"]:
+        assert "<" not in c["name"] or html.count(c["name"]) == 0  # never raw in the page
+
+
+def test_a_named_lake_is_drawn_only_where_a_source_leaves_it_out_of_the_land():
+    """Sev Lake (a point in places) becomes water only as a territory source's own gap: every vertex
+    is one of that source's, no party of it covers the water, the place's point is inside, and the
+    area is pyproj Geod's (computed here)."""
+    import shapely
+    from pyproj import Geod
+
+    from borderkit import datasets
+    from borderkit.maps import prepare_context
+
+    case = datasets.load("armenia-azerbaijan")
+    ctx = prepare_context(case)
+    lakes = ctx.payload["context"]["lakes"]
+    places = case.places.set_index("place_id")
+    lake_ids = [pid for pid, k in places["kind"].items() if k == "lake" and places.geometry[pid] is not None]
+    assert {w["place_id"] for w in lakes} | set(ctx.report["lakes_not_drawn"]) == set(lake_ids)
+    terr = case.territories
+    for w in lakes:
+        pt = places.geometry[w["place_id"]]
+        src = terr[terr["source"] == w["source"]]
+        # the sources before it by name draw land over the lake
+        for other in sorted(set(terr["source"])):
+            if other == w["source"]:
+                break
+            assert shapely.union_all(list(terr.geometry[terr["source"] == other])).covers(pt)
+        land_vertices = {
+            (round(x, 6), round(y, 6)) for g in src.geometry for x, y in shapely.get_coordinates(g).tolist()
+        }
+        poly = shapely.MultiPolygon([shapely.Polygon(rings[0], rings[1:]) for rings in w["polygons"]])
+        assert {tuple(c) for c in shapely.get_coordinates(poly).round(6).tolist()} <= land_vertices
+        assert poly.buffer(0.0005).covers(pt)
+        inner = poly.buffer(-0.0005)
+        assert not any(g.intersects(inner) for g in src.geometry)
+        area = abs(Geod(ellps="WGS84").geometry_area_perimeter(poly)[0]) / 1e6
+        assert w["area_km2"] == pytest.approx(area, rel=0.05)  # display-simplified outline vs the source's

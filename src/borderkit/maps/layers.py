@@ -38,7 +38,10 @@ from typing import TYPE_CHECKING, Any
 from borderkit.io.kinds import ID_COLUMNS, kind_of_columns
 from borderkit.maps.escape import clean_text, safe_url
 from borderkit.maps.style import (
+    COUNTRY_STYLE,
     PLACE_COLORS,
+    WATER_STYLE,
+    country_fills,
     incident_colors,
     line_styles,
 )
@@ -49,7 +52,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from borderkit._projection import LocalProjection
 
-__all__ = ["MapInputs", "RasterOverlay", "bounds_of", "collect_inputs", "prepare"]
+__all__ = ["MapInputs", "RasterOverlay", "bounds_of", "collect_inputs", "context_records", "prepare"]
 
 COORD_DECIMALS = 6
 @dataclass
@@ -965,7 +968,168 @@ def prepare(
     if types is not None:
         payload["incident_types"] = types
     payload["bounds"] = [_r(b) for b in bounds]
+    payload["context"] = context_records(inputs, simplify_m=simplify_m, local=local, report=report, view=bounds)
     return payload, report
+
+
+def _party_label(code: str, row: Mapping[str, Any], party_names: Mapping[str, Sequence[str]]) -> str:
+    """The name a reader knows a party by: the case file's first name, else the source's name, else the code."""
+    names = [clean_text(n) for n in party_names.get(code, ()) if clean_text(n)]
+    if names and names[0] != code:
+        return names[0]
+    name = _col(row, "name")
+    return name if name and name != code else code
+
+
+def context_records(
+    inputs: MapInputs,
+    *,
+    simplify_m: float,
+    local: LocalProjection,
+    report: dict[str, Any],
+    view: tuple[float, float, float, float] | None = None,
+) -> dict[str, Any] | None:
+    """The country context of a map: every party's territory in ONE reference source, filled and named.
+
+    The reference source is the first source by name that has territories (the same
+    data always give the same choice; the legend names it). Every party in that
+    source gets a pale fill of nearly equal lightness (:func:`borderkit.maps.style.country_fills`,
+    sorted by code, so no side is privileged), a thin grey outline (the international
+    borders of that source, the disputed one included) and its name at the pole of
+    inaccessibility (:func:`shapely.ops.polylabel`, in degrees: a label anchor, not a
+    measurement) of its largest part inside the initial *view* ``(west, south, east, north)``,
+    so that every party in the frame is named in the frame. Names: the case file's ``[parties.X] names`` (first
+    one), else the source's ``name``, else the code; the case files give names in
+    English only, so ``lang`` is recorded as ``"en"``.
+
+    Returns
+    -------
+    dict or None
+        ``{"source", "style", "countries": [{"party", "name", "lang", "fill", "label_at", "polygons"}]}``;
+        ``None`` without territories.
+    """
+    import shapely
+    from shapely.ops import polylabel
+
+    terr = inputs.territories
+    if terr is None or not len(terr) or "source" not in terr.columns or "party" not in terr.columns:
+        return None
+    terr = terr[~(terr.geometry.isna() | terr.geometry.is_empty)]
+    if not len(terr):
+        return None
+    source = sorted({str(s) for s in terr["source"]})[0]
+    ref = terr[terr["source"].astype(str) == source].sort_values("party", kind="mergesort")
+    # dissolve a party's rows (a source may split a party into several rows)
+    parties = sorted({str(p) for p in ref["party"]})
+    geoms = [shapely.union_all(list(ref.geometry[ref["party"].astype(str) == p])) for p in parties]
+    simple, worst = simplify_for_display(geoms, tolerance_m=simplify_m, local=local)
+    report["max_displacement_m"]["context"] = worst
+    fills = country_fills(parties)
+    out = []
+    for party, geom, simple_geom in zip(parties, geoms, simple, strict=True):
+        polys = _polygon_parts(simple_geom)
+        if not polys:
+            continue
+        row = ref[ref["party"].astype(str) == party].iloc[0].to_dict()
+        shown = geom.intersection(shapely.box(*view)) if view is not None else geom
+        if shown.is_empty or shown.area == 0:
+            shown = geom
+        parts = [g for g in getattr(shown, "geoms", [shown]) if g.geom_type == "Polygon"]
+        largest = max(parts, key=lambda g: g.area)  # degrees²: only to pick the part the name goes on
+        at = polylabel(largest, tolerance=0.001)
+        out.append(
+            {
+                "party": clean_text(party),
+                "name": _party_label(party, row, inputs.party_names),
+                "lang": "en",
+                "fill": fills[party],
+                "label_at": [_r(at.x), _r(at.y)],
+                "polygons": polys,
+            }
+        )
+    return {
+        "source": clean_text(source),
+        "style": dict(COUNTRY_STYLE),
+        "countries": out,
+        "water_style": dict(WATER_STYLE),
+        "lakes": lake_records(inputs, simplify_m=simplify_m, local=local, report=report),
+    }
+
+
+def lake_records(
+    inputs: MapInputs, *, simplify_m: float, local: LocalProjection, report: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Water where the data name a lake: the outline of each ``kind == "lake"`` place as a territory source
+    leaves it out of every party's land.
+
+    For each lake place with a point and each territory source (sorted by name), the piece
+    of the source's non-land (its territories' bounding box minus the union of all its
+    parties) that contains the point is the lake as that source draws it — when that piece
+    is enclosed (it does not reach the box's edge, so it is not sea or the world outside the
+    clip). The first source (by name) that encloses the point is drawn. Sources that draw
+    land over the lake (most country datasets do) give nothing; a lake no source leaves out
+    stays a point, and the report's ``lakes_not_drawn`` lists it. Nothing is invented:
+    every vertex is a source's. Areas: km² on the WGS84 ellipsoid (:func:`borderkit.lines.area_km2`).
+    """
+    import shapely
+
+    from borderkit.lines import area_km2
+
+    places, terr = inputs.places, inputs.territories
+    out: list[dict[str, Any]] = []
+    report["lakes_not_drawn"] = []
+    if places is None or not len(places) or "kind" not in places.columns:
+        return out
+    lakes = places[(places["kind"].astype(str) == "lake") & places.geometry.notna() & ~places.geometry.is_empty]
+    lakes = lakes[lakes.geometry.geom_type == "Point"].sort_values("place_id", kind="mergesort")
+    if not len(lakes):
+        return out
+    by_source: dict[str, list[Any]] = {}
+    if terr is not None and len(terr) and "source" in terr.columns:
+        terr = terr[~(terr.geometry.isna() | terr.geometry.is_empty)]
+        by_source = {s: list(terr.geometry[terr["source"].astype(str) == s]) for s in sorted(map(str, terr["source"]))}
+    gaps: dict[str, tuple[Any, list[Any]]] = {}
+
+    def non_land(src: str) -> tuple[Any, list[Any]]:
+        # computed once per source, and only for a source that leaves a lake's point out of its land
+        if src not in gaps:
+            geoms = by_source[src]
+            box = shapely.box(*shapely.total_bounds(geoms)).buffer(1e-6)
+            rest = box.difference(shapely.union_all(geoms))
+            gaps[src] = (box.boundary, [g for g in getattr(rest, "geoms", [rest]) if not g.is_empty])
+        return gaps[src]
+
+    from borderkit.places import display_name
+
+    labels = display_name(lakes, lang="en")
+    for (_, row), name in zip(lakes.iterrows(), labels, strict=True):
+        found = None
+        for src, geoms in by_source.items():
+            if any(g.covers(row.geometry) for g in geoms):  # this source draws land over the lake
+                continue
+            edge, pieces = non_land(src)
+            piece = next((g for g in pieces if g.covers(row.geometry)), None)
+            if piece is not None and not piece.intersects(edge):
+                found = (src, piece)
+                break
+        if found is None:
+            report["lakes_not_drawn"].append(_col(row, "place_id"))
+            continue
+        src, piece = found
+        (simple,), _ = simplify_for_display([piece], tolerance_m=simplify_m, local=local)
+        polys = _polygon_parts(simple)
+        if polys:
+            out.append(
+                {
+                    "place_id": _col(row, "place_id"),
+                    "name": clean_text(str(name)),
+                    "source": clean_text(src),
+                    "area_km2": round(area_km2(piece), 3),
+                    "vertices": int(shapely.get_num_coordinates(piece)),
+                    "polygons": polys,
+                }
+            )
+    return out
 
 
 def _view_bounds(inputs: MapInputs) -> tuple[float, float, float, float]:

@@ -23,6 +23,10 @@ __all__ = [
     "VIEWSHED_STYLE",
     "PLACE_COLORS",
     "LANGUAGES",
+    "COUNTRY_FILLS",
+    "COUNTRY_STYLE",
+    "WATER_STYLE",
+    "country_fills",
 ]
 
 LINE_COLORS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000", "#999933")
@@ -60,6 +64,23 @@ PLACE_COLORS = {
 }
 """Marker colour of each place kind."""
 
+COUNTRY_FILLS = ("#E8E2D0", "#D9E1E8", "#E0E6D5", "#E8DCE0", "#E2DDEA", "#D8E6E2", "#EAE3D9", "#DEDEDE")
+"""Fills of the country context: pale tints of nearly equal lightness (no party darker or more saturated
+than another), assigned in sorted order of the party codes, so no side is privileged by its colour."""
+
+COUNTRY_STYLE: dict[str, Any] = {"color": "#7A7A7A", "weight": 0.8, "opacity": 0.8, "fillOpacity": 1.0}
+"""Outline and opacity of the country context (quiet: under the basemap tiles and the hillshade, thinner than
+any line; opaque, since the page multiplies the hillshade and the vectors onto it)."""
+
+WATER_STYLE: dict[str, Any] = {
+    "color": "#5B8DB8",
+    "weight": 0.8,
+    "opacity": 0.9,
+    "fillColor": "#A9CCE8",
+    "fillOpacity": 1.0,
+}
+"""Lakes a source leaves out of its land (context layer)."""
+
 LANGUAGES = ("az", "en", "hy", "ru")
 """Languages of place names, shown in this (alphabetical, ISO 639-1) order with equal weight."""
 
@@ -81,6 +102,11 @@ def line_styles(sources: Iterable[str]) -> dict[str, dict[str, object]]:
             "opacity": 0.9,
         }
     return out
+
+
+def country_fills(parties: Iterable[str]) -> dict[str, str]:
+    """A pale fill for each party, assigned in sorted order of the codes (:data:`COUNTRY_FILLS`)."""
+    return {p: COUNTRY_FILLS[i % len(COUNTRY_FILLS)] for i, p in enumerate(sorted(set(parties)))}
 
 
 def incident_colors(types: Iterable[str]) -> dict[str, str]:

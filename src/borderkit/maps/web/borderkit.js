@@ -327,6 +327,35 @@
 
   function buildLegend(data) {
     var d = details("Legend", true, "bk-legend");
+    var cx = data.context;
+    if (cx && cx.countries && cx.countries.length) {
+      d.appendChild(el("div", "bk-lh", "Countries"));
+      var keys = el("div", "bk-countries");
+      cx.countries.forEach(function (c) {
+        var item = el("span", "bk-li bk-country-key");
+        item.appendChild(swatchBox({ color: cx.style.color, fillColor: c.fill, fillOpacity: 1 }));
+        item.appendChild(bidi(c.name));
+        keys.appendChild(item);
+      });
+      d.appendChild(keys);
+      var note = el("div", "bk-ls");
+      note.appendChild(document.createTextNode("Fills and names: the territories of one source, "));
+      note.appendChild(bidi(cx.source));
+      note.appendChild(document.createTextNode(" (the first by name), for orientation only; the lines show where the sources differ."));
+      d.appendChild(note);
+      (cx.lakes || []).forEach(function (w) {
+        var item = el("div", "bk-li");
+        item.appendChild(swatchBox({ color: cx.water_style.color, fillColor: cx.water_style.fillColor }));
+        var t = el("span", "bk-ls");
+        t.appendChild(bidi(w.name));
+        t.appendChild(document.createTextNode(": water as "));
+        t.appendChild(bidi(w.source));
+        t.appendChild(document.createTextNode(" leaves it out of the land (" + fmt(w.area_km2, 2) + " km², " +
+                                              w.vertices + " vertices: a coarse outline)"));
+        item.appendChild(t);
+        d.appendChild(item);
+      });
+    }
     if (data.lines.length) {
       d.appendChild(el("div", "bk-lh", "Lines (one layer per source)"));
       data.lines.forEach(function (g) {
@@ -883,11 +912,95 @@
     });
   }
 
+  /* ---- country context: pale equal-weight fills, thin outlines and names, under every data layer ---- */
+  function buildContext(map, refs, data, labelEntries) {
+    var cx = data.context;
+    if (!cx || !cx.countries || !cx.countries.length) { return; }
+    if (!map.getPane("bk-context")) {
+      var pane = map.createPane("bk-context");
+      /* under the tile pane (200): offline (no tiles) the fills are the land under the hillshade; online
+         the basemap's own drawing wins and only the names (their own pane) stay on top */
+      pane.style.zIndex = 150;
+      pane.style.pointerEvents = "none";
+      var lpane = map.createPane("bk-context-labels");
+      lpane.style.zIndex = 450;  /* above the fills and lines, below markers (600) and tooltips (650) */
+      lpane.style.pointerEvents = "none";
+    }
+    var group = L.layerGroup();
+    cx.countries.forEach(function (c) {
+      group.addLayer(L.polygon(polyLatlngs(c.polygons), L.extend({}, cx.style, {
+        fillColor: c.fill, pane: "bk-context", interactive: false, className: "bk-country" })));
+      var span = el("span", "bk-country-name");
+      span.appendChild(bidi(c.name));
+      if (c.lang) { span.setAttribute("lang", c.lang); }
+      var icon = L.divIcon({ className: "bk-country-label", html: span, iconSize: null });
+      var marker = L.marker([c.label_at[1], c.label_at[0]], { icon: icon, pane: "bk-context-labels",
+                                                             interactive: false, keyboard: false });
+      group.addLayer(marker);
+      labelEntries.push({ prio: 2, order: labelEntries.length,
+                          node: function () { return map.hasLayer(marker) && marker._icon ? span : null; } });
+    });
+    (cx.lakes || []).forEach(function (w) {
+      group.addLayer(L.polygon(polyLatlngs(w.polygons), L.extend({}, cx.water_style, {
+        pane: "bk-context", interactive: false, className: "bk-lake" })));
+    });
+    group.addTo(map);
+    L.DomUtil.addClass(map.getContainer(), "bk-has-context");
+    refs.groups["context"] = group;
+    if (data.layer_control) {
+      data.layer_control.overlays.unshift({ key: "context", name: "Countries (" + cx.source + ")" });
+    }
+  }
+
+  /* ---- labels never overlap: a priority-based placement recomputed on every zoom and move ----
+     measurements (0) > incidents (1) > country names (2) > places by size (3 + rank of the kind).
+     Every label starts shown; in priority order, a label whose screen box meets the box of one
+     already kept is hidden (visibility, so its box can still be measured next time). */
+  var PLACE_RANK = ["city", "town", "peak", "lake", "crossing", "airport", "base", "village", "region", "road"];
+  function placePriority(kind) {
+    var i = PLACE_RANK.indexOf(kind);
+    return 3 + (i < 0 ? PLACE_RANK.length : i);
+  }
+  function boxesMeet(a, b) {
+    return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  }
+  function placeLabels(entries) {
+    var nodes = [];
+    entries.forEach(function (it) {
+      var n = it.node();
+      if (!n) { return; }
+      L.DomUtil.removeClass(n, "bk-collided");
+      nodes.push({ it: it, n: n });
+    });
+    nodes.sort(function (a, b) { return a.it.prio - b.it.prio || a.it.order - b.it.order; });
+    var kept = [];
+    var hidden = 0;
+    nodes.forEach(function (x) {
+      if (x.n.offsetParent === null && !x.it.obstacle) { return; }  /* display:none (zoom rules): nothing to place */
+      var r = x.n.getBoundingClientRect();
+      if (!(r.width > 0 && r.height > 0)) { return; }
+      var box = { left: r.left - 1, right: r.right + 1, top: r.top - 1, bottom: r.bottom + 1 };
+      var meets = kept.some(function (k) { return boxesMeet(k, box); });
+      if (meets && !x.it.obstacle) { L.DomUtil.addClass(x.n, "bk-collided"); hidden += 1; return; }
+      kept.push(box);
+    });
+    return hidden;
+  }
+
+  function tooltipNode(map, layer) {
+    return function () {
+      var t = layer.getTooltip();
+      return t && map.hasLayer(layer) ? t.getElement() || null : null;
+    };
+  }
+
   function build(map, refs, data) {
     var groups = refs.groups;
     setPopupFit(map.getSize().x);
     map.on("layeradd", function (e) { unfocusable(e.layer); });
     var api = { incidents: [], timeline: null };
+    var labelEntries = [];  /* {prio, order, box()} for the collision pass (placeLabels) */
+    buildContext(map, refs, data, labelEntries);
 
     data.lines.forEach(function (g) {
       var group = groups[g.key];
@@ -950,6 +1063,7 @@
           permanent: true, direction: "right", offset: [6, 0],
           className: "bk-place-label" + (minor ? " bk-minor" : "") + (p.kind === "peak" ? " bk-peak-label" : "")
         });
+        labelEntries.push({ prio: placePriority(p.kind), order: labelEntries.length, node: tooltipNode(map, layer) });
       }
       layer.bindPopup(function () { return placePopup(p); }, popupOptions());
       group.addLayer(layer);
@@ -987,6 +1101,7 @@
                                                      offsets[dir][1] + Number(extra[1] || 0)],
                                             className: "bk-measure-label" });
       if (typeof m.label_min_zoom === "number") { zoomLabels.push({ layer: holder, min: m.label_min_zoom }); }
+      labelEntries.push({ prio: 0, order: labelEntries.length, node: tooltipNode(map, holder) });
     });
 
     function measureLabelZoom() {
@@ -1015,6 +1130,8 @@
       marker.bindTooltip(tip);
       marker.bindPopup(function () { return incidentPopup(r); }, popupOptions());
       api.incidents.push({ rec: r, marker: marker, halo: halo });
+      labelEntries.push({ prio: 1, order: labelEntries.length, obstacle: true,
+                          node: function () { return map.hasLayer(marker) ? marker.getElement() || null : null; } });
     });
     if (incGroup) {
       api.timeline = buildTimeline(map, incGroup, api.incidents, data);
@@ -1058,6 +1175,17 @@
     map.on("zoomend", zoomClass);
     zoomClass();
     measureLabelZoom();
+    /* after the zoom rules above (zoomend) have shown or hidden labels: moveend follows every zoom */
+    api.placeLabels = function () { return placeLabels(labelEntries); };
+    map.on("moveend overlayadd overlayremove", api.placeLabels);
+    /* the timeline adds and removes incident markers (obstacles): one pass after a batch of them */
+    var pending = false;
+    map.on("layeradd layerremove", function (e) {
+      if (pending || !(e.layer instanceof L.CircleMarker)) { return; }
+      pending = true;
+      setTimeout(function () { pending = false; api.placeLabels(); }, 0);
+    });
+    api.placeLabels();
 
     window.borderkitMaps = window.borderkitMaps || [];
     window.borderkitMaps.push({ map: map, api: api, data: data });

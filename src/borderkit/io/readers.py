@@ -1200,31 +1200,29 @@ def _read_with_defaults(
     if errors == "raise" or log.file_issues:
         log.raise_if_any()
         return result if rejected is None else (result, rejected)
-    bad = log.bad_positions()
-    by_pos = log.messages_by_position()
-    keep = np.ones(len(result), dtype=bool)
-    keep[bad] = False
-    out = result.iloc[np.flatnonzero(keep)].reset_index(drop=True)
-    out.attrs["borderkit"] = {**result.attrs["borderkit"], "rows": rows[keep]}
-    more = pd.DataFrame(
-        {
-            "row": rows[bad],
-            "columns": [", ".join(dict.fromkeys(c for c, _ in by_pos[p] if c)) for p in bad],
-            "problems": ["; ".join(m for _, m in by_pos[p]) for p in bad],
-        }
-    )
-    if len(more):
-        raw = pd.DataFrame(frame.drop(columns=[frame.geometry.name])).iloc[bad].reset_index(drop=True)
-        raw = raw.rename(columns={c: f"input_{c}" for c in raw.columns if c in more.columns})
-        more = pd.concat([more, raw], axis=1)
-    problems = [p for p in log.problems() if p.row is not None]
-    if rejected is None:
-        rejected = more
-    else:
-        problems = list(rejected.attrs.get("problems", [])) + problems
-        rejected = pd.concat([rejected, more], ignore_index=True)
-    rejected.attrs["problems"] = problems
-    return out, rejected
+    raw = pd.DataFrame(frame.drop(columns=[frame.geometry.name]))
+    return _collect_second_pass(result, raw, log, result.attrs["borderkit"], rejected)
+
+
+def _collect_second_pass(
+    result: Any, raw: pd.DataFrame, log: Any, info: dict[str, Any], earlier: pd.DataFrame | None
+) -> tuple[Any, pd.DataFrame]:
+    """``errors="collect"`` after a second validation pass over rows that passed a first one.
+
+    The rows the second pass rejects are set aside as :func:`_collect` does for a first pass
+    (file row, spreadsheet row, columns, problems, the input values), merged with the first
+    pass's rejects in file order; nothing is dropped silently.
+    """
+    loaded = _Loaded(frame=result, raw=raw, log=log, fmt=str(info.get("format", "")),
+                     sheet_offset=info.get("header_rows"))
+    kept, more = _collect(result, loaded)
+    kept.attrs["borderkit"] = {**info, "rows": np.delete(log.rows, log.bad_positions())}
+    if earlier is None:
+        return kept, more
+    problems = list(earlier.attrs.get("problems", [])) + list(more.attrs.get("problems", []))
+    both = pd.concat([earlier, more], ignore_index=True).sort_values("row", kind="stable").reset_index(drop=True)
+    both.attrs["problems"] = problems
+    return kept, both
 
 
 def _filled(column: Any, value: Any, n: int) -> Any:
@@ -1456,14 +1454,7 @@ def _points_precision(result: Result, column: str, errors: Errors) -> Result:
         log.raise_if_any()
     raw = good.drop(columns=[good.geometry.name])
     raw[column] = text.to_numpy()
-    loaded = _Loaded(frame=good, raw=pd.DataFrame(raw), log=log, fmt=str(info.get("format", "")),
-                     sheet_offset=info.get("header_rows"))
-    kept, more = _collect(good, loaded)
-    kept.attrs["borderkit"] = {**info, "rows": np.delete(log.rows, log.bad_positions())}
-    problems = list(rejected.attrs.get("problems", [])) + list(more.attrs.get("problems", []))
-    both = pd.concat([rejected, more], ignore_index=True).sort_values("row", kind="stable").reset_index(drop=True)
-    both.attrs["problems"] = problems
-    return kept, both
+    return _collect_second_pass(good, pd.DataFrame(raw), log, info, rejected)
 
 
 # ---------------------------------------------------------------------------

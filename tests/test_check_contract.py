@@ -20,6 +20,7 @@ import pytest
 from click.testing import CliRunner
 
 from borderkit.cli import main
+from conftest import require_module
 
 G = pyproj.Geod(ellps="WGS84")
 LON0, LAT_S, LAT_N = 45.0, 40.0, 40.5  # the user's line: the meridian 45° E from 40.0° N to 40.5° N
@@ -235,7 +236,7 @@ def test_output_by_suffix_keeps_every_input_column(run, tmp_path, suffix):
     import geopandas as gpd
 
     if suffix == ".parquet":
-        pytest.importorskip("pyarrow")
+        require_module("pyarrow")
     line = _line_geojson(tmp_path / "mine.geojson")
     df = _table()
     src = tmp_path / "pts.csv"

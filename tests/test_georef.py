@@ -25,8 +25,9 @@ from borderkit.errors import FileFormatError, OutputExistsError, ValidationError
 from borderkit.geodesy import nearest_points_on_lines
 from borderkit.georef import georeference
 from borderkit.sheets import sheet
+from conftest import require_module
 
-rasterio = pytest.importorskip("rasterio")
+rasterio = require_module("rasterio")
 
 RES_M = 20.0
 ANGLE = np.radians(0.7)

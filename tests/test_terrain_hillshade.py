@@ -96,7 +96,7 @@ def test_hillshade_array_on_a_plane_matches_the_dot_product():
 @pytest.mark.parametrize("bands", [0, 1, 2, 3, 4])
 def test_encode_png_decodes_with_pillow(bands):
     """The one PNG encoder: grey, grey+alpha, RGB and RGBA decode (Pillow) to the same array."""
-    Image = pytest.importorskip("PIL.Image")
+    Image = require_module("PIL.Image").Image
     import io
 
     from borderkit.terrain.hillshade import encode_png

@@ -26,8 +26,9 @@ from borderkit.georef import georeference
 from borderkit.maps import make_map, render_html
 from borderkit.maps.trace import scan_trace_record, scan_trace_records, trace_accuracy_m
 from borderkit.sheets import sheet
+from conftest import require_module
 
-rasterio = pytest.importorskip("rasterio")
+rasterio = require_module("rasterio")
 
 RES_M = 50.0
 COLLAR = 40

@@ -38,6 +38,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_geodesy.py
 	$(BIN)/python benchmarks/bench_viewshed.py
 	$(BIN)/python benchmarks/bench_locate.py
+	$(BIN)/python benchmarks/bench_check_cli.py
+	$(BIN)/python benchmarks/bench_map.py
+	$(BIN)/python benchmarks/bench_bad_inputs.py
+	$(BIN)/python benchmarks/bench_scale.py
+	$(BIN)/python benchmarks/bench_casebuild.py  # downloads the pinned packages once (cached)
 
 LINT_STAMP := $(VENV)/.borderkit-lint-installed
 $(LINT_STAMP): pyproject.toml $(STAMP)

@@ -800,24 +800,6 @@ def _check_geometry(
         )
         present &= ~null_island
 
-    # -- (0, 0) points ("null island") --------------------------------------
-    if check_coordinates and present.any():
-        is_point = present & (type_ids == 0)
-        if is_point.any():
-            px = np.zeros(n)
-            py = np.ones(n)
-            px[is_point] = shapely.get_x(geoms[is_point])
-            py[is_point] = shapely.get_y(geoms[is_point])
-            zero = is_point & (px == 0) & (py == 0)
-            log.add_rows(
-                zero,
-                ycol if coord_columns else gcol,
-                "coordinates are (0, 0) — 'null island' in the Gulf of Guinea, almost always a missing "
-                "location exported as zero; give the real longitude/latitude or remove the row",
-                block=(gcol,),
-            )
-            present &= ~zero
-
     # -- absurd segments: spikes and jumps (geodesic lengths, vectorised) ----
     if check_coordinates and present.any():
         linear = present & np.isin(type_ids, [1, 3, 5, 6])

@@ -41,6 +41,7 @@ __all__ = [
     "WGS84_E2",
     "is_wgs84_geographic",
     "ensure_wgs84",
+    "geocentric",
 ]
 
 WGS84_A = 6378137.0
@@ -57,6 +58,21 @@ MAX_RADIUS_M = 3_000_000.0
 """Largest distance (metres) from the projection centre borderkit accepts data at."""
 
 _KINDS = ("aeqd", "tmerc")
+
+
+def geocentric(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Earth-centred coordinates (metres, shape ``(n, 3)``) of points on the WGS84 ellipsoid.
+
+    ``x = N cos(lat) cos(lon)``, ``y = N cos(lat) sin(lon)``, ``z = N (1 - e^2) sin(lat)`` with
+    ``N = a / sqrt(1 - e^2 sin^2(lat))`` (height 0). The straight 3-D distance between two such
+    points never exceeds their geodesic distance (a geodesic is a path in space), which makes it
+    a cheap, proven lower bound without a projection (:mod:`borderkit.geodesy`, few points).
+    """
+    lam = np.radians(np.asarray(lon, dtype=np.float64))
+    phi = np.radians(np.asarray(lat, dtype=np.float64))
+    sin_phi, cos_phi = np.sin(phi), np.cos(phi)
+    n = WGS84_A / np.sqrt(1.0 - _E2 * sin_phi * sin_phi)
+    return np.stack([n * cos_phi * np.cos(lam), n * cos_phi * np.sin(lam), n * (1.0 - _E2) * sin_phi], axis=-1)
 _WGS84_GEOGRAPHIC = pyproj.CRS.from_epsg(4326)
 
 

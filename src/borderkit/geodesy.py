@@ -36,6 +36,7 @@ from borderkit._projection import (
     check_finite,
     check_lat,
     check_lon,
+    geocentric,
     local_projection,
     maybe_geoseries,
 )
@@ -473,6 +474,8 @@ def _nearest(
        evaluated too, and the closest wins.
     """
     _check_method(method)
+    if projection is None and method == "geodesic" and p_lon.size * segs.length.size <= _FEW_PAIRS:
+        return _nearest_few(p_lon, p_lat, segs)
     if projection is None:
         projection = LocalProjection.from_lonlat(
             np.concatenate([p_lon, segs.a_lon, segs.b_lon]), np.concatenate([p_lat, segs.a_lat, segs.b_lat])
@@ -517,17 +520,116 @@ def _nearest(
     keep = lb <= ub[ci] + slack
     ci, cs, t_p = ci[keep], cs[keep], t_p[keep]
     second = _evaluate(method, projection, p_lon, p_lat, px, py, ax, ay, bx, by, segs, ci, cs, t_p)
+    near = _closest(p_lon.size, all_p, first, ci, second)
+    return _planar_finish(near, p_lon, p_lat, segs) if method == "planar" else near
 
-    # per point, the smallest distance (ties: the lowest segment index)
+
+def _closest(n: int, all_p: np.ndarray, first: tuple[np.ndarray, ...], ci: np.ndarray,
+             second: tuple[np.ndarray, ...]) -> _Nearest:
+    """Per point, the evaluated pair with the smallest distance; ties: the lowest segment index.
+
+    Distances within :data:`_TIE_M` of the point's smallest count as ties, so that a border
+    drawn twice (two territories' outlines along one line) gives the same segment whichever
+    candidates were evaluated and whatever nanometres of rounding separate them.
+    """
     pt = np.concatenate([all_p, ci])
     cat = [np.concatenate([a, b]) for a, b in zip(first, second, strict=True)]
     seg_all, dist_all = cat[0], cat[4]
-    order = np.lexsort((seg_all, dist_all, pt))
+    dmin = np.full(n, np.inf)
+    np.minimum.at(dmin, pt, dist_all)
+    tied = dist_all <= dmin[pt] + _TIE_M
+    order = np.lexsort((seg_all, ~tied, pt))
     win = order[np.r_[True, pt[order][1:] != pt[order][:-1]]]
-    best = np.empty(p_lon.size, dtype=np.int64)
+    best = np.empty(n, dtype=np.int64)
     best[pt[win]] = win
-    near = _Nearest(*(c[best] for c in cat))
-    return _planar_finish(near, p_lon, p_lat, segs) if method == "planar" else near
+    return _Nearest(*(c[best] for c in cat))
+
+
+_TIE_M = 1e-6  # the refinement converges to 0.1 mm along the line: distances agree to ~1 nm at a tie
+
+_FEW_PAIRS = 1 << 18
+"""Up to this many (point, segment) pairs, :func:`_nearest` chooses candidates without a projection
+(:func:`_nearest_few`): one ``borderkit check --lat --lon`` and other small queries."""
+_CHORD_SLACK_M = 0.01  # float rounding of the 3-D coordinates is ~1e-8 m; 1 cm only admits a few more candidates
+
+
+def _chord_bound(p_lon: np.ndarray, p_lat: np.ndarray, segs: LineSegments) -> tuple[np.ndarray, np.ndarray]:
+    """Lower bound of the geodesic distance (m) from every point to every segment, and a start.
+
+    In earth-centred 3-D coordinates (:func:`borderkit._projection.geocentric`) every point X of
+    a segment's geodesic (length L between its ends A and B) has ``|AX| + |XB| <= L`` (chords are
+    never longer than the arcs they cut), so X lies in the spheroid with foci A, B and major axis
+    L, hence within ``b = sqrt(L**2 - |AB|**2) / 2`` of the straight segment AB. A geodesic
+    distance is never shorter than the 3-D distance, so for every point P
+
+        distance(P, segment) >= |P - AB|_3D - b - 1 cm.
+
+    Exact geometry, no projection and no distance limit. Returns the ``(points, segments)``
+    bounds and the parameter in [0, 1] of P's foot on the 3-D chord (a start for the refinement).
+    """
+    p = geocentric(p_lon, p_lat)
+    a = geocentric(segs.a_lon, segs.a_lat)
+    ab = geocentric(segs.b_lon, segs.b_lat) - a
+    c2 = np.einsum("ij,ij->i", ab, ab)
+    ap = p[:, None, :] - a[None, :, :]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        t = np.einsum("pij,ij->pi", ap, ab) / c2
+    t = np.clip(np.where(c2 > 0, t, 0.0), 0.0, 1.0)
+    off = ap - t[:, :, None] * ab[None, :, :]
+    d = np.sqrt(np.einsum("pij,pij->pi", off, off))
+    b = 0.5 * np.sqrt(np.maximum(segs.length * segs.length - c2, 0.0))
+    return d - b - _CHORD_SLACK_M, t
+
+
+def _nearest_few(p_lon: np.ndarray, p_lat: np.ndarray, segs: LineSegments) -> _Nearest:
+    """The geodesic nearest point for a few points, candidates chosen without a projection.
+
+    1. :func:`_chord_bound` bounds every (point, segment) distance from below; the segment
+       with the smallest bound is refined on the ellipsoid (:func:`_refine`): its distance g1
+       bounds the minimum from above.
+    2. Every other segment whose bound is not above g1 could be closer: each is refined too,
+       and the closest wins (ties: the lowest segment index), as in :func:`_nearest`.
+
+    The bound is within centimetres of the true distance near a line (it departs by
+    ``b`` plus about ``d**3 / (24 R**2)``: 0.4 m at 74 km), so step 2 refines a handful of
+    segments; no transformer is created and no segment is projected.
+
+    Raises
+    ------
+    borderkit.errors.ValidationError
+        A point farther than :data:`MAX_RADIUS_M` from the nearest line (the same limit of
+        one region as the projected path's).
+    """
+    lb, t = _chord_bound(p_lon, p_lat, segs)
+    all_p = np.arange(p_lon.size)
+    seg1 = np.argmin(lb, axis=1)
+    first = _refine_pairs(p_lon, p_lat, segs, all_p, seg1, t[all_p, seg1])
+    g1 = first[4]
+    far = np.flatnonzero(g1 > MAX_RADIUS_M)
+    if far.size:
+        i = int(far[0])
+        raise ValidationError(
+            f"point {i} ({p_lon[i]!r}, {p_lat[i]!r}) is {g1[i] / 1000:.0f} km from the nearest line; borderkit "
+            f"measures within one region (at most {MAX_RADIUS_M / 1000:.0f} km): split the data"
+        )
+    ci, cs = np.nonzero(lb <= g1[:, None] + 1e-6)
+    other = cs != seg1[ci]
+    ci, cs = ci[other], cs[other]
+    second = _refine_pairs(p_lon, p_lat, segs, ci, cs, t[ci, cs])
+    return _closest(p_lon.size, all_p, first, ci, second)
+
+
+def _refine_pairs(p_lon: np.ndarray, p_lat: np.ndarray, segs: LineSegments, pi: np.ndarray, si: np.ndarray,
+                  t_start: np.ndarray) -> tuple[np.ndarray, ...]:
+    """:func:`_refine` on the pairs (point pi[j], segment si[j]) from ``t_start`` (fraction of the segment).
+
+    Returns (segment, s, lon, lat, distance, segment azimuth at the point, azimuth to P).
+    """
+    s, x_lon, x_lat, dist, az_x, az_xp = _refine(
+        p_lon[pi], p_lat[pi], segs.a_lon[si], segs.a_lat[si], segs.az_a[si], segs.length[si],
+        t_start * segs.length[si],
+    )
+    return si, s, x_lon, x_lat, dist, az_x, az_xp
 
 
 def _candidates(
@@ -634,16 +736,7 @@ def _evaluate(
     """
     t = _planar_t(px[pi], py[pi], ax[si], ay[si], bx[si], by[si])
     if method == "geodesic":
-        s, x_lon, x_lat, dist, az_x, az_xp = _refine(
-            p_lon[pi],
-            p_lat[pi],
-            segs.a_lon[si],
-            segs.a_lat[si],
-            segs.az_a[si],
-            segs.length[si],
-            (t if t_guess is None else t_guess) * segs.length[si],
-        )
-        return si, s, x_lon, x_lat, dist, az_x, az_xp
+        return _refine_pairs(p_lon, p_lat, segs, pi, si, t if t_guess is None else t_guess)
     # planar: the nearest point of the chord in the plane, measured on the ellipsoid; the
     # segment parameter t stands in for s until the winners are known (see _planar_finish)
     q_lon, q_lat = projection._inv(ax[si] + t * (bx[si] - ax[si]), ay[si] + t * (by[si] - ay[si]))

@@ -5,6 +5,9 @@ Usage (from the repository root)::
     python benchmarks/bench_check_cli.py                 # 1M rows, CSV->CSV and GeoParquet->GeoParquet
     python benchmarks/bench_check_cli.py --rows 200000   # smaller
     python benchmarks/bench_check_cli.py --one-point 7   # also: 7 cold one-point runs vs import shapely, pyproj
+    python benchmarks/bench_check_cli.py --rows 0 --one-point 7 --compare-src /tmp/base/src
+                                                         # only the one-point runs, and another checkout's
+                                                         # sources (e.g. ``git archive BASE src``) in the same loop
 
 What is measured, in one run, on N synthetic points near the bundled lines (a random vertex of the
 ``osm-2017`` line plus a uniform offset of up to 0.2 degrees in longitude and latitude; fixed seed),
@@ -108,6 +111,9 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--one-point", type=int, default=0, metavar="RUNS",
                     help="also time RUNS one-point runs (cold cache and warm) against import shapely, pyproj")
+    ap.add_argument("--compare-src", type=Path, action="append", default=[], metavar="SRC",
+                    help="with --one-point: also time the one-point check of the sources in SRC (another checkout's "
+                         "src folder), interleaved in the same loop; repeatable")
     args = ap.parse_args()
     sys.path.insert(0, str(ROOT / "src"))
     import pyarrow.csv as pacsv
@@ -120,6 +126,10 @@ def main() -> None:
         folder = Path(tmp)
         env["BORDERKIT_CACHE"] = str(folder / "cache")
         n = args.rows
+        if n <= 0:  # the one-point runs only
+            if args.one_point:
+                one_point(args.one_point, py, env, folder, args.compare_src)
+            return
         csv, pq, lon, lat = make_points(n, folder)
         k_cpu, k_wall = kernels(lon, lat)
         print(f"kernels alone: {k_cpu:.2f} s CPU ({k_wall:.2f} s wall), {n / k_cpu / 1e6:.2f} M points/s "
@@ -149,25 +159,42 @@ def main() -> None:
                   f"(CLI - kernels) / (read + write) = {ratio:.1f}; peak RSS {rss / 2**20:.0f} MiB = "
                   f"{rss / n:.0f} bytes/point")
         if args.one_point:
-            one_point(args.one_point, py, env, folder)
+            one_point(args.one_point, py, env, folder, args.compare_src)
     print(f"load at the end {os.getloadavg()}; max RSS of this process {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss} KiB")
 
 
-def one_point(runs: int, py: str, env: dict[str, str], folder: Path) -> None:
-    """Cold one-point runs (a new process each; the disk cache first removed, then kept) vs the imports alone."""
+def one_point(runs: int, py: str, env: dict[str, str], folder: Path, others: list[Path] = ()) -> None:
+    """Cold one-point runs (a new process each; the disk cache first removed, then kept) vs the imports alone.
+
+    Every source tree is byte-compiled first (``compileall``), as an installed package is: without it
+    a checkout run under ``PYTHONDONTWRITEBYTECODE`` compiles borderkit's modules on every start, a cost
+    no installed borderkit pays. Each tree gets its own cache folder. Wall and CPU (user + system of the
+    child) medians are printed, with the load average before and after the loop.
+    """
+    import compileall
     import shutil
     import statistics
 
+    trees = [("this checkout", ROOT / "src"), *((str(p), Path(p).resolve()) for p in others)]
+    for _, src in trees:
+        compileall.compile_dir(str(src / "borderkit"), quiet=1)
     cmd = [py, "-m", "borderkit", "check", "--lat", "39.60", "--lon", "46.23", "--json"]
-    base, cold, warm = [], [], []
-    for _ in range(runs):  # interleaved, so load changes hit all three alike
-        base.append(child([py, "-c", "import shapely, pyproj"], env)[:2])
-        shutil.rmtree(folder / "cache", ignore_errors=True)
-        cold.append(child(cmd, env)[:2])
-        warm.append(child(cmd, env)[:2])
-    for name, xs in (("import shapely, pyproj", base), ("check, no disk cache", cold), ("check, disk cache", warm)):
-        print(f"{name}: median {statistics.median(x[1] for x in xs):.2f} s wall, "
-              f"{statistics.median(x[0] for x in xs):.2f} s CPU ({runs} runs)")
+    envs = {label: dict(env, PYTHONPATH=str(src), BORDERKIT_CACHE=str(folder / f"cache-{k}"))
+            for k, (label, src) in enumerate(trees)}
+    for e in envs.values():
+        e.pop("PYTHONDONTWRITEBYTECODE", None)
+    times: dict[str, list[tuple[float, float]]] = {"import shapely, pyproj": []}
+    print(f"one point: {runs} interleaved runs, load before {os.getloadavg()}")
+    for _ in range(runs):  # interleaved, so load changes hit all alike
+        times["import shapely, pyproj"].append(child([py, "-c", "import shapely, pyproj"], env)[:2])
+        for label, e in envs.items():
+            shutil.rmtree(e["BORDERKIT_CACHE"], ignore_errors=True)
+            times.setdefault(f"check ({label}), no disk cache", []).append(child(cmd, e)[:2])
+            times.setdefault(f"check ({label}), disk cache", []).append(child(cmd, e)[:2])
+    print(f"load after {os.getloadavg()}")
+    for name, xs in times.items():
+        print(f"{name}: median {statistics.median(x[1] for x in xs):.3f} s wall, "
+              f"{statistics.median(x[0] for x in xs):.3f} s CPU ({runs} runs)")
 
 
 if __name__ == "__main__":

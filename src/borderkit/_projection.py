@@ -60,8 +60,8 @@ MAX_RADIUS_M = 3_000_000.0
 _KINDS = ("aeqd", "tmerc")
 
 
-def geocentric(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
-    """Earth-centred coordinates (metres, shape ``(n, 3)``) of points on the WGS84 ellipsoid.
+def geocentric(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Earth-centred coordinates ``(x, y, z)`` (metres, each shaped like *lon*) of points on WGS84.
 
     ``x = N cos(lat) cos(lon)``, ``y = N cos(lat) sin(lon)``, ``z = N (1 - e^2) sin(lat)`` with
     ``N = a / sqrt(1 - e^2 sin^2(lat))`` (height 0). The straight 3-D distance between two such
@@ -72,7 +72,8 @@ def geocentric(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
     phi = np.radians(np.asarray(lat, dtype=np.float64))
     sin_phi, cos_phi = np.sin(phi), np.cos(phi)
     n = WGS84_A / np.sqrt(1.0 - _E2 * sin_phi * sin_phi)
-    return np.stack([n * cos_phi * np.cos(lam), n * cos_phi * np.sin(lam), n * (1.0 - _E2) * sin_phi], axis=-1)
+    r = n * cos_phi
+    return r * np.cos(lam), r * np.sin(lam), n * (1.0 - _E2) * sin_phi
 _WGS84_GEOGRAPHIC = pyproj.CRS.from_epsg(4326)
 
 

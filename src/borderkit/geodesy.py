@@ -567,16 +567,17 @@ def _chord_bound(p_lon: np.ndarray, p_lat: np.ndarray, segs: LineSegments) -> tu
     Exact geometry, no projection and no distance limit. Returns the ``(points, segments)``
     bounds and the parameter in [0, 1] of P's foot on the 3-D chord (a start for the refinement).
     """
-    p = geocentric(p_lon, p_lat)
+    # (points, segments) arrays, one per axis: plain broadcasting, no (.., 3) reductions
+    p = [c[:, None] for c in geocentric(p_lon, p_lat)]
     a = geocentric(segs.a_lon, segs.a_lat)
-    ab = geocentric(segs.b_lon, segs.b_lat) - a
-    c2 = np.einsum("ij,ij->i", ab, ab)
-    ap = p[:, None, :] - a[None, :, :]
+    ab = [b - a for a, b in zip(a, geocentric(segs.b_lon, segs.b_lat), strict=True)]
+    c2 = ab[0] * ab[0] + ab[1] * ab[1] + ab[2] * ab[2]
+    ap = [pc - ac for pc, ac in zip(p, a, strict=True)]
     with np.errstate(invalid="ignore", divide="ignore"):
-        t = np.einsum("pij,ij->pi", ap, ab) / c2
+        t = (ap[0] * ab[0] + ap[1] * ab[1] + ap[2] * ab[2]) / c2
     t = np.clip(np.where(c2 > 0, t, 0.0), 0.0, 1.0)
-    off = ap - t[:, :, None] * ab[None, :, :]
-    d = np.sqrt(np.einsum("pij,pij->pi", off, off))
+    off = [apc - t * abc for apc, abc in zip(ap, ab, strict=True)]
+    d = np.sqrt(off[0] * off[0] + off[1] * off[1] + off[2] * off[2])
     b = 0.5 * np.sqrt(np.maximum(segs.length * segs.length - c2, 0.0))
     return d - b - _CHORD_SLACK_M, t
 

@@ -24,6 +24,7 @@ the transformation from EPSG:4326 is a pure conversion, no datum shift) and a
 from __future__ import annotations
 
 from collections.abc import Iterable
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -74,7 +75,13 @@ def geocentric(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray
     n = WGS84_A / np.sqrt(1.0 - _E2 * sin_phi * sin_phi)
     r = n * cos_phi
     return r * np.cos(lam), r * np.sin(lam), n * (1.0 - _E2) * sin_phi
-_WGS84_GEOGRAPHIC = pyproj.CRS.from_epsg(4326)
+
+
+@cache
+def _wgs84_geographic() -> pyproj.CRS:
+    """EPSG:4326, made on first use: opening PROJ's database costs ~10 ms, which one point (no
+    projection, :mod:`borderkit.geodesy`) never needs to pay."""
+    return pyproj.CRS.from_epsg(4326)
 
 
 def _float_array(value: Any, name: str) -> np.ndarray:
@@ -198,7 +205,7 @@ class LocalProjection:
         self._lat_0 = lat0
         self._kind = kind
         self._crs = pyproj.CRS(self.proj_string)
-        self._transformer = pyproj.Transformer.from_crs(_WGS84_GEOGRAPHIC, self._crs, always_xy=True)
+        self._transformer = pyproj.Transformer.from_crs(_wgs84_geographic(), self._crs, always_xy=True)
 
     # --- construction from data -------------------------------------------------------------
     @classmethod
@@ -334,7 +341,7 @@ class LocalProjection:
             geoms = _geometry_array(geometries, "geometries")
         check_finite(shapely.get_coordinates(geoms), "geometry coordinates")
         out = shapely.transform(geoms, lambda xy: np.column_stack(self._inv(xy[:, 0], xy[:, 1])))
-        return _rewrap(out, series, _WGS84_GEOGRAPHIC, geometries)
+        return _rewrap(out, series, _wgs84_geographic(), geometries)
 
     # --- error bounds -----------------------------------------------------------------------
     def scale_bounds(self, max_radius_m: float) -> tuple[float, float]:
@@ -435,7 +442,7 @@ def as_geographic_geometries(value: Any, name: str) -> np.ndarray:
         return _geometry_array(value, name)
     crs = series.crs
     if crs is not None and not is_wgs84_geographic(crs):
-        series = series.to_crs(_WGS84_GEOGRAPHIC)
+        series = series.to_crs(_wgs84_geographic())
     return np.asarray(series.values, dtype=object)
 
 
@@ -450,7 +457,7 @@ def is_wgs84_geographic(crs: Any) -> bool:
     (True, True, False)
     """
     crs = pyproj.CRS.from_user_input(crs)
-    if crs.equals(_WGS84_GEOGRAPHIC, ignore_axis_order=True):
+    if crs.equals(_wgs84_geographic(), ignore_axis_order=True):
         return True
     return crs.is_geographic and crs.to_epsg() == 4326
 
@@ -461,7 +468,7 @@ def ensure_wgs84(frame: Any) -> Any:
     """A GeoDataFrame/GeoSeries in EPSG:4326: reprojected when it declares another CRS, else returned as is."""
     crs = getattr(frame, "crs", None)
     if crs is not None and not is_wgs84_geographic(crs):
-        return frame.to_crs(_WGS84_GEOGRAPHIC)
+        return frame.to_crs(_wgs84_geographic())
     return frame
 
 

@@ -194,7 +194,8 @@ def one_point(runs: int, py: str, env: dict[str, str], folder: Path, others: lis
     print(f"load after {os.getloadavg()}")
     for name, xs in times.items():
         print(f"{name}: median {statistics.median(x[1] for x in xs):.3f} s wall, "
-              f"{statistics.median(x[0] for x in xs):.3f} s CPU ({runs} runs)")
+              f"{statistics.median(x[0] for x in xs):.3f} s CPU; fastest {min(x[1] for x in xs):.3f} s wall, "
+              f"{min(x[0] for x in xs):.3f} s CPU ({runs} runs)")
 
 
 if __name__ == "__main__":

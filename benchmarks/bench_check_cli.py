@@ -196,6 +196,34 @@ def one_point(runs: int, py: str, env: dict[str, str], folder: Path, others: lis
         print(f"{name}: median {statistics.median(x[1] for x in xs):.3f} s wall, "
               f"{statistics.median(x[0] for x in xs):.3f} s CPU; fastest {min(x[1] for x in xs):.3f} s wall, "
               f"{min(x[0] for x in xs):.3f} s CPU ({runs} runs)")
+    for label, e in envs.items():  # where the time goes: CPU of each step in one process, best of the runs
+        rows = []
+        for _ in range(runs):
+            out = subprocess.run([py, "-c", _STAGES], env=e, capture_output=True, text=True, check=True).stdout
+            rows.append([float(v) for v in out.split()])
+        best = np.min(np.array(rows), axis=0)
+        print(f"stages ({label}), CPU s, best of {runs}: " + ", ".join(
+            f"{name} {v:.4f}" for name, v in zip(_STAGE_NAMES, best, strict=True)))
+
+
+_STAGE_NAMES = ("numpy+shapely+pyproj", "borderkit CLI modules+click", "registry check", "cached models",
+                "one point, all sources")
+_STAGES = """
+import time
+c0 = time.process_time()
+import numpy, shapely, pyproj
+c1 = time.process_time()
+import borderkit.cli.main, borderkit.cli.check_cmd, borderkit.locate as L
+c2 = time.process_time()
+from borderkit import registry
+registry.verify("armenia-azerbaijan")
+c3 = time.process_time()
+L.case_line_models("armenia-azerbaijan")  # verifies the files again, then reads the cache
+c4 = time.process_time()
+L.locate_point(46.23, 39.60, method="exact", case="armenia-azerbaijan")
+c5 = time.process_time()
+print(c1 - c0, c2 - c1, c3 - c2, (c4 - c3) - (c3 - c2), c5 - c4)
+"""
 
 
 if __name__ == "__main__":

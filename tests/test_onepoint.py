@@ -110,9 +110,17 @@ def test_a_line_drawn_twice_gives_the_lowest_segment_on_both_paths():
         assert few.distance_m.iloc[0] == pytest.approx(truth, abs=1e-6)
 
 
-def test_far_point_is_refused_in_one_line(tmp_path):
+def test_far_point_is_refused_in_one_line(monkeypatch):
     with pytest.raises(ValidationError, match="km from the nearest line.*split the data"):
         locate_point(0.0, 0.0, case=CASE, method="exact")
+    from click.testing import CliRunner
+
+    from borderkit.cli import main
+
+    monkeypatch.setitem(main.COMMANDS, "check", "borderkit.cli.check_cmd:check")
+    res = CliRunner().invoke(main.cli, ["check", "--lat", "0", "--lon", "0", "--json"])
+    assert res.exit_code == 1 and "km from the nearest line" in res.output
+    assert "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
 
 
 # ------------------------------------------------------------------------------------------------

@@ -472,6 +472,10 @@ def _nearest(
        bounded from below in an azimuthal equidistant frame centred on each point
        (:func:`_point_frame_bound`); the ones that may beat the best so far are
        evaluated too, and the closest wins.
+
+    With no *projection* given and at most :data:`_FEW_PAIRS` (point, segment) pairs (one point,
+    a few points), steps 1-2 use a bound in earth-centred 3-D coordinates instead
+    (:func:`_nearest_few`): the same answer without creating a transformer.
     """
     _check_method(method)
     if projection is None and method == "geodesic" and p_lon.size * segs.length.size <= _FEW_PAIRS:
@@ -855,7 +859,10 @@ def nearest_points_on_lines(
     projection
         Local projection used to choose candidates. Default: azimuthal
         equidistant centred on the box of the points and lines. All data must lie
-        within 3,000 km of its centre.
+        within 3,000 km of its centre. With ``method="geodesic"`` and a few points
+        (points × segments ≤ 262,144) none is made: candidates are bounded in 3-D
+        (``docs/geodesy.md``, "A few points"), and each point must lie within
+        3,000 km of the nearest line.
 
     Returns
     -------
@@ -884,7 +891,8 @@ def nearest_points_on_lines(
     ------
     borderkit.errors.ValidationError
         Bad coordinates, geometries that are not lines, no line with two
-        vertices, or data farther than 3,000 km from the projection centre.
+        vertices, or data farther than 3,000 km from the projection centre
+        (a few points: a point farther than 3,000 km from the nearest line).
 
     Notes
     -----

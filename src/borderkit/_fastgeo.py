@@ -217,6 +217,22 @@ def _g(best):
     return s - _G_COEF * s * s * s
 
 
+_INV_RMIN2 = 1.0 / (R_MIN * R_MIN)
+
+
+@_jit
+def _psi(c):
+    """Largest value :func:`_surface_dist` can give for a chord of length ``c``.
+
+    Its series ``c (1 + c^2 k^2/24 + 3 c^4 k^4/640)`` grows with the normal curvature k, which
+    is at most ``1/R_MIN`` on the surface; the 10 % slack on both terms covers the midpoint's
+    depth below the surface (k is taken there) for chords up to ~1,000 km. A chord-ranked
+    winner's distance is therefore at most ``_psi(chord + h)`` before it is evaluated.
+    """
+    x = c * c * _INV_RMIN2
+    return c * (1.0 + x * (1.1 / 24.0) + x * x * (1.1 * 3.0 / 640.0))
+
+
 @_jit
 def _lift(x, y, z):
     """Radial (geocentric) projection of a 3-D point onto the ellipsoid."""
@@ -754,6 +770,9 @@ def _query_lines(
     rla = np.empty(_BLOCK)
     rl = np.empty(_BLOCK, dtype=np.int8)
     rf = np.empty(_BLOCK, dtype=np.int8)
+    # chord-ranked candidates of one point (each segment is listed at most once per point)
+    cseg = np.empty(A.shape[0] + 1, dtype=np.int64)
+    cq = np.empty(A.shape[0] + 1)
     for k0 in range(0, n, _BLOCK):
         m_ = min(_BLOCK, n - k0)
         for j in range(m_):
@@ -784,9 +803,18 @@ def _query_lines(
                 rho = math.sqrt(dx * dx + dy * dy)
                 o = cell_off[cell]
                 seed = int(cells[o + 3])
-                best, bt, bx, by, bz = _eval_seg(px, py, pz, seed, A, B, D, inv_l2)
-                bseg = seed
-                thr = _g(best)
+                # rank candidates by their chord distance (no square root, no lift); the distance
+                # formula is evaluated for the chord winner only, then for every candidate whose
+                # chord bound is within reach of that exact value (near-ties), so the answer is
+                # the same argmin of (distance, segment) as evaluating every candidate
+                bq = _d2seg(px, py, pz, A[seed, 0], A[seed, 1], A[seed, 2], D[seed, 0], D[seed, 1], D[seed, 2],
+                            inv_l2[seed])
+                bs = seed
+                cseg[0] = seed
+                cq[0] = bq
+                nc = 1
+                # the winner's distance is at most _psi(chord + h); nothing farther than g of it matters
+                thr = _g(_psi(math.sqrt(bq) + h[seed]))
                 e = o + 6
                 for _q in range(int(cells[o + 5])):
                     lbq = cells[e]
@@ -797,12 +825,32 @@ def _query_lines(
                         r = thr + cw[k] + chmax[k]
                         d2 = _d2seg(px, py, pz, Q0[k, 0], Q0[k, 1], Q0[k, 2], QD[k, 0], QD[k, 1], QD[k, 2], Qil2[k])
                         if not (d2 > r * r):
-                            best, bseg, bt, bx, by, bz = _scan_chunk(
-                                px, py, pz, int(cells[e + 4]), int(cells[e + 5]), A, B, D, inv_l2, h,
-                                best, bseg, bt, bx, by, bz,
-                            )
-                            thr = _g(best)
+                            for s in range(int(cells[e + 4]), int(cells[e + 5]) + 1):
+                                if s == seed:
+                                    continue
+                                q = _d2seg(px, py, pz, A[s, 0], A[s, 1], A[s, 2], D[s, 0], D[s, 1], D[s, 2], inv_l2[s])
+                                rr = thr + h[s]
+                                if q > rr * rr:
+                                    continue
+                                cseg[nc] = s
+                                cq[nc] = q
+                                nc += 1
+                                if q < bq:
+                                    bq = q
+                                    bs = s
+                                    thr = _g(_psi(math.sqrt(bq) + h[bs]))
                     e += 6
+                best, bt, bx, by, bz = _eval_seg(px, py, pz, bs, A, B, D, inv_l2)
+                bseg = bs
+                thr = _g(best)
+                for c in range(nc):
+                    s = cseg[c]
+                    rr = thr + h[s]
+                    if s != bs and cq[c] <= rr * rr:
+                        best, bseg, bt, bx, by, bz = _scan_chunk(
+                            px, py, pz, s, s, A, B, D, inv_l2, h, best, bseg, bt, bx, by, bz
+                        )
+                        thr = _g(best)
                 full = not (cells[o] + dx * cells[o + 1] + dy * cells[o + 2] > thr or cells[o + 4] - rho > thr)
             if full:
                 for k in range(nch):

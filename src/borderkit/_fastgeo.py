@@ -40,13 +40,23 @@ far from the line). Each cell stores a seed segment (planar-nearest to its centr
 the chunks that can matter in the cell sorted by ``l``, each with n and the run of its
 segments that can matter, and two lower bounds of everything left out (chunks and
 segments outside the runs): ``T0 + (p - c).m`` (``T0 = min (l_k - cs/2 |n_k - m|_1)``)
-and ``Tiso - |p - c|``. A query evaluates the seed, scans the list until
-``l - |p - c|`` exceeds ``g(best)``, skips entries whose linear bound exceeds it, and
-checks that the bounds of what was left out exceed it too; if not (or the point is
-outside the grid) it scans every chunk. The winner is therefore the nearest segment
-up to the tolerance of the distance formula, whatever the grid and whichever entries
-the build chose to list (cells are built by blocks of 4 x 4 from the block's own
-candidates, to build the index quickly).
+and ``Tiso - |p - c|``. A query ranks candidates by their 3-D distance to the chord
+(no lift, no square root) and bounds the leader's distance from above without evaluating
+it: the formula below gives at most ``psi(chord + h)`` (curvature <= 1/R_min, with slack),
+so ``best`` in ``g(best)`` is that bound until the end. It ranks the seed, scans the list
+until ``l - |p - c|`` exceeds ``g(best)``, skips entries whose linear bound exceeds it,
+keeps every segment whose chord bound is within it, then evaluates the distance formula
+for the chord leader and, with ``best`` now its exact value, for every kept segment whose
+bound is still within ``g(best)`` (near-ties, mostly the two segments of a vertex); last it
+checks that the bounds of what was left out exceed ``g(best)`` too; if not (or the point
+is outside the grid) it scans every chunk. The winner is therefore the argmin of
+(distance, segment index) over all segments -- the same answer, bit for bit, as
+evaluating every segment -- whatever the grid and whichever entries the build chose to
+list (cells are built by blocks of 4 x 4 from the block's own candidates, to build the
+index quickly). Ranking by chord first measured ~10 % faster than evaluating the seed and
+every candidate that passed the chord test (random points over the case region: 1 + 1.3
+evaluations per point before, 1 + at most 0.75 near-ties after, most of them vertex ties
+settled without an evaluation).
 
 Large queries visit their points in spatial order (:func:`spatial_order`, a counting sort of
 each chunk by lon/lat buckets) and write every answer back to its input position; each point is

@@ -93,3 +93,71 @@ def test_fast_distance_within_half_a_metre_of_the_exact_engine(model, osm_lines)
     # and the nearest points coincide (geodesic gap between them, pyproj)
     _, _, gap = G.inv(fast["nearest_lon"], fast["nearest_lat"], exact["nearest_lon"], exact["nearest_lat"])
     assert np.max(gap) < 1e-2
+
+
+def test_far_points_distance_and_side_match_the_exact_engine(model):
+    """Scattered points up to ~450 km from the line (the benchmark's population): the chord-ranked
+    winner gives the exact engine's distance (GeographicLib through pyproj) and side."""
+    from borderkit.geodesy import nearest_with_side
+
+    rng = np.random.default_rng(2026)
+    lon = rng.uniform(REGION[0] - 2.0, REGION[2] + 2.0, 1_500)
+    lat = rng.uniform(REGION[1] - 1.5, REGION[3] + 1.5, 1_500)
+    fast = model.line_index(lon.size).query(lon, lat, presort=False)
+    near, left = nearest_with_side(lon, lat, model.segs)
+    assert near.dist.max() > 300e3  # the sample reaches far from the line
+    err = np.abs(fast["distance_m"] - near.dist)
+    assert err.max() <= 0.5
+    assert err.max() < 1e-2  # chord formula: micrometres to a few mm up to 450 km
+    # far from a wiggly line the nearest point is often a vertex, shared by two segments (a tie
+    # either engine may settle on its own side): the nearest points coincide
+    _, _, gap = G.inv(fast["nearest_lon"], fast["nearest_lat"], near.lon, near.lat)
+    assert np.max(gap) < 1e-2
+    clear = near.dist > 1e-3
+    assert np.array_equal(fast["left"][clear].astype(bool), left[clear])
+
+
+def _v_line():
+    """Two 1-segment pieces: west -> east to the vertex V = (45.005, 40.0), then north-east."""
+    from borderkit._fastgeo import LineIndex
+
+    a_lon, a_lat = np.array([45.0, 45.005]), np.array([40.0, 40.0])
+    b_lon, b_lat = np.array([45.005, 45.01]), np.array([40.0, 40.004])
+    _, _, length = G.inv(a_lon, a_lat, b_lon, b_lat)
+    idx = LineIndex(a_lon, a_lat, b_lon, b_lat, np.asarray(length), np.zeros(2, dtype=np.int64),
+                    np.array([-1, 0]), np.array([1, -1]), max_cells=64)
+    return idx
+
+
+def test_vertex_tie_takes_the_vertex_and_the_first_segment():
+    """Points in the cone beyond a convex vertex are nearest to the vertex on both segments (an exact
+    tie): the answer is the first segment at t = 1, the vertex itself, at the pyproj distance."""
+    idx = _v_line()
+    # bearings from V between the continuation of the first segment (90 deg) and the backward
+    # direction of the second (~ 137 deg + 90); both feet fall on V
+    bearings = np.repeat(np.linspace(150.0, 175.0, 11), 6)
+    dists = np.tile([50.0, 1e3, 10e3, 50e3, 150e3, 300e3], 11)
+    lon, lat, _ = G.fwd(np.full(bearings.size, 45.005), np.full(bearings.size, 40.0), bearings, dists)
+    for presort in (False, True):
+        r = idx.query(np.asarray(lon), np.asarray(lat), presort=presort)
+        assert np.all(r["seg"] == 0) and np.all(r["t"] == 1.0)
+        assert np.all(r["nearest_lon"] == 45.005) and np.all(r["nearest_lat"] == 40.0)
+        _, _, exact = G.inv(lon, lat, np.full(lon.size, 45.005), np.full(lon.size, 40.0))
+        assert np.max(np.abs(r["distance_m"] - exact)) < 1e-3
+        assert np.all(r["left"] == 0)  # south-east of a line heading east then north-east: its right
+
+
+def test_chord_bound_exceeds_the_geodesic():
+    """The upper bound used to prune before any evaluation (``_psi`` of a chord) is never below the
+    geodesic distance (pyproj) nor the distance formula, for chords up to ~900 km."""
+    from borderkit._fastgeo import _psi, ecef, fast_distance
+
+    rng = np.random.default_rng(8)
+    lon1 = rng.uniform(-180, 180, 4000)
+    lat1 = rng.uniform(-89, 89, 4000)
+    lon2, lat2, _ = G.fwd(lon1, lat1, rng.uniform(0, 360, 4000), rng.uniform(1.0, 900e3, 4000))
+    chord = np.linalg.norm(ecef(lon1, lat1) - ecef(np.asarray(lon2), np.asarray(lat2)), axis=1)
+    bound = np.array([_psi(c) for c in chord])
+    _, _, geod = G.inv(lon1, lat1, lon2, lat2)
+    assert np.all(bound >= np.asarray(geod))
+    assert np.all(bound >= fast_distance(lon1, lat1, lon2, lat2))

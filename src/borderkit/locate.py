@@ -1602,6 +1602,13 @@ def precision_of(points: Any, default_precision_m: float | None = None) -> tuple
     tuple of numpy.ndarray
         ``precision_m`` (float, metres) and ``precision_source`` (str) per row.
     """
+    prec, has, (own_name, fallback) = _precision_codes(points, default_precision_m)
+    return prec, np.where(has, own_name, fallback).astype(object)
+
+
+def _precision_codes(points: Any, default_precision_m: float | None) -> tuple[np.ndarray, np.ndarray, tuple[str, str]]:
+    """:func:`precision_of` with the source as a flag per row (True: the row's own precision) and
+    the two names, so that a table gets the text column without an object per row."""
     n = len(points)
     if default_precision_m is not None:
         d = float(default_precision_m)
@@ -1618,8 +1625,7 @@ def precision_of(points: Any, default_precision_m: float | None = None) -> tuple
     name = (getattr(points, "attrs", {}).get("borderkit") or {}).get("precision_column") or "precision_m"
     fallback = "none" if default_precision_m is None else "default"
     prec = np.where(has, own, 0.0 if default_precision_m is None else float(default_precision_m))
-    source = np.where(has, name, fallback).astype(object)
-    return prec, source
+    return prec, has, (str(name), fallback)
 
 
 def check_table(
@@ -1681,7 +1687,7 @@ def check_table(
     n = len(points)
     if n == 0:
         raise ValidationError("points: no rows to check")
-    prec, prec_source = precision_of(points, default_precision_m)
+    prec, own_precision, prec_names = _precision_codes(points, default_precision_m)
     if expect_column is not None:
         if expect_column not in points.columns:
             raise ValidationError(
@@ -1730,7 +1736,7 @@ def check_table(
     cols["check__determinate_all"] = summary["determinate_all"]
     cols["check__min_margin_m"] = summary["min_margin_m"]
     cols["check__precision_m"] = prec
-    cols["check__precision_source"] = prec_source
+    cols["check__precision_source"] = _text_column(np.where(own_precision, 0, 1), prec_names)
     if with_verdict:
         cols["check__expect"] = vocab.text(exp_codes)
         cols["check__verdict"] = _text_column(summary["verdict"], VERDICTS)

@@ -498,7 +498,7 @@ def _flat(frame: Any) -> Any:
     import pandas as pd
 
     info = frame.attrs.get("borderkit") or {}
-    out = pd.DataFrame(frame).copy()
+    out = pd.DataFrame(frame).copy(deep=False)  # columns are replaced below, never written into: no data copy
     geom = getattr(frame, "_geometry_column_name", None)
     if geom is not None and geom in out.columns:
         if info.get("coordinate_columns"):

@@ -71,6 +71,8 @@ __all__ = [
     "CheckResult",
     "PointAnswer",
     "FileCheck",
+    "FileBlocks",
+    "check_file_blocks",
     "LineModel",
     "prepare",
     "case_line_models",
@@ -1642,6 +1644,7 @@ def check_table(
     chunk_size: int = _FILE_CHUNK,
     progress: Any = None,
     case: Any = None,
+    n_total: int | None = None,
 ) -> Any:
     """Check every row of a GeoDataFrame of points; the rows come back with result columns.
 
@@ -1662,6 +1665,10 @@ def check_table(
         Rows processed at once (bounds memory; never changes the results).
     progress
         Called with the number of rows done after each chunk (e.g. a progress bar's update).
+    n_total
+        When *points* is one block of a larger input (:func:`check_file_blocks`): the number of
+        rows of the whole input, for which the engine of ``method="auto"`` and the fast index are
+        chosen, so that every block gets exactly the answers of one call on the whole input.
 
     Returns
     -------
@@ -1697,7 +1704,8 @@ def check_table(
     else:
         exp = _expect_array(expect, n)
     pts = _as_points(points.geometry, prec)
-    method = resolve_method(method, n)
+    whole = n if n_total is None else max(int(n_total), n)
+    method = resolve_method(method, whole)
     models = prepare(lines, territories, sources=sources, case=case)
     names = [m.source for m in models]
     with_verdict = expect is not None or expect_column is not None
@@ -1708,7 +1716,7 @@ def check_table(
     for a, b in _iter_chunks(n, int(chunk_size)):
         sub = _Points(pts.lon[a:b], pts.lat[a:b], pts.precision[a:b])
         res = _compute(sub, models, method=method, expect=exp_codes[a:b], reference_party=None, combine=combine,
-                       n_total=n, vocab=vocab)
+                       n_total=whole, vocab=vocab)
         for nm in names:
             for q in keys:
                 v = res[nm][q]
@@ -1803,17 +1811,90 @@ def check_file(
     FileCheck
         ``table`` and ``rejected``.
     """
+    good, rejected = _read_for_check(path, errors=errors, layer=layer, crs=crs, encoding=encoding, region=region,
+                                     projected_crs=projected_crs)
+    table = check_table(good, lines, expect=expect, expect_column=expect_column,
+                        default_precision_m=default_precision_m, territories=territories, sources=sources,
+                        method=method, combine=combine, chunk_size=chunk_size, progress=progress, case=case)
+    return FileCheck(table, rejected)
+
+
+def _read_for_check(path: Any, **read: Any) -> tuple[Any, pd.DataFrame | None]:
+    """The rows of a file to check and the rejected ones (:func:`borderkit.io.readers.read_points`)."""
     from borderkit.io.readers import read_points
 
-    res = read_points(path, layer=layer, errors=errors, crs=crs, encoding=encoding,  # type: ignore[arg-type]
-                      region=region, projected_crs=projected_crs)
+    res = read_points(path, **read)
     good, rejected = res if isinstance(res, tuple) else (res, None)
     if len(good) == 0:
         problems = list(rejected.attrs.get("problems", [])) if rejected is not None else []
         raise ValidationError(
             None if problems else f"{path}: no rows to check", problems=problems, path=str(path)
         )
-    table = check_table(good, lines, expect=expect, expect_column=expect_column,
-                        default_precision_m=default_precision_m, territories=territories, sources=sources,
-                        method=method, combine=combine, chunk_size=chunk_size, progress=progress, case=case)
-    return FileCheck(table, rejected)
+    return good, rejected
+
+
+class FileBlocks(NamedTuple):
+    """Result of :func:`check_file_blocks`: ``blocks`` (an iterator of the checked table, one
+    block of rows at a time, in file order), ``rejected`` (as in :class:`FileCheck`) and
+    ``rows`` (rows to check in all)."""
+
+    blocks: Any
+    rejected: pd.DataFrame | None
+    rows: int
+
+
+def check_file_blocks(
+    path: Any,
+    *,
+    block_rows: int = _FILE_CHUNK,
+    expect: Any = None,
+    expect_column: str | None = None,
+    default_precision_m: float | None = None,
+    sources: Any = None,
+    method: str = "auto",
+    combine: str = "sum",
+    errors: str = "raise",
+    layer: Any = None,
+    crs: Any = None,
+    encoding: str | None = None,
+    region: tuple[float, float, float, float] | None = None,
+    projected_crs: Sequence[str] | None = None,
+    chunk_size: int = _FILE_CHUNK,
+    progress: Any = None,
+    lines: Any = None,
+    territories: Any = None,
+    case: Any = None,
+) -> FileBlocks:
+    """:func:`check_file`, handing the checked table over one block of *block_rows* rows at a time.
+
+    The file is read and validated whole, exactly as :func:`check_file` reads it (the same
+    rows, rejections and messages); the result columns are then made block by block, so that
+    a caller writing each block out (``borderkit check FILE -o OUT.csv``) never holds the whole
+    checked table. Each block has exactly the rows and values of the same rows of
+    :func:`check_file`'s table (the engine and index are chosen for the whole file; tested). A
+    text column without any value in a block is an object column of None there.
+
+    Parameters
+    ----------
+    block_rows
+        Rows per block.
+    path, expect, expect_column, default_precision_m, sources, method, combine, errors, layer, crs, encoding, region, projected_crs, chunk_size, progress, lines, territories, case
+        As in :func:`check_file`.
+    """
+    if not isinstance(block_rows, int | np.integer) or block_rows < 1:
+        raise ValidationError(f"block_rows: must be a positive integer, got {block_rows!r}")
+    good, rejected = _read_for_check(path, errors=errors, layer=layer, crs=crs, encoding=encoding, region=region,
+                                     projected_crs=projected_crs)
+    n = len(good)
+    if expect_column is not None and expect_column in good.columns:
+        # validated on the whole file first: a bad value is named by its row in the file, not in a block
+        _expect_array(good[expect_column].to_numpy(dtype=object), n)
+    options = dict(expect=expect, expect_column=expect_column, default_precision_m=default_precision_m,
+                   territories=territories, sources=sources, method=resolve_method(method, n), combine=combine,
+                   chunk_size=chunk_size, progress=progress, case=case, n_total=n)
+
+    def blocks() -> Any:
+        for a, b in _iter_chunks(n, int(block_rows)):
+            yield check_table(good.iloc[a:b], lines, **options)
+
+    return FileBlocks(blocks(), rejected, n)

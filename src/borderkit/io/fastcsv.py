@@ -108,15 +108,17 @@ def _quote_name(name: str) -> str:
     return name
 
 
-def write_csv(frame: Any, dest: IO[bytes], *, block_rows: int = _BLOCK_ROWS) -> None:
+def write_csv(frame: Any, dest: IO[bytes], *, block_rows: int = _BLOCK_ROWS, header: bool = True) -> None:
     """Write a pandas DataFrame as CSV (header, no index, ``\\n`` line ends, UTF-8) to a binary file object.
 
     Memory: one block of *block_rows* rows as Arrow arrays at a time (see the module docstring).
+    ``header=False`` leaves the header line out (a later part of a table written part by part).
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    dest.write((",".join(_quote_name(str(c)) for c in frame.columns) + "\n").encode("utf-8"))
+    if header:
+        dest.write((",".join(_quote_name(str(c)) for c in frame.columns) + "\n").encode("utf-8"))
     plain = pacsv.WriteOptions(include_header=False, quoting_style="none")
     for start in range(0, len(frame), block_rows):
         block = frame.iloc[start:start + block_rows]

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import conftest
 import numpy as np
 import pytest
 from pandas.testing import assert_frame_equal
 
+import conftest
 from borderkit.io._csv import read_csv_table
 from borderkit.io.readers import read_points
 
@@ -139,7 +139,7 @@ def test_text_to_float_gives_pandas_to_numeric_bits():
     rng = np.random.default_rng(15)
     v = np.concatenate([np.round(rng.uniform(-180, 180, 20_000), 6), rng.uniform(-90, 90, 20_000),
                         rng.uniform(-1, 1, 5_000) * 10.0 ** rng.integers(-300, 300, 5_000)]).tolist()
-    cells = [repr(x) for x in v] + ["%.17e" % x for x in v[:5000]] + ["%.25f" % x for x in v[:5000]]
+    cells = [repr(x) for x in v] + [f"{x:.17e}" for x in v[:5000]] + [f"{x:.25f}" for x in v[:5000]]
     cells += ["", "1.", ".5", "+3", "-0", "00012.5000", "1E5"]
     for extra in ([], ["inf"], ["39,2"], ["abc"], ["0x10"]):  # the last four take the pandas path
         text = pd.Series(cells + extra, dtype="str")

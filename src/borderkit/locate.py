@@ -1878,7 +1878,9 @@ def check_file_blocks(
     ----------
     block_rows
         Rows per block.
-    path, expect, expect_column, default_precision_m, sources, method, combine, errors, layer, crs, encoding, region, projected_crs, chunk_size, progress, lines, territories, case
+    path, expect, expect_column, default_precision_m, sources, method, combine, errors, layer, crs
+        As in :func:`check_file`.
+    encoding, region, projected_crs, chunk_size, progress, lines, territories, case
         As in :func:`check_file`.
     """
     if not isinstance(block_rows, int | np.integer) or block_rows < 1:

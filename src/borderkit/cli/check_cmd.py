@@ -467,7 +467,8 @@ def _check_file_to_csv(path: Path, *, output: Path, rejected_path: Path | None, 
         with atomic_output(output, overwrite=overwrite) as tmp, open(tmp, "wb") as f:
             for k, block in enumerate(res.blocks):
                 write_csv(_flat(block), f, header=k == 0)
-                verdicts = [c for c in block.columns if str(c).endswith("__verdict") and not str(c).startswith("check__")]
+                verdicts = [c for c in block.columns
+                            if str(c).endswith("__verdict") and not str(c).startswith("check__")]
                 across = across or any(bool((block[c] == "across").any()) for c in verdicts)
     finally:
         if bar is not None:

@@ -16,7 +16,7 @@ import pytest
 from pandas.testing import assert_frame_equal
 
 import conftest
-from borderkit.io._csv import read_csv_table
+from borderkit.io import read_csv_table
 from borderkit.io.readers import read_points
 
 DATA = Path(__file__).parent / "data"

@@ -542,7 +542,8 @@ def _flat(frame: Any) -> Any:
         else:
             out[geom] = frame.geometry.to_wkt()
     for col in out.columns:
-        if out[col].dtype == object and out[col].map(lambda v: isinstance(v, list | dict)).any():
+        if (out[col].dtype == object and out[col].notna().any()  # an all-empty column: nothing to look at
+                and out[col].map(lambda v: isinstance(v, list | dict)).any()):
             out[col] = out[col].map(lambda v: json.dumps(v, ensure_ascii=False, default=str)
                                     if isinstance(v, list | dict) else v)
     return out

@@ -81,3 +81,14 @@ def test_a_bad_expected_party_is_named_by_its_row_in_the_file(tmp_path):
     with pytest.raises(ValidationError) as blocks:
         check_file_blocks(src, block_rows=10, expect_column="expected")
     assert str(blocks.value) == str(whole.value) and "25" in str(whole.value)
+
+
+def test_one_resolve_method_for_blocks_and_dask():
+    import borderkit.scale as scale
+    from borderkit.locate import AUTO_EXACT_BELOW, resolve_method
+
+    assert scale.resolve_method is resolve_method
+    assert resolve_method("auto", AUTO_EXACT_BELOW - 1) == "exact"
+    assert resolve_method("exact", 10**9) == "exact"
+    with pytest.raises(ValidationError, match="unknown method"):
+        resolve_method("quick", 10)

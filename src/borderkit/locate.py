@@ -66,10 +66,13 @@ __all__ = [
     "check_table",
     "check_file",
     "precision_of",
+    "resolve_method",
     "locate_point",
     "CheckResult",
     "PointAnswer",
     "FileCheck",
+    "FileBlocks",
+    "check_file_blocks",
     "LineModel",
     "prepare",
     "case_line_models",
@@ -845,7 +848,22 @@ AUTO_EXACT_BELOW = 2_000
 build and no compiled code to load), and the fast engine from there on when numba is installed."""
 
 
-def _resolve_method(method: str, n_points: int = AUTO_EXACT_BELOW) -> str:
+def resolve_method(method: str, n_points: int = AUTO_EXACT_BELOW) -> str:
+    """The engine (``"fast"`` or ``"exact"``) that *method* means for *n_points* points in all.
+
+    ``"auto"`` is ``"exact"`` below :data:`AUTO_EXACT_BELOW` points, else ``"fast"`` when numba
+    is installed. A caller that splits its input (the dask path, :mod:`borderkit.scale`, the
+    blocks of :func:`check_file`) resolves it once for the whole input and passes the result
+    to every part: a small part would otherwise get the exact engine (answers within 0.1 mm of
+    the fast one, not identical).
+
+    Raises
+    ------
+    ValidationError
+        An unknown method.
+    OptionalDependencyError
+        ``method="fast"`` without numba.
+    """
     if method not in ("auto", "fast", "exact"):
         raise ValidationError(f"method: unknown method {method!r}; use 'auto', 'fast' or 'exact'")
     if method == "exact" or (method == "auto" and n_points < AUTO_EXACT_BELOW):
@@ -896,13 +914,13 @@ def _one_source(model: LineModel, lon: np.ndarray, lat: np.ndarray, method: str,
         _, _, da = GEOD.inv(nlon[cand], nlat[cand], segs.a_lon[s], segs.a_lat[s])
         _, _, db = GEOD.inv(nlon[cand], nlat[cand], segs.b_lon[s], segs.b_lat[s])
         line_end[cand] = (open_a[cand] & (np.asarray(da) < _END_M)) | (open_b[cand] & (np.asarray(db) < _END_M))
-    line_party = np.where(on, None, np.where(left, model.left_party[row], model.right_party[row]))
     out: dict[str, Any] = {
         "row": row,
         "distance": np.where(on, 0.0, dist),
         "nearest_lon": nlon,
         "nearest_lat": nlat,
-        "line_party": line_party,
+        "left": left,  # the point's side of its nearest segment (the party there: see _compute)
+        "on": on,
         "line_end": line_end & ~on,
     }
     if model.has_territories:
@@ -925,16 +943,92 @@ def _is_null(values: np.ndarray) -> np.ndarray:
     return (v == None) | (v != v)  # noqa: E711 - elementwise; NaN is the only value unequal to itself
 
 
-def _decode_masks(masks: np.ndarray, parties: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Party label (None, 'ARM', or 'ARM;AZE' for an overlap) and overlap flag per mask."""
+class _Vocab:
+    """Party labels as small integer codes for one run (-1: no party).
+
+    Parties, sides, other borders and expected parties stay codes through the computation (no
+    object array per point, no Python object per cell); text is made once at the end
+    (:meth:`decode` for the long results, :meth:`text` for a table's columns).
+    """
+
+    def __init__(self) -> None:
+        self.labels: list[str] = []
+        self._index: dict[str, int] = {}
+
+    def code(self, label: Any) -> int:
+        if label is None or (isinstance(label, float) and label != label):
+            return -1
+        key = str(label)
+        if key not in self._index:
+            self._index[key] = len(self.labels)
+            self.labels.append(key)
+        return self._index[key]
+
+    def codes(self, values: Any) -> np.ndarray:
+        """Codes of an array of labels (None/NaN -> -1), each distinct label looked up once."""
+        v = np.asarray(values, dtype=object).ravel()
+        if v.size > 20_000:  # a file: pandas is loaded anyway, and its hash factorizer beats a sort
+            import pandas as pd
+
+            inv, uniq = pd.factorize(v)  # None/NaN -> -1
+            table = np.array([self.code(u) for u in uniq] + [-1], dtype=np.int32)
+            return table[inv]
+        null = _is_null(v)
+        out = np.full(v.size, -1, dtype=np.int32)
+        if (~null).any():
+            keys, inv = np.unique(v[~null].astype(str), return_inverse=True)
+            out[~null] = np.array([self.code(k) for k in keys], dtype=np.int32)[inv.ravel()]
+        return out
+
+    def decode(self, codes: np.ndarray) -> np.ndarray:
+        """Object array of labels (None for -1), as :func:`locate` returns them."""
+        return np.asarray([*self.labels, None], dtype=object)[codes]
+
+    def text(self, codes: np.ndarray) -> Any:
+        """A pandas-ready text column: the strings pandas makes of :meth:`decode`'s array (NaN for
+        no party; an object column of None when no row has one), built by Arrow without a Python
+        object per cell."""
+        return _text_column(codes, self.labels)
+
+
+def _text_column(codes: np.ndarray, labels: Sequence[str]) -> Any:
+    """Text column from codes into *labels* (-1: missing), equal to what pandas infers from the
+    object array of the labels and None (tested)."""
+    codes = np.asarray(codes)
+    if not (codes >= 0).any():
+        return np.full(codes.size, None, dtype=object)
+    import pandas as pd
+    import pyarrow as pa
+
+    arr = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32), mask=codes < 0),
+                                         pa.array(list(labels), pa.string())).cast(pa.string())
+    return pd.array(arr, dtype=pd.Series(["a"], dtype=object).astype(str).dtype)
+
+
+_INSIDE, _ACROSS, _INDETERMINATE, _NOT_NEAR = (VERDICTS.index(v) for v in VERDICTS)
+_PARTY_METHODS = ("territory", "line side")
+
+
+def _verdict_codes(verdicts: np.ndarray) -> np.ndarray:
+    """Codes (index into :data:`VERDICTS`, -1 for None) of an object array of verdicts."""
+    v = np.asarray(verdicts, dtype=object)
+    out = np.full(v.shape, -1, dtype=np.int8)
+    for i, name in enumerate(VERDICTS):  # a loop over the four verdicts, not points
+        out[v == name] = i
+    return out
+
+
+def _decode_masks(masks: np.ndarray, parties: np.ndarray, vocab: _Vocab) -> tuple[np.ndarray, np.ndarray]:
+    """Party code (of None, 'ARM', or 'ARM;AZE' for an overlap) and overlap flag per mask."""
     uniq, inv = np.unique(masks, return_inverse=True)
-    labels = np.empty(uniq.size, dtype=object)
+    codes = np.empty(uniq.size, dtype=np.int32)
     overlap = np.zeros(uniq.size, dtype=bool)
-    for i, m in enumerate(uniq):
+    for i, m in enumerate(uniq):  # a loop over the distinct masks (a handful), not points
         members = sorted({parties[k] for k in range(parties.size) if (int(m) >> k) & 1})
-        labels[i] = ";".join(members) if members else None
+        codes[i] = vocab.code(";".join(members) if members else None)
         overlap[i] = len(members) > 1
-    return labels[inv], overlap[inv]
+    inv = inv.ravel()
+    return codes[inv], overlap[inv]
 
 
 def _compute(
@@ -946,53 +1040,59 @@ def _compute(
     reference_party: str | None,
     combine: str,
     n_total: int,
+    vocab: _Vocab,
 ) -> dict[str, dict[str, np.ndarray]]:
-    """Result arrays per source for one chunk of points."""
+    """Result arrays per source for one chunk of points.
+
+    *expect* and the results ``party``, ``line_party``, ``other_border`` and ``sign_reference``
+    are codes of *vocab*; ``verdict`` is a code of :data:`VERDICTS` (-1: no expected party);
+    ``party_method`` a code of ``("territory", "line side")``; ``section`` is the row of the
+    nearest line (its section is ``model.sections[row]``). :func:`_decoded` turns them to text.
+    """
     results: dict[str, dict[str, np.ndarray]] = {}
     for model in models:
         r = _one_source(model, pts.lon, pts.lat, method, n_total)
         n = pts.lon.size
+        row = r["row"]
+        left_codes = vocab.codes(model.left_party)
+        right_codes = vocab.codes(model.right_party)
+        lp = np.where(r["on"], -1, np.where(r["left"], left_codes[row], right_codes[row])).astype(np.int32)
         if model.has_territories:
-            party, overlap = _decode_masks(r["masks"], model.territory_parties)
-            party_method = np.full(n, "territory", dtype=object)
+            party, overlap = _decode_masks(r["masks"], model.territory_parties, vocab)
+            party_method = np.zeros(n, dtype=np.int8)
         else:
-            party = r["line_party"].copy()
+            party = lp.copy()
             overlap = np.zeros(n, dtype=bool)
-            party_method = np.full(n, "line side", dtype=object)
-        acc = model.accuracy_m[r["row"]]
+            party_method = np.ones(n, dtype=np.int8)
+        acc = model.accuracy_m[row]
         if combine == "sum":
             unc = pts.precision + acc
         else:
             unc = np.hypot(pts.precision, acc)
         dist = r["distance"]
         margin = dist - unc
-        has_party = ~_is_null(party)
-        determinate = (margin > 0.0) & ~overlap & has_party
-        ref = np.where(expect != None, expect, reference_party or model.reference)  # noqa: E711
-        lp = r["line_party"]
-        sign = np.where(lp == None, 0.0, np.where(lp == ref, 1.0, -1.0))  # noqa: E711
-        other_d, other_p = _other_border(model, r, pts.lon, pts.lat, method, n_total)
+        determinate = (margin > 0.0) & ~overlap & (party >= 0)
+        ref = np.where(expect >= 0, expect, vocab.code(reference_party or model.reference)).astype(np.int32)
+        sign = np.where(lp < 0, 0.0, np.where(lp == ref, 1.0, -1.0))
+        other_d, other_p = _other_border(model, r, pts.lon, pts.lat, method, n_total, vocab)
         with np.errstate(invalid="ignore"):
             nearer_other = other_d < dist  # NaN (no other border in the source) compares False
         near = ~r["line_end"] & ~nearer_other
-        verdict = np.where(  # type: ignore[call-overload]  # object arrays holding None
-            expect == None,  # noqa: E711
-            None,
-            np.where(
-                ~near,
-                NOT_NEAR,
-                np.where(determinate, np.where(party == expect, "inside", "across"), "indeterminate"),
-            ),
-        )
+        verdict = np.where(
+            expect < 0,
+            -1,
+            np.where(~near, _NOT_NEAR,
+                     np.where(determinate, np.where(party == expect, _INSIDE, _ACROSS), _INDETERMINATE)),
+        ).astype(np.int8)
         results[model.source] = {
             "party": party,
             "overlap": overlap,
             "party_method": party_method,
             "line_party": lp,
-            "section": model.sections[r["row"]],
+            "section": row,
             "distance_to_line_m": dist,
             "signed_distance_m": sign * dist,
-            "sign_reference": ref.astype(object),
+            "sign_reference": ref,
             "nearest_lon": r["nearest_lon"],
             "nearest_lat": r["nearest_lat"],
             "precision_m": pts.precision,
@@ -1009,25 +1109,46 @@ def _compute(
     return results
 
 
+_PARTY_KEYS = ("party", "line_party", "other_border", "sign_reference")
+
+
+def _decoded(res: dict[str, dict[str, np.ndarray]], models: list[LineModel],
+             vocab: _Vocab) -> dict[str, dict[str, np.ndarray]]:
+    """:func:`_compute`'s codes as the object arrays of text (None for none) of the long results."""
+    out: dict[str, dict[str, np.ndarray]] = {}
+    verdicts = np.asarray([*VERDICTS, None], dtype=object)
+    methods = np.asarray(_PARTY_METHODS, dtype=object)
+    for model in models:
+        r = dict(res[model.source])
+        for key in _PARTY_KEYS:
+            r[key] = vocab.decode(r[key])
+        r["verdict"] = verdicts[r["verdict"]]
+        r["party_method"] = methods[r["party_method"]]
+        r["section"] = model.sections[r["section"]]
+        out[model.source] = r
+    return out
+
+
 def _other_border(
-    model: LineModel, r: dict[str, Any], lon: np.ndarray, lat: np.ndarray, method: str, n_total: int
+    model: LineModel, r: dict[str, Any], lon: np.ndarray, lat: np.ndarray, method: str, n_total: int,
+    vocab: _Vocab,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Geodesic distance (m) to the source's nearest other border and the third party across it.
 
-    NaN and None where the source has no third-party territory; 0 inside one.
+    NaN and code -1 (no party) where the source has no third-party territory; 0 inside one.
     """
     n = lon.size
     dist = np.full(n, np.nan)
-    party = np.full(n, None, dtype=object)
+    party = np.full(n, -1, dtype=np.int32)
     if model.others is None:
         return dist, party
     ro = _one_source(model.others, lon, lat, method, n_total)
     dist = np.asarray(ro["distance"], dtype=float).copy()
-    party = model.others.left_party[ro["row"]].astype(object)
+    party = vocab.codes(model.others.left_party)[ro["row"]]
     m3 = r["masks"] & np.uint64(model.third_bits)
     inside = m3 != 0
     if inside.any():
-        label, _ = _decode_masks(m3[inside], model.territory_parties)
+        label, _ = _decode_masks(m3[inside], model.territory_parties, vocab)
         dist[inside] = 0.0
         party[inside] = label
     return dist, party
@@ -1059,14 +1180,17 @@ def _run(
     if not isinstance(chunk_size, int | np.integer) or chunk_size < 1:
         raise ValidationError(f"chunk_size: must be a positive integer, got {chunk_size!r}")
     pts = _as_points(points, precision_m)
-    method = _resolve_method(method, pts.lon.size)
+    method = resolve_method(method, pts.lon.size)
     exp = _expect_array(expect, pts.lon.size)
     models = prepare(lines, territories, sources=sources, case=case)
+    vocab = _Vocab()
+    exp_codes = vocab.codes(exp)
     chunks = []
     for a, b in _iter_chunks(pts.lon.size, int(chunk_size)):
         sub = _Points(pts.lon[a:b], pts.lat[a:b], pts.precision[a:b])
-        chunks.append((a, _compute(sub, models, method=method, expect=exp[a:b], reference_party=reference_party,
-                                   combine=combine, n_total=pts.lon.size)))
+        res = _compute(sub, models, method=method, expect=exp_codes[a:b], reference_party=reference_party,
+                       combine=combine, n_total=pts.lon.size, vocab=vocab)
+        chunks.append((a, _decoded(res, models, vocab)))
     return pts, models, method, exp, chunks
 
 
@@ -1366,34 +1490,51 @@ def overall_verdict(verdicts: np.ndarray) -> np.ndarray:
     else :data:`NOT_NEAR` when any source says the line is not the relevant border, else
     ``indeterminate``; None where a source gives no verdict (no ``expect``).
     """
-    v = np.asarray(verdicts, dtype=object)
-    s = v.shape[1]
-    has = (v != None).all(axis=1)  # noqa: E711
+    codes = _overall_verdict_codes(_verdict_codes(np.asarray(verdicts, dtype=object)))
+    return np.asarray([*VERDICTS, None], dtype=object)[codes]
+
+
+def _overall_verdict_codes(v: np.ndarray) -> np.ndarray:
+    """:func:`overall_verdict` on codes of :data:`VERDICTS` (-1: no verdict), ``(n, sources)``."""
+    has = (v >= 0).all(axis=1)
     overall = np.where(
-        (v == "inside").sum(axis=1) == s,
-        "inside",
-        np.where((v == "across").sum(axis=1) == s, "across",
-                 np.where((v == NOT_NEAR).any(axis=1), NOT_NEAR, "indeterminate")),
+        (v == _INSIDE).all(axis=1),
+        _INSIDE,
+        np.where((v == _ACROSS).all(axis=1), _ACROSS,
+                 np.where((v == _NOT_NEAR).any(axis=1), _NOT_NEAR, _INDETERMINATE)),
     )
-    return np.where(has, overall.astype(object), None)  # type: ignore[call-overload]  # None fills an object array
+    return np.where(has, overall, -1).astype(np.int8)
 
 
 def _summary(names: list[str], party: np.ndarray, det: np.ndarray, margin: np.ndarray,
              verdict: np.ndarray | None) -> dict[str, np.ndarray]:
-    """The per-point summary from ``(n points, n sources)`` arrays (one implementation for the
-    long results of :func:`summarize` and the wide table of :func:`check_table`)."""
-    s = len(names)
-    label = np.where(_is_null(party), "-", party)
-    # the text "src=PARTY; ..." is made once per distinct combination of parties (a handful), not
-    # per point: each row's labels become codes of one shared vocabulary, each row one combination
-    if label.size > 20_000:  # a file: pandas is loaded anyway, and its hash factorizer is 6x np.unique's sort
-        import pandas as pd
+    """The per-point summary from ``(n points, n sources)`` object arrays of labels and verdicts
+    (the long results of :func:`summarize`, one point): :func:`_summary_codes` on their codes."""
+    vocab = _Vocab()
+    codes = vocab.codes(party).reshape(np.shape(party))
+    out = _summary_codes(names, codes, vocab.labels, det, margin,
+                         None if verdict is None else _verdict_codes(verdict))
+    index, texts = out.pop("parties_index"), out.pop("parties_texts")
+    out = {"parties": texts[index] if texts.size else np.empty(0, dtype=object), **out}
+    if verdict is not None:
+        out["verdict"] = np.asarray([*VERDICTS, None], dtype=object)[out["verdict"]]
+    return out
 
-        codes, vocab = pd.factorize(label.ravel())
-        vocab = np.asarray(vocab, dtype=object)
-    else:  # one point (the CLI) and small inputs: no pandas
-        vocab, codes = np.unique(label.ravel().astype(str), return_inverse=True)
-    codes = codes.reshape(label.shape).astype(np.int64)
+
+def _summary_codes(names: list[str], party: np.ndarray, labels: Sequence[str], det: np.ndarray,
+                   margin: np.ndarray, verdict: np.ndarray | None) -> dict[str, np.ndarray]:
+    """The per-point summary from ``(n points, n sources)`` arrays: party codes into *labels*
+    (-1: none), determinacy, margins and verdict codes (one implementation for the long results,
+    one point and the wide table of :func:`check_table`).
+
+    ``parties_index`` and ``parties_texts``: each row's text ``"src=PARTY; ..."`` is
+    ``parties_texts[parties_index]``; ``verdict`` is a code of :data:`VERDICTS`.
+    """
+    s = len(names)
+    codes = np.asarray(party, dtype=np.int64) + 1  # 0: no party ("-")
+    vocab = np.asarray(["-", *labels], dtype=object)
+    # the text "src=PARTY; ..." is made once per distinct combination of parties (a handful), not
+    # per point: each row one combination
     if float(vocab.size) ** s < 2.0**62:  # one integer per row (mixed radix): a fast unique
         combo = np.zeros(codes.shape[0], dtype=np.int64)
         for k in range(s):  # a loop over sources, not points
@@ -1404,17 +1545,18 @@ def _summary(names: list[str], party: np.ndarray, det: np.ndarray, margin: np.nd
     texts = np.array(["; ".join(f"{nm}={vocab[c]}" for nm, c in zip(names, codes[i], strict=True))
                       for i in first], dtype=object)  # one per distinct combination
     out: dict[str, Any] = {
-        "parties": texts[inverse.ravel()] if uniq.size else np.empty(0, dtype=object),
+        "parties_index": inverse.ravel(),
+        "parties_texts": texts,
         "sources_agree": (codes == codes[:, :1]).all(axis=1),
         "determinate_all": det.all(axis=1),
         "min_margin_m": margin.min(axis=1),
     }
     if verdict is not None:
-        out["verdict"] = overall_verdict(verdict)
-        out["n_inside"] = (verdict == "inside").sum(axis=1)
-        out["n_across"] = (verdict == "across").sum(axis=1)
-        out["n_indeterminate"] = (verdict == "indeterminate").sum(axis=1)
-        out["n_not_near"] = (verdict == NOT_NEAR).sum(axis=1)
+        out["verdict"] = _overall_verdict_codes(verdict)
+        out["n_inside"] = (verdict == _INSIDE).sum(axis=1)
+        out["n_across"] = (verdict == _ACROSS).sum(axis=1)
+        out["n_indeterminate"] = (verdict == _INDETERMINATE).sum(axis=1)
+        out["n_not_near"] = (verdict == _NOT_NEAR).sum(axis=1)
     return out
 
 
@@ -1462,6 +1604,13 @@ def precision_of(points: Any, default_precision_m: float | None = None) -> tuple
     tuple of numpy.ndarray
         ``precision_m`` (float, metres) and ``precision_source`` (str) per row.
     """
+    prec, has, (own_name, fallback) = _precision_codes(points, default_precision_m)
+    return prec, np.where(has, own_name, fallback).astype(object)
+
+
+def _precision_codes(points: Any, default_precision_m: float | None) -> tuple[np.ndarray, np.ndarray, tuple[str, str]]:
+    """:func:`precision_of` with the source as a flag per row (True: the row's own precision) and
+    the two names, so that a table gets the text column without an object per row."""
     n = len(points)
     if default_precision_m is not None:
         d = float(default_precision_m)
@@ -1478,8 +1627,7 @@ def precision_of(points: Any, default_precision_m: float | None = None) -> tuple
     name = (getattr(points, "attrs", {}).get("borderkit") or {}).get("precision_column") or "precision_m"
     fallback = "none" if default_precision_m is None else "default"
     prec = np.where(has, own, 0.0 if default_precision_m is None else float(default_precision_m))
-    source = np.where(has, name, fallback).astype(object)
-    return prec, source
+    return prec, has, (str(name), fallback)
 
 
 def check_table(
@@ -1496,6 +1644,7 @@ def check_table(
     chunk_size: int = _FILE_CHUNK,
     progress: Any = None,
     case: Any = None,
+    n_total: int | None = None,
 ) -> Any:
     """Check every row of a GeoDataFrame of points; the rows come back with result columns.
 
@@ -1516,6 +1665,10 @@ def check_table(
         Rows processed at once (bounds memory; never changes the results).
     progress
         Called with the number of rows done after each chunk (e.g. a progress bar's update).
+    n_total
+        When *points* is one block of a larger input (:func:`check_file_blocks`): the number of
+        rows of the whole input, for which the engine of ``method="auto"`` and the fast index are
+        chosen, so that every block gets exactly the answers of one call on the whole input.
 
     Returns
     -------
@@ -1541,7 +1694,7 @@ def check_table(
     n = len(points)
     if n == 0:
         raise ValidationError("points: no rows to check")
-    prec, prec_source = precision_of(points, default_precision_m)
+    prec, own_precision, prec_names = _precision_codes(points, default_precision_m)
     if expect_column is not None:
         if expect_column not in points.columns:
             raise ValidationError(
@@ -1551,38 +1704,50 @@ def check_table(
     else:
         exp = _expect_array(expect, n)
     pts = _as_points(points.geometry, prec)
-    method = _resolve_method(method, n)
+    whole = n if n_total is None else max(int(n_total), n)
+    method = resolve_method(method, whole)
     models = prepare(lines, territories, sources=sources, case=case)
     names = [m.source for m in models]
     with_verdict = expect is not None or expect_column is not None
     keys = list(PER_SOURCE_COLUMNS) + (["verdict"] if with_verdict else [])
+    vocab = _Vocab()
+    exp_codes = vocab.codes(exp)
     parts: dict[tuple[str, str], list[np.ndarray]] = {(nm, q): [] for nm in names for q in keys}
     for a, b in _iter_chunks(n, int(chunk_size)):
         sub = _Points(pts.lon[a:b], pts.lat[a:b], pts.precision[a:b])
-        res = _compute(sub, models, method=method, expect=exp[a:b], reference_party=None, combine=combine,
-                       n_total=n)
+        res = _compute(sub, models, method=method, expect=exp_codes[a:b], reference_party=None, combine=combine,
+                       n_total=whole, vocab=vocab)
         for nm in names:
             for q in keys:
-                parts[(nm, q)].append(np.asarray(res[nm][q]))
+                v = res[nm][q]
+                parts[(nm, q)].append(np.round(v, 3) if q in _ROUND_MM else v)
+        del res
         if progress is not None:
             progress(b - a)
-    arr = {k: np.concatenate(v) for k, v in parts.items()}
+    arr = {k: (v[0] if len(v) == 1 else np.concatenate(v)) for k, v in parts.items()}
+    del parts
+    stack = lambda q: np.stack([arr[(nm, q)] for nm in names], axis=1)  # noqa: E731 - (n, sources)
+    # margins are rounded per source above; the minimum of rounded values is the rounded minimum
+    summary = _summary_codes(names, stack("party"), vocab.labels, stack("determinate"), stack("margin_m"),
+                             stack("verdict") if with_verdict else None)
     cols: dict[str, Any] = {}
     for nm in names:
         for q in keys:
-            cols[f"{nm}__{q}"] = np.round(arr[(nm, q)].astype(float), 3) if q in _ROUND_MM else arr[(nm, q)]
-    stack = lambda q: np.stack([arr[(nm, q)] for nm in names], axis=1)  # noqa: E731 - (n, sources)
-    summary = _summary(names, stack("party"), stack("determinate").astype(bool), stack("margin_m").astype(float),
-                       stack("verdict") if with_verdict else None)
-    cols["check__parties"] = summary["parties"]
+            v = arr.pop((nm, q))
+            if q in ("party", "other_border"):
+                v = vocab.text(v)
+            elif q == "verdict":
+                v = _text_column(v, VERDICTS)
+            cols[f"{nm}__{q}"] = v
+    cols["check__parties"] = _text_column(summary["parties_index"], summary["parties_texts"])
     cols["check__sources_agree"] = summary["sources_agree"]
     cols["check__determinate_all"] = summary["determinate_all"]
-    cols["check__min_margin_m"] = np.round(summary["min_margin_m"], 3)
+    cols["check__min_margin_m"] = summary["min_margin_m"]
     cols["check__precision_m"] = prec
-    cols["check__precision_source"] = prec_source
+    cols["check__precision_source"] = _text_column(np.where(own_precision, 0, 1), prec_names)
     if with_verdict:
-        cols["check__expect"] = exp
-        cols["check__verdict"] = summary["verdict"]
+        cols["check__expect"] = vocab.text(exp_codes)
+        cols["check__verdict"] = _text_column(summary["verdict"], VERDICTS)
     clash = [c for c in cols if c in points.columns]
     if clash:
         raise ValidationError(
@@ -1646,17 +1811,92 @@ def check_file(
     FileCheck
         ``table`` and ``rejected``.
     """
+    good, rejected = _read_for_check(path, errors=errors, layer=layer, crs=crs, encoding=encoding, region=region,
+                                     projected_crs=projected_crs)
+    table = check_table(good, lines, expect=expect, expect_column=expect_column,
+                        default_precision_m=default_precision_m, territories=territories, sources=sources,
+                        method=method, combine=combine, chunk_size=chunk_size, progress=progress, case=case)
+    return FileCheck(table, rejected)
+
+
+def _read_for_check(path: Any, **read: Any) -> tuple[Any, pd.DataFrame | None]:
+    """The rows of a file to check and the rejected ones (:func:`borderkit.io.readers.read_points`)."""
     from borderkit.io.readers import read_points
 
-    res = read_points(path, layer=layer, errors=errors, crs=crs, encoding=encoding,  # type: ignore[arg-type]
-                      region=region, projected_crs=projected_crs)
+    res = read_points(path, **read)
     good, rejected = res if isinstance(res, tuple) else (res, None)
     if len(good) == 0:
         problems = list(rejected.attrs.get("problems", [])) if rejected is not None else []
         raise ValidationError(
             None if problems else f"{path}: no rows to check", problems=problems, path=str(path)
         )
-    table = check_table(good, lines, expect=expect, expect_column=expect_column,
-                        default_precision_m=default_precision_m, territories=territories, sources=sources,
-                        method=method, combine=combine, chunk_size=chunk_size, progress=progress, case=case)
-    return FileCheck(table, rejected)
+    return good, rejected
+
+
+class FileBlocks(NamedTuple):
+    """Result of :func:`check_file_blocks`: ``blocks`` (an iterator of the checked table, one
+    block of rows at a time, in file order), ``rejected`` (as in :class:`FileCheck`) and
+    ``rows`` (rows to check in all)."""
+
+    blocks: Any
+    rejected: pd.DataFrame | None
+    rows: int
+
+
+def check_file_blocks(
+    path: Any,
+    *,
+    block_rows: int = _FILE_CHUNK,
+    expect: Any = None,
+    expect_column: str | None = None,
+    default_precision_m: float | None = None,
+    sources: Any = None,
+    method: str = "auto",
+    combine: str = "sum",
+    errors: str = "raise",
+    layer: Any = None,
+    crs: Any = None,
+    encoding: str | None = None,
+    region: tuple[float, float, float, float] | None = None,
+    projected_crs: Sequence[str] | None = None,
+    chunk_size: int = _FILE_CHUNK,
+    progress: Any = None,
+    lines: Any = None,
+    territories: Any = None,
+    case: Any = None,
+) -> FileBlocks:
+    """:func:`check_file`, handing the checked table over one block of *block_rows* rows at a time.
+
+    The file is read and validated whole, exactly as :func:`check_file` reads it (the same
+    rows, rejections and messages); the result columns are then made block by block, so that
+    a caller writing each block out (``borderkit check FILE -o OUT.csv``) never holds the whole
+    checked table. Each block has exactly the rows and values of the same rows of
+    :func:`check_file`'s table (the engine and index are chosen for the whole file; tested). A
+    text column without any value in a block is an object column of None there.
+
+    Parameters
+    ----------
+    block_rows
+        Rows per block.
+    path, expect, expect_column, default_precision_m, sources, method, combine, errors, layer, crs
+        As in :func:`check_file`.
+    encoding, region, projected_crs, chunk_size, progress, lines, territories, case
+        As in :func:`check_file`.
+    """
+    if not isinstance(block_rows, int | np.integer) or block_rows < 1:
+        raise ValidationError(f"block_rows: must be a positive integer, got {block_rows!r}")
+    good, rejected = _read_for_check(path, errors=errors, layer=layer, crs=crs, encoding=encoding, region=region,
+                                     projected_crs=projected_crs)
+    n = len(good)
+    if expect_column is not None and expect_column in good.columns:
+        # validated on the whole file first: a bad value is named by its row in the file, not in a block
+        _expect_array(good[expect_column].to_numpy(dtype=object), n)
+    options = dict(expect=expect, expect_column=expect_column, default_precision_m=default_precision_m,
+                   territories=territories, sources=sources, method=resolve_method(method, n), combine=combine,
+                   chunk_size=chunk_size, progress=progress, case=case, n_total=n)
+
+    def blocks() -> Any:
+        for a, b in _iter_chunks(n, int(block_rows)):
+            yield check_table(good.iloc[a:b], lines, **options)
+
+    return FileBlocks(blocks(), rejected, n)

@@ -34,6 +34,7 @@ import numpy as np
 import pandas as pd
 
 from borderkit.errors import OptionalDependencyError, OutputExistsError, ValidationError
+from borderkit.locate import resolve_method  # one implementation; re-exported for this module's users
 
 __all__ = ["check_parquet", "check_frame", "check_partition", "ScaleSummary", "DEFAULT_MEMORY_LIMIT",
            "resolve_method", "projected_cost"]
@@ -97,28 +98,6 @@ def _require_dask() -> None:
         raise OptionalDependencyError(
             f"the dask path needs the 'scale' extra ({exc.name} is missing): pip install 'borderkit[scale]'"
         ) from exc
-
-
-def resolve_method(method: str, n_points: int) -> str:
-    """The engine ``method="auto"`` picks for *n_points* points in all, as the single-process path does.
-
-    The single-process path picks per call (``exact`` below
-    :data:`borderkit.locate.AUTO_EXACT_BELOW` points, else ``fast`` when numba is installed); a
-    partition is smaller than the input, so the choice is made once for the whole input and
-    passed to every partition: otherwise a 1 000-row partition of a 1 M-row file would get the
-    exact engine (answers within 0.1 mm of the fast one, not identical).
-    """
-    import importlib.util
-
-    from borderkit.locate import AUTO_EXACT_BELOW
-
-    if method not in ("auto", "fast", "exact"):
-        raise ValidationError(f"method: unknown method {method!r}; use 'auto', 'fast' or 'exact'")
-    if method != "auto":
-        return method
-    if n_points < AUTO_EXACT_BELOW:
-        return "exact"
-    return "fast" if importlib.util.find_spec("numba") is not None else "exact"
 
 
 def check_partition(

@@ -108,6 +108,7 @@ __all__ = [
     "IssueLog",
     "conform",
     "to_text",
+    "text_to_float",
     "short_repr",
     "guess_projected_crs",
     "projected_hint",
@@ -339,6 +340,12 @@ def _fmt_value(v: Any) -> str:
 
 def to_text(series: pd.Series) -> pd.Series:
     """Text column with ``""`` for missing values (numbers shown without ``.0``)."""
+    if isinstance(series.dtype, pd.StringDtype):
+        # already text (a CSV column): only the missing values change, without a Python
+        # object per cell (same result as the general path below)
+        out = series.fillna("").astype(str)
+        out.name = None
+        return out
     obj = series.astype(object)
     na = pd.isna(obj).to_numpy(dtype=bool) if len(obj) else np.zeros(0, dtype=bool)
     out = obj.where(~na, "")
@@ -346,6 +353,30 @@ def to_text(series: pd.Series) -> pd.Series:
     if nonstr.any():
         out[nonstr] = out[nonstr].map(_fmt_value)
     return pd.Series(out.to_numpy(dtype=object), index=series.index, dtype=object).astype(str)
+
+
+_PLAIN_NUMBER = r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$"
+
+
+def text_to_float(text: pd.Series) -> np.ndarray:
+    """Numbers of a text column (e.g. :func:`to_text` stripped): NaN where empty or not a number.
+
+    The values of ``pandas.to_numeric(text.where(text != ""), errors="coerce")``. A column
+    whose every value is a plain decimal number (``-12.5``, ``.5``, ``1e-3``) is parsed by
+    Arrow instead, vectorised and about 3x faster; both parsers round correctly, so the floats
+    are the same bits (tested); anything else (``inf``, a comma, text) takes the pandas path.
+    """
+    if len(text) and isinstance(text.dtype, pd.StringDtype):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        arr = pa.array(text.array)
+        empty = pc.equal(arr, "")
+        plain = pc.or_(empty, pc.match_substring_regex(arr, _PLAIN_NUMBER))
+        if pc.all(plain).as_py():
+            values = pc.cast(pc.if_else(empty, pa.scalar(None, pa.string()), arr), pa.float64())
+            return np.asarray(values.to_numpy(zero_copy_only=False), dtype=float)
+    return pd.to_numeric(text.where(text != ""), errors="coerce").to_numpy(dtype=float)
 
 
 def parse_dates(series: pd.Series, *, formats: Sequence[str] = ()) -> tuple[pd.Series, np.ndarray, pd.Series]:

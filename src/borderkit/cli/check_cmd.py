@@ -427,6 +427,9 @@ def _check_file(path: Path, *, output: Path | None, rejected_path: Path | None, 
     from borderkit.locate import check_file
 
     shown = shown_path or str(path)
+    if output is not None and not as_json and _output_kind(output) == "csv":
+        return _check_file_to_csv(path, output=output, rejected_path=rejected_path, overwrite=overwrite,
+                                  quiet=quiet, shown=shown, **kwargs)
     bar = _progress_bar(quiet)
     try:
         res = check_file(path, progress=None if bar is None else bar.update, **kwargs)
@@ -440,6 +443,42 @@ def _check_file(path: Path, *, output: Path | None, rejected_path: Path | None, 
         echo_json_lines(_json_frame(table))
     else:
         _write_csv(_flat(table), None)
+    n_rej = _report_rejected(rejected, rejected_path, overwrite=overwrite, shown=shown)
+    if as_json and output is not None:
+        echo_json(_run_summary(shown, table, n_rej, output, rejected_path))
+    verdicts = [c for c in table.columns if str(c).endswith("__verdict") and not str(c).startswith("check__")]
+    return any(bool((table[c] == "across").any()) for c in verdicts)
+
+
+def _check_file_to_csv(path: Path, *, output: Path, rejected_path: Path | None, overwrite: bool, quiet: bool,
+                       shown: str, **kwargs: Any) -> bool:
+    """``check FILE -o OUT.csv``: the checked table written block by block (it is never whole in
+    memory), atomically (a failed run leaves no output); the same file as :func:`_write`'s."""
+    from borderkit.io.atomic import atomic_output
+    from borderkit.io.fastcsv import write_csv
+    from borderkit.locate import check_file_blocks
+
+    bar = _progress_bar(quiet)
+    across = False
+    try:
+        # blocks of --chunk-size rows: the memory of one block's results, whatever the file's size
+        res = check_file_blocks(path, block_rows=kwargs["chunk_size"], progress=None if bar is None else bar.update,
+                                **kwargs)
+        with atomic_output(output, overwrite=overwrite) as tmp, open(tmp, "wb") as f:
+            for k, block in enumerate(res.blocks):
+                write_csv(_flat(block), f, header=k == 0)
+                verdicts = [c for c in block.columns
+                            if str(c).endswith("__verdict") and not str(c).startswith("check__")]
+                across = across or any(bool((block[c] == "across").any()) for c in verdicts)
+    finally:
+        if bar is not None:
+            bar.close()
+    _report_rejected(res.rejected, rejected_path, overwrite=overwrite, shown=shown)
+    return across
+
+
+def _report_rejected(rejected: Any, rejected_path: Path | None, *, overwrite: bool, shown: str) -> int:
+    """Write the rejected rows (``--rejected``) and say how many there are; their number."""
     n_rej = 0 if rejected is None else len(rejected)
     if rejected is not None and n_rej:
         if rejected_path is not None:
@@ -448,10 +487,7 @@ def _check_file(path: Path, *, output: Path | None, rejected_path: Path | None, 
         where = f"written to {rejected_path}" if rejected_path is not None else "pass --rejected FILE to keep them"
         click.echo(f"borderkit: {n_rej} row(s) of {shown} rejected (row {int(rejected['row'].iloc[0])}: {first}); "
                    f"{where}", err=True)
-    if as_json and output is not None:
-        echo_json(_run_summary(shown, table, n_rej, output, rejected_path))
-    verdicts = [c for c in table.columns if str(c).endswith("__verdict") and not str(c).startswith("check__")]
-    return any(bool((table[c] == "across").any()) for c in verdicts)
+    return n_rej
 
 
 def _run_summary(path: Path | str, table: Any, n_rejected: int, output: Path | None,
@@ -498,7 +534,7 @@ def _flat(frame: Any) -> Any:
     import pandas as pd
 
     info = frame.attrs.get("borderkit") or {}
-    out = pd.DataFrame(frame).copy()
+    out = pd.DataFrame(frame).copy(deep=False)  # columns are replaced below, never written into: no data copy
     geom = getattr(frame, "_geometry_column_name", None)
     if geom is not None and geom in out.columns:
         if info.get("coordinate_columns"):
@@ -506,7 +542,8 @@ def _flat(frame: Any) -> Any:
         else:
             out[geom] = frame.geometry.to_wkt()
     for col in out.columns:
-        if out[col].dtype == object and out[col].map(lambda v: isinstance(v, list | dict)).any():
+        if (out[col].dtype == object and out[col].notna().any()  # an all-empty column: nothing to look at
+                and out[col].map(lambda v: isinstance(v, list | dict)).any()):
             out[col] = out[col].map(lambda v: json.dumps(v, ensure_ascii=False, default=str)
                                     if isinstance(v, list | dict) else v)
     return out

@@ -25,6 +25,7 @@ __all__ = ["write_csv"]
 
 _BLOCK_ROWS = 100_000
 _STRUCTURAL = r'[,"\r\n]'
+_STRUCTURAL_BYTES = (ord(","), ord('"'), ord("\r"), ord("\n"))
 
 
 def _quote(text: Any) -> Any:
@@ -73,13 +74,24 @@ def _arrow_column(series: Any) -> Any:
 
 
 def _needs_quotes(arr: Any) -> bool:
+    import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         return False
-    values = pc.unique(arr)  # codes and labels repeat: test each distinct text once
-    return bool(pc.any(pc.match_substring_regex(values, _STRUCTURAL)).as_py())
+    chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+    for chunk in chunks:
+        # a string array's data buffer is its values back to back: one scan of the bytes (no hash
+        # of every distinct value, no regex per cell) says whether any cell holds , " CR or LF
+        if len(chunk) == 0 or chunk.buffers()[2] is None:
+            continue
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        off = np.frombuffer(chunk.buffers()[1], dtype=width, count=len(chunk) + 1,
+                            offset=chunk.offset * np.dtype(width).itemsize)
+        data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8)[int(off[0]):int(off[-1])]
+        if np.isin(data, _STRUCTURAL_BYTES).any():
+            return True
+    return False
 
 
 def _joined_rows(cols: list[Any]) -> bytes:
@@ -108,15 +120,17 @@ def _quote_name(name: str) -> str:
     return name
 
 
-def write_csv(frame: Any, dest: IO[bytes], *, block_rows: int = _BLOCK_ROWS) -> None:
+def write_csv(frame: Any, dest: IO[bytes], *, block_rows: int = _BLOCK_ROWS, header: bool = True) -> None:
     """Write a pandas DataFrame as CSV (header, no index, ``\\n`` line ends, UTF-8) to a binary file object.
 
     Memory: one block of *block_rows* rows as Arrow arrays at a time (see the module docstring).
+    ``header=False`` leaves the header line out (a later part of a table written part by part).
     """
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
-    dest.write((",".join(_quote_name(str(c)) for c in frame.columns) + "\n").encode("utf-8"))
+    if header:
+        dest.write((",".join(_quote_name(str(c)) for c in frame.columns) + "\n").encode("utf-8"))
     plain = pacsv.WriteOptions(include_header=False, quoting_style="none")
     for start in range(0, len(frame), block_rows):
         block = frame.iloc[start:start + block_rows]

@@ -818,7 +818,7 @@ def _table_geometry(loaded: _Loaded, schema: LayerSchema) -> Any:
     import geopandas as gpd
     import shapely
 
-    from borderkit.validate import short_repr, to_text
+    from borderkit.validate import short_repr, text_to_float, to_text
 
     from ._csv import LAT_NAMES, LON_NAMES, WKT_NAMES, find_column
 
@@ -858,8 +858,7 @@ def _table_geometry(loaded: _Loaded, schema: LayerSchema) -> Any:
     if lat is not None and lon is not None:
         tx = to_text(frame[lon]).str.strip()
         ty = to_text(frame[lat]).str.strip()
-        x = pd.to_numeric(tx.where(tx != ""), errors="coerce").to_numpy(dtype=float)
-        y = pd.to_numeric(ty.where(ty != ""), errors="coerce").to_numpy(dtype=float)
+        x, y = text_to_float(tx), text_to_float(ty)
         ex = (tx == "").to_numpy()
         ey = (ty == "").to_numpy()
 
@@ -1427,12 +1426,12 @@ def _points_precision(result: Result, column: str, errors: Errors) -> Result:
     (``borderkit check`` then uses its default). A value that is not a finite number of
     metres >= 0 is a problem of that row, reported like every other reader problem.
     """
-    from borderkit.validate import IssueLog, to_text
+    from borderkit.validate import IssueLog, text_to_float, to_text
 
     good, rejected = result if isinstance(result, tuple) else (result, None)
     info = good.attrs.get("borderkit", {})
     text = to_text(good[column]).str.strip()
-    value = pd.to_numeric(text.where(text != ""), errors="coerce").to_numpy(dtype=float)
+    value = text_to_float(text)
     bad = (text != "").to_numpy() & ~(np.isfinite(value) & (value >= 0))
     good = good.copy()
     good[column] = value

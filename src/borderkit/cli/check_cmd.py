@@ -44,6 +44,7 @@ from borderkit.cli.options import (
     line_source_options,
     output_option,
     overwrite_option,
+    show_progress,
 )
 
 _OUTPUT_KINDS = {
@@ -374,7 +375,9 @@ def _output_kind(path: Path) -> str:
 
 
 def _progress_bar(quiet: bool) -> Any:
-    if quiet:
+    # the one rule of every command (options.show_progress): not with -q, and only on a terminal —
+    # a bar on a script's captured stderr is noise
+    if quiet or not show_progress(click.get_current_context()):
         return None
     try:
         from tqdm import tqdm

@@ -861,29 +861,40 @@ def _prop(fs: float, weight: str = "normal") -> Any:
 
 
 def _wrap(text: str, width_px: float, fs: float, renderer: Any, weight: str = "normal") -> str:
-    """*text* broken into lines that fit *width_px* at *fs* points, measured by the renderer (never cut)."""
+    """*text* broken into lines that fit *width_px* at *fs* points, measured by the renderer (never cut).
+
+    Each word is measured once and a line's width is the sum of its words and spaces (no kerning across a
+    space), with a 2 % margin, so long credits wrap in linear time.
+    """
     prop = _prop(fs, weight)
+    cache: dict[str, float] = {}
 
     def width(s: str) -> float:
-        return float(renderer.get_text_width_height_descent(s, prop, ismath=False)[0])
+        if s not in cache:
+            cache[s] = float(renderer.get_text_width_height_descent(s, prop, ismath=False)[0])
+        return cache[s]
 
+    budget = 0.98 * width_px
+    space = width("a a") - width("aa")
     out: list[str] = []
     for para in str(text).split("\n"):
-        cur = ""
+        cur, cur_w = "", 0.0
         for word in para.split(" "):
-            cand = word if not cur else cur + " " + word
-            if width(cand) <= width_px:
-                cur = cand
+            ww = width(word)
+            if cur and cur_w + space + ww <= budget:
+                cur, cur_w = cur + " " + word, cur_w + space + ww
                 continue
             if cur:
                 out.append(cur)
-            cur = word
-            while len(cur) > 1 and width(cur) > width_px:  # a word longer than the line: break it
-                n = len(cur) - 1
-                while n > 1 and width(cur[:n]) > width_px:
-                    n -= 1
-                out.append(cur[:n])
-                cur = cur[n:]
+            cur, cur_w = word, ww
+            while len(cur) > 1 and cur_w > budget:  # a word longer than the line: break it
+                lo, hi = 1, len(cur) - 1  # the longest head that fits (bisection: the word may be long)
+                while lo < hi:
+                    mid = (lo + hi + 1) // 2
+                    lo, hi = (mid, hi) if width(cur[:mid]) <= budget else (lo, mid - 1)
+                out.append(cur[:lo])
+                cur = cur[lo:]
+                cur_w = width(cur)
         out.append(cur)
     return "\n".join(out)
 
@@ -973,7 +984,8 @@ def _legend_section(
     w_in, h_in = fig.get_size_inches()
     dpi = fig.dpi
     labels = [str(h.get_label()) for h in handles]
-    limit = max(len(s) for s in labels + [title])
+    # a first guess from DejaVu Sans' mean advance (about 0.6 em), then measured
+    limit = min(max(len(s) for s in labels + [title]), max(12, int(width_in * 72.0 / (0.6 * fs))))
     leg = None
     for _ in range(12):  # shorten the longest entries until the legend fits the column
         short = [textwrap.shorten(s, limit, placeholder="…") if len(s) > limit else s for s in labels]
@@ -1081,21 +1093,23 @@ def _layout(fig: Any, renderer: Any, ctx: MapContext, sections: Sequence[tuple[s
     top = y - sub.get_window_extent(renderer).height / dpi - gap
     artists += [title, sub]
     credit_fs = max(4.0, 5.6 * s)
-    for _ in range(4):  # credits up to a quarter of the page; beyond that, a smaller size (never cut)
+    credits_text = _credits_text(ctx)
+    for _ in range(2):  # credits up to a quarter of the page; beyond that, a smaller size (never cut)
         cred = fig.text(
             m / w,
             m / h,
-            _wrap(_credits_text(ctx), inner, credit_fs, renderer),
+            _wrap(credits_text, inner, credit_fs, renderer),
             fontsize=credit_fs,
             va="bottom",
             color="#333333",
             linespacing=1.3,
         )
         cred.set_gid("credits")
-        if cred.get_window_extent(renderer).height / dpi < h / 4 or credit_fs <= 3.5:
+        tall = cred.get_window_extent(renderer).height / dpi
+        if tall < h / 4 or credit_fs <= 3.5:
             break
         cred.remove()
-        credit_fs = max(3.5, credit_fs * 0.9)
+        credit_fs = max(3.5, credit_fs * math.sqrt(h / 4 / tall))  # the text's area goes with the size squared
     artists.append(cred)
     bottom = m + cred.get_window_extent(renderer).height / dpi + gap
     landscape = w / h >= 1.2

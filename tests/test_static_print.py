@@ -9,11 +9,11 @@ from itertools import combinations
 
 import pytest
 from click.testing import CliRunner
-from map_fixtures import synthetic_layers
 
 from borderkit.cli.map_cmd import map_
 from borderkit.maps import prepare_context
 from borderkit.maps.static import render_figure, save_static
+from map_fixtures import synthetic_layers
 
 SVG = "{http://www.w3.org/2000/svg}"
 

@@ -67,6 +67,7 @@ from borderkit.errors import MapLayerWarning
 from borderkit.geodesy import GEOD
 from borderkit.io.atomic import atomic_output
 from borderkit.maps.context import MapContext, prepare_context
+from borderkit.maps.escape import BIDI_CONTROLS
 from borderkit.maps.layers import credits
 from borderkit.maps.style import (
     COUNTRY_STYLE,
@@ -1078,23 +1079,35 @@ def _layout(fig: Any, renderer: Any, ctx: MapContext, sections: Sequence[tuple[s
     fs = 6.5 * s
     inner = (w - 2 * m) * dpi
     artists: list[Any] = []
-    title = fig.text(
-        m / w,
-        1 - m / h,
-        _wrap(ctx.title, inner, 14 * s, renderer, "bold"),
-        fontsize=14 * s,
-        fontweight="bold",
-        va="top",
-    )
-    y = h - m - title.get_window_extent(renderer).height / dpi - 0.05 * s
-    sub = fig.text(
-        m / w, y / h, _wrap(ctx.subtitle, inner, 8.5 * s, renderer), fontsize=8.5 * s, va="top", color="#444444"
-    )
-    top = y - sub.get_window_extent(renderer).height / dpi - gap
+    k = 1.0
+    for attempt in range(2):  # title and subtitle up to a fifth of the page; beyond that, smaller (never cut)
+        title = fig.text(
+            m / w,
+            1 - m / h,
+            _wrap(ctx.title, inner, 14 * s * k, renderer, "bold"),
+            fontsize=14 * s * k,
+            fontweight="bold",
+            va="top",
+        )
+        y = h - m - title.get_window_extent(renderer).height / dpi - 0.05 * s
+        sub = fig.text(
+            m / w,
+            y / h,
+            _wrap(ctx.subtitle, inner, 8.5 * s * k, renderer),
+            fontsize=8.5 * s * k,
+            va="top",
+            color="#444444",
+        )
+        top = y - sub.get_window_extent(renderer).height / dpi - gap
+        if attempt or h - top <= h / 5:
+            break
+        title.remove()
+        sub.remove()
+        k = max(0.35, math.sqrt((h / 5) / (h - top)))  # a text's area goes with the size squared
     artists += [title, sub]
     credit_fs = max(4.0, 5.6 * s)
     credits_text = _credits_text(ctx)
-    for _ in range(2):  # credits up to a quarter of the page; beyond that, a smaller size (never cut)
+    for attempt in range(2):  # credits up to a quarter of the page; beyond that, a smaller size (never cut)
         cred = fig.text(
             m / w,
             m / h,
@@ -1106,10 +1119,10 @@ def _layout(fig: Any, renderer: Any, ctx: MapContext, sections: Sequence[tuple[s
         )
         cred.set_gid("credits")
         tall = cred.get_window_extent(renderer).height / dpi
-        if tall < h / 4 or credit_fs <= 3.5:
+        if attempt or tall < h / 4 or credit_fs <= 3.0:
             break
         cred.remove()
-        credit_fs = max(3.5, credit_fs * math.sqrt(h / 4 / tall))  # the text's area goes with the size squared
+        credit_fs = max(3.0, credit_fs * math.sqrt(h / 4 / tall))
     artists.append(cred)
     bottom = m + cred.get_window_extent(renderer).height / dpi + gap
     landscape = w / h >= 1.2
@@ -1270,6 +1283,11 @@ def _render_figure(
     ]
     page = _layout(fig, renderer, ctx, [sec for sec in sections if sec[1]])
     left, bottom, bw, bh = page.map_box
+    if bw <= 0.5 or bh <= 0.5:
+        raise ValueError(
+            f"no room for the map on a {size_in[0] * 25.4:.0f}x{size_in[1] * 25.4:.0f} mm page: "
+            "give a larger --size (the title, legend and credits take the whole page)"
+        )
     ax.set_position((left / w, bottom / h, bw / w, bh / h))
     extent = _fill_box(data_box, bw, bh)
     ax.set_xlim(extent[0], extent[1])
@@ -1429,6 +1447,10 @@ def save_static(
                 fig.savefig(buf, format="svg", metadata={"Date": None, "Creator": "borderkit (matplotlib)"})
                 # matplotlib writes an XML comment before some elements; drop them (no data string in a comment)
                 svg = re.sub(r"<!--.*?-->\n?", "", buf.getvalue(), flags=re.S)
+                # bidirectional controls from the data as character references (as in the HTML): the text is
+                # the same once parsed, and no invisible control reorders what a reader of the file sees
+                for ch in BIDI_CONTROLS:
+                    svg = svg.replace(ch, f"&#x{ord(ch):x};")
                 tmp.write_text(_svg_fonts(svg), encoding="utf-8")
     if rep.get("labels_left_off"):
         names = ", ".join(repr(d["text"][:40]) for d in rep["labels_left_off"][:8])

@@ -356,7 +356,16 @@ def map_(
             with warnings.catch_warnings():  # the labels left off are in the summary's warnings
                 warnings.simplefilter("ignore", MapLayerWarning)
                 written[fmt] = str(
-                    save_static(ctx, path, fmt=fmt, size=print_size, dpi=dpi, north_arrow=north_arrow, report=rep)
+                    save_static(
+                        ctx,
+                        path,
+                        fmt=fmt,
+                        size=print_size,
+                        dpi=dpi,
+                        north_arrow=north_arrow,
+                        report=rep,
+                        **start,  # --view, --bounds, --fit: the print shows what the page opens on
+                    )
                 )
             static_reports.append(rep)
             if rep.get("labels_left_off"):

@@ -323,6 +323,7 @@ class _Label:
     min_zoom: float | None = None
     leader: float | None = None  # radius (points) of the symbol: farther positions with a leader line to it
     area: Any = None  # a country's shape (figure metres): its name goes inside the part in the frame
+    shorter: list[str] = field(default_factory=list)  # shorter texts to try where the full one finds no room
 
 
 def _around(gap: float) -> list[tuple[float, float, str, str]]:
@@ -378,13 +379,16 @@ def _place_labels(
     for i in order:
         lab = labels[i]
         done = False
-        tries = [(a, o, None) for a in lab.anchors for o in lab.offsets]
-        if lab.leader is not None:  # then farther away, joined to the symbol by a thin line
+        variants = [lab.text, *lab.shorter]
+        # near the symbol first (the full text, then shorter ones), then farther with a leader line
+        tries = [(txt, a, o, None) for txt in variants for a in lab.anchors for o in lab.offsets]
+        if lab.leader is not None:
             lead = {"arrowstyle": "-", "color": "#555555", "lw": 0.5, "shrinkA": 0, "shrinkB": lab.leader}
-            tries += [(lab.anchors[0], o, lead) for k in (3.0, 5.5, 8.0) for o in _around(k * (lab.leader + 1.5))]
-        for (ax_x, ax_y), (dx, dy, ha, va), lead in tries:
+            far = [o for k in (3.0, 5.5, 8.0) for o in _around(k * (lab.leader + 1.5))]
+            tries += [(txt, lab.anchors[0], o, lead) for txt in variants for o in far]
+        for text, (ax_x, ax_y), (dx, dy, ha, va), lead in tries:
             t = ax.annotate(
-                lab.text,
+                text,
                 (ax_x, ax_y),
                 xytext=(dx, dy),
                 textcoords="offset points",
@@ -700,6 +704,7 @@ def _draw_incidents(ax: Any, proj: LocalProjection, p: Mapping[str, Any], fs: fl
                     anchors=[(float(px[0]), float(py[0]))],
                     offsets=_around(5.5 * k),
                     leader=4.0 * k,
+                    shorter=[_t(r["date_label"])] if r.get("date_label") and r.get("place_name") else [],
                     style={
                         "fontsize": fs * 0.9,
                         "color": r["color"],
@@ -742,6 +747,7 @@ def _draw_places(
         px, py = _xy(proj, [pl["point"]])
         x0, y0 = float(px[0]), float(py[0])
         k = fs / 6.0
+        shorter: list[str] = []
         drawn.place_kinds.add(kind)
         if kind == "peak":
             ax.scatter(px, py, marker="^", s=36 * k * k, color="#5d4037", edgecolors="white", linewidths=0.6, zorder=10)
@@ -750,6 +756,8 @@ def _draw_places(
             if pl.get("elevation_m") is not None:
                 elev = f"\n{pl['elevation_m']:,.0f} m · " + pl.get("elevation_source_short", "")
             text, style = names + elev, {"fontsize": fs, "color": "#3e2723"}
+            if elev:  # where the full label finds no room: name and height, then the name
+                shorter = [f"{names}\n{pl['elevation_m']:,.0f} m", names]
         elif pl.get("id") in water_ids:  # drawn as water: the outline is the symbol, the name its label
             text, style = names, {"fontsize": fs, "color": "#1F4E79", "fontstyle": "italic"}
         else:
@@ -776,6 +784,7 @@ def _draw_places(
                 },
                 min_zoom=None if kind in MAJOR_PLACE_KINDS else -1.0,  # -1: the map's label_min_zoom
                 leader=None if pl.get("id") in water_ids else (3.5 if kind == "peak" else 2.0) * k,
+                shorter=[_t(x) for x in shorter],
             )
         )
     handles: list[Any] = []
@@ -837,6 +846,7 @@ def _draw_measurements(ax: Any, proj: LocalProjection, p: Mapping[str, Any], fs:
                     "bbox": {"facecolor": "#111111", "alpha": 0.88, "edgecolor": "none", "pad": 1.2},
                 },
                 min_zoom=None if m.get("label_min_zoom") is None else float(m["label_min_zoom"]),
+                shorter=[text.rsplit("\n", 1)[0]] if text.count("\n") >= 2 else [],  # without the range
             )
         )
     if p["measurements"]:
@@ -1171,6 +1181,8 @@ def render_figure(
     placement: bool = True,
     label_min_zoom: float = 9,
     report: dict[str, Any] | None = None,
+    view: Sequence[float] | None = None,
+    bounds: Sequence[float] | None = None,
 ) -> Any:
     """Draw the static map of a prepared context; returns a ``matplotlib.figure.Figure``.
 
@@ -1197,7 +1209,14 @@ def render_figure(
         A dict to fill with what was drawn: ``size_mm``, ``dpi``, ``labels_placed``,
         ``labels_left_off`` (``[{"kind", "text"}]``: no room without an overlap),
         ``labels_not_at_this_scale`` (count: labelled on the web map only when zoomed in).
+    view, bounds
+        What the map shows, as :func:`borderkit.maps.make_map`'s initial view: ``(lat, lon, zoom)``
+        (the web map's zoom: the print shows what a screen of the map's width in CSS pixels shows)
+        or ``(west, south, east, north)`` in degrees. Default: the data, with a 4 % margin.
     """
+    from borderkit.maps.folium_build import initial_view
+
+    start = initial_view(view=view, bounds=bounds)  # checked as the web map checks it (ValueError)
     import matplotlib
 
     with matplotlib.rc_context({**TEXT_RC, "font.family": [FONT_FAMILY[0]]}):
@@ -1209,6 +1228,7 @@ def render_figure(
             placement=placement,
             label_min_zoom=label_min_zoom,
             report=report,
+            start=None if start is None else (("view" if view is not None else "bounds"), start),
         )
 
 
@@ -1221,17 +1241,31 @@ def _render_figure(
     placement: bool,
     label_min_zoom: float,
     report: dict[str, Any] | None,
+    start: tuple[str, tuple[float, ...]] | None = None,
 ) -> Any:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     p = ctx.payload
-    west, south, east, north = p["bounds"]
+    w, h = size_in
+    m = min(0.3, max(0.12, 0.035 * min(w, h)))
+    box_w_guess = w - 2 * m - (min(3.6, max(2.0, 0.3 * (w - 2 * m))) + 0.6 * m if w / h >= 1.2 else 0.0)
+    if start is not None and start[0] == "view":  # centre and the web map's zoom: a screen of the box's width
+        lat_c, lon_c, zoom = start[1]
+        half = 156543.03392 * math.cos(math.radians(lat_c)) / 2**zoom * box_w_guess * 96.0 / 2
+        west, south, east, north = lon_c, lat_c, lon_c, lat_c
+    else:
+        west, south, east, north = start[1] if start is not None else p["bounds"]
     proj = _projection((west, south, east, north))
     bx, by = _xy(proj, [[west, south], [east, south], [east, north], [west, north], [(west + east) / 2, north]])
     x0, x1, y0, y1 = float(bx.min()), float(bx.max()), float(by.min()), float(by.max())
-    pad_x, pad_y = 0.04 * (x1 - x0), 0.04 * (y1 - y0)
-    data_box = (x0 - pad_x, x1 + pad_x, y0 - pad_y, y1 + pad_y)
+    if start is not None and start[0] == "view":
+        data_box = (x0 - half, x1 + half, y0 - 1.0, y1 + 1.0)  # the height follows from the box's aspect
+    elif start is not None:  # the box asked for, as it is
+        data_box = (x0, x1, y0, y1)
+    else:
+        pad_x, pad_y = 0.04 * (x1 - x0), 0.04 * (y1 - y0)
+        data_box = (x0 - pad_x, x1 + pad_x, y0 - pad_y, y1 + pad_y)
 
     fig = Figure(figsize=size_in, dpi=dpi)
     fig.patch.set_facecolor("white")
@@ -1256,9 +1290,6 @@ def _render_figure(
 
     # the page: the map's box depends on the legend, whose notes say how many measurement labels are left off
     # at this scale, which depends on the box's width: the width is fixed by the page's orientation first
-    w, h = size_in
-    m = min(0.3, max(0.12, 0.035 * min(w, h)))
-    box_w_guess = w - 2 * m - (min(3.6, max(2.0, 0.3 * (w - 2 * m))) + 0.6 * m if w / h >= 1.2 else 0.0)
     lat0 = math.radians((south + north) / 2)
 
     def zoom_for(box_w_in: float, extent_w_m: float) -> float:
@@ -1370,6 +1401,8 @@ def save_static(
     placement: bool = True,
     label_min_zoom: float = 9,
     report: dict[str, Any] | None = None,
+    view: Sequence[float] | None = None,
+    bounds: Sequence[float] | None = None,
     **kwargs: Any,
 ) -> Path:
     """Write a static PNG, SVG or PDF map.
@@ -1383,7 +1416,7 @@ def save_static(
         Output file; the format follows its suffix unless *fmt* is given.
     fmt
         ``"png"``, ``"svg"`` or ``"pdf"`` (:data:`STATIC_FORMATS`).
-    size, size_in, dpi, north_arrow, placement, label_min_zoom
+    size, size_in, dpi, north_arrow, placement, label_min_zoom, view, bounds
         As :func:`render_figure` (print size in mm, or in inches; resolution of the PNG).
     report
         A dict to fill (:func:`render_figure`'s, plus ``pixels`` for a PNG).
@@ -1429,6 +1462,8 @@ def save_static(
             placement=placement,
             label_min_zoom=label_min_zoom,
             report=rep,
+            view=view,
+            bounds=bounds,
         )
         out.parent.mkdir(parents=True, exist_ok=True)
         with atomic_output(out) as tmp:

@@ -265,11 +265,16 @@ def _rect(x: float, y: float, w: float, h: float, color: str, edge: str | None =
     return Rectangle((x, y), w, h, facecolor=color, edgecolor=edge or color, linewidth=0.6, zorder=30)
 
 
-def _north_arrow(ax: Any, proj: LocalProjection, extent: tuple[float, float, float, float], fs: float) -> list[Any]:
-    """An arrow to true north at the upper left (its direction computed on the ellipsoid there); its artists."""
+def _north_arrow(
+    ax: Any, proj: LocalProjection, extent: tuple[float, float, float, float], fs: float, m_per_pt: float
+) -> list[Any]:
+    """An arrow to true north at the upper left (its direction computed on the ellipsoid there); its artists.
+
+    Sized in points (*m_per_pt*: metres of the map per point), so it stays inside the frame at any page size.
+    """
     x0, x1, y0, y1 = extent
-    size = 0.07 * (y1 - y0)
-    ax_x, ax_y = x0 + 0.05 * (x1 - x0), y1 - 0.06 * (y1 - y0) - size
+    size = 1.8 * fs * m_per_pt
+    ax_x, ax_y = x0 + 1.6 * fs * m_per_pt, y1 - size - 2.2 * fs * m_per_pt
     lon, lat = proj.to_geographic(ax_x, ax_y)
     lon2, lat2, _ = GEOD.fwd(lon, lat, 0.0, 1000.0)
     nx, ny = proj.to_local(lon2, lat2)
@@ -282,7 +287,9 @@ def _north_arrow(ax: Any, proj: LocalProjection, extent: tuple[float, float, flo
         arrowprops={"arrowstyle": "-|>", "color": "#111111", "lw": 1.6, "mutation_scale": 14},
         zorder=31,
     )
-    n = ax.text(tipx, tipy + 0.01 * (y1 - y0), "N", ha="center", va="bottom", fontsize=fs, fontweight="bold", zorder=31)
+    n = ax.text(
+        tipx, tipy + 0.2 * fs * m_per_pt, "N", ha="center", va="bottom", fontsize=fs, fontweight="bold", zorder=31
+    )
     return [arrow, n]
 
 
@@ -1335,17 +1342,17 @@ def _render_figure(
         ax.imshow(hill, extent=extent, origin="upper", interpolation="bilinear", zorder=1)
     furniture = _scale_bar(ax, proj, extent, page.fs * 1.1, (extent[1] - extent[0]) / (bw * 72.0))
     if north_arrow:
-        furniture += _north_arrow(ax, proj, extent, page.fs * 1.6)
+        furniture += _north_arrow(ax, proj, extent, page.fs * 1.6, (extent[1] - extent[0]) / (bw * 72.0))
 
     zoom_eq = zoom_for(bw, extent[1] - extent[0])
     labels, not_at_scale = [], 0
     for lab in drawn.labels:
-        if not any(extent[0] <= a <= extent[1] and extent[2] <= b <= extent[3] for a, b in lab.anchors):
-            continue  # its symbol is outside the frame (clipped): not labelled
         if lab.kind == "country":
             lab = _in_frame(lab, extent)
             if lab is None:  # not in the frame: nothing to name
                 continue
+        if not any(extent[0] <= a <= extent[1] and extent[2] <= b <= extent[3] for a, b in lab.anchors):
+            continue  # its symbol is outside the frame (clipped): not labelled
         need = label_min_zoom if lab.min_zoom == -1.0 else lab.min_zoom
         if need is not None and zoom_eq < need:
             not_at_scale += 1  # as on the web map at this scale

@@ -27,6 +27,15 @@ def case_ctx():
     return prepare_context(case, **_case_layers(case, set()))
 
 
+@pytest.fixture(scope="module")
+def case_fig(case_ctx):
+    report = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fig = render_figure(case_ctx, size="A4-landscape", report=report)
+    return fig, report
+
+
 def _text_boxes(fig):
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.text import Text
@@ -48,11 +57,8 @@ def _overlapping(boxes):
     ]
 
 
-def test_case_map_labels_never_overlap_and_placement_off_shows_they_would(case_ctx):
-    report = {}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fig = render_figure(case_ctx, size="A4-landscape", report=report)
+def test_case_map_labels_never_overlap_and_placement_off_shows_they_would(case_ctx, case_fig):
+    fig, report = case_fig
     boxes, page = _text_boxes(fig)
     texts = [t for t, _ in boxes]
     assert any("ARMENIA" == t for t in texts) and any("AZERBAIJAN" == t for t in texts)  # country names drawn
@@ -102,12 +108,12 @@ def test_pdf_is_written(tmp_path):
     assert data[:5] == b"%PDF-"
 
 
-def test_scale_bar_length_is_geodesic(case_ctx):
+def test_scale_bar_length_is_geodesic(case_ctx, case_fig):
     from pyproj import Geod
 
     from borderkit.maps.static import _projection
 
-    fig = render_figure(case_ctx, size="A4-landscape")
+    fig = case_fig[0]
     ax = fig.axes[0]
     bar = next(a for a in ax.patches if a.get_gid() == "scale-bar")
     label = next(t for t in ax.texts if t.get_gid() == "scale-bar-label").get_text()
@@ -145,3 +151,14 @@ def test_cli_own_incidents_credited_and_size_errors(tmp_path, monkeypatch):
     assert res.exit_code == 0, res.output
     w, h = _png_size((tmp_path / "m.png").read_bytes())
     assert abs(w - 100 / 25.4 * 72) < 1 and abs(h - 80 / 25.4 * 72) < 1
+
+
+def test_incidents_without_a_source_are_credited_by_file_name():
+    layers = synthetic_layers()
+    inc = layers["incidents"].copy()
+    inc["sources"] = [[] for _ in range(len(inc))]
+    inc.attrs["borderkit"] = {"path": "/somewhere/my own incidents.csv"}
+    fig = render_figure(prepare_context({**layers, "incidents": inc}), size="A4")
+    credits = next(t.get_text() for t in fig.texts if t.get_gid() == "credits")
+    flat = " ".join(credits.split())
+    assert f"Incidents ({len(inc)}): from the file my own incidents.csv ({len(inc)} without a source)" in flat

@@ -1370,7 +1370,6 @@ def _render_figure(
                 "labels_not_at_this_scale": not_at_scale,
             }
         )
-    fig.borderkit_dropped_labels = dropped  # type: ignore[attr-defined]
     return fig
 
 

@@ -186,7 +186,8 @@ def test_static_png_and_svg_draw_payloads_literally(corpus, tmp_path):
     texts = [t for t in fig.findobj(Text) if t.get_text()]  # (matplotlib's empty placeholder titles aside)
     assert texts and all(not t.get_parse_math() and not t.get_usetex() for t in texts)
     joined = "\n".join(t.get_text() for t in texts)
-    assert title in joined and subtitle in joined  # not escaped, not shortened
+    flat = " ".join(joined.split())  # the title and the credits are wrapped to the page (line breaks added)
+    assert " ".join(title.split()) in flat and " ".join(subtitle.split()) in flat  # not escaped, not shortened
     for p in ("$x^2$", r"$\frac{1}{2}$", "{{7*7}}", '{{ " }}'):
         assert p in joined
     png = save_static(ctx, tmp_path / "m.png")
@@ -195,9 +196,13 @@ def test_static_png_and_svg_draw_payloads_literally(corpus, tmp_path):
     text = svg.read_text(encoding="utf-8")
     import xml.etree.ElementTree as ET
 
-    ET.fromstring(text)  # well-formed
-    for needle in ("<script", "onerror", "lipsum", "<!--"):
+    root = ET.fromstring(text)  # well-formed
+    # SVG text stays text (editable): every payload is escaped text content, never markup or a comment
+    for needle in ("<script", "<img", "<!--"):
         assert needle not in text
+    assert not [e for e in root.iter() if e.tag.endswith("script") or any(k.startswith("on") for k in e.attrib)]
+    svg_text = " ".join("".join(t.itertext()) for t in root.iter("{http://www.w3.org/2000/svg}text"))
+    assert "$x^2$" in svg_text and "{{7*7}}" in svg_text  # drawn literally
     assert not sentinel.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["m.png", "m.svg"]  # no temporary file left
 

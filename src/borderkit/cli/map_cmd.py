@@ -170,6 +170,22 @@ def _human(n: int) -> str:
 @click.option("--offline", is_flag=True, help="One self-contained file: inline Leaflet and plugins, no tile basemaps.")
 @click.option("--png", "png", type=click.Path(dir_okay=False, path_type=Path), help="Also write a static PNG map.")
 @click.option("--svg", "svg", type=click.Path(dir_okay=False, path_type=Path), help="Also write a static SVG map.")
+@click.option(
+    "--size",
+    "print_size",
+    default=None,
+    metavar="SIZE",
+    help="Print size of the static map (-o *.png/*.svg/*.pdf, --png, --svg): A4, A3, A4-landscape, A3-landscape "
+    "or WIDTHxHEIGHT in mm (e.g. 180x120mm). Default: A4-landscape.",
+)
+@click.option(
+    "--dpi",
+    type=click.IntRange(min=30, max=1200),
+    default=150,
+    show_default=True,
+    help="Resolution of a PNG: it is size_mm / 25.4 * dpi pixels.",
+)
+@click.option("--north-arrow/--no-north-arrow", default=True, show_default=True, help="North arrow on a static map.")
 @click.option("--title", default=None, help="Title of the map (default: names the case).")
 @click.option(
     "--simplify-m",
@@ -224,6 +240,9 @@ def map_(
     fit: bool = False,
     embed: bool = False,
     trace: bool | None = None,
+    print_size: str | None = None,
+    dpi: int = 150,
+    north_arrow: bool = True,
 ) -> None:
     """Draw a map of the bundled case, or of DATA files.
 
@@ -247,6 +266,16 @@ def map_(
     from borderkit.maps import make_map, prepare_context, render_html
 
     draw_names, start = _view_options(draw, view, view_bounds, fit)
+    from borderkit.maps.static import STATIC_FORMATS, page_size_mm
+
+    if print_size is not None:
+        try:
+            page_size_mm(print_size)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--size") from None
+    static_out: list[tuple[Path, str]] = [(p, f) for p, f in ((png, "png"), (svg, "svg")) if p is not None]
+    if output is not None and output.suffix.lower().lstrip(".") in STATIC_FORMATS:
+        static_out.insert(0, (output, output.suffix.lower().lstrip(".")))  # -o map.png: the static map only
 
     for p in (output, png, svg):
         if p is not None and str(p) != "-":
@@ -283,6 +312,7 @@ def map_(
             else:
                 warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
 
+    html_wanted = not (output is not None and output.suffix.lower().lstrip(".") in STATIC_FORMATS)
     if output is None:
         stem = (case.name if case is not None else DEFAULT_CASE) if not data else data[0].name.split(".")[0]
         output = DEFAULT_OUTPUT_DIR / f"{stem}.html"
@@ -300,7 +330,9 @@ def map_(
         if refs:  # pragma: no cover - guarded by tests
             raise RuntimeError("offline map refers to external resources: " + ", ".join(refs[:3]))
     written: dict[str, Any] = {}
-    if str(output) == "-":
+    if not html_wanted:
+        pass
+    elif str(output) == "-":
         sys.stdout.write(html)
         sys.stdout.flush()
     else:
@@ -312,13 +344,35 @@ def map_(
         written["html"] = str(output)
     size = len(html.encode("utf-8"))
 
-    if png is not None or svg is not None:
+    static_reports: list[dict[str, Any]] = []
+    if static_out:
+        import warnings
+
+        from borderkit.errors import MapLayerWarning
         from borderkit.maps.static import save_static
 
-        if png is not None:
-            written["png"] = str(save_static(ctx, png, fmt="png"))
-        if svg is not None:
-            written["svg"] = str(save_static(ctx, svg, fmt="svg"))
+        for path, fmt in static_out:
+            rep: dict[str, Any] = {}
+            with warnings.catch_warnings():  # the labels left off are in the summary's warnings
+                warnings.simplefilter("ignore", MapLayerWarning)
+                written[fmt] = str(
+                    save_static(
+                        ctx,
+                        path,
+                        fmt=fmt,
+                        size=print_size,
+                        dpi=dpi,
+                        north_arrow=north_arrow,
+                        report=rep,
+                        **start,  # --view, --bounds, --fit: the print shows what the page opens on
+                    )
+                )
+            static_reports.append(rep)
+            if rep.get("labels_left_off"):
+                layer_warnings.append(
+                    f"{path.name}: {len(rep['labels_left_off'])} label(s) left off for lack of room: "
+                    + ", ".join(d["text"][:40] for d in rep["labels_left_off"])
+                )
 
     report = dict(ctx.report)
     disp = report.get("max_displacement_m", {})
@@ -336,6 +390,7 @@ def map_(
         "viewsheds": len(ctx.payload["viewsheds"]),
         "areas": report.get("areas", []),
         "warnings": layer_warnings + list(report.get("warnings", [])),
+        "static": static_reports,
     }
     to_stderr = str(output) == "-"  # the page went to stdout: the summary goes to stderr
     if as_json:
@@ -345,7 +400,8 @@ def map_(
             click.echo(json.dumps(summary, indent=2, sort_keys=True, default=str), err=True)
         return
     lines = [
-        f"wrote {', '.join(written.values()) or 'stdout'} (HTML {_human(size)}, offline={'yes' if offline else 'no'})",
+        f"wrote {', '.join(written.values()) or 'stdout'}"
+        + (f" (HTML {_human(size)}, offline={'yes' if offline else 'no'})" if html_wanted else ""),
         f"line sources: {', '.join(summary['line_sources']) or 'none'}; incidents: {summary['incidents']}; "
         f"places: {summary['places']} (+{len(summary['unlocated_places'])} unlocated); "
         f"measurements: {summary['measurements']}; viewsheds: {summary['viewsheds']}",

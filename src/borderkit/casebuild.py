@@ -908,8 +908,12 @@ def basemap_source_meta(name: str) -> dict[str, Any]:
     }
 
 
-def basemap_records(dat: Path, meta: Path, bbox: tuple[float, float, float, float]) -> list[tuple[str, str, np.ndarray]]:
+def basemap_records(dat: Path, meta: Path, bbox: tuple[float, float, float, float],
+                    levels: Iterable[str] | None = None) -> list[tuple[str, str, np.ndarray]]:
     """Polylines/polygons of a basemap ``*_f.dat`` file that reach into ``bbox``: ``(level, id, lon/lat)``.
+
+    *levels* keeps only those levels (the first metadata field; e.g. ``("2", "3")`` for lakes and their
+    islands), before any shape is decoded.
 
     Each metadata line is ``level area npts south north byte_offset byte_count id`` (``-1 -1`` for
     the level and area of borders and rivers); the shape is ``npts`` little-endian float32 (lon, lat)
@@ -918,11 +922,14 @@ def basemap_records(dat: Path, meta: Path, bbox: tuple[float, float, float, floa
     import numpy as np
 
     data = dat.read_bytes()
+    keep = None if levels is None else set(levels)
     out = []
     for lineno, line in enumerate(meta.read_text().splitlines(), start=1):
         f = line.split()
         if len(f) != 8:
             raise ValidationError(f"{meta}: line {lineno}: {len(f)} fields, basemap metadata has 8")
+        if keep is not None and f[0] not in keep:
+            continue
         npts, south, north, offset, nbytes = int(f[2]), float(f[3]), float(f[4]), int(f[5]), int(f[6])
         if north < bbox[1] or south > bbox[3]:
             continue
@@ -1029,27 +1036,23 @@ def basemap_features(
     border_list = list(borders)
     if border_list:
         local = _Local(frame)
-        near = None
-        if keep_out is not None and not keep_out.is_empty:
-            # simplified first (a tenth of the distance, so the cut band is near_m ± 10 %): the outlines
-            # of three sources hold ~10⁵ vertices and buffering them at full resolution takes minutes
-            near = local.geom(keep_out).simplify(near_m / 10).buffer(near_m, quad_segs=4)
+        inv = _inverse(local)
+        near = _near_tree(keep_out, local)
         cut = 0
         for pid, c in border_list:
             line = shapely.LineString(c).intersection(box)
             if line.is_empty:
                 continue
             if near is not None:
-                rest = local.geom(line).difference(near)
+                rest = _cut_near(local.geom(line), near, near_m)
                 if rest.is_empty:
                     cut += 1
                     continue
-                if rest.length < local.geom(line).length:
-                    inv = _inverse(local)
-                    line = shapely.transform(rest, inv)
+                line = shapely.transform(rest, inv)
             add("border", "gshhg-wdbii", f"gshhg:{pid}", line)
-        notes.append(f"GSHHG borders in the frame; those within {near_m:.0f} m of a party's outline in the case's "
-                     f"territory sources are cut out ({cut} polyline(s) entirely).")
+        notes.append(f"GSHHG borders in the frame; their stretches within {near_m:.0f} m of a party's outline in "
+                     f"the case's territory sources are cut out (each segment tested at the midpoints of its pieces of at "
+                     f"most {BASEMAP_CUT_STEP_M:.0f} m; {cut} polyline(s) entirely).")
     kept_towns = [t for t in towns if int(t.get("population") or 0) > 0
                   and box.covers(shapely.Point(t["lon"], t["lat"]))]
     for t in kept_towns:
@@ -1060,6 +1063,54 @@ def basemap_features(
     order = {"water": 0, "river": 1, "border": 2, "town": 3}
     feats.sort(key=lambda f: (order[f["properties"]["layer"]], f["properties"]["ref"]))
     return feats, notes
+
+
+BASEMAP_CUT_STEP_M = 200.0
+"""Borders are tested for nearness to the parties' outlines in pieces of at most this length (metres)."""
+
+
+def _near_tree(keep_out: Any, local: _Local) -> Any:
+    """An STRtree of the two-point segments of *keep_out* (local metres), or ``None``."""
+    import numpy as np
+    import shapely
+
+    if keep_out is None or keep_out.is_empty:
+        return None
+    segs = []
+    for part in shapely.get_parts(shapely.get_parts(local.geom(keep_out)).tolist()):
+        for ring in ([part.exterior, *part.interiors] if part.geom_type == "Polygon" else [part]):
+            c = np.asarray(ring.coords)
+            if len(c) > 1:
+                segs.append(shapely.linestrings(np.stack([c[:-1], c[1:]], axis=1)))
+    return shapely.STRtree(np.concatenate(segs)) if segs else None
+
+
+def _cut_near(line: Any, tree: Any, near_m: float) -> Any:
+    """*line* (local metres) without its segments that come within *near_m* of a segment in *tree*.
+
+    A segment is tested at the midpoints of its pieces of at most :data:`BASEMAP_CUT_STEP_M`; the kept
+    segments are the source's own (no vertex is added or moved).
+    """
+    import numpy as np
+    import shapely
+
+    kept = []
+    for part in shapely.get_parts(line):
+        c = np.asarray(part.coords)
+        if len(c) < 2:
+            continue
+        a, b = c[:-1], c[1:]
+        k = np.maximum(1, np.ceil(np.hypot(*(b - a).T) / BASEMAP_CUT_STEP_M)).astype(int)
+        seg = np.repeat(np.arange(len(a)), k)
+        j = np.arange(len(seg)) - np.repeat(np.cumsum(k) - k, k)
+        t = ((j + 0.5) / np.repeat(k, k))[:, None]
+        mids = shapely.points(a[seg] + t * (b[seg] - a[seg]))
+        hit = np.zeros(len(a), dtype=bool)
+        hit[seg[tree.query(mids, predicate="dwithin", distance=near_m)[0]]] = True
+        kept.extend(np.stack([a[~hit], b[~hit]], axis=1))
+    if not kept:
+        return shapely.LineString()
+    return shapely.line_merge(shapely.MultiLineString([k.tolist() for k in kept]))
 
 
 def _inverse(local: _Local) -> Callable[[np.ndarray], np.ndarray]:
@@ -1113,7 +1164,7 @@ def build_basemap(
         m = BASEMAP_SOURCES[key]
         got = pair(key, m["member"], m["meta_member"])
         if got is not None and got[0].exists():
-            kw[arg] = basemap_records(got[0], got[1], frame)
+            kw[arg] = basemap_records(got[0], got[1], frame, levels=("2", "3") if arg == "lakes" else None)
             sources[key] = basemap_source_meta(key)
     g = SOURCES["gshhg-wdbii"]
     got = pair("gshhg-wdbii", g["member"], g["meta_member"])

@@ -49,4 +49,6 @@ def build(cache: Path, out: Path) -> dict:
                                              keep_out=_keep_out(out / "territories.geojson", parties))
     if entry is None:
         raise SystemExit("basemap: no source available")
-    return {"sources": sources, "files": {"basemap": entry}}
+    # the line and gazetteer parts register gshhg-wdbii and geonames-cities500 with their own notes
+    water = {k: v for k, v in sources.items() if k in casebuild.BASEMAP_SOURCES}
+    return {"sources": water, "files": {"basemap": entry}}

@@ -1145,7 +1145,8 @@ def build_basemap(
     *paths* maps ``gshhg-lakes``, ``wdbii-rivers`` and ``gshhg-wdbii`` to ``(dat, meta)`` folders or
     files as :data:`BASEMAP_SOURCES` names them (a missing source is left out) and
     ``geonames-cities500`` to ``cities500.txt``. Returns the registry file entry (``None`` when no
-    source was given) and the registry entries of the sources used.
+    source was given) and the registry entries of the sources used (a case that registers a source
+    already, with its own notes, keeps its entry).
     """
     frame = basemap_frame(region)
     kw: dict[str, Any] = {}
@@ -1170,10 +1171,10 @@ def build_basemap(
     got = pair("gshhg-wdbii", g["member"], g["meta_member"])
     if got is not None and got[0].exists() and got[0].suffix == ".dat":
         kw["borders"] = gshhg_polylines(got[0], got[1], frame)
-        sources["gshhg-wdbii"] = {}
+        sources["gshhg-wdbii"] = source_meta("gshhg-wdbii")
     if paths.get(GEONAMES_SOURCE) is not None:
         kw["towns"] = read_cities500(Path(paths[GEONAMES_SOURCE]), frame)
-        sources[GEONAMES_SOURCE] = {}
+        sources[GEONAMES_SOURCE] = {**GEONAMES_META, "package": PACKAGES["geonames"].as_dict()}
     if not kw:
         return None, {}
     feats, notes = basemap_features(frame=frame, keep_out=keep_out, **kw)
@@ -1713,6 +1714,10 @@ _MEMBERS = {
     "gshhg-wdbii": [("gshhg", SOURCES["gshhg-wdbii"]["member"]), ("gshhg", SOURCES["gshhg-wdbii"]["meta_member"])],
     GEONAMES_SOURCE: [("geonames", GEONAMES_MEMBER)],
     GLOBE_SOURCE: [("globe", GLOBE_MEMBER)],
+    LAKES_SOURCE: [("gshhg", BASEMAP_SOURCES[LAKES_SOURCE]["member"]),
+                   ("gshhg", BASEMAP_SOURCES[LAKES_SOURCE]["meta_member"])],
+    RIVERS_SOURCE: [("gshhg", BASEMAP_SOURCES[RIVERS_SOURCE]["member"]),
+                    ("gshhg", BASEMAP_SOURCES[RIVERS_SOURCE]["meta_member"])],
 }
 """Source → the package members it is read from (the first is the main file)."""
 
@@ -1985,7 +1990,7 @@ def build_case(parties: Iterable[str] | str, *, name: str | None = None, output:
 
     a, b = check_party_codes(parties)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    step, done = _stepper(progress, 2 * len(_MEMBERS) + 3)
+    step, done = _stepper(progress, len(_MEMBERS) + 10)
     try:
         inputs = _resolve_inputs(sources, cache, progress, step)
 
@@ -2148,9 +2153,19 @@ def build_case(parties: Iterable[str] | str, *, name: str | None = None, output:
             registry_sources["gshhg-wdbii"] = {**source_meta("gshhg-wdbii"), "artefacts": " ".join(g_art)}
             summary["gshhg-wdbii"] = sorted({r["section"] for r in g_rows})
 
+        # ---- basemap: water, other borders, towns (the one implementation: build_basemap) ---------------
+        step("basemap")
+        files: dict[str, dict[str, Any]] = {}
+        keep = [r["geometry"].boundary for r in territories if r["party"] in (a, b)]
+        basemap_entry, basemap_sources = build_basemap(
+            inputs.paths, region=region, keep_out=shapely.union_all(keep) if keep else None, out=out)
+        if basemap_entry is not None:
+            files["basemap"] = basemap_entry
+            for k, v in basemap_sources.items():
+                registry_sources.setdefault(k, v)
+
         # ---- write -----------------------------------------------------------------------------------
         step("writing")
-        files: dict[str, dict[str, Any]] = {}
         line_sources = sorted({r["source"] for r in lines})
         write_lines_geojson(lines, LINES.names, "line_id", out / "lines.geojson")
         files["lines"] = {"path": "lines.geojson", "kind": "lines", "sources": line_sources,

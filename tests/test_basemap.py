@@ -15,6 +15,7 @@ import math
 from pathlib import Path
 
 import pytest
+
 from conftest import shared_file
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1051,8 +1051,8 @@ def basemap_features(
                 line = shapely.transform(rest, inv)
             add("border", "gshhg-wdbii", f"gshhg:{pid}", line)
         notes.append(f"GSHHG borders in the frame; their stretches within {near_m:.0f} m of a party's outline in "
-                     f"the case's territory sources are cut out (each segment tested at the midpoints of its pieces of at "
-                     f"most {BASEMAP_CUT_STEP_M:.0f} m; {cut} polyline(s) entirely).")
+                     f"the case's territory sources are cut out (each segment tested at the midpoints of its "
+                     f"pieces of at most {BASEMAP_CUT_STEP_M:.0f} m; {cut} polyline(s) entirely).")
     kept_towns = [t for t in towns if int(t.get("population") or 0) > 0
                   and box.covers(shapely.Point(t["lon"], t["lat"]))]
     for t in kept_towns:
@@ -1114,9 +1114,8 @@ def _cut_near(line: Any, tree: Any, near_m: float) -> Any:
 
 
 def _inverse(local: _Local) -> Callable[[np.ndarray], np.ndarray]:
-    from pyproj import Transformer
-
     import numpy as np
+    from pyproj import Transformer
 
     back = Transformer.from_crs(local.crs, "EPSG:4326", always_xy=True)
 

@@ -129,8 +129,8 @@ def basemap_records(
         if layer in by_layer:
             by_layer[layer].append(geom)
         elif layer == "town" and geom.geom_type == "Point":
-            towns.append({"name": clean_text(str(props.get("name", ""))), "population": int(props.get("population") or 0),
-                          "point": (geom.x, geom.y)})
+            towns.append({"name": clean_text(str(props.get("name", ""))),
+                          "population": int(props.get("population") or 0), "point": (geom.x, geom.y)})
     if not any(by_layer.values()) and not towns:
         return None
     lat = float(local.lat_0)

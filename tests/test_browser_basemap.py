@@ -112,3 +112,35 @@ def test_offline_map_orients_a_reader_with_no_network(browser, case, offline_map
         assert s.requests == [s.url] and s.console_errors() == []
     finally:
         s.close()
+
+
+def test_hostile_town_names_in_a_basemap_show_literally_and_nothing_runs(browser, tmp_path):  # noqa: F811
+    """A user's case folder may carry any basemap.geojson: its names reach the page as text only."""
+    from borderkit.maps import make_map, save_html
+    from map_fixtures import HOSTILE, synthetic_layers
+
+    towns = [
+        {"type": "Feature", "properties": {"layer": "town", "name": h, "population": 500_000 - i},
+         "geometry": {"type": "Point", "coordinates": [45.6 + 0.12 * (i % 8), 39.35 + 0.12 * (i // 8)]}}
+        for i, h in enumerate(HOSTILE)
+    ]
+    water = {"type": "Feature", "properties": {"layer": "water", "name": HOSTILE[0]},
+             "geometry": {"type": "Polygon", "coordinates": [[[46.0, 39.9], [46.1, 39.9], [46.1, 40.0], [46.0, 39.9]]]}}
+    path = tmp_path / "basemap.geojson"
+    path.write_text(json.dumps({"type": "FeatureCollection", "features": [water, *towns]}), encoding="utf-8")
+    layers = synthetic_layers()
+    layers["basemap"] = path
+    out = save_html(make_map(layers, offline=True), tmp_path / "hostile-basemap.html")
+    s = Session(browser, out, block_all=True)
+    try:
+        page = s.page
+        assert page.locator("path.bk-water").count() == 1
+        page.evaluate("window.borderkitMaps[0].map.setView([39.6, 46.0], 9, {animate: false})")
+        page.wait_for_timeout(250)
+        names = page.locator(".bk-town-name").all_text_contents()
+        assert sorted(names) == sorted(HOSTILE)
+        assert page.locator(".bk-town-label img, .bk-town-label script, .bk-town-label svg").count() == 0
+        assert s.flag() is None and s.dialogs == [] and s.console_errors() == []
+        assert s.requests == [s.url]
+    finally:
+        s.close()

@@ -52,7 +52,7 @@ _READY_AT = """new MutationObserver((_, obs) => {
   if (document.documentElement.getAttribute("data-borderkit-ready") === "1") {
     window.__bk_ready_ms = performance.now(); obs.disconnect();
   }
-}).observe(document.documentElement, {attributes: true});"""
+}).observe(document, {attributes: true, subtree: true, attributeFilter: ["data-borderkit-ready"]});"""
 
 
 def case_size(runs: int) -> None:
@@ -94,13 +94,20 @@ def case_size(runs: int) -> None:
                             return r.continue_()
                         if u in cdn:
                             ctype = "text/css" if u.endswith(".css") else "application/javascript"
-                            return r.fulfill(status=200, body=cdn[u].read_bytes(), headers={"Content-Type": ctype})
-                        return r.fulfill(status=200, body=BLANK_PNG, headers={"Content-Type": "image/png"})
+                            return r.fulfill(status=200, body=cdn[u].read_bytes(),
+                                             headers={"Content-Type": ctype, "Access-Control-Allow-Origin": "*"})
+                        return r.fulfill(status=200, body=BLANK_PNG,
+                                         headers={"Content-Type": "image/png", "Access-Control-Allow-Origin": "*"})
 
                     page.route("**/*", route)
+                    errors: list[str] = []
+                    page.on("pageerror", lambda e, errors=errors: errors.append(str(e)))
                     page.add_init_script(_READY_AT)
                     page.goto(path.resolve().as_uri(), wait_until="load")
-                    page.wait_for_selector('html[data-borderkit-ready="1"]', timeout=60000)
+                    try:
+                        page.wait_for_selector('html[data-borderkit-ready="1"]', state="attached", timeout=60000)
+                    except Exception as exc:  # say which map and why, then stop
+                        raise SystemExit(f"{name}: the page never became ready: {errors or exc}") from None
                     load_ms = page.evaluate("performance.getEntriesByType('navigation')[0].loadEventStart")
                     ready_ms = page.evaluate("window.__bk_ready_ms")
                     times[name].append((load_ms, ready_ms))

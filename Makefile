@@ -40,6 +40,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_locate.py
 	$(BIN)/python benchmarks/bench_check_cli.py
 	$(BIN)/python benchmarks/bench_map.py
+	$(BIN)/python benchmarks/bench_map.py --case-size  # Chromium at /usr/bin/chromium (Playwright)
 	$(BIN)/python benchmarks/bench_bad_inputs.py
 	$(BIN)/python benchmarks/bench_scale.py
 	$(BIN)/python benchmarks/bench_casebuild.py  # downloads the pinned packages once (cached)

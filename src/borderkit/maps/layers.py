@@ -101,6 +101,7 @@ class MapInputs:
     viewsheds: geopandas.GeoDataFrame | None = None
     hillshade: RasterOverlay | None = None
     dem: Path | None = None
+    basemap: Path | None = None
     scans: list[RasterOverlay] = field(default_factory=list)
     sources: dict[str, dict[str, Any]] = field(default_factory=dict)
     dataset_sources: list[str] = field(default_factory=list)
@@ -132,13 +133,15 @@ def collect_inputs(case_or_layers: Any = None, **layers: Any) -> MapInputs:
             setattr(inputs, key, getattr(obj, key, None))
         dem = getattr(obj, "dem", None)
         inputs.dem = Path(dem) if dem else None
+        basemap = getattr(obj, "basemap", None)
+        inputs.basemap = Path(basemap) if basemap else None
         inputs.sources = dict(getattr(obj, "sources", {}) or {})
         meta = getattr(obj, "meta", {}) or {}
         inputs.dataset_sources = sorted({s for f in meta.get("files", {}).values() for s in f.get("sources", [])})
     elif isinstance(obj, Mapping):
         for key, value in obj.items():
-            if key in ("dem",):
-                inputs.dem = Path(value) if value else None
+            if key in ("dem", "basemap"):
+                setattr(inputs, key, Path(value) if value else None)
             elif key == "sources":
                 inputs.sources = dict(value or {})
             elif key == "name":
@@ -168,8 +171,8 @@ def collect_inputs(case_or_layers: Any = None, **layers: Any) -> MapInputs:
     for key, value in layers.items():
         if value is None:
             continue
-        if key == "dem":
-            inputs.dem = Path(value)
+        if key in ("dem", "basemap"):
+            setattr(inputs, key, Path(value))
         elif key == "scans":
             inputs.scans = list(value)
         elif not hasattr(inputs, key):
@@ -969,6 +972,10 @@ def prepare(
         payload["incident_types"] = types
     payload["bounds"] = [_r(b) for b in bounds]
     payload["context"] = context_records(inputs, simplify_m=simplify_m, local=local, report=report, view=bounds)
+    if inputs.basemap is not None:  # (a map without one keeps its page data, byte for byte)
+        from borderkit.maps.basemap import basemap_records
+
+        payload["basemap"] = basemap_records(inputs.basemap, local=local, report=report, places=inputs.places)
     return payload, report
 
 

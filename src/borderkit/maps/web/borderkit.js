@@ -1001,6 +1001,8 @@
     var api = { incidents: [], timeline: null };
     var labelEntries = [];  /* {prio, order, box()} for the collision pass (placeLabels) */
     buildContext(map, refs, data, labelEntries);
+    /* the vector basemap (web/basemap.js): water, other borders, towns (their labels below every other) */
+    api.basemap = window.borderkitBasemap ? window.borderkitBasemap.build(map, refs, data, labelEntries) : null;
 
     data.lines.forEach(function (g) {
       var group = groups[g.key];

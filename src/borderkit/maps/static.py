@@ -388,11 +388,13 @@ def _place_labels(
         done = False
         variants = [lab.text, *lab.shorter]
         # near the symbol first (the full text, then shorter ones), then farther with a leader line
-        tries = [(txt, a, o, None) for txt in variants for a in lab.anchors for o in lab.offsets]
+        tries: list[tuple[str, tuple[float, float], tuple[float, float, str, str], dict[str, Any] | None]] = [
+            (txt, a, o, None) for txt in variants for a in lab.anchors for o in lab.offsets
+        ]
         if lab.leader is not None:
-            lead = {"arrowstyle": "-", "color": "#555555", "lw": 0.5, "shrinkA": 0, "shrinkB": lab.leader}
+            leader = {"arrowstyle": "-", "color": "#555555", "lw": 0.5, "shrinkA": 0, "shrinkB": lab.leader}
             far = [o for k in (3.0, 5.5, 8.0) for o in _around(k * (lab.leader + 1.5))]
-            tries += [(txt, lab.anchors[0], o, lead) for txt in variants for o in far]
+            tries += [(txt, lab.anchors[0], o, leader) for txt in variants for o in far]
         for text, (ax_x, ax_y), (dx, dy, ha, va), lead in tries:
             t = ax.annotate(
                 text,
@@ -495,9 +497,10 @@ def _draw_context(ax: Any, proj: LocalProjection, p: Mapping[str, Any], fs: floa
                     kind="country",
                     text=_t(c["name"]).upper(),
                     anchors=[(float(x[0]), float(y[0]))],
-                    offsets=[(0, 0, "center", "center"), (0, 14, "center", "center"), (0, -14, "center", "center")]
-                    + [(24, 0, "center", "center"), (-24, 0, "center", "center")]
-                    + [(0, 28, "center", "center"), (0, -28, "center", "center")],
+                    offsets=[(0.0, 0.0, "center", "center"), (0.0, 14.0, "center", "center")]
+                    + [(0.0, -14.0, "center", "center"), (24.0, 0.0, "center", "center")]
+                    + [(-24.0, 0.0, "center", "center"), (0.0, 28.0, "center", "center")]
+                    + [(0.0, -28.0, "center", "center")],
                     style={"fontsize": fs * 1.3, "color": "#555555", "fontweight": "bold", "zorder": 8},
                     area=shape,
                 )
@@ -546,6 +549,56 @@ def _draw_context(ax: Any, proj: LocalProjection, p: Mapping[str, Any], fs: floa
             drawn.context_handles.append(
                 Patch(facecolor=fill, edgecolor=colour, label=_t(what + (f" ({', '.join(srcs)})" if srcs else "")))
             )
+
+
+def _draw_basemap(ax: Any, proj: LocalProjection, p: Mapping[str, Any], fs: float, drawn: _Drawn,
+                  zoom: float) -> None:
+    """The case's basemap as the web map draws it at *zoom*: the band's water, rivers and other borders, and
+    the towns the web map names from that zoom (their labels below every other label)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch, PathPatch
+
+    bm = p.get("basemap")
+    if not bm or not bm.get("bands"):
+        return
+    bands = bm["bands"]
+    # the band the web map shows at this scale (the nearest one outside the bands' range)
+    band = next((b for b in bands if b["min_zoom"] <= zoom <= b["max_zoom"] + 1), None)
+    if band is None:
+        band = bands[0] if zoom < bands[0]["min_zoom"] else bands[-1]
+    style = bm.get("style") or {}
+    water, river, border = style.get("water", {}), style.get("river", {}), style.get("border", {})
+    wfill, wline = water.get("fillColor", "#C3D3DF"), water.get("color", "#7F9CB3")
+    for rings in band.get("water", []):
+        path = _poly_path(proj, rings)
+        if path is not None:
+            ax.add_patch(PathPatch(path, facecolor=wfill, edgecolor=wline, linewidth=0.4, zorder=0.7))
+    for part in band.get("rivers", []):
+        x, y = _xy(proj, part)
+        ax.plot(x, y, color=river.get("color", "#8FAABF"), linewidth=0.6, zorder=0.7)
+    for part in band.get("borders", []):
+        x, y = _xy(proj, part)
+        ax.plot(x, y, color=border.get("color", "#8C8C8C"), linewidth=0.6, linestyle=(0, (4, 2)), zorder=0.7)
+    if band.get("water") or band.get("rivers"):
+        drawn.context_handles.append(Patch(facecolor=wfill, edgecolor=wline, label="lakes (GSHHG), rivers (WDB-II)"))
+    if band.get("borders"):
+        drawn.context_handles.append(Line2D([], [], color=border.get("color", "#8C8C8C"), linewidth=0.6,
+                                            linestyle=(0, (4, 2)), label="other international borders (GSHHG)"))
+    towns = [t for t in bm.get("towns", []) if t.get("min_zoom", 99) <= zoom]
+    for rank, t in enumerate(towns):  # sorted by population, largest first
+        x, y = _xy(proj, [t["point"]])
+        ax.scatter(x, y, s=4, color=style.get("town", {}).get("color", "#6E6E6E"), zorder=0.9, linewidths=0)
+        drawn.marks.append((float(x[0]), float(y[0]), 1.2))
+        drawn.labels.append(
+            _Label(
+                prio=4 + len(PLACE_LABEL_RANK) + rank,  # below every place, the larger town first
+                kind="town",
+                text=_t(t["name"]),
+                anchors=[(float(x[0]), float(y[0]))],
+                offsets=_around(3.0),
+                style={"fontsize": fs * 0.75, "color": "#6E6E6E", "zorder": 8},
+            )
+        )
 
 
 def _shape(proj: LocalProjection, polygons: Sequence[Any]) -> Any:
@@ -1281,7 +1334,14 @@ def _render_figure(
     fs = 6.0 * s
     ax = fig.add_axes((0.1, 0.1, 0.8, 0.8))  # moved by the layout below
     drawn = _Drawn()
+    lat0 = math.radians((south + north) / 2)
+
+    def zoom_for(box_w_in: float, extent_w_m: float) -> float:
+        # the web map's zoom at this scale (Leaflet's CSS pixel = 1/96 inch), for label_min_zoom
+        return math.log2(156543.03392 * math.cos(lat0) * box_w_in * 96.0 / extent_w_m)
+
     _draw_context(ax, proj, p, fs, drawn)
+    _draw_basemap(ax, proj, p, fs, drawn, zoom_for(box_w_guess, data_box[1] - data_box[0]))
     water_ids = {str(r.get("place_id")) for r in (p.get("context") or {}).get("lakes", [])}
     area_handles = _draw_areas(ax, proj, p) + _draw_viewsheds(ax, proj, p)
     line_handles = _draw_lines(ax, proj, p)
@@ -1297,12 +1357,6 @@ def _render_figure(
 
     # the page: the map's box depends on the legend, whose notes say how many measurement labels are left off
     # at this scale, which depends on the box's width: the width is fixed by the page's orientation first
-    lat0 = math.radians((south + north) / 2)
-
-    def zoom_for(box_w_in: float, extent_w_m: float) -> float:
-        # the web map's zoom at this scale (Leaflet's CSS pixel = 1/96 inch), for label_min_zoom
-        return math.log2(156543.03392 * math.cos(lat0) * box_w_in * 96.0 / extent_w_m)
-
     zoom_eq = zoom_for(box_w_guess, data_box[1] - data_box[0])
     scaled_out = [z for z in meas_zooms if zoom_eq < z]
     notes = (
@@ -1346,11 +1400,11 @@ def _render_figure(
 
     zoom_eq = zoom_for(bw, extent[1] - extent[0])
     labels, not_at_scale = [], 0
-    for lab in drawn.labels:
-        if lab.kind == "country":
-            lab = _in_frame(lab, extent)
-            if lab is None:  # not in the frame: nothing to name
-                continue
+    for candidate in drawn.labels:
+        lab_or_none = _in_frame(candidate, extent) if candidate.kind == "country" else candidate
+        if lab_or_none is None:  # a country not in the frame: nothing to name
+            continue
+        lab = lab_or_none
         if not any(extent[0] <= a <= extent[1] and extent[2] <= b <= extent[3] for a, b in lab.anchors):
             continue  # its symbol is outside the frame (clipped): not labelled
         need = label_min_zoom if lab.min_zoom == -1.0 else lab.min_zoom

@@ -1094,7 +1094,7 @@ def _cut_near(line: Any, tree: Any, near_m: float) -> Any:
     import numpy as np
     import shapely
 
-    kept = []
+    kept: list[np.ndarray] = []
     for part in shapely.get_parts(line):
         c = np.asarray(part.coords)
         if len(c) < 2:

@@ -991,7 +991,7 @@ class _Vocab:
         return _text_column(codes, self.labels)
 
 
-def _text_column(codes: np.ndarray, labels: Sequence[str]) -> Any:
+def _text_column(codes: np.ndarray, labels: Sequence[str] | np.ndarray) -> Any:
     """Text column from codes into *labels* (-1: missing), equal to what pandas infers from the
     object array of the labels and None (tested)."""
     codes = np.asarray(codes)

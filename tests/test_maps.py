@@ -1452,3 +1452,15 @@ def test_a_named_lake_is_drawn_only_where_a_source_leaves_it_out_of_the_land():
         assert not any(g.intersects(inner) for g in src.geometry)
         area = abs(Geod(ellps="WGS84").geometry_area_perimeter(poly)[0]) / 1e6
         assert w["area_km2"] == pytest.approx(area, rel=0.05)  # display-simplified outline vs the source's
+
+
+def test_map_help_names_every_layer_that_layers_accepts():
+    """`--layers` help is written by hand in the CLI; every name `check_layer_names` accepts is in it."""
+    from click.testing import CliRunner
+
+    from borderkit.cli.map_cmd import map_
+    from borderkit.maps.context import LAYER_NAMES
+
+    out = " ".join(CliRunner().invoke(map_, ["--help"], terminal_width=400).output.split())
+    listed = out.split("Comma-separated layers to draw:")[1].split("Default:")[0]
+    assert set(re.findall(r"[a-z]+", listed.split("(")[0])) == set(LAYER_NAMES)

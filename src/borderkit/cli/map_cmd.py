@@ -369,9 +369,11 @@ def map_(
                 )
             static_reports.append(rep)
             if rep.get("labels_left_off"):
+                left_off = rep["labels_left_off"]
+                more = f" and {len(left_off) - 8} more (all in --json)" if len(left_off) > 8 else ""
                 layer_warnings.append(
-                    f"{path.name}: {len(rep['labels_left_off'])} label(s) left off for lack of room: "
-                    + ", ".join(d["text"][:40] for d in rep["labels_left_off"])
+                    f"{path.name}: {len(left_off)} label(s) left off for lack of room: "
+                    + ", ".join(d["text"][:40] for d in left_off[:8]) + more
                 )
 
     report = dict(ctx.report)

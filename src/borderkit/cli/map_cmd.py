@@ -200,7 +200,8 @@ def _human(n: int) -> str:
     default=None,
     metavar="NAMES",
     help="Comma-separated layers to draw: lines, areas, incidents, places, measurements, viewsheds, hillshade, "
-    "scans, basemap (the case's water, other borders and towns). Default: everything the case's map shows; with DATA, the case's measurements and viewshed only "
+    "scans, basemap (the case's water, other borders and towns). Default: everything the case's map shows; "
+    "with DATA, the case's measurements and viewshed only "
     "when named here (e.g. --layers lines,incidents,places,measurements).",
 )
 @click.option("--view", default=None, metavar="LAT,LON,ZOOM", help="Initial view: centre (degrees) and zoom (0-22).")

@@ -14,26 +14,24 @@ from __future__ import annotations
 
 import csv
 import re
-from pathlib import Path
 
 import pytest
-from test_browser import (  # noqa: F401  (fixtures are used by name)
-    CONTROL_BOXES,
-    WIDTHS,
-    Session,
-    _artefact_dir,
-    _check_layout,
-    browser,
-    case,
-    maps_dir,
-)
+
+import test_browser as tb
+from test_browser import CONTROL_BOXES, WIDTHS, Session, _artefact_dir, _check_layout
+
+# the browser, the bundled case and the maps' folder: the same fixtures as tests/test_browser.py
+browser = tb.browser
+case = tb.case
+maps_dir = tb.maps_dir
 
 pytestmark = pytest.mark.browser
 
 LABEL_CHECK = """() => {
   const root = document.querySelector('.leaflet-container');
   const v = root.getBoundingClientRect();
-  const box = (e) => { const r = e.getBoundingClientRect(); return {x0: r.left, y0: r.top, x1: r.right, y1: r.bottom}; };
+  const box = (e) => { const r = e.getBoundingClientRect();
+    return {x0: r.left, y0: r.top, x1: r.right, y1: r.bottom}; };
   const shown = (e) => { const s = getComputedStyle(e), r = e.getBoundingClientRect();
     return s.display !== 'none' && s.visibility !== 'hidden' && r.width > 0 && r.height > 0; };
   const onScreen = (b) => b.x1 > v.left && b.x0 < v.right && b.y1 > v.top && b.y0 < v.bottom;
@@ -46,12 +44,28 @@ LABEL_CHECK = """() => {
 
 # initial view, zoom in step by step over Syunik, pan (Sev Lake, the Lachin corridor, Nakhchivan,
 # Yerevan) and zoom back out
-VIEWS = [None, (39.56, 46.23, 8), (39.56, 46.23, 10), (39.56, 46.23, 12), (39.56, 46.23, 13), "pan",
-         (39.55, 46.45, 13), (39.60, 46.0, 11), (39.30, 45.45, 10), (40.18, 44.55, 11), (39.56, 46.23, 9)]
+VIEWS = [
+    None,
+    (39.56, 46.23, 8),
+    (39.56, 46.23, 10),
+    (39.56, 46.23, 12),
+    (39.56, 46.23, 13),
+    "pan",
+    (39.55, 46.45, 13),
+    (39.60, 46.0, 11),
+    (39.30, 45.45, 10),
+    (40.18, 44.55, 11),
+    (39.56, 46.23, 9),
+]
 
 
 def _meet(a, b, slack: float = 0.5) -> bool:
-    return a["x0"] < b["x1"] - slack and b["x0"] < a["x1"] - slack and a["y0"] < b["y1"] - slack and b["y0"] < a["y1"] - slack
+    return (
+        a["x0"] < b["x1"] - slack
+        and b["x0"] < a["x1"] - slack
+        and a["y0"] < b["y1"] - slack
+        and b["y0"] < a["y1"] - slack
+    )
 
 
 def label_problems(d: dict) -> list[tuple[str, str, str]]:
@@ -115,19 +129,41 @@ def own_embed(case, maps_dir):
 
     src = maps_dir / "my-incidents.csv"
     rows = [
-        ("j-1", "2024-03-02", "shelling", "Shelling near the village, <b>two</b> houses hit", "Sotk", 40.205, 45.943, 2000),
+        (
+            "j-1",
+            "2024-03-02",
+            "shelling",
+            "Shelling near the village, <b>two</b> houses hit",
+            "Sotk",
+            40.205,
+            45.943,
+            2000,
+        ),
         ("j-2", "2024-03-09", "exchange of fire", "Exchange of fire at night", "Tegh", 39.556, 46.480, 3000),
         ("j-3", "2024-03-15", "drone strike", "A drone seen over the road", "Jermuk", 39.841, 45.669, 5000),
     ]
     with src.open("w", newline="", encoding="utf-8") as f:
         w = csv.writer(f)
-        w.writerow(["incident_id", "date", "date_precision", "type", "description", "place_name", "lat", "lon",
-                    "precision_m", "sources"])
+        w.writerow(
+            [
+                "incident_id",
+                "date",
+                "date_precision",
+                "type",
+                "description",
+                "place_name",
+                "lat",
+                "lon",
+                "precision_m",
+                "sources",
+            ]
+        )
         for r in rows:
             w.writerow([*r[:2], "day", *r[2:], '[{"publication": "Local news", "url": "https://example.org/a"}]'])
     out = maps_dir / "story.html"
-    res = CliRunner().invoke(map_, [str(src), "--case", "armenia-azerbaijan", "--fit", "--embed", "--offline",
-                                    "-o", str(out)])
+    res = CliRunner().invoke(
+        map_, [str(src), "--case", "armenia-azerbaijan", "--fit", "--embed", "--offline", "-o", str(out)]
+    )
     assert res.exit_code == 0, res.output
     return out
 
@@ -160,7 +196,10 @@ def test_the_detector_finds_overlaps_when_the_placement_is_off(browser, case_off
     s = Session(_NoPlacement(browser), case_offline, block_all=True, width=width, height=WIDTHS[width])
     try:
         page = s.page
-        moved = "Array.from(document.querySelectorAll('.leaflet-tooltip, .bk-country-name')).filter(e => e.style.translate).length"
+        moved = (
+            "Array.from(document.querySelectorAll('.leaflet-tooltip, .bk-country-name'))"
+            ".filter(e => e.style.translate).length"
+        )
         assert page.evaluate(moved) == 0 and page.locator(".bk-collided").count() == 0
         problems, _ = _sweep(page)
         kinds = {p[1] for p in problems}
@@ -172,31 +211,37 @@ def test_the_detector_finds_overlaps_when_the_placement_is_off(browser, case_off
         s.close()
 
 
-def _inset_expected(page) -> dict:
-    """The view's rectangle in inset px, computed with pyproj from the page's data and the map's bounds."""
+_TO_M = "EPSG:4326", "EPSG:3857"
+
+
+def _inset_frame(page) -> tuple[float, float, float, float, float]:
+    """(west, north, scale, x offset, y offset) of the inset: the box of the page's country fills in
+    Web Mercator metres (pyproj), fitted into the inset's viewBox and centred."""
+    import numpy as np
     from pyproj import Transformer
 
-    to_m = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
     info = page.evaluate(
-        "() => { const b = window.borderkitMaps[0].map.getBounds();"
-        " const svg = document.querySelector('.bk-inset-svg'); return {w: b.getWest(), s: b.getSouth(),"
-        " e: b.getEast(), n: b.getNorth(), vb: svg.getAttribute('viewBox'),"
-        " countries: window.borderkitMaps[0].data.context.countries.map((c) => c.polygons)}; }"
+        "() => ({vb: document.querySelector('.bk-inset-svg').getAttribute('viewBox'),"
+        " pts: window.borderkitMaps[0].data.context.countries.flatMap((c) => c.polygons.flat(2))})"
     )
-    xs, ys = [], []
-    for polys in info["countries"]:
-        for rings in polys:
-            for ring in rings:
-                x, y = to_m.transform([q[0] for q in ring], [q[1] for q in ring])
-                xs += list(x)
-                ys += list(y)
+    pts = np.asarray(info["pts"], dtype=float)
+    xs, ys = Transformer.from_crs(*_TO_M, always_xy=True).transform(pts[:, 0], pts[:, 1])
     _, _, width, height = (float(v) for v in info["vb"].split())
-    k = min(width / (max(xs) - min(xs)), height / (max(ys) - min(ys)))
-    x0 = (width - (max(xs) - min(xs)) * k) / 2
-    y0 = (height - (max(ys) - min(ys)) * k) / 2
-    (wx, ex), (sy, ny) = to_m.transform([info["w"], info["e"]], [info["s"], info["n"]])
-    return {"x": x0 + (wx - min(xs)) * k, "y": y0 + (max(ys) - ny) * k, "width": (ex - wx) * k,
-            "height": (ny - sy) * k}
+    k = min(width / (xs.max() - xs.min()), height / (ys.max() - ys.min()))
+    return xs.min(), ys.max(), k, (width - (xs.max() - xs.min()) * k) / 2, (height - (ys.max() - ys.min()) * k) / 2
+
+
+def _inset_expected(page, frame) -> dict:
+    """The view's rectangle in inset px: the map's bounds (Leaflet API) projected with pyproj."""
+    from pyproj import Transformer
+
+    west, north, k, x0, y0 = frame
+    b = page.evaluate(
+        "() => { const b = window.borderkitMaps[0].map.getBounds();"
+        " return [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()]; }"
+    )
+    (wx, ex), (sy, ny) = Transformer.from_crs(*_TO_M, always_xy=True).transform([b[0], b[2]], [b[1], b[3]])
+    return {"x": x0 + (wx - west) * k, "y": y0 + (north - ny) * k, "width": (ex - wx) * k, "height": (ny - sy) * k}
 
 
 def _inset_rect(page) -> dict:
@@ -212,15 +257,17 @@ def test_inset_shows_the_view_and_follows_it(browser, case_offline, width):
     try:
         page = s.page
         inset = page.locator(".bk-inset-svg")
-        if width < 700:  # behind the "Key & sources" button on a phone
-            assert inset.is_hidden()
+        if width < 700:  # behind the "Key & sources" button on a phone, its own box gone
+            assert inset.is_hidden() and page.locator(".bk-inset-control").is_hidden()
             page.get_by_role("button", name="Key & sources").click()
         assert inset.is_visible()
         assert page.locator(".bk-inset-country").count() == page.evaluate(
-            "window.borderkitMaps[0].data.context.countries.length")
+            "window.borderkitMaps[0].data.context.countries.length"
+        )
+        frame = _inset_frame(page)
         for view in (None, (39.56, 46.23, 10), "pan", (40.3, 45.2, 12)):
             _go(page, view)
-            got, want = _inset_rect(page), _inset_expected(page)
+            got, want = _inset_rect(page), _inset_expected(page, frame)
             for key in want:
                 assert got[key] == pytest.approx(want[key], abs=0.05), (view, key, got, want)
         # on screen too: the drawn rectangle sits where the numbers say inside the drawn inset
@@ -249,7 +296,8 @@ def _scale_bar_error(page) -> tuple[float, str]:
 
     info = page.evaluate(
         "() => { const m = window.borderkitMaps[0].map; const s = m.getSize();"
-        " const a = m.containerPointToLatLng([s.x / 2 - 100, s.y / 2]), b = m.containerPointToLatLng([s.x / 2 + 100, s.y / 2]);"
+        " const a = m.containerPointToLatLng([s.x / 2 - 100, s.y / 2]);"
+        " const b = m.containerPointToLatLng([s.x / 2 + 100, s.y / 2]);"
         " const bar = document.querySelector('.leaflet-control-scale-line');"
         " return {a: [a.lng, a.lat], b: [b.lng, b.lat], px: bar.getBoundingClientRect().width, text: bar.textContent,"
         " lat: m.getCenter().lat}; }"
@@ -266,8 +314,9 @@ def test_scale_bar_is_right_at_the_maps_latitude(browser, case_offline, maps_dir
     from borderkit.maps import make_map, save_html
     from map_fixtures import synthetic_layers
 
-    north = save_html(make_map(synthetic_layers(), offline=True, bounds=(29.0, 59.7, 31.0, 60.3)),
-                      maps_dir / "north.html")
+    north = save_html(
+        make_map(synthetic_layers(), offline=True, bounds=(29.0, 59.7, 31.0, 60.3)), maps_dir / "north.html"
+    )
     s = Session(browser, case_offline, block_all=True, width=1400, height=900)
     try:
         for view in (None, (39.56, 46.23, 10), (60.0, 30.0, 9), (60.0, 30.0, 13)):  # the case, then panned north

@@ -1112,10 +1112,15 @@
       if (!n) { return; }
       L.DomUtil.removeClass(n, "bk-collided");
       if (n.style) { n.style.translate = ""; }
-      /* Leaflet placed a label shown by a zoom rule while it was display:none (no size): place it again */
-      if (it.refresh && n.offsetParent !== null) { it.refresh(); }
       nodes.push({ it: it, n: n });
     });
+    /* Leaflet placed a label that a zoom rule has just shown while it was display:none (no size):
+       place it again, once (a tooltip's update re-lays it out: too dear for every pass) */
+    nodes.filter(function (x) {
+      var shown = x.n.offsetParent !== null, fresh = shown && !x.it.wasShown;
+      x.it.wasShown = shown;
+      return fresh && x.it.refresh;
+    }).forEach(function (x) { x.it.refresh(); });
     if (off) { return 0; }
     nodes.sort(function (a, b) {
       return a.it.prio - b.it.prio || (a.it.rank || 0) - (b.it.rank || 0) || a.it.order - b.it.order;

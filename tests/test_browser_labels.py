@@ -378,3 +378,26 @@ def test_more_labels_join_the_same_placement(browser, case_offline):
         assert problems == [], problems
     finally:
         s.close()
+
+
+def test_own_incident_map_in_a_680px_article_iframe(browser, own_embed):
+    """The same page inside an article's iframe: the frame is the map's viewport; labels stay inside it."""
+    host = own_embed.parent / "story-article.html"
+    host.write_text(
+        "<!doctype html><html><head><meta charset='utf-8'><title>Article</title></head>"
+        "<body style='margin:0'><main style='width:680px;margin:0 auto'><h1>News</h1>"
+        f"<iframe id='map' src='{own_embed.name}' width='680' height='480' style='border:0' title='Map'></iframe>"
+        "</main></body></html>",
+        encoding="utf-8",
+    )
+    s = Session(browser, host, width=900, height=800, also=(own_embed,), ready=False)
+    try:
+        s.page.frame_locator("#map").locator('html[data-borderkit-ready="1"]').wait_for(state="attached", timeout=20000)
+        frame = next(f for f in s.page.frames if f.url.endswith(own_embed.name))
+        frame.wait_for_timeout(300)
+        problems, seen = _sweep(frame, [None, (40.205, 45.943, 12), (39.556, 46.48, 9), "pan"])
+        assert problems == [] and seen > 0, problems
+        _check_layout(frame.evaluate(CONTROL_BOXES), "own incidents in a 680×480 iframe")
+        assert s.console_errors() == [] and s.aborted == []
+    finally:
+        s.close()

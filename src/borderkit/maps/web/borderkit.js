@@ -809,6 +809,18 @@
       fit(size, compact);
     }
 
+    /* the legend scrolls within what the other controls leave of 24 % of the map (the budget is a quarter) */
+    function legendBudget(size, legend) {
+      var others = 0;
+      Array.prototype.forEach.call(container.querySelectorAll(".leaflet-control, .bk-title"), function (c) {
+        if (c === legend || c.offsetParent === null) { return; }
+        var r = rectOf(c);
+        others += r.width * r.height;
+      });
+      var l = rectOf(legend), chrome = l.height - rectOf(parts.legend._node).height;
+      return (0.24 * size.x * size.y - others) / Math.max(l.width, 1) - chrome;
+    }
+
     function fit(size, compact) {
       var box = rectOf(container);
       /* the legend starts below the title where the two would meet */
@@ -825,7 +837,8 @@
         var top = rectOf(legend).top - box.top;
         var bottomRight = container.querySelector(".leaflet-bottom.leaflet-right");
         var reserve = bottomRight ? rectOf(bottomRight).height : 60;
-        lnode.style.maxHeight = compact ? "" : Math.max(80, Math.min((size.x >= 1200 ? 0.5 : 0.36) * size.y, size.y - top - reserve - 24)) + "px";
+        lnode.style.maxHeight = compact ? "" : Math.max(80, Math.min((size.x >= 1200 ? 0.5 : 0.36) * size.y, size.y - top - reserve - 24,
+                                                              legendBudget(size, legend))) + "px";
       }
       /* the attribution line keeps clear of the bottom-left stack (scale, timeline) */
       var attr = container.querySelector(".leaflet-control-attribution");
@@ -840,6 +853,10 @@
     }
 
     map.on("resize", apply);
+    /* a box opened or closed (the locator, the sources): the legend's share is worked out again */
+    container.addEventListener("toggle", function (e) {
+      if (!state.compact && !(parts.legend && e.target === parts.legend._node)) { fit(map.getSize(), false); }
+    }, true);
     apply();
     return { apply: apply, open: setOpen, button: button, panel: panel,
              compact: function () { return state.compact; } };

@@ -1401,7 +1401,8 @@
     /* more labels (e.g. towns by population) join the same placement: {prio, rank, node(), anchor()} */
     api.addLabel = function (opts) { var e = labelEntry(labelEntries, opts); api.placeLabels(); return e; };
     api.labelPriority = LABEL_PRIO;
-    map.on("moveend overlayadd overlayremove", api.placeLabels);
+    /* viewreset too: a jump at the same zoom fires it after moveend, and only then are the labels moved */
+    map.on("moveend viewreset overlayadd overlayremove", api.placeLabels);
     /* the timeline adds and removes incident markers (obstacles), and controls open, close and resize
        (the legend and the key panel, a new width): one pass after a batch of them */
     var pending = false;

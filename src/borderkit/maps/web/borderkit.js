@@ -666,6 +666,92 @@
     return box;
   }
 
+  /* ---- inset locator: the parties' outlines (the page's country fills) and the view's rectangle ----
+     An SVG drawn from the page's own data (no tiles, works offline, same bytes every time), in Web
+     Mercator like the map, over the box of the country fills (the frame of the case). The rectangle
+     follows every move; its box in degrees is also on the element (data-west … data-north). */
+  var INSET_W = 160;
+
+  function buildInset(map, data) {
+    var cx = data.context;
+    if (!cx || !cx.countries || !cx.countries.length) { return null; }
+    var proj = L.Projection.SphericalMercator;
+    var lo = [Infinity, Infinity], hi = [-Infinity, -Infinity];
+    var projected = cx.countries.map(function (c) {
+      return c.polygons.map(function (rings) {
+        return rings.map(function (ring) {
+          return ring.map(function (q) {
+            var pt = proj.project(L.latLng(q[1], q[0]));
+            lo = [Math.min(lo[0], pt.x), Math.min(lo[1], pt.y)];
+            hi = [Math.max(hi[0], pt.x), Math.max(hi[1], pt.y)];
+            return pt;
+          });
+        });
+      });
+    });
+    var k = INSET_W / (hi[0] - lo[0]);
+    var h = Math.max(40, Math.min(140, Math.round((hi[1] - lo[1]) * k)));
+    k = Math.min(k, h / (hi[1] - lo[1]));  /* a tall frame: fit the height, centre across */
+    var x0 = (INSET_W - (hi[0] - lo[0]) * k) / 2, y0 = (h - (hi[1] - lo[1]) * k) / 2;
+    function sx(x) { return x0 + (x - lo[0]) * k; }
+    function sy(y) { return y0 + (hi[1] - y) * k; }  /* projected y grows northward, SVG y southward */
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("class", "bk-inset-svg");
+    svg.setAttribute("viewBox", "0 0 " + INSET_W + " " + h);
+    svg.setAttribute("width", String(INSET_W));
+    svg.setAttribute("height", String(h));
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", "Locator map: the rectangle is the part of " +
+                     cx.countries.map(function (c) { return String(c.name); }).join(", ") + " shown on the map");
+    /* the extent drawn, as the page computed it (projected metres, EPSG:3857) and its scale */
+    svg.setAttribute("data-extent", [lo[0], lo[1], hi[0], hi[1]].map(function (v) { return v.toFixed(1); }).join(","));
+    svg.setAttribute("data-origin", x0.toFixed(3) + "," + y0.toFixed(3));
+    svg.setAttribute("data-scale", String(k));
+    var bg = document.createElementNS(ns, "rect");
+    bg.setAttribute("width", String(INSET_W)); bg.setAttribute("height", String(h)); bg.setAttribute("class", "bk-inset-bg");
+    svg.appendChild(bg);
+    projected.forEach(function (polys, i) {
+      var d = [];
+      polys.forEach(function (rings) {
+        rings.forEach(function (ring) {
+          ring.forEach(function (pt, j) { d.push((j ? "L" : "M") + sx(pt.x).toFixed(1) + " " + sy(pt.y).toFixed(1)); });
+          d.push("Z");
+        });
+      });
+      var path = document.createElementNS(ns, "path");
+      path.setAttribute("d", d.join(""));
+      path.setAttribute("fill", cx.countries[i].fill);
+      path.setAttribute("fill-rule", "evenodd");
+      path.setAttribute("class", "bk-inset-country");
+      svg.appendChild(path);
+    });
+    var rect = document.createElementNS(ns, "rect");
+    rect.setAttribute("class", "bk-inset-view");
+    svg.appendChild(rect);
+    var dot = document.createElementNS(ns, "circle");  /* where the rectangle is too small to see */
+    dot.setAttribute("class", "bk-inset-dot");
+    dot.setAttribute("r", "4");
+    svg.appendChild(dot);
+
+    function update() {
+      var b = map.getBounds();
+      var sw = proj.project(b.getSouthWest()), ne = proj.project(b.getNorthEast());
+      var x = sx(sw.x), y = sy(ne.y), w = (ne.x - sw.x) * k, hh = (ne.y - sw.y) * k;
+      rect.setAttribute("x", x.toFixed(2)); rect.setAttribute("y", y.toFixed(2));
+      rect.setAttribute("width", w.toFixed(2)); rect.setAttribute("height", hh.toFixed(2));
+      rect.setAttribute("data-west", b.getWest().toFixed(6)); rect.setAttribute("data-south", b.getSouth().toFixed(6));
+      rect.setAttribute("data-east", b.getEast().toFixed(6)); rect.setAttribute("data-north", b.getNorth().toFixed(6));
+      dot.setAttribute("cx", (x + w / 2).toFixed(2)); dot.setAttribute("cy", (y + hh / 2).toFixed(2));
+      dot.style.display = w < 8 && hh < 8 ? "" : "none";
+    }
+    var d = details("Locator", true, "bk-inset");
+    d.appendChild(svg);
+    map.on("move zoomend resize", update);
+    update();
+    return new Box(d, { position: "bottomright", className: "bk-inset-control" }).addTo(map);
+  }
+
   /* ---------------------------------------------------------------- layout */
 
   function rectOf(node) { return node.getBoundingClientRect(); }
@@ -675,7 +761,7 @@
        Below COMPACT_PX: the title is one line, and the legend, the image opacity and the credits move
        into one panel behind a single "Key & sources" button (collapsed at first). */
     var container = map.getContainer();
-    var lent = [parts.legend, parts.opacity, parts.credits].filter(function (b) { return !!b; });
+    var lent = [parts.legend, parts.inset, parts.opacity, parts.credits].filter(function (b) { return !!b; });
     var wrap = el("div", "bk-keywrap");
     var button = el("button", "bk-keybtn", "Key & sources");
     button.type = "button";
@@ -723,6 +809,18 @@
       fit(size, compact);
     }
 
+    /* the legend scrolls within what the other controls leave of 24 % of the map (the budget is a quarter) */
+    function legendBudget(size, legend) {
+      var others = 0;
+      Array.prototype.forEach.call(container.querySelectorAll(".leaflet-control, .bk-title"), function (c) {
+        if (c === legend || c.offsetParent === null) { return; }
+        var r = rectOf(c);
+        others += r.width * r.height;
+      });
+      var l = rectOf(legend), chrome = l.height - rectOf(parts.legend._node).height;
+      return (0.24 * size.x * size.y - others) / Math.max(l.width, 1) - chrome;
+    }
+
     function fit(size, compact) {
       var box = rectOf(container);
       /* the legend starts below the title where the two would meet */
@@ -739,7 +837,8 @@
         var top = rectOf(legend).top - box.top;
         var bottomRight = container.querySelector(".leaflet-bottom.leaflet-right");
         var reserve = bottomRight ? rectOf(bottomRight).height : 60;
-        lnode.style.maxHeight = compact ? "" : Math.max(80, Math.min((size.x >= 1200 ? 0.5 : 0.36) * size.y, size.y - top - reserve - 24)) + "px";
+        lnode.style.maxHeight = compact ? "" : Math.max(80, Math.min((size.x >= 1200 ? 0.5 : 0.36) * size.y, size.y - top - reserve - 24,
+                                                              legendBudget(size, legend))) + "px";
       }
       /* the attribution line keeps clear of the bottom-left stack (scale, timeline) */
       var attr = container.querySelector(".leaflet-control-attribution");
@@ -754,6 +853,10 @@
     }
 
     map.on("resize", apply);
+    /* a box opened or closed (the locator, the sources): the legend's share is worked out again */
+    container.addEventListener("toggle", function (e) {
+      if (!state.compact && !(parts.legend && e.target === parts.legend._node)) { fit(map.getSize(), false); }
+    }, true);
     apply();
     return { apply: apply, open: setOpen, button: button, panel: panel,
              compact: function () { return state.compact; } };
@@ -937,8 +1040,9 @@
       var marker = L.marker([c.label_at[1], c.label_at[0]], { icon: icon, pane: "bk-context-labels",
                                                              interactive: false, keyboard: false });
       group.addLayer(marker);
-      labelEntries.push({ prio: 2, order: labelEntries.length,
-                          node: function () { return map.hasLayer(marker) && marker._icon ? span : null; } });
+      /* a country's name may slide along the edge over its point, never off to a side (a neighbour) */
+      labelEntry(labelEntries, { prio: LABEL_PRIO.country, sides: false, anchor: function () { return map.latLngToContainerPoint(marker.getLatLng()); },
+                                 node: function () { return map.hasLayer(marker) && marker._icon ? span : null; } });
     });
     (cx.lakes || []).forEach(function (w) {
       group.addLayer(L.polygon(polyLatlngs(w.polygons), L.extend({}, cx.water_style, {
@@ -952,38 +1056,131 @@
     }
   }
 
-  /* ---- labels never overlap: a priority-based placement recomputed on every zoom and move ----
-     measurements (0) > incidents (1) > country names (2) > places by size (3 + rank of the kind).
-     Every label starts shown; in priority order, a label whose screen box meets the box of one
-     already kept is hidden (visibility, so its box can still be measured next time). */
+  /* ---- labels never overlap, never sit under a control, never cross the map's edge ----
+     A priority-based placement recomputed on every zoom, move, layer toggle and panel toggle:
+     measurements (0) > incidents (1, their markers: fixed obstacles) > country names (2) > places
+     (3 + rank of the kind; towns with a population pass a size rank: smaller rank = larger town).
+     The obstacles are every visible control's box (title, legend or key button, timeline, layer
+     control, zoom, attribution, scale bar, inset) and the map's edges. In priority order each label
+     takes the first of its positions — where Leaflet put it, then right, left, above and below its
+     anchor, each also slid along the edge when that keeps it beside the anchor — that is inside the
+     map and meets no box already kept; a label with none is hidden (visibility, so its box can still
+     be measured next time). Moves are a CSS `translate`, which adds to Leaflet's own transform. */
+  var LABEL_PRIO = { measurement: 0, incident: 1, country: 2, place: 3 };
   var PLACE_RANK = ["city", "town", "peak", "lake", "crossing", "airport", "base", "village", "region", "road"];
   function placePriority(kind) {
     var i = PLACE_RANK.indexOf(kind);
-    return 3 + (i < 0 ? PLACE_RANK.length : i);
+    return LABEL_PRIO.place + (i < 0 ? PLACE_RANK.length : i);
   }
   function boxesMeet(a, b) {
     return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
   }
-  function placeLabels(entries) {
+  function boxAt(left, top, w, h) { return { left: left, top: top, right: left + w, bottom: top + h }; }
+  function inside(b, e) { return b.left >= e.left && b.right <= e.right && b.top >= e.top && b.bottom <= e.bottom; }
+
+  /* the boxes of the controls a label must keep clear of (2 px of air around each) */
+  function controlBoxes(container) {
+    var out = [];
+    Array.prototype.forEach.call(container.querySelectorAll(".leaflet-control, .bk-title"), function (c) {
+      if (c.offsetParent === null) { return; }  /* display:none (e.g. the key button on a wide map) */
+      var r = c.getBoundingClientRect();
+      if (r.width > 0 && r.height > 0) { out.push({ left: r.left - 2, top: r.top - 2, right: r.right + 2, bottom: r.bottom + 2 }); }
+    });
+    return out;
+  }
+
+  /* slide box b along one axis to fit into e, as long as it still spans the anchor on that axis */
+  function slide(b, e, p, axis) {
+    var lo = axis === "x" ? "left" : "top", hi = axis === "x" ? "right" : "bottom";
+    var d = b[lo] < e[lo] ? e[lo] - b[lo] : b[hi] > e[hi] ? e[hi] - b[hi] : 0;
+    if (!d || b[hi] - b[lo] > e[hi] - e[lo]) { return null; }
+    var c = { left: b.left, top: b.top, right: b.right, bottom: b.bottom };
+    c[lo] += d; c[hi] += d;
+    var q = axis === "x" ? p.x : p.y;
+    return q >= c[lo] && q <= c[hi] ? c : null;
+  }
+
+  /* positions to try, best first: as placed, then beside the anchor p (client px) on each side */
+  function labelCandidates(r, p, gap, e, sides) {
+    var w = r.right - r.left, h = r.bottom - r.top;
+    var natural = { left: r.left, top: r.top, right: r.right, bottom: r.bottom };
+    var out = [natural];
+    if (!p) { return out; }
+    if (p.x >= natural.left && p.x <= natural.right) { out.push(slide(natural, e, p, "x")); }
+    if (p.y >= natural.top && p.y <= natural.bottom) { out.push(slide(natural, e, p, "y")); }
+    if (!sides) { return out.filter(function (b) { return !!b; }); }
+    var sides = [boxAt(p.x + gap, p.y - h / 2, w, h), boxAt(p.x - gap - w, p.y - h / 2, w, h),
+                 boxAt(p.x - w / 2, p.y - gap - h, w, h), boxAt(p.x - w / 2, p.y + gap, w, h)];
+    sides.forEach(function (b, i) {
+      out.push(b);
+      out.push(slide(b, e, p, i < 2 ? "y" : "x"));
+    });
+    return out.filter(function (b) { return !!b; });
+  }
+
+  function placeLabels(map, entries) {
+    var container = map.getContainer();
+    var off = window.borderkitDebug && window.borderkitDebug.noLabelPlacement === true;  /* tests only */
+    var view = container.getBoundingClientRect();
+    var edge = { left: view.left + 1, top: view.top + 1, right: view.right - 1, bottom: view.bottom - 1 };
     var nodes = [];
-    entries.forEach(function (it) {
+    entries.forEach(function (it) {  /* write phase: undo the last pass */
       var n = it.node();
       if (!n) { return; }
       L.DomUtil.removeClass(n, "bk-collided");
+      if (n.style) { n.style.translate = ""; }
       nodes.push({ it: it, n: n });
     });
-    nodes.sort(function (a, b) { return a.it.prio - b.it.prio || a.it.order - b.it.order; });
-    var kept = [];
-    var hidden = 0;
+    /* Leaflet placed a label that a zoom rule has just shown while it was display:none (no size):
+       place it again, once (a tooltip's update re-lays it out: too dear for every pass) */
+    nodes.filter(function (x) {
+      var shown = x.n.offsetParent !== null, fresh = shown && !x.it.wasShown;
+      x.it.wasShown = shown;
+      return fresh && x.it.refresh;
+    }).forEach(function (x) { x.it.refresh(); });
+    if (off) { return 0; }
+    nodes.sort(function (a, b) {
+      return a.it.prio - b.it.prio || (a.it.rank || 0) - (b.it.rank || 0) || a.it.order - b.it.order;
+    });
+    var kept = controlBoxes(container);
+    /* the fixed marks (incident markers) first: a measurement's label (placed before the incidents)
+       still keeps clear of them where it can, and lies over one only where it has no other place */
+    var marks = [];
     nodes.forEach(function (x) {
-      if (x.n.offsetParent === null && !x.it.obstacle) { return; }  /* display:none (zoom rules): nothing to place */
+      if (!x.it.obstacle) { return; }
+      var r = x.n.getBoundingClientRect();
+      if (r.width > 0 && r.height > 0) { marks.push({ left: r.left - 1, right: r.right + 1, top: r.top - 1, bottom: r.bottom + 1 }); }
+    });
+    function free(c, withMarks) {
+      var meet = function (k) { return boxesMeet(k, c); };
+      return inside(c, edge) && !kept.some(meet) && !(withMarks && marks.some(meet));
+    }
+    var hidden = 0;
+    var moves = [];
+    nodes.forEach(function (x) {  /* read phase: one layout for the whole pass */
+      if (x.it.obstacle || x.n.offsetParent === null) { return; }  /* display:none (zoom rules): nothing to place */
       var r = x.n.getBoundingClientRect();
       if (!(r.width > 0 && r.height > 0)) { return; }
       var box = { left: r.left - 1, right: r.right + 1, top: r.top - 1, bottom: r.bottom + 1 };
-      var meets = kept.some(function (k) { return boxesMeet(k, box); });
-      if (meets && !x.it.obstacle) { L.DomUtil.addClass(x.n, "bk-collided"); hidden += 1; return; }
-      kept.push(box);
+      var a = x.it.anchor ? x.it.anchor() : null;
+      var p = a ? { x: a.x + view.left, y: a.y + view.top } : null;
+      var offScreen = box.right <= view.left || box.left >= view.right || box.bottom <= view.top || box.top >= view.bottom;
+      var anchorIn = p && p.x >= view.left && p.x <= view.right && p.y >= view.top && p.y <= view.bottom;
+      if (offScreen && !anchorIn) { return; }  /* not on screen, nor is what it names */
+      var cands = labelCandidates(box, anchorIn ? p : null, x.it.gap || 8, edge, x.it.sides !== false);
+      var pick = null, i;
+      for (i = 0; i < cands.length && !pick; i++) { if (free(cands[i], true)) { pick = cands[i]; } }
+      for (i = 0; i < cands.length && !pick && x.it.prio < LABEL_PRIO.incident; i++) {
+        if (free(cands[i], false)) { pick = cands[i]; }
+      }
+      if (!pick) {
+        if (!offScreen) { L.DomUtil.addClass(x.n, "bk-collided"); hidden += 1; }
+        return;
+      }
+      kept.push(pick);
+      if (pick !== cands[0]) { moves.push([x.n, pick.left - box.left, pick.top - box.top]); }
     });
+    moves.forEach(function (m) { m[0].style.translate = Math.round(m[1]) + "px " + Math.round(m[2]) + "px"; });
     return hidden;
   }
 
@@ -994,12 +1191,33 @@
     };
   }
 
+  function tooltipRefresh(layer) {
+    return function () { var t = layer.getTooltip(); if (t && t.isOpen()) { t.update(); } };
+  }
+
+  /* the point a label names, in container px (a tooltip's own position: a marker, a line's middle) */
+  function tooltipAnchor(map, layer) {
+    return function () {
+      var t = layer.getTooltip();
+      var ll = t && t.getLatLng && t.getLatLng();
+      return ll ? map.latLngToContainerPoint(ll) : null;
+    };
+  }
+
+  /* one entry of the placement: {prio, rank, node(), anchor(), gap, sides, obstacle}; `prio` one of
+     LABEL_PRIO (or placePriority(kind)), `rank` orders labels of one priority (e.g. by population) */
+  function labelEntry(entries, opts) {
+    var e = L.extend({ prio: LABEL_PRIO.place, rank: 0, gap: 8, obstacle: false }, opts, { order: entries.length });
+    entries.push(e);
+    return e;
+  }
+
   function build(map, refs, data) {
     var groups = refs.groups;
     setPopupFit(map.getSize().x);
     map.on("layeradd", function (e) { unfocusable(e.layer); });
     var api = { incidents: [], timeline: null };
-    var labelEntries = [];  /* {prio, order, box()} for the collision pass (placeLabels) */
+    var labelEntries = [];  /* {prio, rank, order, node(), anchor()} for the placement pass (placeLabels) */
     buildContext(map, refs, data, labelEntries);
     /* the vector basemap (web/basemap.js): water, other borders, towns (their labels below every other) */
     api.basemap = window.borderkitBasemap ? window.borderkitBasemap.build(map, refs, data, labelEntries) : null;
@@ -1065,7 +1283,8 @@
           permanent: true, direction: "right", offset: [6, 0],
           className: "bk-place-label" + (minor ? " bk-minor" : "") + (p.kind === "peak" ? " bk-peak-label" : "")
         });
-        labelEntries.push({ prio: placePriority(p.kind), order: labelEntries.length, node: tooltipNode(map, layer) });
+        labelEntry(labelEntries, { prio: placePriority(p.kind), node: tooltipNode(map, layer), refresh: tooltipRefresh(layer),
+                                   anchor: p.point ? tooltipAnchor(map, layer) : null, gap: p.kind === "peak" ? 10 : 8 });
       }
       layer.bindPopup(function () { return placePopup(p); }, popupOptions());
       group.addLayer(layer);
@@ -1103,7 +1322,8 @@
                                                      offsets[dir][1] + Number(extra[1] || 0)],
                                             className: "bk-measure-label" });
       if (typeof m.label_min_zoom === "number") { zoomLabels.push({ layer: holder, min: m.label_min_zoom }); }
-      labelEntries.push({ prio: 0, order: labelEntries.length, node: tooltipNode(map, holder) });
+      labelEntry(labelEntries, { prio: LABEL_PRIO.measurement, node: tooltipNode(map, holder), anchor: tooltipAnchor(map, holder),
+                                 refresh: tooltipRefresh(holder) });
     });
 
     function measureLabelZoom() {
@@ -1132,8 +1352,8 @@
       marker.bindTooltip(tip);
       marker.bindPopup(function () { return incidentPopup(r); }, popupOptions());
       api.incidents.push({ rec: r, marker: marker, halo: halo });
-      labelEntries.push({ prio: 1, order: labelEntries.length, obstacle: true,
-                          node: function () { return map.hasLayer(marker) ? marker.getElement() || null : null; } });
+      labelEntry(labelEntries, { prio: LABEL_PRIO.incident, obstacle: true,
+                                 node: function () { return map.hasLayer(marker) ? marker.getElement() || null : null; } });
     });
     if (incGroup) {
       api.timeline = buildTimeline(map, incGroup, api.incidents, data);
@@ -1161,8 +1381,9 @@
     }
     buildMouse(map);
     var creditsBox = new Box(buildCredits(data), { position: "bottomright", className: "bk-credits-control" }).addTo(map);
+    var insetBox = buildInset(map, data);
     api.layout = buildLayout(map, { title: title, legend: legendBox, opacity: opacityBox, credits: creditsBox,
-                                    setAttribution: setAttribution });
+                                    inset: insetBox, setAttribution: setAttribution });
     api.urlState = embed || data.url_state === false ? null : buildUrlState(map, refs, api);
     api.textAlternative = buildTextAlternative(map, data);
     container.setAttribute("role", "region");
@@ -1178,15 +1399,29 @@
     zoomClass();
     measureLabelZoom();
     /* after the zoom rules above (zoomend) have shown or hidden labels: moveend follows every zoom */
-    api.placeLabels = function () { return placeLabels(labelEntries); };
-    map.on("moveend overlayadd overlayremove", api.placeLabels);
-    /* the timeline adds and removes incident markers (obstacles): one pass after a batch of them */
+    api.placeLabels = function () { return placeLabels(map, labelEntries); };
+    /* more labels (e.g. towns by population) join the same placement: {prio, rank, node(), anchor()} */
+    api.addLabel = function (opts) { var e = labelEntry(labelEntries, opts); api.placeLabels(); return e; };
+    api.labelPriority = LABEL_PRIO;
+    /* viewreset too: a jump at the same zoom fires it after moveend, and only then are the labels moved */
+    map.on("moveend viewreset overlayadd overlayremove", api.placeLabels);
+    /* the timeline adds and removes incident markers (obstacles), and controls open, close and resize
+       (the legend and the key panel, a new width): one pass after a batch of them */
     var pending = false;
-    map.on("layeradd layerremove", function (e) {
-      if (pending || !(e.layer instanceof L.CircleMarker)) { return; }
+    function placeSoon() {
+      if (pending) { return; }
       pending = true;
       setTimeout(function () { pending = false; api.placeLabels(); }, 0);
+    }
+    map.on("layeradd layerremove", function (e) { if (e.layer instanceof L.CircleMarker) { placeSoon(); } });
+    map.on("resize", placeSoon);
+    container.addEventListener("toggle", placeSoon, true);  /* <details> in a control opened or closed */
+    /* a zoom animated while the page was still building (folium's fitBounds) ends its labels' CSS
+       transitions after its moveend: place them again where they come to rest */
+    container.addEventListener("transitionend", function (e) {
+      if (e.propertyName === "transform" && L.DomUtil.hasClass(e.target, "leaflet-zoom-animated")) { placeSoon(); }
     });
+    api.layout.button.addEventListener("click", placeSoon);
     api.placeLabels();
 
     window.borderkitMaps = window.borderkitMaps || [];

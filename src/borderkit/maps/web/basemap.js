@@ -46,7 +46,7 @@
     return g;
   }
 
-  function build(map, refs, data, labelEntries) {
+  function build(map, refs, data, addLabel) {
     var bm = data.basemap;
     if (!bm || !bm.bands || !bm.bands.length) { return null; }
     panes(map);
@@ -65,7 +65,7 @@
     /* towns: a dot and a name, from the zoom their population earns (data: min_zoom) */
     var towns = L.layerGroup();
     var byZoom = {};
-    (bm.towns || []).forEach(function (t) {
+    (bm.towns || []).forEach(function (t, rank) {
       var ll = [t.point[1], t.point[0]];
       var dot = L.circleMarker(ll, { radius: bm.style.town.radius, color: bm.style.town.color, weight: 1,
                                      fillColor: "#ffffff", fillOpacity: 1, pane: "bk-basemap-labels",
@@ -77,8 +77,10 @@
                                  pane: "bk-basemap-labels", interactive: false, keyboard: false });
       var item = L.layerGroup([dot, label]);
       (byZoom[t.min_zoom] = byZoom[t.min_zoom] || []).push(item);
-      labelEntries.push({ prio: TOWN_PRIORITY, order: labelEntries.length,
-                          node: function () { return map.hasLayer(label) && label._icon ? span : null; } });
+      /* the placement may move the name right/left/above/below its dot; larger towns first (sorted) */
+      addLabel({ prio: TOWN_PRIORITY, rank: rank, gap: 4,
+                 node: function () { return map.hasLayer(label) && label._icon ? span : null; },
+                 anchor: function () { return map.latLngToContainerPoint(ll); } });
     });
     function showTowns() {
       var z = map.getZoom();

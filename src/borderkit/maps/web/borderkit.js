@@ -1220,7 +1220,8 @@
     var labelEntries = [];  /* {prio, rank, order, node(), anchor()} for the placement pass (placeLabels) */
     buildContext(map, refs, data, labelEntries);
     /* the vector basemap (web/basemap.js): water, other borders, towns (their labels below every other) */
-    api.basemap = window.borderkitBasemap ? window.borderkitBasemap.build(map, refs, data, labelEntries) : null;
+    api.basemap = window.borderkitBasemap ? window.borderkitBasemap.build(map, refs, data,
+                                                                  function (o) { return labelEntry(labelEntries, o); }) : null;
 
     data.lines.forEach(function (g) {
       var group = groups[g.key];

@@ -411,7 +411,7 @@ def _pt_seg2(px, py, ax, ay, bx, by):
 @_jit
 def _build_cells(
     nx, ny, x0, y0, cs, cpx, cpy, cw, chmax, ch_first, ch_last, sax, say, sbx, sby, h,
-    out_hdr, out_start, est_mult, lin_slack, block, sub, out_direct, min_pass,
+    out_hdr, out_start, est_mult, lin_slack, block,
 ):
     """Per cell: candidate chunks with a linear lower bound over the cell (sorted by its value at
     the centre), lower bounds over the cell of every chunk left out, and a seed segment
@@ -448,13 +448,6 @@ def _build_cells(
     slb = np.empty(maxlen)
     snx = np.empty(maxlen)
     sny = np.empty(maxlen)
-    nseg = h.shape[0]
-    rseg = np.empty(nseg, dtype=np.int64)
-    dd = np.empty(nseg)
-    dn = np.empty(nseg)
-    dnx = np.empty(nseg)
-    dny = np.empty(nseg)
-    lsel = np.empty(out_direct.shape[1] - 5, dtype=np.int64)
     lists = []
     pos_of = np.empty(nx * ny, dtype=np.int64)
     seed = 0
@@ -555,7 +548,6 @@ def _build_cells(
                     # within each kept chunk, the run of segments that can matter in the cell (same
                     # tests on the segments' own bounds); the segments outside the run join T0/Tiso
                     m = 0
-                    nr = 0
                     for q in range(nb):
                         if not keep[q]:
                             continue
@@ -594,9 +586,6 @@ def _build_cells(
                         if lo < 0:
                             keep[q] = False
                             continue
-                        for s in range(lo, hi + 1):
-                            rseg[nr] = s
-                            nr += 1
                         run_lo[q] = lo
                         run_hi[q] = hi
                         m += 1
@@ -620,8 +609,6 @@ def _build_cells(
                         ent[m, 4] = run_lo[q]
                         ent[m, 5] = run_hi[q]
                     cell = j * nx + i
-                    _direct_lists(cx, cy, cs, ux, uy, T0, Tiso, nr, rseg, sax, say, sbx, sby, h, sub, nx * sub,
-                                  i, j, dd, dn, dnx, dny, lsel, out_direct, min_pass)
                     out_hdr[cell, 0] = T0
                     out_hdr[cell, 1] = ux
                     out_hdr[cell, 2] = uy
@@ -644,148 +631,6 @@ def _build_cells(
             pos += 1
         out_start[c + 1] = pos
     return flat
-
-
-_DIRECT_MAX = 4
-"""Longest direct candidate list of a sub-cell (see :func:`_direct_lists`)."""
-_DIRECT_SUB = 1
-"""Each grid cell holds ``_DIRECT_SUB x _DIRECT_SUB`` sub-cells with a direct list each."""
-_DIRECT_W = 5 + _DIRECT_MAX
-"""Doubles per sub-cell: list length n, T0L, TisoL, mx, my, then ``_DIRECT_MAX`` segments."""
-_HDR = 6 + _DIRECT_W
-"""Doubles in a cell record's header: T0, mx, my, seed, Tiso, count, then the direct list."""
-
-
-@_jit
-def _direct_lists(cx, cy, cs, ux, uy, T0, Tiso, nr, rseg, sax, say, sbx, sby, h, sub, nxf, i, j,
-                  dd, dn, dnx, dny, lsel, out_direct, min_pass):
-    """Short lists of the segments nearest to the points of each sub-cell of cell (i, j).
-
-    For each of the ``sub x sub`` sub-cells: the planar-nearest segments (and every segment within
-    1 m of them: both segments of a nearest vertex) at 3 x 3 sample points, taken among the
-    segments the cell lists (``rseg``) that can be nearest somewhere in the sub-cell; kept when
-    there are at most ``_DIRECT_MAX`` of them (far from the line, the region where one vertex or
-    one segment is nearest often covers a whole sub-cell). Everything else is bounded over the
-    sub-cell (centre c', half-width hs) by ``T0L + (p - c').m`` and ``TisoL - |p - c'|``: the
-    listed segments outside the list by their own supporting lines at c' (as in
-    :func:`_build_cells`), and what the cell's ``T0 + (p - c).u`` / ``Tiso - |p - c|`` bound by
-    those bounds moved to c' (``(p - c).u >= (p - c').m + (c' - c).u - hs |u - m|_1``). Which
-    segments are chosen only changes the speed: the query uses a list only for points where these
-    bounds prove that nothing outside it is within reach of the list's best, else it scans the
-    cell's entries. Writes ``out_direct[f] = (n, T0L, TisoL, mx, my, segments...)``, n = 0: no
-    list."""
-    kmax = lsel.shape[0]
-    hs = 0.5 * cs / sub
-    r_s = hs * math.sqrt(2.0)
-    for sj in range(sub):
-        for si in range(sub):
-            f = (j * sub + sj) * nxf + i * sub + si
-            out_direct[f, 0] = 0.0
-            qx0 = cx - 0.5 * cs + (si + 0.5) * 2.0 * hs
-            qy0 = cy - 0.5 * cs + (sj + 0.5) * 2.0 * hs
-            # every listed segment at the sub-cell centre: distance and unit normal
-            dmin = np.inf
-            smin = -1
-            for r in range(nr):
-                s = rseg[r]
-                d, ex, ey = _pt_seg2v(qx0, qy0, sax[s], say[s], sbx[s], sby[s])
-                dd[r] = d
-                gap = d - h[s]
-                if gap > 0.0 and d > 0.0:
-                    dnx[r] = ex / d
-                    dny[r] = ey / d
-                else:
-                    dnx[r] = 0.0
-                    dny[r] = 0.0
-                dn[r] = gap - 1e-3
-                if d < dmin:
-                    dmin = d
-                    smin = r
-            if smin < 0:
-                continue
-            mx = dnx[smin]
-            my = dny[smin]
-            # sample points: the nearest among the segments that can be nearest in the sub-cell
-            nl = 0
-            ok = True
-            for a in range(3):
-                for b in range(3):
-                    qx = qx0 + (a - 1) * hs
-                    qy = qy0 + (b - 1) * hs
-                    best = np.inf
-                    for r in range(nr):
-                        if dd[r] - 2.0 * r_s > dmin:
-                            continue
-                        d = _pt_seg2(qx, qy, sax[rseg[r]], say[rseg[r]], sbx[rseg[r]], sby[rseg[r]])
-                        if d < best:
-                            best = d
-                    for r in range(nr):
-                        if dd[r] - 2.0 * r_s > dmin:
-                            continue
-                        s = rseg[r]
-                        if _pt_seg2(qx, qy, sax[s], say[s], sbx[s], sby[s]) > best + 1.0:
-                            continue
-                        new = True
-                        for c in range(nl):
-                            if lsel[c] == s:
-                                new = False
-                        if new:
-                            if nl == kmax:
-                                ok = False
-                                break
-                            lsel[nl] = s
-                            nl += 1
-                    if not ok:
-                        break
-                if not ok:
-                    break
-            if not ok or nl == 0:
-                continue
-            # bounds of everything outside the list over the sub-cell
-            shx = qx0 - cx
-            shy = qy0 - cy
-            t0l = T0 + shx * ux + shy * uy - hs * (abs(ux - mx) + abs(uy - my))
-            tisol = Tiso - math.sqrt(shx * shx + shy * shy)
-            for r in range(nr):
-                s = rseg[r]
-                inl = False
-                for c in range(nl):
-                    if lsel[c] == s:
-                        inl = True
-                if inl:
-                    continue
-                v = dn[r] - hs * (abs(dnx[r] - mx) + abs(dny[r] - my))
-                if v < t0l:
-                    t0l = v
-                if dn[r] < tisol:
-                    tisol = dn[r]
-            # expected use: the share of 5 x 5 points of the sub-cell where the query's test would
-            # pass (planar estimate of the best distance); a failed test costs about as much as a
-            # pass saves, so lists that would mostly fail are not stored
-            npass = 0
-            for a in range(5):
-                for b in range(5):
-                    ox = (a - 2) * 0.4 * hs
-                    oy = (b - 2) * 0.4 * hs
-                    best = np.inf
-                    for r in range(nr):
-                        if dd[r] - 2.0 * r_s > dmin:
-                            continue
-                        d = _pt_seg2(qx0 + ox, qy0 + oy, sax[rseg[r]], say[rseg[r]], sbx[rseg[r]], sby[rseg[r]])
-                        if d < best:
-                            best = d
-                    est = 1.001 * best + 1.0
-                    if t0l + ox * mx + oy * my > est or tisol - math.sqrt(ox * ox + oy * oy) > est:
-                        npass += 1
-            if npass < min_pass * 25:
-                continue
-            out_direct[f, 0] = nl
-            out_direct[f, 1] = t0l
-            out_direct[f, 2] = tisol
-            out_direct[f, 3] = mx
-            out_direct[f, 4] = my
-            for c in range(kmax):
-                out_direct[f, 5 + c] = lsel[c] if c < nl else -1.0
 
 
 @_jit
@@ -967,65 +812,44 @@ def _query_lines(
                 dy = (gy - iy - 0.5) * cs
                 rho = math.sqrt(dx * dx + dy * dy)
                 o = cell_off[cell]
-                # the sub-cell's direct list: when the bounds of everything outside it are out of
-                # reach of the list's chord leader, the list alone holds the answer (no scan)
-                nl = int(cells[o + 6])
-                is_direct = False
-                if nl > 0:
-                    bq = np.inf
-                    bs = -1
-                    for c in range(nl):
-                        s = int(cells[o + 11 + c])
-                        q = _d2seg(px, py, pz, A[s, 0], A[s, 1], A[s, 2], D[s, 0], D[s, 1], D[s, 2], inv_l2[s])
-                        cseg[c] = s
-                        cq[c] = q
-                        if q < bq:
-                            bq = q
-                            bs = s
-                    thr = _g(_psi(math.sqrt(bq) + h[bs]))
-                    if cells[o + 7] + dx * cells[o + 9] + dy * cells[o + 10] > thr or cells[o + 8] - rho > thr:
-                        is_direct = True
-                        nc = nl
-                if not is_direct:
-                    seed = int(cells[o + 3])
-                    # rank candidates by their chord distance (no square root, no lift); the distance
-                    # formula is evaluated for the chord winner only, then for every candidate whose
-                    # chord bound is within reach of that exact value (near-ties), so the answer is
-                    # the same argmin of (distance, segment) as evaluating every candidate
-                    bq = _d2seg(px, py, pz, A[seed, 0], A[seed, 1], A[seed, 2], D[seed, 0], D[seed, 1], D[seed, 2],
-                                inv_l2[seed])
-                    bs = seed
-                    cseg[0] = seed
-                    cq[0] = bq
-                    nc = 1
-                    # the winner's distance is at most _psi(chord + h); nothing farther than g of it matters
-                    thr = _g(_psi(math.sqrt(bq) + h[seed]))
-                    e = o + _HDR
-                    for _q in range(int(cells[o + 5])):
-                        lbq = cells[e]
-                        if lbq - rho > thr:
-                            break
-                        if not (lbq + dx * cells[e + 1] + dy * cells[e + 2] > thr):
-                            k = int(cells[e + 3])
-                            r = thr + cw[k] + chmax[k]
-                            d2 = _d2seg(px, py, pz, Q0[k, 0], Q0[k, 1], Q0[k, 2], QD[k, 0], QD[k, 1], QD[k, 2], Qil2[k])
-                            if not (d2 > r * r):
-                                for s in range(int(cells[e + 4]), int(cells[e + 5]) + 1):
-                                    if s == seed:
-                                        continue
-                                    q = _d2seg(px, py, pz, A[s, 0], A[s, 1], A[s, 2], D[s, 0], D[s, 1], D[s, 2],
-                                               inv_l2[s])
-                                    rr = thr + h[s]
-                                    if q > rr * rr:
-                                        continue
-                                    cseg[nc] = s
-                                    cq[nc] = q
-                                    nc += 1
-                                    if q < bq:
-                                        bq = q
-                                        bs = s
-                                        thr = _g(_psi(math.sqrt(bq) + h[bs]))
-                        e += 6
+                seed = int(cells[o + 3])
+                # rank candidates by their chord distance (no square root, no lift); the distance
+                # formula is evaluated for the chord winner only, then for every candidate whose
+                # chord bound is within reach of that exact value (near-ties), so the answer is
+                # the same argmin of (distance, segment) as evaluating every candidate
+                bq = _d2seg(px, py, pz, A[seed, 0], A[seed, 1], A[seed, 2], D[seed, 0], D[seed, 1], D[seed, 2],
+                            inv_l2[seed])
+                bs = seed
+                cseg[0] = seed
+                cq[0] = bq
+                nc = 1
+                # the winner's distance is at most _psi(chord + h); nothing farther than g of it matters
+                thr = _g(_psi(math.sqrt(bq) + h[seed]))
+                e = o + 6
+                for _q in range(int(cells[o + 5])):
+                    lbq = cells[e]
+                    if lbq - rho > thr:
+                        break
+                    if not (lbq + dx * cells[e + 1] + dy * cells[e + 2] > thr):
+                        k = int(cells[e + 3])
+                        r = thr + cw[k] + chmax[k]
+                        d2 = _d2seg(px, py, pz, Q0[k, 0], Q0[k, 1], Q0[k, 2], QD[k, 0], QD[k, 1], QD[k, 2], Qil2[k])
+                        if not (d2 > r * r):
+                            for s in range(int(cells[e + 4]), int(cells[e + 5]) + 1):
+                                if s == seed:
+                                    continue
+                                q = _d2seg(px, py, pz, A[s, 0], A[s, 1], A[s, 2], D[s, 0], D[s, 1], D[s, 2], inv_l2[s])
+                                rr = thr + h[s]
+                                if q > rr * rr:
+                                    continue
+                                cseg[nc] = s
+                                cq[nc] = q
+                                nc += 1
+                                if q < bq:
+                                    bq = q
+                                    bs = s
+                                    thr = _g(_psi(math.sqrt(bq) + h[bs]))
+                    e += 6
                 best, bt, bx, by, bz = _eval_seg(px, py, pz, bs, A, B, D, inv_l2)
                 bseg = bs
                 thr = _g(best)
@@ -1037,8 +861,7 @@ def _query_lines(
                             px, py, pz, s, s, A, B, D, inv_l2, h, best, bseg, bt, bx, by, bz
                         )
                         thr = _g(best)
-                full = not (is_direct or cells[o] + dx * cells[o + 1] + dy * cells[o + 2] > thr
-                            or cells[o + 4] - rho > thr)
+                full = not (cells[o] + dx * cells[o + 1] + dy * cells[o + 2] > thr or cells[o + 4] - rho > thr)
             if full:
                 for k in range(nch):
                     thr = _g(best)
@@ -1121,7 +944,6 @@ class LineIndex:
         block: int = 4,
         max_chunk: int = CHUNK,
         chunk_width_m: float = math.inf,
-        direct_min_pass: float = 0.5,
     ) -> None:
         self.est_mult = float(est_mult)
         self.lin_slack = float(lin_slack)
@@ -1196,25 +1018,22 @@ class LineIndex:
         ny = max(1, int(math.ceil((ymax - ymin) / cs)))
         self.nx, self.ny, self.x0, self.y0, self.cs = nx, ny, float(xmin), float(ymin), float(cs)
         hdr = np.zeros((nx * ny, 5))
-        direct = np.zeros((nx * ny * _DIRECT_SUB * _DIRECT_SUB, _DIRECT_W))
         cstart = np.zeros(nx * ny + 1, dtype=np.int64)
         ent = _build_cells(
             nx, ny, float(xmin), float(ymin), float(cs), cpx, cpy, cw, chmax, self.ch_first, self.ch_last,
-            sax, say, sbx, sby, h, hdr, cstart, self.est_mult, self.lin_slack, int(block), _DIRECT_SUB, direct,
-            float(direct_min_pass),
+            sax, say, sbx, sby, h, hdr, cstart, self.est_mult, self.lin_slack, int(block),
         )
         # one contiguous record per cell, so that a query reads one memory region:
         # [T0, mx, my, seed, Tiso, count, then per entry: lb, nx, ny, chunk, first segment, last segment]
         ncell = nx * ny
         counts = np.diff(cstart)
-        off = (_HDR * np.arange(ncell) + 6 * cstart[:-1]).astype(np.int64)
-        cells = np.empty(_HDR * ncell + 6 * int(counts.sum()))
-        head = off[:, None] + np.arange(_HDR)
+        off = (6 * np.arange(ncell) + 6 * cstart[:-1]).astype(np.int64)
+        cells = np.empty(6 * ncell + 6 * int(counts.sum()))
+        head = off[:, None] + np.arange(6)
         cells[head[:, :5]] = hdr
         cells[off + 5] = counts
-        cells[head[:, 6:]] = direct
         cell_of = np.repeat(np.arange(ncell), counts)
-        pos = off[cell_of] + _HDR + 6 * (np.arange(cell_of.size) - cstart[:-1][cell_of])
+        pos = off[cell_of] + 6 + 6 * (np.arange(cell_of.size) - cstart[:-1][cell_of])
         cells[pos[:, None] + np.arange(6)] = ent
         self.cell_off = off
         self.cells = cells

@@ -100,7 +100,7 @@ def main() -> None:
     import geopandas as gpd
     import numba
 
-    from borderkit._fastgeo import PolygonIndex
+    from borderkit._fastgeo import PRESORT_MIN_POINTS, PolygonIndex
     from borderkit.geodesy import nearest_with_side
 
     numba.set_num_threads(1)
@@ -119,6 +119,8 @@ def main() -> None:
     w_lat = rng.uniform(REGION[1], REGION[3], 1000)
     PolygonIndex(terr.geometry.values).query(w_lon, w_lat)
     fast_signed(model, w_lon, w_lat)
+    # the large-query path too (its spatial-order kernels), so that no run pays a compilation
+    model.line_index(PRESORT_MIN_POINTS).query(w_lon, w_lat, presort=True)
     model._line_index.clear()
 
     line_utm = gpd.GeoSeries([shapely.union_all(lines.geometry.values)], crs=4326).to_crs(32638).iloc[0]

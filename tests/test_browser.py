@@ -298,7 +298,7 @@ def test_popup_shows_escaped_text_and_nothing_executes(browser, hostile_maps):
             assert page.locator(".bk-measure-label img, .bk-measure-label svg, .bk-measure-label script").count() == 0
             # measurement popups: claim, verdict, reach test … as text
             for i in range(page.locator("path.bk-measure").count()):
-                page.evaluate("window.borderkitMaps[0].map.setView([39.55, 45.72], 10, {animate: false})")
+                page.evaluate("void window.borderkitMaps[0].map.setView([39.55, 45.72], 10, {animate: false})")
                 page.locator("path.bk-measure").nth(i).click(force=True)
                 page.wait_for_timeout(250)  # the previous popup fades out for 200 ms
                 text = page.locator(".leaflet-popup-content").last.text_content()
@@ -457,7 +457,8 @@ def test_case_measurement_labels_are_readable_at_every_zoom(browser, case_maps):
         labels = ".leaflet-tooltip.bk-measure-label:not(.bk-measure-minor)"
         for zoom in (8, 9, 10, 11, 12):
             for lat, lon in ((39.56, 46.23), (39.55, 46.45), (39.60, 46.0)):
-                page.evaluate(f"window.borderkitMaps[0].map.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
+                # "void": Playwright would otherwise serialise the Leaflet map setView returns (seconds per call)
+                page.evaluate(f"void window.borderkitMaps[0].map.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
                 page.wait_for_timeout(100)
                 boxes = page.evaluate(_BOXES, labels)
                 if zoom < 10:  # only the Nakhchivan gap is labelled at the scale of the region
@@ -685,7 +686,7 @@ def test_embedded_map_in_a_680px_article_iframe(browser, embed_page, tmp_path):
         assert "sources: see Key" in f.locator(".leaflet-control-attribution").inner_text()
         _check_layout(f.evaluate(CONTROL_BOXES), "embed 680×480")
         # no URL state in an iframe: moving the map leaves the frame's URL alone
-        f.evaluate("window.borderkitMaps[0].map.setView([39.6, 45.8], 10, {animate: false})")
+        f.evaluate("void window.borderkitMaps[0].map.setView([39.6, 45.8], 10, {animate: false})")
         f.wait_for_timeout(100)
         assert f.evaluate("window.location.hash") == ""
         s.page.screenshot(path=str(_artefact_dir(tmp_path) / "embed-680px-article.png"))
@@ -709,7 +710,7 @@ def test_url_hash_keeps_view_layers_and_date(browser, case, case_maps):
         # a date that is not one of the incidents' dates is ignored: the timeline stays at the last one
         assert info["date"] == info["dates"][-1]
         # moving the map and the timeline writes the hash
-        page.evaluate("window.borderkitMaps[0].map.setView([39.7, 45.9], 10, {animate: false})")
+        page.evaluate("void window.borderkitMaps[0].map.setView([39.7, 45.9], 10, {animate: false})")
         slider = page.locator(".bk-timeline input[type=range]")
         slider.focus()
         page.keyboard.press("Home")
@@ -756,7 +757,7 @@ def test_incident_popup_reads_as_a_reader_needs(browser, case, case_maps):
     s = Session(browser, case_maps[1], block_all=True, width=390, height=844)
     try:
         page = s.page
-        page.evaluate("window.borderkitMaps[0].map.setView([40.0, 45.9], 9, {animate: false})")
+        page.evaluate("void window.borderkitMaps[0].map.setView([40.0, 45.9], 9, {animate: false})")
         data = page.evaluate("window.borderkitMaps[0].data.incidents")
         rec = next(r for r in data if r["id"] == "2021-05-12-sev-lake")
         xy = page.evaluate(
@@ -857,7 +858,7 @@ def test_no_two_visible_labels_overlap_at_any_zoom_and_countries_are_named(brows
         for view in views:
             if view is not None:
                 lat, lon, zoom = view
-                page.evaluate(f"window.borderkitMaps[0].map.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
+                page.evaluate(f"void window.borderkitMaps[0].map.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
                 page.wait_for_timeout(120)
             boxes = page.evaluate(_SHOWN, _LABELS)
             assert boxes, view

@@ -68,7 +68,7 @@ def sevan_point():
 
 
 def _view(page, lat, lon, zoom):
-    page.evaluate(f"window.borderkitMaps[0].map.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
+    page.evaluate(f"void window.borderkitMaps[0].map.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
     page.wait_for_timeout(250)
 
 
@@ -135,7 +135,7 @@ def test_hostile_town_names_in_a_basemap_show_literally_and_nothing_runs(browser
     try:
         page = s.page
         assert page.locator("path.bk-water").count() == 1
-        page.evaluate("window.borderkitMaps[0].map.setView([39.6, 46.0], 9, {animate: false})")
+        page.evaluate("void window.borderkitMaps[0].map.setView([39.6, 46.0], 9, {animate: false})")
         page.wait_for_timeout(250)
         names = page.locator(".bk-town-name").all_text_contents()
         assert sorted(names) == sorted(HOSTILE)

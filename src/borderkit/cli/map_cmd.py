@@ -319,12 +319,14 @@ def map_(
         output = DEFAULT_OUTPUT_DIR / f"{stem}.html"
 
     ctx = prepare_context(case, draw=draw_names, title=title, simplify_m=simplify_m, lang=lang, **layers)
-    try:
-        m = make_map(ctx, offline=offline, embed=embed, trace=trace, **start)
-    except ValueError as exc:
-        raise click.UsageError(str(exc)) from None
-    html = render_html(m)
-    if offline:
+    html = ""
+    if html_wanted:  # -o map.png|svg|pdf alone: no page is built (seconds of Leaflet/folium work saved)
+        try:
+            m = make_map(ctx, offline=offline, embed=embed, trace=trace, **start)
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        html = render_html(m)
+    if offline and html:
         from borderkit.maps.html import external_references
 
         refs = external_references(html)
@@ -343,7 +345,7 @@ def map_(
         with atomic_output(output) as tmp:
             tmp.write_bytes(html.encode("utf-8"))
         written["html"] = str(output)
-    size = len(html.encode("utf-8"))
+    size = len(html.encode("utf-8")) if html_wanted else None
 
     static_reports: list[dict[str, Any]] = []
     if static_out:
@@ -404,7 +406,7 @@ def map_(
         return
     lines = [
         f"wrote {', '.join(written.values()) or 'stdout'}"
-        + (f" (HTML {_human(size)}, offline={'yes' if offline else 'no'})" if html_wanted else ""),
+        + (f" (HTML {_human(size or 0)}, offline={'yes' if offline else 'no'})" if html_wanted else ""),
         f"line sources: {', '.join(summary['line_sources']) or 'none'}; incidents: {summary['incidents']}; "
         f"places: {summary['places']} (+{len(summary['unlocated_places'])} unlocated); "
         f"measurements: {summary['measurements']}; viewsheds: {summary['viewsheds']}",

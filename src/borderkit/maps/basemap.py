@@ -107,7 +107,7 @@ def basemap_records(
     Returns
     -------
     dict or None
-        ``{"style", "sources", "bands": [{"min_zoom", "max_zoom", "tolerance_m", "water", "rivers",
+        ``{"style", "bands": [{"min_zoom", "max_zoom", "tolerance_m", "water", "rivers",
         "borders"}], "towns": [{"name", "population", "min_zoom", "point"}]}``. Tolerance of a band:
         one pixel (:func:`pixel_m`) at its highest zoom at the latitude of the map's centre, so the
         simplification is never wider than a pixel where the band is drawn.

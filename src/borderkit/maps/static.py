@@ -580,10 +580,13 @@ def _draw_basemap(ax: Any, proj: LocalProjection, p: Mapping[str, Any], fs: floa
         x, y = _xy(proj, part)
         ax.plot(x, y, color=border.get("color", "#8C8C8C"), linewidth=0.6, linestyle=(0, (4, 2)), zorder=0.7)
     if band.get("water") or band.get("rivers"):
-        drawn.context_handles.append(Patch(facecolor=wfill, edgecolor=wline, label="lakes (GSHHG), rivers (WDB-II)"))
+        drawn.context_handles.append(
+            Patch(facecolor=wfill, edgecolor=wline, label="lakes and rivers (the case's basemap)")
+        )
     if band.get("borders"):
         drawn.context_handles.append(Line2D([], [], color=border.get("color", "#8C8C8C"), linewidth=0.6,
-                                            linestyle=(0, (4, 2)), label="other international borders (GSHHG)"))
+                                            linestyle=(0, (4, 2)),
+                                            label="other international borders (the case's basemap)"))
     towns = [t for t in bm.get("towns", []) if t.get("min_zoom", 99) <= zoom]
     for rank, t in enumerate(towns):  # sorted by population, largest first
         x, y = _xy(proj, [t["point"]])

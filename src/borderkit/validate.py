@@ -294,14 +294,20 @@ class IssueLog:
         return out
 
     def error_type(self, items: Iterable[_Issue] | None = None) -> type[ValidationError]:
-        cats = {i.category for i in (self.items if items is None else items)}
-        if len(cats) == 1:
-            return _ERROR_TYPES.get(cats.pop(), ValidationError)
-        return ValidationError
+        return error_type_for(i.category for i in (self.items if items is None else items))
 
     def raise_if_any(self) -> None:
         if self.items:
             raise self.error_type()(problems=self.problems(), path=self.path)
+
+
+def error_type_for(categories: Iterable[str]) -> type[ValidationError]:
+    """The error raised for problems of these categories: the one subclass they all share
+    (``"crs"`` -> :class:`~borderkit.errors.CRSError` …), else :class:`ValidationError`."""
+    cats = set(categories)
+    if len(cats) == 1:
+        return _ERROR_TYPES.get(cats.pop(), ValidationError)
+    return ValidationError
 
 
 def _positions(where: Any, n: int) -> np.ndarray:

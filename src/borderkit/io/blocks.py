@@ -82,8 +82,8 @@ DEFAULT_BLOCK_ROWS = 200_000
 
 _CSV_SUFFIXES = (".csv", ".tsv", ".tab", ".txt")
 _PARQUET_SUFFIXES = (".parquet", ".geoparquet", ".pq")
-_SCAN_BYTES = 8 << 20  # the CSV check reads the file in parts of this size
-_ARROW_BLOCK_BYTES = 4 << 20  # pyarrow's CSV reader parses this much at a time
+_SCAN_BYTES = 1 << 20  # the CSV check reads the file in parts of this size (its arrays: 4 bytes a byte)
+_ARROW_BLOCK_BYTES = 4 << 20
 
 
 class PointBlock(NamedTuple):
@@ -276,21 +276,23 @@ def _scan_csv_body(f: Any, *, delimiter: str, n_fields: int) -> int | str:
             return "the CSV body has quoted values"
         if b"\x00" in chunk:
             return "a NUL character"
-        if chunk.count(b"\r") != chunk.count(b"\r\n"):
+        if b"\r" in chunk and chunk.count(b"\r") != chunk.count(b"\r\n"):
             return "a carriage return that does not end a line"
         arr = np.frombuffer(chunk, dtype=np.uint8)
         ends = np.flatnonzero(arr == 0x0A)
         if not ends_with_newline:
             ends = np.append(ends, len(arr))
         starts = np.concatenate(([0], ends[:-1] + 1))
-        d = np.concatenate(([0], np.cumsum(arr == delim)))
-        if (d[ends] - d[starts] != n_fields - 1).any():
+        # each segment [start, end] holds its line and the line break: never empty (reduceat needs that)
+        if (np.add.reduceat((arr == delim).view(np.uint8), starts, dtype=np.int32) != n_fields - 1).any():
             return "a record whose number of fields differs from the header's"
-        t = np.concatenate(([0], np.cumsum(ascii_text[arr])))
-        if ((t[ends] - t[starts]) == 0).any():
-            # no visible ASCII character: a blank record (the reader numbers those on its Python path), or
-            # one of only non-ASCII characters (which may all be Unicode blanks)
-            return "a blank record, or one without any visible ASCII character"
+        if not ascii_text[arr[starts]].all():
+            # some line does not start with a visible character: look at every byte of the part
+            seen = np.add.reduceat(np.take(ascii_text, arr).view(np.uint8), starts, dtype=np.int32)
+            if (seen == 0).any():
+                # no visible ASCII character: a blank record (the reader numbers those on its Python path),
+                # or one of only non-ASCII characters (which may all be Unicode blanks)
+                return "a blank record, or one without any visible ASCII character"
         if first and len(starts):
             cells = bytes(chunk[starts[0] : ends[0]]).rstrip(b"\r").decode("utf-8").split(delimiter)
             if any(c.strip() for c in cells) and all(not c.strip() or c.strip().startswith("#") for c in cells):
@@ -533,7 +535,7 @@ def _csv_parts(plan: _Plan, block_rows: int) -> Iterator[tuple[int, pd.DataFrame
     names = [f"f{i}" for i in range(len(plan.header))]
     reader = pacsv.open_csv(
         plan.path,
-        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=_ARROW_BLOCK_BYTES),
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=_ARROW_BLOCK_BYTES, use_threads=True),
         parse_options=pacsv.ParseOptions(delimiter=plan.delimiter, quote_char=False, newlines_in_values=False,
                                          ignore_empty_lines=False),
         convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),

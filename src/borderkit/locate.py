@@ -1875,9 +1875,10 @@ def check_file_blocks(
     raises (the caller writes into a temporary file it discards on error). Any other file is read
     and validated whole, exactly as :func:`check_file` reads it (the same rows, rejections and
     messages); the result columns are then made block by block, so that a caller writing each
-    block out (``borderkit check FILE -o OUT.csv``) never holds the whole checked table. Each block has exactly the rows and values of the same rows of
-    :func:`check_file`'s table (the engine and index are chosen for the whole file; tested). A
-    text column without any value in a block is an object column of None there.
+    block out (``borderkit check FILE -o OUT.csv``) never holds the whole checked table. Each block
+    has exactly the rows and values of the same rows of :func:`check_file`'s table (the engine and
+    index are chosen for the whole file; tested). A text column without any value in a block is an
+    object column of None there.
 
     Parameters
     ----------

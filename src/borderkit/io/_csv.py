@@ -29,7 +29,8 @@ from borderkit.errors import EmptyFileError, FileFormatError, Problem
 
 from ._text import decode_bytes
 
-__all__ = ["CsvTable", "read_csv_table", "read_csv_header", "sniff_delimiter", "TEXT_DTYPE", "LAT_NAMES", "LON_NAMES", "WKT_NAMES", "find_column"]
+__all__ = ["CsvTable", "read_csv_table", "read_csv_header", "sniff_delimiter", "TEXT_DTYPE", "LAT_NAMES", "LON_NAMES",
+           "WKT_NAMES", "find_column"]
 
 LAT_NAMES = ("latitude", "lat", "y")
 """Column names taken as latitude (compared without case), in order of preference."""

@@ -535,23 +535,23 @@ def _csv_parts(plan: _Plan, block_rows: int) -> Iterator[tuple[int, pd.DataFrame
     names = [f"f{i}" for i in range(len(plan.header))]
     reader = pacsv.open_csv(
         plan.path,
-        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=_ARROW_BLOCK_BYTES, use_threads=True),
+        read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=_ARROW_BLOCK_BYTES),
         parse_options=pacsv.ParseOptions(delimiter=plan.delimiter, quote_char=False, newlines_in_values=False,
                                          ignore_empty_lines=False),
         convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
                                              strings_can_be_null=False, quoted_strings_can_be_null=False),
     )
     first = 1
-    for batch in _rebatch(reader, block_rows):
-        frame = pd.DataFrame({h: pd.Series(batch.column(i), dtype=TEXT_DTYPE) for i, h in enumerate(plan.header)})
+    for table in _rebatch(reader, block_rows):
+        frame = pd.DataFrame({h: pd.Series(table.column(i), dtype=TEXT_DTYPE) for i, h in enumerate(plan.header)})
         yield first, frame, None, None, None
-        first += batch.num_rows
+        first += table.num_rows
     if first - 1 != plan.rows:
         raise ValueError(f"the file has {first - 1} rows, not the {plan.rows} counted (it changed)")
 
 
 def _rebatch(batches: Any, block_rows: int) -> Iterator[Any]:
-    """Record batches of exactly *block_rows* rows (the last one shorter) from batches of any size."""
+    """Arrow tables of exactly *block_rows* rows (the last one shorter) from record batches of any size."""
     import pyarrow as pa
 
     held: list[Any] = []
@@ -561,14 +561,12 @@ def _rebatch(batches: Any, block_rows: int) -> Iterator[Any]:
         count += b.num_rows
         while count >= block_rows:
             table = pa.Table.from_batches(held)
-            out = table.slice(0, block_rows).combine_chunks().to_batches()
-            yield out[0] if len(out) == 1 else pa.Table.from_batches(out).combine_chunks().to_batches()[0]
+            yield table.slice(0, block_rows)
             rest = table.slice(block_rows)
             held = rest.to_batches() if rest.num_rows else []
             count = rest.num_rows
     if count:
-        table = pa.Table.from_batches(held).combine_chunks()
-        yield table.to_batches()[0]
+        yield pa.Table.from_batches(held)
 
 
 def _parquet_parts(plan: _Plan, block_rows: int) -> Iterator[tuple[int, pd.DataFrame, Any, Any, Any]]:
@@ -603,14 +601,12 @@ def _wkb_points(values: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
     arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
     if arr.null_count or len(arr) == 0:
         return None, None
-    if pa.types.is_large_binary(arr.type):
-        off_type = np.int64
-    elif pa.types.is_binary(arr.type):
-        off_type = np.int32
+    if pa.types.is_large_binary(arr.type) or pa.types.is_binary(arr.type):
+        off_type = np.dtype(np.int64 if pa.types.is_large_binary(arr.type) else np.int32)
     else:
         return None, None
     bufs = arr.buffers()
-    offsets = np.frombuffer(bufs[1], dtype=off_type, count=len(arr) + 1, offset=arr.offset * np.dtype(off_type).itemsize)
+    offsets = np.frombuffer(bufs[1], dtype=off_type, count=len(arr) + 1, offset=arr.offset * off_type.itemsize)
     if not (np.diff(offsets) == 21).all():
         return None, None
     raw = np.frombuffer(bufs[2], dtype=np.uint8, count=21 * len(arr), offset=int(offsets[0])).reshape(-1, 21)

@@ -106,6 +106,25 @@ def test_plain_csv_streams_as_read_points(tmp_path):
     assert _same_as_read_points(src, block_rows=700) == "rows"
 
 
+def test_quoted_values_stream_as_read_points(tmp_path):
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    rows = _rows(2500)
+    rows[7] = '6;39.5;45.1;100;"a;b ""c"""'  # the delimiter and doubled quotes in a quoted value
+    rows[1500] = '"1499";"39.6";"45.2";"";"x"'
+    src = _csv(tmp_path / "quoted.csv", rows)
+    assert stream_refusal(src) is None
+    assert _same_as_read_points(src, block_rows=700) == "rows"
+    # pyarrow quotes every text value and the header (as a pandas or Arrow export does)
+    n = 3000
+    table = pa.table({"name": [f"p, {i}" for i in range(n)], "lat": np.linspace(39, 41, n),
+                      "lon": np.linspace(45, 46, n)})
+    pacsv.write_csv(table, tmp_path / "arrow.csv")
+    assert stream_refusal(tmp_path / "arrow.csv") is None
+    assert _same_as_read_points(tmp_path / "arrow.csv", block_rows=1000) == "rows"
+
+
 def test_every_row_problem_across_blocks_raises_read_points_error(tmp_path):
     rows = _rows()
     rows[3] = "2;;45.2;;x"  # latitude empty
@@ -145,7 +164,10 @@ def test_precision_problems_only_when_the_coordinates_are_clean(tmp_path):
     [
         (lambda r: r.insert(5, ""), "number of fields"),  # an empty line: one field
         (lambda r: r.insert(5, ";;;;"), "blank record"),
-        (lambda r: r.__setitem__(5, '4;39.5;45.1;;"a;b"'), "quoted"),
+        (lambda r: r.__setitem__(5, '4;39.5;45.1;;a"b"'), "quote"),  # a quote inside a value
+        (lambda r: r.__setitem__(5, '4;39.5;45.1;;"a\nb"'), "quote"),  # a line break in a quoted value
+        (lambda r: r.__setitem__(5, '4;39.5;45.1;;"a'), "quote"),  # a quote that never ends
+        (lambda r: r.insert(5, '"";"";"";"";""'), "blank record"),
         (lambda r: r.__setitem__(5, "4;39.5;45.1;;x;y"), "number of fields"),
         (lambda r: r.insert(1, "#id;#geo+lat;#geo+lon;;"), "HXL"),
         (lambda r: r.__setitem__(5, "4;39.5;45.1;;a\rb"), "carriage return"),

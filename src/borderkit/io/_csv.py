@@ -29,7 +29,8 @@ from borderkit.errors import EmptyFileError, FileFormatError, Problem
 
 from ._text import decode_bytes
 
-__all__ = ["CsvTable", "read_csv_table", "read_csv_header", "sniff_delimiter", "TEXT_DTYPE", "LAT_NAMES", "LON_NAMES",
+__all__ = ["CsvTable", "read_csv_table", "read_csv_header", "sniff_delimiter", "TEXT_DTYPE",
+           "quoted_field_pattern", "LAT_NAMES", "LON_NAMES",
            "WKT_NAMES", "find_column"]
 
 LAT_NAMES = ("latitude", "lat", "y")
@@ -239,11 +240,18 @@ def _python_table(text: str, delimiter: str, *, path: str) -> CsvTable:
     )
 
 
+def quoted_field_pattern(delimiter: str, *, within_line: bool = False) -> re.Pattern[str]:
+    """A well-formed quoted field: it opens at the start of a field and closes before a delimiter or
+    a line end (``""`` inside is a quote); with *within_line*, one that holds no line break."""
+    d = re.escape(delimiter)
+    # the quote comes first, so that the search jumps from quote to quote
+    other = '[^"\r\n]' if within_line else '[^"]'
+    return re.compile(rf'"(?<![^{d}\r\n]"){other}*(?:""{other}*)*"(?=[{d}\r\n]|$)')
+
+
 def _quoted_field_patterns(delimiter: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
     d = re.escape(delimiter)
-    # a well-formed quoted field: opens at the start of a field, closes before a delimiter or a line end
-    # (the quote comes first, so that the search jumps from quote to quote)
-    good = re.compile(rf'"(?<![^{d}\r\n]")[^"]*(?:""[^"]*)*"(?=[{d}\r\n]|$)')
+    good = quoted_field_pattern(delimiter)
     # a quote still at the start of a field once the well-formed ones are gone: Python's strict
     # reader refuses it (text after the closing quote, a quote that never ends), pyarrow may not
     start = re.compile(rf'"(?<![^{d}\r\n]")')

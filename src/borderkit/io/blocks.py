@@ -37,9 +37,10 @@ read_points. A file streams when all of these hold:
   columns (:data:`~borderkit.io._csv.LAT_NAMES`, :data:`~borderkit.io._csv.LON_NAMES`) and no
   WKT column, not an ACLED/UCDP export nor a file with the incident schema's columns (those are
   read as incidents), no HXL hashtag row, and a body that takes the CSV reader's pyarrow fast
-  path in a form checked line by line: no quote character (the header may quote its names), no
-  NUL, no blank record, every record with the header's number of fields, no lone carriage
-  return, no line of only non-ASCII blanks;
+  path in a form checked line by line: every quote in a well-formed quoted value that holds no
+  line break (a quoted value may hold the delimiter and doubled quotes; a header name may not
+  hold the delimiter), no NUL, no blank record, every record with the header's number of fields,
+  no lone carriage return, no record without a visible ASCII character;
 * a GeoParquet file with ``geo`` metadata whose one geometry column is WKB, whose CRS is WGS84
   (absent = OGC:CRS84), with at least one row, a default index and no other column named
   ``geometry``.
@@ -139,7 +140,7 @@ def stream_refusal(
     Returns
     -------
     str or None
-        A short reason (e.g. ``"the CSV body has quoted values"``), or None.
+        A short reason (e.g. ``"a blank record …"``), or None.
     """
     plan = _plan(os.fspath(path), errors=errors, layer=layer, crs=crs, encoding=encoding)
     return plan if isinstance(plan, str) else None
@@ -240,16 +241,20 @@ def _scan_csv_body(f: Any, *, delimiter: str, n_fields: int) -> int | str:
     """The number of records of a CSV body that takes the fast path unchanged, or why it does not.
 
     One pass over the bytes in parts of :data:`_SCAN_BYTES`, cut at line ends; each part is
-    checked with numpy (no Python loop per line): valid UTF-8, no quote, NUL or lone carriage
-    return, every line with ``n_fields - 1`` delimiters and some visible text, the first record
-    not an HXL hashtag row.
+    checked with numpy (no Python loop per line): valid UTF-8, every quote in a quoted value on one
+    line (one regular-expression pass, only over parts that hold a quote), no NUL or lone carriage
+    return, every line with ``n_fields - 1`` delimiters outside quotes and some visible text, the
+    first record not an HXL hashtag row.
     """
+    from ._csv import quoted_field_pattern
+
     delim = ord(delimiter)
     decoder = codecs.getincrementaldecoder("utf-8")()
-    # visible ASCII characters other than the delimiter: a record without any is refused
+    # visible ASCII characters other than the delimiter and the quote: a record without any is refused
     ascii_text = np.zeros(256, dtype=bool)
     ascii_text[0x21:0x7F] = True
-    ascii_text[delim] = False
+    ascii_text[[delim, 0x22]] = False
+    quoted_in_line = quoted_field_pattern(delimiter, within_line=True)
     n = 0
     carry = b""
     first = True
@@ -269,11 +274,12 @@ def _scan_csv_body(f: Any, *, delimiter: str, n_fields: int) -> int | str:
                 continue
             chunk, carry = data[: cut + 1], data[cut + 1 :]
         try:
-            decoder.decode(chunk, final=False)
+            text = decoder.decode(chunk, final=False)  # the part ends at a line break: no character is cut
         except UnicodeDecodeError:
             return "bytes that are not UTF-8"
-        if b'"' in chunk:
-            return "the CSV body has quoted values"
+        quoted = b'"' in chunk
+        if quoted and '"' in quoted_in_line.sub("", text):
+            return "a quote that is not part of a quoted value on one line"
         if b"\x00" in chunk:
             return "a NUL character"
         if b"\r" in chunk and chunk.count(b"\r") != chunk.count(b"\r\n"):
@@ -284,7 +290,12 @@ def _scan_csv_body(f: Any, *, delimiter: str, n_fields: int) -> int | str:
             ends = np.append(ends, len(arr))
         starts = np.concatenate(([0], ends[:-1] + 1))
         # each segment [start, end] holds its line and the line break: never empty (reduceat needs that)
-        if (np.add.reduceat((arr == delim).view(np.uint8), starts, dtype=np.int32) != n_fields - 1).any():
+        delims = arr == delim
+        if quoted:
+            # every quote is in a quoted value on one line: a delimiter after an odd number of quotes
+            # is inside one (a doubled quote inside counts twice)
+            delims &= (np.cumsum(arr == 0x22, dtype=np.int32) & 1) == 0
+        if (np.add.reduceat(delims.view(np.uint8), starts, dtype=np.int32) != n_fields - 1).any():
             return "a record whose number of fields differs from the header's"
         if not ascii_text[arr[starts]].all():
             # some line does not start with a visible character: look at every byte of the part
@@ -294,7 +305,8 @@ def _scan_csv_body(f: Any, *, delimiter: str, n_fields: int) -> int | str:
                 # or one of only non-ASCII characters (which may all be Unicode blanks)
                 return "a blank record, or one without any visible ASCII character"
         if first and len(starts):
-            cells = bytes(chunk[starts[0] : ends[0]]).rstrip(b"\r").decode("utf-8").split(delimiter)
+            line = bytes(chunk[starts[0] : ends[0]]).rstrip(b"\r").decode("utf-8")
+            cells = next(csv.reader(io.StringIO(line, newline=""), delimiter=delimiter))
             if any(c.strip() for c in cells) and all(not c.strip() or c.strip().startswith("#") for c in cells):
                 return "an HXL hashtag row"
             first = False
@@ -536,7 +548,7 @@ def _csv_parts(plan: _Plan, block_rows: int) -> Iterator[tuple[int, pd.DataFrame
     reader = pacsv.open_csv(
         plan.path,
         read_options=pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=_ARROW_BLOCK_BYTES),
-        parse_options=pacsv.ParseOptions(delimiter=plan.delimiter, quote_char=False, newlines_in_values=False,
+        parse_options=pacsv.ParseOptions(delimiter=plan.delimiter, newlines_in_values=False,
                                          ignore_empty_lines=False),
         convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
                                              strings_can_be_null=False, quoted_strings_can_be_null=False),

@@ -316,3 +316,73 @@ def test_check_file_blocks_streams_check_files_table_and_errors(tmp_path):
     with pytest.raises(ValidationError) as got:
         list(check_file_blocks(src, block_rows=700, expect_column="expected").blocks)
     assert _error(got.value) == _error(ref.value) and got.value.rows == [2300]
+
+
+@pytest.fixture
+def run(monkeypatch):
+    from click.testing import CliRunner
+
+    from borderkit.cli import main
+
+    monkeypatch.setitem(main.COMMANDS, "check", "borderkit.cli.check_cmd:check")
+    runner = CliRunner()
+    return lambda *args: runner.invoke(main.cli, [str(a) for a in args])
+
+
+def test_cli_streams_csv_and_geoparquet_to_the_bytes_of_the_whole_file_path(run, tmp_path, monkeypatch):
+    import geopandas as gpd
+
+    import borderkit.io.blocks
+
+    n = 2500
+    rng = np.random.default_rng(18)
+    lon, lat = np.round(rng.uniform(45.0, 46.8, n), 6), np.round(rng.uniform(39.0, 41.2, n), 6)
+    rows = ["id,latitude,longitude,expected"] + [
+        f"{i},{float(lat[i])!r},{float(lon[i])!r},{['ARM', 'AZE', ''][i % 3]}" for i in range(n)]
+    csv_src = _csv(tmp_path / "pts.csv", rows, end="\n")
+    pq_src = tmp_path / "pts.parquet"
+    gpd.GeoDataFrame({"id": np.arange(n), "expected": [["ARM", "AZE", ""][i % 3] for i in range(n)]},
+                     geometry=gpd.points_from_xy(lon, lat), crs=4326).to_parquet(pq_src)
+    for src in (csv_src, pq_src):
+        assert stream_refusal(src) is None
+        outs = {}
+        for streamed in (True, False):  # streamed in blocks of 700 rows; read whole (the path before streaming)
+            if not streamed:
+                monkeypatch.setattr(borderkit.io.blocks, "read_point_blocks", lambda *a, **k: None)
+            out = tmp_path / f"{src.suffix[1:]}{streamed}.csv"
+            res = run("check", src, "--expect-column", "expected", "-o", out, "--chunk-size", 700)
+            assert res.exit_code in (0, 10), res.output
+            outs[streamed] = out.read_bytes()
+        monkeypatch.undo()
+        assert outs[True] == outs[False]
+
+
+def test_cli_bad_row_in_a_late_block_fails_without_output(run, tmp_path, monkeypatch):
+    import borderkit.io.blocks
+
+    rows = ["id,latitude,longitude"] + [f"{i},{39 + i * 1e-4:.4f},{45 + i * 1e-4:.4f}" for i in range(3000)]
+    rows[2900] = "2899,95,45"  # in the last block of 1,000 rows: the first blocks were already written
+    rows[1200] = "1199,39.1,450"
+    src = _csv(tmp_path / "late.csv", rows, end="\n")
+    out = tmp_path / "out.csv"
+    res = run("check", src, "-o", out, "--chunk-size", 1000)
+    assert res.exit_code == 1 and "Traceback" not in res.output
+    assert "row 1200" in res.output and "(and 1 more problem(s))" in res.output
+    assert list(tmp_path.iterdir()) == [src]  # no output, and no temporary file left
+    monkeypatch.setattr(borderkit.io.blocks, "read_point_blocks", lambda *a, **k: None)
+    whole = run("check", src, "-o", out, "--chunk-size", 1000)
+    assert (whole.exit_code, whole.output) == (res.exit_code, res.output)
+
+
+def test_a_file_that_changes_while_streamed_is_not_read_silently(tmp_path):
+    src = _csv(tmp_path / "ok.csv", _rows(50))
+    stream = read_point_blocks(src, block_rows=20)
+    _csv(src, _rows(60))  # rewritten after its records were counted
+    with pytest.raises(ValueError, match="changed"):
+        list(stream)
+    stream = read_point_blocks(_csv(src, _rows(50)), block_rows=20)
+    rows = _rows(60)
+    rows[55] = "54;abc;45;;x"
+    _csv(src, rows)  # changed, with a bad row: read_points' own error is raised
+    with pytest.raises(ValidationError, match="row 55"):
+        list(stream)

@@ -221,6 +221,13 @@ def test_geoparquet_streams_as_read_points(tmp_path):
     assert _same_as_read_points(_parquet(tmp_path / "crs84.parquet", pts, crs="OGC:CRS84"), block_rows=700) == "rows"
     assert _same_as_read_points(_parquet(tmp_path / "prec.parquet", pts[:5], precision_m=[1.0, np.nan, 3, 4, 5]),
                                 block_rows=2) == "rows"
+    # the dtypes pandas writes into the file's metadata come back as read_points reads them
+    n = 50
+    typed = _parquet(tmp_path / "types.parquet", pts[:n],
+                     cat=pd.Categorical(["a", "b"] * 25, categories=["b", "a"], ordered=True),
+                     tz=pd.date_range("2020", periods=n, tz="Asia/Yerevan"), u8=np.arange(n, dtype="uint8"),
+                     maybe=pd.array([1, None] * 25, dtype="Int64"), s=pd.array(["x", None] * 25, dtype="string"))
+    assert _same_as_read_points(typed, block_rows=20) == "rows"
 
 
 def test_geoparquet_wkb_read_with_numpy_is_shapely_s():

@@ -590,9 +590,9 @@ def _parquet_parts(plan: _Plan, block_rows: int) -> Iterator[tuple[int, pd.DataF
     first = 1
     for batch in pf.iter_batches(batch_size=block_rows):
         geom = batch.column(plan.geometry_column)
-        rest = pa.Table.from_batches([batch]).drop_columns([plan.geometry_column])
-        rest = rest.replace_schema_metadata(None)
-        frame = _to_pandas(rest)
+        # the file's pandas metadata kept (nullable and categorical dtypes, column names), as geopandas reads it
+        rest = pa.Table.from_batches([batch]).replace_schema_metadata(pf.schema_arrow.metadata)
+        frame = _to_pandas(rest.drop_columns([plan.geometry_column]))
         lon, lat = _wkb_points(geom)
         wkb = geom.to_numpy(zero_copy_only=False) if lon is None else geom
         yield first, frame, lon, lat, wkb

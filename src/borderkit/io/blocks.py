@@ -604,7 +604,8 @@ def _parquet_parts(plan: _Plan, block_rows: int) -> Iterator[tuple[int, pd.DataF
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    pf = pq.ParquetFile(plan.path)
+    # pages read as needed (a file of one row group is not pre-buffered whole)
+    pf = pq.ParquetFile(plan.path, pre_buffer=False, buffer_size=_ARROW_BLOCK_BYTES)
     first = 1
     for batch in pf.iter_batches(batch_size=block_rows):
         geom = batch.column(plan.geometry_column)

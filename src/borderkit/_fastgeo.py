@@ -196,28 +196,33 @@ def _atan_small(u):
 
 
 @_jit
-def _geodetic_near(x, y, z, ax, ay, az, alon, alat):
+def _geodetic_near_sel(x, y, z, ax, ay, az, alon, alat):
     """Longitude, latitude (degrees) of a surface point X near a surface point A of known
-    longitude/latitude (within ~6 km): the angles between the two meridian-plane directions and
-    between the two normals' elevation directions are small, so ``atan`` is a short series (same
-    values as :func:`_geodetic1` to ~1e-15 degrees); falls back to ``atan2`` otherwise."""
+    longitude/latitude (within ~6 km), and whether the short series applies: the angles between
+    the two meridian-plane directions and between the two normals' elevation directions are small,
+    so ``atan`` is a short series (same values as :func:`_geodetic1` to ~1e-15 degrees). No branch
+    (selects only), so that a loop over a block of points compiles to vector instructions."""
     dot = ax * x + ay * y
     crs = ax * y - ay * x
-    if not (dot > 0.0) or abs(crs) > 1e-3 * dot or abs(alat) > 80.0:
-        return _geodetic1(x, y, z)
     p = math.sqrt(x * x + y * y)
     pa = math.sqrt(ax * ax + ay * ay)
     k = 1.0 - E2
     c2 = k * (pa * z - az * p)
     d2 = k * k * pa * p + az * z
-    if not (d2 > 0.0) or abs(c2) > 1e-3 * d2:
-        return _geodetic1(x, y, z)
+    ok = (dot > 0.0) & (abs(crs) <= 1e-3 * dot) & (abs(alat) <= 80.0) & (d2 > 0.0) & (abs(c2) <= 1e-3 * d2)
     lon = alon + math.degrees(_atan_small(crs / dot))
-    if lon > 180.0:
-        lon -= 360.0
-    elif lon <= -180.0:
-        lon += 360.0
-    return lon, alat + math.degrees(_atan_small(c2 / d2))
+    lon = lon - 360.0 if lon > 180.0 else lon  # two selects: nested ones did not vectorise
+    lon = lon + 360.0 if lon <= -180.0 else lon
+    return lon, alat + math.degrees(_atan_small(c2 / d2)), ok
+
+
+@_jit
+def _geodetic_near(x, y, z, ax, ay, az, alon, alat):
+    """:func:`_geodetic_near_sel`, or :func:`_geodetic1` where its series does not apply."""
+    lon, lat, ok = _geodetic_near_sel(x, y, z, ax, ay, az, alon, alat)
+    if ok:
+        return lon, lat
+    return _geodetic1(x, y, z)
 
 
 @_jit
@@ -713,8 +718,10 @@ def _scan_chunk(px, py, pz, lo, hi, A, B, D, inv_l2, h, best, bseg, bt, bx, by, 
 
 
 @_jit
-def _left_of(px, py, pz, s, t, xx, xy, xz, D, prev, nxt):
-    """1 when P is on the left of the direction of travel at X, else 0 (pseudo-normal at vertices)."""
+def _left_sel(px, py, pz, xx, xy, xz, dx, dy, dz, ox, oy, oz, vertex):
+    """1 when P is on the left of the direction of travel D at X, else 0; at a vertex
+    (``vertex``: X is the shared end with a segment of direction O) the pseudo-normal, the sum of
+    the two unit left normals, decides. No branch (selects only), for vector instructions."""
     # ellipsoid normal at X
     ux = xx * _INV_A2
     uy = xy * _INV_A2
@@ -722,34 +729,39 @@ def _left_of(px, py, pz, s, t, xx, xy, xz, D, prev, nxt):
     ex = px - xx
     ey = py - xy
     ez = pz - xz
-    # left normal of segment s: up x D
-    dx = D[s, 0]
-    dy = D[s, 1]
-    dz = D[s, 2]
+    # left normal of the segment: up x D
     nx = uy * dz - uz * dy
     ny = uz * dx - ux * dz
     nz = ux * dy - uy * dx
-    other = -1
+    ln = math.sqrt(nx * nx + ny * ny + nz * nz)
+    mx = uy * oz - uz * oy
+    my = uz * ox - ux * oz
+    mz = ux * oy - uy * ox
+    lm = math.sqrt(mx * mx + my * my + mz * mz)
+    sx = nx / ln + mx / lm
+    sy = ny / ln + my / lm
+    sz = nz / ln + mz / lm
+    use = vertex & (ln > 0.0) & (lm > 0.0) & (math.sqrt(sx * sx + sy * sy + sz * sz) > 1e-9)
+    side = ex * sx + ey * sy + ez * sz if use else ex * nx + ey * ny + ez * nz
+    return 1 if side > 0.0 else 0
+
+
+@_jit
+def _other_seg(s, t, prev, nxt):
+    """The segment sharing the vertex X is at (t = 0: previous, t = 1: next), or -1."""
     if t <= 0.0 and prev[s] >= 0:
-        other = prev[s]
-    elif t >= 1.0 and nxt[s] >= 0:
-        other = nxt[s]
-    if other >= 0:
-        ln = math.sqrt(nx * nx + ny * ny + nz * nz)
-        ox = D[other, 0]
-        oy = D[other, 1]
-        oz = D[other, 2]
-        mx = uy * oz - uz * oy
-        my = uz * ox - ux * oz
-        mz = ux * oy - uy * ox
-        lm = math.sqrt(mx * mx + my * my + mz * mz)
-        if ln > 0.0 and lm > 0.0:
-            sx = nx / ln + mx / lm
-            sy = ny / ln + my / lm
-            sz = nz / ln + mz / lm
-            if math.sqrt(sx * sx + sy * sy + sz * sz) > 1e-9:
-                nx, ny, nz = sx, sy, sz
-    return 1 if ex * nx + ey * ny + ez * nz > 0.0 else 0
+        return prev[s]
+    if t >= 1.0 and nxt[s] >= 0:
+        return nxt[s]
+    return -1
+
+
+@_jit
+def _left_of(px, py, pz, s, t, xx, xy, xz, D, prev, nxt):
+    """1 when P is on the left of the direction of travel at X, else 0 (pseudo-normal at vertices)."""
+    o = _other_seg(s, t, prev, nxt)
+    oo = o if o >= 0 else s
+    return _left_sel(px, py, pz, xx, xy, xz, D[s, 0], D[s, 1], D[s, 2], D[oo, 0], D[oo, 1], D[oo, 2], o >= 0)
 
 
 _BLOCK = 512  # points gathered / answered / scattered together
@@ -814,6 +826,9 @@ def _query_lines(
     gd = np.empty((3, _BLOCK))
     gb = np.empty((3, _BLOCK))
     gi = np.empty(_BLOCK)
+    gvl = np.empty((4, _BLOCK))
+    gvx = np.empty(_BLOCK, dtype=np.bool_)
+    gok = np.empty(_BLOCK, dtype=np.bool_)
     lead = np.empty(_BLOCK, dtype=np.int64)  # chord leader (-1: outside the grid)
     c0 = np.empty(_BLOCK + 1, dtype=np.int64)  # the point's candidates in cseg/cq
     rs = np.empty(_BLOCK, dtype=np.int64)
@@ -987,26 +1002,39 @@ def _query_lines(
                 ry_[j] = by
                 rz_[j] = bz
                 rf[j] = 1 if full else 0
-            # pass 5: nearest lon/lat and side
+            # pass 5: nearest lon/lat and side -- the segment data gathered point by point, then a
+            # loop with no branch (vector instructions); the rare points where the short series of
+            # the nearest lon/lat does not apply are redone with atan2
             for j in range(j0, j1):
                 bseg = rs[j]
+                bt = rt[j]
+                o = _other_seg(bseg, bt, prev, nxt)
+                oo = o if o >= 0 else bseg
+                gvx[j] = o >= 0
+                end = 1 if bt == 1.0 else 0
+                gvl[0, j] = vlon[bseg, end]
+                gvl[1, j] = vlat[bseg, end]
+                gvl[2, j] = vlon[bseg, 0]
+                gvl[3, j] = vlat[bseg, 0]
+                for f in range(3):
+                    ga[f, j] = A[bseg, f]
+                    gd[f, j] = D[bseg, f]
+                    gb[f, j] = D[oo, f]
+            for j in range(np.uint64(j0), np.uint64(j1)):
                 bt = rt[j]
                 bx = rx_[j]
                 by = ry_[j]
                 bz = rz_[j]
-                if bt == 0.0:
-                    olon = vlon[bseg, 0]
-                    olat = vlat[bseg, 0]
-                elif bt == 1.0:
-                    olon = vlon[bseg, 1]
-                    olat = vlat[bseg, 1]
-                else:
-                    olon, olat = _geodetic_near(
-                        bx, by, bz, A[bseg, 0], A[bseg, 1], A[bseg, 2], vlon[bseg, 0], vlat[bseg, 0]
-                    )
-                rlo[j] = olon
-                rla[j] = olat
-                rl[j] = _left_of(px_[j], py_[j], pz_[j], bseg, bt, bx, by, bz, D, prev, nxt)
+                glon, glat, ok = _geodetic_near_sel(bx, by, bz, ga[0, j], ga[1, j], ga[2, j], gvl[2, j], gvl[3, j])
+                vert = (bt == 0.0) | (bt == 1.0)
+                rlo[j] = gvl[0, j] if vert else glon
+                rla[j] = gvl[1, j] if vert else glat
+                gok[j] = vert | ok
+                rl[j] = _left_sel(px_[j], py_[j], pz_[j], bx, by, bz, gd[0, j], gd[1, j], gd[2, j],
+                                  gb[0, j], gb[1, j], gb[2, j], gvx[j])
+            for j in range(j0, j1):
+                if not gok[j]:
+                    rlo[j], rla[j] = _geodetic1(rx_[j], ry_[j], rz_[j])
         for j in range(m_):
             i = order[k0 + j] if use_order else k0 + j
             out_seg[i] = rs[j]

@@ -157,7 +157,9 @@ def test_chord_bound_exceeds_the_geodesic():
     lat1 = rng.uniform(-89, 89, 4000)
     lon2, lat2, _ = G.fwd(lon1, lat1, rng.uniform(0, 360, 4000), rng.uniform(1.0, 900e3, 4000))
     chord = np.linalg.norm(ecef(lon1, lat1) - ecef(np.asarray(lon2), np.asarray(lat2)), axis=1)
-    bound = np.array([_psi(c) for c in chord])
+    # the query bounds with _psi(chord + h), h >= 1e-6 m; a chord from float64 ECEF coordinates is
+    # rounded by ~1e-9 m (one ulp at 6.4e6 m is 9.3e-10 m), more than s - c for chords of ~100 m
+    bound = np.array([_psi(c + 1e-6) for c in chord])
     _, _, geod = G.inv(lon1, lat1, lon2, lat2)
     assert np.all(bound >= np.asarray(geod))
     assert np.all(bound >= fast_distance(lon1, lat1, lon2, lat2))

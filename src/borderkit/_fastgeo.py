@@ -867,6 +867,13 @@ def _query_lines(
     gd = np.empty((3, _BLOCK))
     gb = np.empty((3, _BLOCK))
     gi = np.empty(_BLOCK)
+    gh = np.empty(_BLOCK)
+    co = np.empty(_BLOCK, dtype=np.int64)  # offset of the point's cell in ``cells`` (-1: outside the grid)
+    cdx = np.empty(_BLOCK)  # offset of the point from its cell's centre in the plane (m)
+    cdy = np.empty(_BLOCK)
+    crho = np.empty(_BLOCK)
+    cq0 = np.empty(_BLOCK)  # squared chord distance to the seed
+    thr0 = np.empty(_BLOCK)
     gvl = np.empty((4, _BLOCK))
     gvx = np.empty(_BLOCK, dtype=np.bool_)
     gok = np.empty(_BLOCK, dtype=np.bool_)
@@ -904,6 +911,38 @@ def _query_lines(
             rz = pz - C0[2]
             gx_[j] = (rx * E0[0] + ry * E0[1] + rz * E0[2] - x0) / cs
             gy_[j] = (rx * N0[0] + ry * N0[1] + rz * N0[2] - y0) / cs
+        # pass 1b: the cell and its seed segment of every point (gathered point by point), the seed's
+        # chord and the first pruning threshold (no branch: vector instructions)
+        for j in range(m_):
+            gx = gx_[j]
+            gy = gy_[j]
+            o = -1
+            seed = 0
+            dx = 0.0
+            dy = 0.0
+            if 0.0 <= gx < nx and 0.0 <= gy < ny:
+                ix = int(gx)
+                iy = int(gy)
+                o = cell_off[iy * nx + ix]
+                seed = int(cells[o + 3])
+                # offset of the point from the cell centre in the plane (m)
+                dx = (gx - ix - 0.5) * cs
+                dy = (gy - iy - 0.5) * cs
+            co[j] = o
+            lead[j] = seed
+            cdx[j] = dx
+            cdy[j] = dy
+            for f in range(3):
+                ga[f, j] = A[seed, f]
+                gd[f, j] = D[seed, f]
+            gi[j] = inv_l2[seed]
+            gh[j] = h[seed]
+        for j in range(np.uint64(0), np.uint64(m_)):
+            q = _d2seg(px_[j], py_[j], pz_[j], ga[0, j], ga[1, j], ga[2, j], gd[0, j], gd[1, j], gd[2, j], gi[j])
+            cq0[j] = q
+            # the winner's distance is at most _psi(chord + h); nothing farther than g of it matters
+            thr0[j] = _g(_psi(math.sqrt(q) + gh[j]))
+            crho[j] = math.sqrt(cdx[j] * cdx[j] + cdy[j] * cdy[j])
         j1 = 0
         while j1 < m_:
             j0 = j1
@@ -913,35 +952,27 @@ def _query_lines(
                 j = j1
                 j1 += 1
                 c0[j] = nc
-                lead[j] = -1
-                gx = gx_[j]
-                gy = gy_[j]
-                if not (0.0 <= gx < nx and 0.0 <= gy < ny):
+                o = co[j]
+                if o < 0:
+                    lead[j] = -1
                     continue
                 px = px_[j]
                 py = py_[j]
                 pz = pz_[j]
-                ix = int(gx)
-                iy = int(gy)
-                cell = iy * nx + ix
-                # offset of the point from the cell centre in the plane (m)
-                dx = (gx - ix - 0.5) * cs
-                dy = (gy - iy - 0.5) * cs
-                rho = math.sqrt(dx * dx + dy * dy)
-                o = cell_off[cell]
-                seed = int(cells[o + 3])
+                dx = cdx[j]
+                dy = cdy[j]
+                rho = crho[j]
+                seed = lead[j]
                 # rank candidates by their chord distance (no square root, no lift); the distance
                 # formula is evaluated for the chord winner only (pass 3), then for every candidate
                 # whose chord bound is within reach of that exact value (near-ties, pass 4), so the
                 # answer is the same argmin of (distance, segment) as evaluating every candidate
-                bq = _d2seg(px, py, pz, A[seed, 0], A[seed, 1], A[seed, 2], D[seed, 0], D[seed, 1], D[seed, 2],
-                            inv_l2[seed])
+                bq = cq0[j]
                 bs = seed
                 cseg[nc] = seed
                 cq[nc] = bq
                 nc += 1
-                # the winner's distance is at most _psi(chord + h); nothing farther than g of it matters
-                thr = _g(_psi(math.sqrt(bq) + h[seed]))
+                thr = thr0[j]
                 e = o + 6
                 for _q in range(int(cells[o + 5])):
                     lbq = cells[e]
@@ -1010,14 +1041,10 @@ def _query_lines(
                                 px, py, pz, s, s, A, B, D, inv_l2, h, best, bseg, bt, bx, by, bz
                             )
                             thr = _g(best)
-                    gx = gx_[j]
-                    gy = gy_[j]
-                    ix = int(gx)
-                    iy = int(gy)
-                    dx = (gx - ix - 0.5) * cs
-                    dy = (gy - iy - 0.5) * cs
-                    rho = math.sqrt(dx * dx + dy * dy)
-                    o = cell_off[iy * nx + ix]
+                    dx = cdx[j]
+                    dy = cdy[j]
+                    rho = crho[j]
+                    o = co[j]
                     full = not (cells[o] + dx * cells[o + 1] + dy * cells[o + 2] > thr or cells[o + 4] - rho > thr)
                 else:
                     best = np.inf

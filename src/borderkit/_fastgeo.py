@@ -60,7 +60,14 @@ settled without an evaluation).
 
 Large queries visit their points in spatial order (:func:`spatial_order`, a counting sort of
 each chunk by lon/lat buckets) and write every answer back to its input position; each point is
-answered on its own, so the order changes the speed only, never a bit of the answer.
+answered on its own, so the order changes the speed only, never a bit of the answer. A block of
+points goes through the query in passes: the arithmetic that is the same for every point (the
+conversion to 3-D, the seed's chord, the exact evaluation of the chord leader, the nearest
+lon/lat and the side) is written without branches, over gathered block arrays, so that LLVM
+compiles it to AVX2 vector instructions; the candidate scan and the near-ties stay point by
+point. The conversion to 3-D uses its own sine and cosine (fdlibm's kernel polynomials after a
+reduction by pi/2, within 2 ulp of the C library's; a call to the C library, one value at a time,
+kept the loop scalar): 3-D coordinates within 2e-9 m of PROJ's.
 
 On each candidate the nearest point is the foot of P on the chord, lifted to
 the ellipsoid (callers cut segments longer than 1 km into geodesic pieces: the
@@ -121,7 +128,8 @@ except ImportError:  # pragma: no cover - exercised when numba is absent
 
 def _jit(fn, **kw):
     if HAVE_NUMBA:
-        return _numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy", **kw)(fn)
+        # error_model="numpy": no division-by-zero checks (the kernels rely on IEEE inf/nan)
+        return _numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy", boundscheck=False, **kw)(fn)
     return fn  # pragma: no cover
 
 

@@ -266,15 +266,6 @@ def _geodetic_near_sel(x, y, z, ax, ay, az, alon, alat):
 
 
 @_jit
-def _geodetic_near(x, y, z, ax, ay, az, alon, alat):
-    """:func:`_geodetic_near_sel`, or :func:`_geodetic1` where its series does not apply."""
-    lon, lat, ok = _geodetic_near_sel(x, y, z, ax, ay, az, alon, alat)
-    if ok:
-        return lon, lat
-    return _geodetic1(x, y, z)
-
-
-@_jit
 def _g(best):
     """Largest chord a surface arc shorter than ``best + tol`` can have."""
     s = best + _TOL_M
@@ -803,14 +794,6 @@ def _other_seg(s, t, prev, nxt):
     if t >= 1.0 and nxt[s] >= 0:
         return nxt[s]
     return -1
-
-
-@_jit
-def _left_of(px, py, pz, s, t, xx, xy, xz, D, prev, nxt):
-    """1 when P is on the left of the direction of travel at X, else 0 (pseudo-normal at vertices)."""
-    o = _other_seg(s, t, prev, nxt)
-    oo = o if o >= 0 else s
-    return _left_sel(px, py, pz, xx, xy, xz, D[s, 0], D[s, 1], D[s, 2], D[oo, 0], D[oo, 1], D[oo, 2], o >= 0)
 
 
 _BLOCK = 512  # points gathered / answered / scattered together

@@ -74,6 +74,9 @@ class ScaleSummary:
         determinately on another party's side of that source's line, with an expected party).
     method
         The method text of the results (``docs/check.md``).
+    startup_seconds
+        Of *seconds*: starting the ``LocalCluster`` (or connecting to *scheduler*) until its
+        workers are ready, seconds.
     """
 
     input: str
@@ -86,6 +89,7 @@ class ScaleSummary:
     verdicts: dict[str, int] = field(default_factory=dict)
     sources: dict[str, dict[str, int]] = field(default_factory=dict)
     method: str = ""
+    startup_seconds: float = 0.0
 
 
 def _require_dask() -> None:
@@ -379,6 +383,7 @@ def check_parquet(
             client = Client(scheduler)
         try:
             n_workers = len(client.scheduler_info()["workers"])
+            t_ready = time.perf_counter()
             # the line sources travel to each worker once (the bundled case: each worker loads it)
             lines_ref = client.scatter(lines, broadcast=True) if lines is not None else None
             terr_ref = client.scatter(territories, broadcast=True) if territories is not None else None
@@ -412,6 +417,7 @@ def check_parquet(
     return ScaleSummary(
         input=src, output=str(dest), rows=n_rows, partitions=len(rows), workers=n_workers, scheduler=address,
         seconds=round(time.perf_counter() - t0, 3), verdicts=verdicts, sources=per_source, method=method_text,
+        startup_seconds=round(t_ready - t0, 3),
     )
 
 

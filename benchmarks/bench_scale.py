@@ -81,7 +81,7 @@ def child_single(src: str, out: str) -> dict:
     t_write = time.perf_counter() - t4
     return {"rows": len(res), "case_load_s": t_case, "index_build_s": t_index, "read_s": t_read,
             "check_s": t_check, "write_s": t_write, "total_s": time.perf_counter() - t0, "peak_rss_mb": _peak_mb(),
-            "cpu_self_s": _cpu(),
+            "cpu_self_s": _cpu(), "sys_self_s": resource.getrusage(resource.RUSAGE_SELF).ru_stime,
             "verdicts": {str(k): int(v) for k, v in res["check__verdict"].value_counts().items()}}
 
 
@@ -94,7 +94,7 @@ def _worker_stats() -> dict:
     prepare()  # cached in the worker: ~0 when the run already loaded it
     u = r.getrusage(r.RUSAGE_SELF)
     return {"peak_rss_mb": u.ru_maxrss / 1024.0, "prepare_again_s": time.perf_counter() - t,
-            "cpu_s": u.ru_utime + u.ru_stime}
+            "cpu_s": u.ru_utime + u.ru_stime, "sys_s": u.ru_stime}
 
 
 def child_dask(src: str, out: str, workers: int, memory_limit: str) -> dict:

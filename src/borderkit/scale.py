@@ -36,13 +36,27 @@ import pandas as pd
 from borderkit.errors import OptionalDependencyError, OutputExistsError, ValidationError
 from borderkit.locate import resolve_method  # one implementation; re-exported for this module's users
 
-__all__ = ["check_parquet", "check_frame", "check_partition", "ScaleSummary", "DEFAULT_MEMORY_LIMIT",
-           "resolve_method", "projected_cost"]
+__all__ = ["check_parquet", "check_frame", "check_partition", "check_row_group", "read_row_group", "ScaleSummary",
+           "DEFAULT_MEMORY_LIMIT", "LOCAL_CLUSTER_CONFIG", "resolve_method", "projected_cost"]
 
 DEFAULT_MEMORY_LIMIT = "2GiB"
 """Memory limit of each worker of the default ``LocalCluster`` (dask pauses a worker at 80 %
 and restarts it at 95 %). A row group of 1 M points needs about 0.6 GB in flight with the
 bundled case's four sources (measured: ``BENCHMARKS.md``)."""
+
+LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
+    # The statistical profiler samples each task thread's stack every 10 ms for a dashboard
+    # the run does not open: 1.5-2 s of CPU per 2 M points (measured, benchmarks/bench_scale.py).
+    "distributed.worker.profile.enabled": False,
+    # distributed starts its workers with MALLOC_TRIM_THRESHOLD_=65536 (to hand freed memory back
+    # to the OS). Setting it fixes glibc's mmap threshold at 128 kB, so every array of a check
+    # (megabytes each) is mmap-ed, page-faulted and unmapped again: the same check took 25-30 %
+    # more CPU with it, in a worker or in one process (measured). Unset here; an
+    # MALLOC_TRIM_THRESHOLD_ in the environment still wins (distributed reads it first).
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+}
+"""dask configuration of the workers of the ``LocalCluster`` :func:`check_parquet` starts (a
+cluster given by address keeps its own: set the same there, ``docs/scale.md``)."""
 
 AUTO_LARGE = 1 << 62
 """A number of points for which ``method="auto"`` is the engine of large inputs."""
@@ -455,6 +469,7 @@ def check_parquet(
         dask, distributed, dask-geopandas or pyarrow is missing (``pip install 'borderkit[scale]'``).
     """
     _require_dask()
+    import dask
     from distributed import Client, LocalCluster
 
     src = os.fspath(input)
@@ -481,8 +496,9 @@ def check_parquet(
     try:
         if scheduler is None:
             n = workers or os.cpu_count() or 1
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
-                                   memory_limit=memory_limit, dashboard_address=None)
+            with dask.config.set(LOCAL_CLUSTER_CONFIG):  # the nannies copy the configuration when made
+                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
+                                       memory_limit=memory_limit, dashboard_address=None)
             client = Client(cluster)
         else:
             client = Client(scheduler)

@@ -1,10 +1,11 @@
 """Check GeoParquet files too large for one process on dask, partition by partition.
 
 :func:`check_parquet` runs exactly the per-point computation of the single-process path,
-:func:`borderkit.locate.check_table`, on every partition of a dask-geopandas GeoDataFrame read
-from a GeoParquet file (one partition per row group, so a worker holds one row group at a time),
-and writes a GeoParquet 1.1 dataset (a folder of part files, each with the ``bbox`` covering
-column). The columns and answers are those of ``check_table`` (``docs/check.md``), row for row.
+:func:`borderkit.locate.check_table`, on every row group of a GeoParquet file, one task per row
+group (:func:`check_row_group`: the worker reads its row group with pyarrow, checks it and writes
+its part, so a worker holds one row group at a time and only counts travel back), and writes a
+GeoParquet 1.1 dataset (a folder of part files, each with the ``bbox`` covering column). The
+columns and answers are those of ``check_table`` (``docs/check.md``), row for row.
 
 Where it runs: a ``dask.distributed`` ``LocalCluster`` by default (one worker process per core,
 one thread each, a memory limit per worker), or an existing scheduler (``scheduler="tcp://…"``):

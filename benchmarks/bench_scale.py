@@ -117,7 +117,7 @@ def child_dask(src: str, out: str, workers: int, memory_limit: str) -> dict:
     t0 = time.perf_counter()
     s = scale.check_parquet(src, out, expect="ARM", workers=workers, memory_limit=memory_limit, progress=False,
                             overwrite=True)
-    return {"rows": s.rows, "partitions": s.partitions, "workers": s.workers, "run_s": s.seconds, "startup_s": s.startup_seconds,
+    return {"rows": s.rows, "partitions": s.partitions, "workers": s.workers, "run_s": s.seconds, "startup_s": getattr(s, "startup_seconds", float("nan")),
             "total_s": time.perf_counter() - t0, "worker_stats": stats, "verdicts": s.verdicts,
             # this process: the client, the scheduler and the nannies of the LocalCluster
             "cpu_self_s": _cpu()}

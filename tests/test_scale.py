@@ -265,3 +265,25 @@ def test_read_row_group_crs_default_and_encodings(tmp_path):
     _sample(100).to_parquet(arrow, geometry_encoding="geoarrow")
     with pytest.raises(ValidationError, match="encoded as 'point'.*WKB"):
         read_row_group(arrow, 0)
+
+
+def test_local_cluster_workers_run_without_profiler_and_malloc_trim():
+    """The workers check_parquet starts get LOCAL_CLUSTER_CONFIG (distributed's defaults cost 25-30 % CPU)."""
+    import os
+
+    from distributed import Client
+
+    from borderkit.scale import local_cluster
+
+    def probe():
+        import os
+
+        import dask
+
+        return (dask.config.get("distributed.worker.profile.enabled"), os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+                dask.config.get("distributed.admin.tick.interval"))
+
+    with local_cluster(workers=1, memory_limit="1GiB") as cluster, Client(cluster) as client:
+        (got,) = client.run(probe).values()
+    # distributed would set 65536; only a value the user put in the environment may reach the worker
+    assert got == (False, os.environ.get("MALLOC_TRIM_THRESHOLD_"), "1s")

@@ -38,7 +38,7 @@ from borderkit.errors import OptionalDependencyError, OutputExistsError, Validat
 from borderkit.locate import resolve_method  # one implementation; re-exported for this module's users
 
 __all__ = ["check_parquet", "check_frame", "check_partition", "check_row_group", "read_row_group", "ScaleSummary",
-           "DEFAULT_MEMORY_LIMIT", "LOCAL_CLUSTER_CONFIG", "resolve_method", "projected_cost"]
+           "DEFAULT_MEMORY_LIMIT", "LOCAL_CLUSTER_CONFIG", "local_cluster", "resolve_method", "projected_cost"]
 
 DEFAULT_MEMORY_LIMIT = "2GiB"
 """Memory limit of each worker of the default ``LocalCluster`` (dask pauses a worker at 80 %
@@ -411,6 +411,32 @@ def _progress(futures: list[Any], show: bool) -> list[Any]:
     return [f.result() for f in futures]
 
 
+def local_cluster(*, workers: int, memory_limit: str | int = DEFAULT_MEMORY_LIMIT, processes: bool = True) -> Any:
+    """The ``LocalCluster`` :func:`check_parquet` runs on: one thread per worker, no dashboard,
+    :data:`LOCAL_CLUSTER_CONFIG`.
+
+    Parameters
+    ----------
+    workers
+        Worker processes (threads of this process with ``processes=False``).
+    memory_limit
+        Memory limit of each worker (dask's format).
+    processes
+        Workers are processes (default) or threads of this process.
+
+    Returns
+    -------
+    distributed.LocalCluster
+        Running; the caller closes it.
+    """
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set(LOCAL_CLUSTER_CONFIG):  # the nannies copy the configuration when they are made
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes, memory_limit=memory_limit,
+                            dashboard_address=None)
+
+
 def check_parquet(
     input: str | os.PathLike[str],
     output: str | os.PathLike[str],
@@ -478,8 +504,7 @@ def check_parquet(
         dask, distributed, dask-geopandas or pyarrow is missing (``pip install 'borderkit[scale]'``).
     """
     _require_dask()
-    import dask
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     src = os.fspath(input)
     dest = Path(output)
@@ -505,9 +530,7 @@ def check_parquet(
     try:
         if scheduler is None:
             n = workers or os.cpu_count() or 1
-            with dask.config.set(LOCAL_CLUSTER_CONFIG):  # the nannies copy the configuration when made
-                cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
-                                       memory_limit=memory_limit, dashboard_address=None)
+            cluster = local_cluster(workers=n, memory_limit=memory_limit, processes=processes)
             client = Client(cluster)
         else:
             client = Client(scheduler)

@@ -14,6 +14,13 @@ write GeoParquet 1.1 with the covering column:
 Each run is a fresh child process (so the one-off costs are counted the same way and the peak
 memory is its own); the workers report their own peak RSS (``getrusage``) before the cluster
 closes. Also measured: loading the case and building the line indexes (per worker, once).
+
+CPU seconds (user + system) of each run's whole process tree come from ``getrusage`` of the
+reaped children around each child run (every worker and nanny is reaped before its child
+exits); the workers also report their own CPU, and the dask child its own (client, scheduler and
+nannies live in it). On a shared machine compare CPU, not wall: on 2 idle cores the wall speed-up
+is at most ``2 × CPU(one process) / CPU(dask)``. ``--src FILE`` reuses a file, ``--only`` runs one
+path, ``--runs N`` alternates N pairs.
 """
 
 from __future__ import annotations

@@ -14,6 +14,13 @@ write GeoParquet 1.1 with the covering column:
 Each run is a fresh child process (so the one-off costs are counted the same way and the peak
 memory is its own); the workers report their own peak RSS (``getrusage``) before the cluster
 closes. Also measured: loading the case and building the line indexes (per worker, once).
+
+CPU seconds (user + system) of each run's whole process tree come from ``getrusage`` of the
+reaped children around each child run (every worker and nanny is reaped before its child
+exits); the workers also report their own CPU, and the dask child its own (client, scheduler and
+nannies live in it). On a shared machine compare CPU, not wall: on 2 idle cores the wall speed-up
+is at most ``2 × CPU(one process) / CPU(dask)``. ``--src FILE`` reuses a file, ``--only`` runs one
+path, ``--runs N`` alternates N pairs.
 """
 
 from __future__ import annotations
@@ -31,6 +38,12 @@ from pathlib import Path
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+def _cpu(who: int = resource.RUSAGE_SELF) -> float:
+    """User + system CPU seconds of this process (all its threads) or of its reaped children."""
+    r = resource.getrusage(who)
+    return r.ru_utime + r.ru_stime
 
 
 def make_file(path: Path, n: int, row_group: int, seed: int = 0) -> None:
@@ -75,6 +88,7 @@ def child_single(src: str, out: str) -> dict:
     t_write = time.perf_counter() - t4
     return {"rows": len(res), "case_load_s": t_case, "index_build_s": t_index, "read_s": t_read,
             "check_s": t_check, "write_s": t_write, "total_s": time.perf_counter() - t0, "peak_rss_mb": _peak_mb(),
+            "cpu_self_s": _cpu(), "sys_self_s": resource.getrusage(resource.RUSAGE_SELF).ru_stime,
             "verdicts": {str(k): int(v) for k, v in res["check__verdict"].value_counts().items()}}
 
 
@@ -85,7 +99,9 @@ def _worker_stats() -> dict:
 
     t = time.perf_counter()
     prepare()  # cached in the worker: ~0 when the run already loaded it
-    return {"peak_rss_mb": r.getrusage(r.RUSAGE_SELF).ru_maxrss / 1024.0, "prepare_again_s": time.perf_counter() - t}
+    u = r.getrusage(r.RUSAGE_SELF)
+    return {"peak_rss_mb": u.ru_maxrss / 1024.0, "prepare_again_s": time.perf_counter() - t,
+            "cpu_s": u.ru_utime + u.ru_stime, "sys_s": u.ru_stime}
 
 
 def child_dask(src: str, out: str, workers: int, memory_limit: str) -> dict:
@@ -108,16 +124,42 @@ def child_dask(src: str, out: str, workers: int, memory_limit: str) -> dict:
     t0 = time.perf_counter()
     s = scale.check_parquet(src, out, expect="ARM", workers=workers, memory_limit=memory_limit, progress=False,
                             overwrite=True)
-    return {"rows": s.rows, "partitions": s.partitions, "workers": s.workers, "run_s": s.seconds,
-            "total_s": time.perf_counter() - t0, "worker_stats": stats, "verdicts": s.verdicts}
+    return {"rows": s.rows, "partitions": s.partitions, "workers": s.workers, "run_s": s.seconds, "startup_s": getattr(s, "startup_seconds", float("nan")),
+            "total_s": time.perf_counter() - t0, "worker_stats": stats, "verdicts": s.verdicts,
+            # this process: the client, the scheduler and the nannies of the LocalCluster
+            "cpu_self_s": _cpu()}
 
 
 def _child(kind: str, *args: str) -> dict:
     cmd = [sys.executable, __file__, "--child", kind, *args]
+    c0, t0 = _cpu(resource.RUSAGE_CHILDREN), time.perf_counter()
     p = subprocess.run(cmd, capture_output=True, text=True, env=os.environ.copy(), timeout=1800)
     if p.returncode != 0:
         raise SystemExit(f"{kind} failed:\n{p.stderr[-3000:]}")
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    res = json.loads(p.stdout.strip().splitlines()[-1])
+    # every process of the run (the child, its workers, their children), each reaped before the child exits
+    res["cpu_tree_s"] = _cpu(resource.RUSAGE_CHILDREN) - c0
+    res["wall_s"] = time.perf_counter() - t0
+    return res
+
+
+def _report(n: int, single: dict, dsk: dict) -> None:
+    print(f"one process: {single['total_s']:.1f} s end to end ({n / single['total_s'] / 1e6:.2f} M points/s; "
+          f"check {single['check_s']:.1f} s, read {single['read_s']:.1f} s, write {single['write_s']:.1f} s, "
+          f"case load {single['case_load_s']:.2f} s, line indexes {single['index_build_s']:.2f} s), "
+          f"peak RSS {single['peak_rss_mb']:.0f} MB; CPU {single['cpu_tree_s']:.1f} s")
+    ws = [v for v in dsk["worker_stats"].values() if isinstance(v, dict)]
+    peaks = ", ".join(f"{w['peak_rss_mb']:.0f}" for w in ws)
+    cpus = ", ".join(f"{w['cpu_s']:.1f}" for w in ws)
+    print(f"dask {dsk['workers']} workers: {dsk['total_s']:.1f} s end to end incl. cluster start "
+          f"({dsk['startup_s']:.1f} s; {n / dsk['total_s'] / 1e6:.2f} M points/s), peak RSS per worker "
+          f"{peaks} MB; CPU {dsk['cpu_tree_s']:.1f} s in all "
+          f"(workers {cpus} s; client + scheduler + nannies "
+          f"{dsk['cpu_self_s']:.1f} s)")
+    bound = 2 * single["cpu_tree_s"] / dsk["cpu_tree_s"]
+    print(f"speed-up (wall): {single['total_s'] / dsk['total_s']:.2f}x; CPU one / CPU dask: "
+          f"{single['cpu_tree_s'] / dsk['cpu_tree_s']:.2f} (bound on 2 idle cores {bound:.2f}x); "
+          "verdict counts identical")
 
 
 def main() -> None:
@@ -126,6 +168,9 @@ def main() -> None:
     ap.add_argument("--row-group", type=int, default=500_000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--memory-limit", default="3GiB")
+    ap.add_argument("--runs", type=int, default=1, help="pairs of runs (one process, dask), alternating")
+    ap.add_argument("--src", help="an existing GeoParquet file of points to use instead of writing one")
+    ap.add_argument("--only", choices=["single", "dask"], help="run one path only")
     ap.add_argument("--child", nargs="+")
     a = ap.parse_args()
     if a.child:
@@ -134,28 +179,35 @@ def main() -> None:
         print(json.dumps(res))
         return
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as d:
-        src = Path(d) / "points.parquet"
-        t = time.perf_counter()
-        make_file(src, a.points, a.row_group)
-        print(f"file: {a.points:,} points, row groups of {a.row_group:,}, {src.stat().st_size / 1e6:.0f} MB "
-              f"(written in {time.perf_counter() - t:.1f} s)")
-        print("load before:", os.getloadavg())
-        single = _child("single", str(src), str(Path(d) / "single.parquet"))
-        print("load between:", os.getloadavg())
-        dsk = _child("dask", str(src), str(Path(d) / "dask_out"), str(a.workers), a.memory_limit)
-        print("load after:", os.getloadavg())
-        assert single["verdicts"] == dsk["verdicts"], (single["verdicts"], dsk["verdicts"])
-        n = a.points
-        print(json.dumps({"single": single, "dask": dsk}, indent=1))
-        print(f"one process: {single['total_s']:.1f} s end to end ({n / single['total_s'] / 1e6:.2f} M points/s; "
-              f"check {single['check_s']:.1f} s, read {single['read_s']:.1f} s, write {single['write_s']:.1f} s, "
-              f"case load {single['case_load_s']:.2f} s, line indexes {single['index_build_s']:.2f} s), "
-              f"peak RSS {single['peak_rss_mb']:.0f} MB")
-        peaks = [v["peak_rss_mb"] for k, v in dsk["worker_stats"].items() if isinstance(v, dict)]
-        print(f"dask {dsk['workers']} workers: {dsk['total_s']:.1f} s end to end incl. cluster start "
-              f"({n / dsk['total_s'] / 1e6:.2f} M points/s), peak RSS per worker "
-              f"{', '.join(f'{p:.0f}' for p in peaks)} MB")
-        print(f"speed-up: {single['total_s'] / dsk['total_s']:.2f}x; verdict counts identical")
+        if a.src:
+            src = Path(a.src)
+            import pyarrow.parquet as pq
+
+            md = pq.ParquetFile(src).metadata
+            a.points = md.num_rows
+            print(f"file: {src}, {a.points:,} points, {md.num_row_groups} row groups")
+        else:
+            src = Path(d) / "points.parquet"
+            t = time.perf_counter()
+            make_file(src, a.points, a.row_group)
+            print(f"file: {a.points:,} points, row groups of {a.row_group:,}, {src.stat().st_size / 1e6:.0f} MB "
+                  f"(written in {time.perf_counter() - t:.1f} s)")
+        for run in range(a.runs):
+            print(f"run {run + 1}; load before:", os.getloadavg())
+            res = {}
+            if a.only != "dask":
+                res["single"] = _child("single", str(src), str(Path(d) / "single.parquet"))
+                print("load between:", os.getloadavg())
+            if a.only != "single":
+                res["dask"] = _child("dask", str(src), str(Path(d) / "dask_out"), str(a.workers), a.memory_limit)
+                print("load after:", os.getloadavg())
+            print(json.dumps(res, indent=1))
+            if len(res) == 2:
+                assert res["single"]["verdicts"] == res["dask"]["verdicts"], res
+                _report(a.points, res["single"], res["dask"])
+            else:
+                (kind, r), = res.items()
+                print(f"{kind}: wall {r['total_s']:.1f} s, CPU {r['cpu_tree_s']:.1f} s")
 
 
 if __name__ == "__main__":

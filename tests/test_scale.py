@@ -228,3 +228,62 @@ def test_check_cli_dask_matches_the_single_process_file_mode(tmp_path):
     assert verdicts and all((a[c].astype(str) == b[c].astype(str)).all() for c in verdicts)
     dist = [c for c in a.columns if c.endswith("__distance_m")]
     assert np.allclose(a[dist].to_numpy(float), b[dist].to_numpy(float), atol=1e-6, equal_nan=True)
+
+
+def test_read_row_group_is_the_row_group_geopandas_reads(tmp_path):
+    """One row group, read by the worker's reader, equals that slice of geopandas.read_parquet (CRS too)."""
+    from borderkit.scale import read_row_group
+
+    pts = _sample(1_500, seed=8).to_crs(32638)  # a projected CRS: the metadata's CRS must come through
+    pts["note"] = np.where(np.arange(1_500) % 3 == 0, None, "x")
+    src = tmp_path / "in.parquet"
+    _write(pts, src, 500)
+    ref = gpd.read_parquet(src).drop(columns="bbox", errors="ignore").iloc[500:1_000].reset_index(drop=True)
+    got = read_row_group(src, 1)
+    assert "bbox" not in got.columns  # the covering column is not read
+    assert got.crs == ref.crs and got.crs.to_epsg() == 32638
+    _same(got, ref)
+    assert len(read_row_group(src, 2, rows=1)) == 1
+
+
+def test_read_row_group_crs_default_and_encodings(tmp_path):
+    import pyarrow as pa
+
+    from borderkit.scale import read_row_group
+
+    # GeoParquet without a "crs" key means OGC:CRS84 (the specification), i.e. lon/lat on WGS84
+    wkb = shapely.to_wkb(shapely.points([45.0, 46.0], [40.0, 41.0]))
+    geo = {"version": "1.1.0", "primary_column": "geometry",
+           "columns": {"geometry": {"encoding": "WKB", "geometry_types": ["Point"]}}}
+    table = pa.table({"id": [1, 2], "geometry": pa.array(list(wkb), pa.binary())})
+    src = tmp_path / "nocrs.parquet"
+    pq.write_table(table.replace_schema_metadata({"geo": json.dumps(geo)}), src)
+    got = read_row_group(src, 0)
+    assert got.crs.equals("OGC:CRS84") and list(got.geometry.x) == [45.0, 46.0]
+    # native (GeoArrow) encodings are refused in one line that says what to write instead
+    arrow = tmp_path / "arrow.parquet"
+    _sample(100).to_parquet(arrow, geometry_encoding="geoarrow")
+    with pytest.raises(ValidationError, match="encoded as 'point'.*WKB"):
+        read_row_group(arrow, 0)
+
+
+def test_local_cluster_workers_run_without_profiler_and_malloc_trim():
+    """The workers check_parquet starts get LOCAL_CLUSTER_CONFIG (distributed's defaults cost 25-30 % CPU)."""
+    import os
+
+    from distributed import Client
+
+    from borderkit.scale import local_cluster
+
+    def probe():
+        import os
+
+        import dask
+
+        return (dask.config.get("distributed.worker.profile.enabled"), os.environ.get("MALLOC_TRIM_THRESHOLD_"),
+                dask.config.get("distributed.admin.tick.interval"))
+
+    with local_cluster(workers=1, memory_limit="1GiB") as cluster, Client(cluster) as client:
+        (got,) = client.run(probe).values()
+    # distributed would set 65536; only a value the user put in the environment may reach the worker
+    assert got == (False, os.environ.get("MALLOC_TRIM_THRESHOLD_"), "1s")

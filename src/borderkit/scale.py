@@ -1,10 +1,11 @@
 """Check GeoParquet files too large for one process on dask, partition by partition.
 
 :func:`check_parquet` runs exactly the per-point computation of the single-process path,
-:func:`borderkit.locate.check_table`, on every partition of a dask-geopandas GeoDataFrame read
-from a GeoParquet file (one partition per row group, so a worker holds one row group at a time),
-and writes a GeoParquet 1.1 dataset (a folder of part files, each with the ``bbox`` covering
-column). The columns and answers are those of ``check_table`` (``docs/check.md``), row for row.
+:func:`borderkit.locate.check_table`, on every row group of a GeoParquet file, one task per row
+group (:func:`check_row_group`: the worker reads its row group with pyarrow, checks it and writes
+its part, so a worker holds one row group at a time and only counts travel back), and writes a
+GeoParquet 1.1 dataset (a folder of part files, each with the ``bbox`` covering column). The
+columns and answers are those of ``check_table`` (``docs/check.md``), row for row.
 
 Where it runs: a ``dask.distributed`` ``LocalCluster`` by default (one worker process per core,
 one thread each, a memory limit per worker), or an existing scheduler (``scheduler="tcp://…"``):
@@ -36,13 +37,34 @@ import pandas as pd
 from borderkit.errors import OptionalDependencyError, OutputExistsError, ValidationError
 from borderkit.locate import resolve_method  # one implementation; re-exported for this module's users
 
-__all__ = ["check_parquet", "check_frame", "check_partition", "ScaleSummary", "DEFAULT_MEMORY_LIMIT",
-           "resolve_method", "projected_cost"]
+__all__ = ["check_parquet", "check_frame", "check_partition", "check_row_group", "read_row_group", "ScaleSummary",
+           "DEFAULT_MEMORY_LIMIT", "LOCAL_CLUSTER_CONFIG", "local_cluster", "resolve_method", "projected_cost"]
 
 DEFAULT_MEMORY_LIMIT = "2GiB"
 """Memory limit of each worker of the default ``LocalCluster`` (dask pauses a worker at 80 %
 and restarts it at 95 %). A row group of 1 M points needs about 0.6 GB in flight with the
 bundled case's four sources (measured: ``BENCHMARKS.md``)."""
+
+LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
+    # The statistical profiler samples each task thread's stack every 10 ms for a dashboard
+    # the run does not open: 1.5-2 s of CPU per 2 M points (measured, benchmarks/bench_scale.py).
+    "distributed.worker.profile.enabled": False,
+    # distributed starts its workers with MALLOC_TRIM_THRESHOLD_=65536 (to hand freed memory back
+    # to the OS). Setting it fixes glibc's mmap threshold at 128 kB, so every array of a check
+    # (megabytes each) is mmap-ed, page-faulted and unmapped again: the same check took 25-30 %
+    # more CPU with it, in a worker or in one process (measured). Unset here; an
+    # MALLOC_TRIM_THRESHOLD_ in the environment still wins (distributed reads it first).
+    "distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None,
+    # Diagnostics for a dashboard the run does not open: the event-loop watchdog ticks every 20 ms
+    # and the system monitor samples psutil every 500 ms in every process (scheduler, nannies,
+    # workers). Together with the profiler they cost 0.115 s of CPU per second of an idle 2-worker
+    # cluster, 0.03 s with these settings (measured). The nannies' memory monitor (what enforces
+    # memory_limit) keeps its 100 ms.
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+}
+"""dask configuration of the workers of the ``LocalCluster`` :func:`check_parquet` starts (a
+cluster given by address keeps its own: set the same there, ``docs/scale.md``)."""
 
 AUTO_LARGE = 1 << 62
 """A number of points for which ``method="auto"`` is the engine of large inputs."""
@@ -74,6 +96,9 @@ class ScaleSummary:
         determinately on another party's side of that source's line, with an expected party).
     method
         The method text of the results (``docs/check.md``).
+    startup_seconds
+        Of *seconds*: starting the ``LocalCluster`` (or connecting to *scheduler*) until its
+        workers are ready, seconds.
     """
 
     input: str
@@ -86,18 +111,20 @@ class ScaleSummary:
     verdicts: dict[str, int] = field(default_factory=dict)
     sources: dict[str, dict[str, int]] = field(default_factory=dict)
     method: str = ""
+    startup_seconds: float = 0.0
 
 
-def _require_dask() -> None:
-    try:
-        import dask  # noqa: F401
-        import dask_geopandas  # noqa: F401
-        import distributed  # noqa: F401
-        import pyarrow  # noqa: F401
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise OptionalDependencyError(
-            f"the dask path needs the 'scale' extra ({exc.name} is missing): pip install 'borderkit[scale]'"
-        ) from exc
+def _require_dask(*, frames: bool = False) -> None:
+    """Fail in one line when the 'scale' extra is missing (*frames*: dask-geopandas too)."""
+    import importlib
+
+    for name in ("dask", "distributed", "pyarrow") + (("dask_geopandas",) if frames else ()):
+        try:
+            importlib.import_module(name)
+        except ImportError as exc:  # pragma: no cover - depends on the environment
+            raise OptionalDependencyError(
+                f"the dask path needs the 'scale' extra ({exc.name} is missing): pip install 'borderkit[scale]'"
+            ) from exc
 
 
 def check_partition(
@@ -170,7 +197,7 @@ def check_frame(points: Any, lines: Any = None, *, territories: Any = None, **op
         The result columns of :func:`borderkit.locate.check_table` per partition (compute it, or
         write it with ``to_parquet``). The columns are taken from a check of the first row.
     """
-    _require_dask()
+    _require_dask(frames=True)
     # the size of a lazy frame is unknown: "auto" means the engine of a large input here
     options["method"] = resolve_method(options.get("method", "auto"), AUTO_LARGE)
     sample = points.head(1, npartitions=1)
@@ -226,10 +253,120 @@ def _write_part(part: Any, path: str) -> dict[str, Any]:
     return counts
 
 
-def _check_and_write(part: Any, path: str, lines: Any, territories: Any, first_row: int, where: str,
-                     options: dict[str, Any]) -> dict[str, Any]:
-    return _write_part(check_partition(part, lines, territories=territories, first_row=first_row, where=where,
-                                       **options), path)
+def _geo_columns(geo: dict[str, Any], path: str) -> tuple[str, dict[str, dict[str, Any]], set[str]]:
+    """Primary geometry column, geometry columns and covering columns named by GeoParquet metadata."""
+    cols = geo.get("columns")
+    primary = geo.get("primary_column")
+    if not isinstance(cols, dict) or not isinstance(primary, str) or not isinstance(cols.get(primary), dict):
+        raise ValidationError(f"{path}: the 'geo' metadata names no primary geometry column; rewrite the file "
+                              "with geopandas to_parquet")
+    covering: set[str] = set()
+    for name, meta in cols.items():
+        if not isinstance(meta, dict):
+            raise ValidationError(f"{path}: the 'geo' metadata of column {name!r} is not an object")
+        box = meta.get("covering", {}).get("bbox", {}) if isinstance(meta.get("covering"), dict) else {}
+        for part in box.values() if isinstance(box, dict) else ():
+            if isinstance(part, list) and part and isinstance(part[0], str):
+                covering.add(part[0])
+    return primary, cols, covering
+
+
+def read_row_group(path: str | os.PathLike[str], index: int, *, geo: dict[str, Any] | None = None,
+                   rows: int | None = None) -> Any:
+    """One row group of a GeoParquet file as a GeoDataFrame, without its ``bbox`` covering column.
+
+    Parameters
+    ----------
+    path
+        The GeoParquet file.
+    index
+        The row group (0-based).
+    geo
+        The file's parsed ``geo`` metadata (read from the file when None).
+    rows
+        Decode only the first *rows* rows (None: all).
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        The row group's columns in file order, geometry columns decoded with the CRS the
+        metadata states (``OGC:CRS84`` when it states none, as the GeoParquet specification
+        says). The covering column is not read: it repeats the coordinates, and pandas would
+        make one Python dict per row of it (0.6 s of CPU per 500 000 rows, measured).
+    """
+    import geopandas as gpd
+    import pyarrow.parquet as pq
+
+    src = os.fspath(path)
+    pf = pq.ParquetFile(src)
+    if geo is None:
+        _rows, geo = _row_groups(src)
+    primary, cols, covering = _geo_columns(geo, src)
+    names = [n for n in pf.schema_arrow.names if n not in covering or n in cols]
+    # one thread: a worker runs one task per core already (pyarrow's pool would oversubscribe them)
+    table = pf.read_row_group(index, columns=names, use_threads=False)
+    if rows is not None:
+        table = table.slice(0, rows)
+    geoms = [n for n in names if n in cols]
+    frame = table.drop_columns(geoms).to_pandas(use_threads=False)
+    for name in geoms:
+        meta = cols[name]
+        if meta.get("encoding") != "WKB":
+            raise ValidationError(
+                f"{src}: geometry column {name!r} is encoded as {meta.get('encoding')!r}; the dask path reads "
+                "WKB (write the file with geopandas to_parquet, geometry_encoding='WKB', the default)"
+            )
+        try:
+            values = gpd.GeoSeries.from_wkb(table.column(name).to_numpy(zero_copy_only=False),
+                                            crs=meta.get("crs", "OGC:CRS84"), index=frame.index)
+        except Exception as exc:  # shapely's and pyproj's errors: bad WKB or CRS in the file
+            raise ValidationError(f"{src} row group {index}: column {name!r} is not readable WKB with its CRS "
+                                  f"({exc})") from None
+        frame.insert(names.index(name), name, values)
+    return gpd.GeoDataFrame(frame, geometry=primary)
+
+
+def check_row_group(
+    path: str,
+    index: int,
+    dest: str,
+    lines: Any = None,
+    *,
+    territories: Any = None,
+    first_row: int = 0,
+    geo: dict[str, Any] | None = None,
+    where: str | None = None,
+    **options: Any,
+) -> dict[str, Any]:
+    """The whole work of one task: read row group *index* of *path*, check it, write it to *dest*.
+
+    One task per row group, nothing else in the graph: the worker reads its row group
+    itself (:func:`read_row_group`), checks it (:func:`check_partition`) and writes its
+    part (GeoParquet 1.1 with the ``bbox`` covering column), so only the per-row-group counts
+    travel back to the client. A different per-block check replaces :func:`check_partition` here.
+
+    Parameters
+    ----------
+    path, index
+        The GeoParquet file and the row group.
+    dest
+        The part file to write.
+    lines, territories, first_row, **options
+        As in :func:`check_partition`.
+    geo
+        The file's parsed ``geo`` metadata (read from the file when None).
+    where
+        What the row group is, for messages (default: the path and the row group).
+
+    Returns
+    -------
+    dict
+        ``rows``, ``verdicts``, ``sources`` and ``method`` of the part (merged by the caller).
+    """
+    part = read_row_group(path, index, geo=geo)
+    checked = check_partition(part, lines, territories=territories, first_row=first_row,
+                              where=where or f"{path} row group {index}", **options)
+    return _write_part(checked, dest)
 
 
 def _merge(counts: list[dict[str, Any]]) -> tuple[int, dict[str, int], dict[str, dict[str, int]], str]:
@@ -272,6 +409,32 @@ def _progress(futures: list[Any], show: bool) -> list[Any]:
         if bar is not None:
             bar.close()
     return [f.result() for f in futures]
+
+
+def local_cluster(*, workers: int, memory_limit: str | int = DEFAULT_MEMORY_LIMIT, processes: bool = True) -> Any:
+    """The ``LocalCluster`` :func:`check_parquet` runs on: one thread per worker, no dashboard,
+    :data:`LOCAL_CLUSTER_CONFIG`.
+
+    Parameters
+    ----------
+    workers
+        Worker processes (threads of this process with ``processes=False``).
+    memory_limit
+        Memory limit of each worker (dask's format).
+    processes
+        Workers are processes (default) or threads of this process.
+
+    Returns
+    -------
+    distributed.LocalCluster
+        Running; the caller closes it.
+    """
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set(LOCAL_CLUSTER_CONFIG):  # the nannies copy the configuration when they are made
+        return LocalCluster(n_workers=workers, threads_per_worker=1, processes=processes, memory_limit=memory_limit,
+                            dashboard_address=None)
 
 
 def check_parquet(
@@ -341,9 +504,7 @@ def check_parquet(
         dask, distributed, dask-geopandas or pyarrow is missing (``pip install 'borderkit[scale]'``).
     """
     _require_dask()
-    import dask
-    import dask_geopandas
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     src = os.fspath(input)
     dest = Path(output)
@@ -353,16 +514,13 @@ def check_parquet(
         raise ValidationError("give expect or expect_column, not both")
     if workers is not None and (not isinstance(workers, int) or workers < 1):
         raise ValidationError(f"workers: must be a positive integer, got {workers!r}")
-    rows, _geo = _row_groups(src)
+    rows, geo = _row_groups(src)
     if sum(rows) == 0:
         raise ValidationError(f"{src}: no rows to check")
     options = {"expect": expect, "expect_column": expect_column, "default_precision_m": default_precision_m,
                "sources": sources, "method": resolve_method(method, sum(rows)), "combine": combine}
     # fail on bad options here, in one line, before any cluster starts: check the first row
-    first = dask_geopandas.read_parquet(src, split_row_groups=True)
-    if first.npartitions != len(rows):  # pragma: no cover - dask's reader splits one file by row group
-        raise ValidationError(f"{src}: expected one partition per row group ({len(rows)}), got {first.npartitions}")
-    check_partition(first.partitions[0].head(1, npartitions=1), lines, territories=territories, first_row=0,
+    check_partition(read_row_group(src, 0, geo=geo, rows=1), lines, territories=territories, first_row=0,
                     where=f"{src} row group 0", **options)
 
     t0 = time.perf_counter()
@@ -372,27 +530,26 @@ def check_parquet(
     try:
         if scheduler is None:
             n = workers or os.cpu_count() or 1
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes,
-                                   memory_limit=memory_limit, dashboard_address=None)
+            cluster = local_cluster(workers=n, memory_limit=memory_limit, processes=processes)
             client = Client(cluster)
         else:
             client = Client(scheduler)
         try:
             n_workers = len(client.scheduler_info()["workers"])
+            t_ready = time.perf_counter()
             # the line sources travel to each worker once (the bundled case: each worker loads it)
             lines_ref = client.scatter(lines, broadcast=True) if lines is not None else None
             terr_ref = client.scatter(territories, broadcast=True) if territories is not None else None
-            parts = first.to_delayed()
             starts = np.r_[0, np.cumsum(rows)[:-1]]
-            width = max(5, len(str(len(parts) - 1)))
-            tasks = [
-                dask.delayed(_check_and_write, pure=False)(
-                    p, str(tmp / f"part.{i:0{width}d}.parquet"), lines_ref, terr_ref, int(starts[i]),
-                    f"{src} row group {i}", options,
-                )
-                for i, p in enumerate(parts)
+            width = max(5, len(str(len(rows) - 1)))
+            # one task per row group (read, check, write): no dataframe graph, nothing but counts comes back
+            futures = [
+                client.submit(check_row_group, os.path.abspath(src), i,
+                              os.path.abspath(tmp / f"part.{i:0{width}d}.parquet"), lines_ref,
+                              territories=terr_ref, first_row=int(starts[i]), geo=geo, where=f"{src} row group {i}",
+                              pure=False, **options)
+                for i in range(len(rows))
             ]
-            futures = client.compute(tasks)
             counts = _progress(futures, progress)
             address = str(client.scheduler.address) if client.scheduler is not None else str(scheduler)
         finally:
@@ -412,6 +569,7 @@ def check_parquet(
     return ScaleSummary(
         input=src, output=str(dest), rows=n_rows, partitions=len(rows), workers=n_workers, scheduler=address,
         seconds=round(time.perf_counter() - t0, 3), verdicts=verdicts, sources=per_source, method=method_text,
+        startup_seconds=round(t_ready - t0, 3),
     )
 
 

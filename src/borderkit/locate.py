@@ -994,15 +994,34 @@ class _Vocab:
 def _text_column(codes: np.ndarray, labels: Sequence[str] | np.ndarray) -> Any:
     """Text column from codes into *labels* (-1: missing), equal to what pandas infers from the
     object array of the labels and None (tested)."""
+    return _pandas_column(_arrow_text(codes, labels))
+
+
+def _arrow_text(codes: np.ndarray, labels: Sequence[str] | np.ndarray) -> Any:
+    """Arrow ``large_string`` array of ``labels[codes]`` (-1: null), made by Arrow (no Python object per cell).
+
+    ``large_string`` is the type pandas' text columns become in Arrow (and in GeoParquet files)."""
+    import pyarrow as pa
+
     codes = np.asarray(codes)
-    if not (codes >= 0).any():
-        return np.full(codes.size, None, dtype=object)
+    if codes.size == 0 or not (codes >= 0).any():
+        return pa.nulls(codes.size, pa.large_string())
+    return pa.array(list(labels), pa.large_string()).take(pa.array(codes.astype(np.int32), mask=codes < 0))
+
+
+def _pandas_column(arr: Any) -> Any:
+    """A result column of :func:`check_arrays` as :func:`check_table` gives it: text as pandas'
+    strings (an object column of None when no row has a value), booleans and floats as numpy arrays."""
     import pandas as pd
     import pyarrow as pa
 
-    arr = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32), mask=codes < 0),
-                                         pa.array(list(labels), pa.string())).cast(pa.string())
-    return pd.array(arr, dtype=pd.Series(["a"], dtype=object).astype(str).dtype)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pa.types.is_null(arr.type) or (pa.types.is_large_string(arr.type) and arr.null_count == len(arr)):
+        return np.full(len(arr), None, dtype=object)
+    if pa.types.is_large_string(arr.type) or pa.types.is_string(arr.type):
+        return pd.array(arr, dtype=pd.Series(["a"], dtype=object).astype(str).dtype)
+    return arr.to_numpy(zero_copy_only=False)
 
 
 _INSIDE, _ACROSS, _INDETERMINATE, _NOT_NEAR = (VERDICTS.index(v) for v in VERDICTS)
@@ -1604,14 +1623,15 @@ def precision_of(points: Any, default_precision_m: float | None = None) -> tuple
     tuple of numpy.ndarray
         ``precision_m`` (float, metres) and ``precision_source`` (str) per row.
     """
-    prec, has, (own_name, fallback) = _precision_codes(points, default_precision_m)
+    prec, has, (own_name, fallback) = _precision_codes(points, default_precision_m, len(points))
     return prec, np.where(has, own_name, fallback).astype(object)
 
 
-def _precision_codes(points: Any, default_precision_m: float | None) -> tuple[np.ndarray, np.ndarray, tuple[str, str]]:
-    """:func:`precision_of` with the source as a flag per row (True: the row's own precision) and
-    the two names, so that a table gets the text column without an object per row."""
-    n = len(points)
+def _precision_codes(points: Any, default_precision_m: float | None,
+                     n: int) -> tuple[np.ndarray, np.ndarray, tuple[str, str]]:
+    """:func:`precision_of` of the *n* rows of *points* (a table, or None: no columns) with the source
+    as a flag per row (True: the row's own precision) and the two names, so that a table gets the
+    text column without an object per row."""
     if default_precision_m is not None:
         d = float(default_precision_m)
         if not math.isfinite(d) or d < 0:
@@ -1628,6 +1648,143 @@ def _precision_codes(points: Any, default_precision_m: float | None) -> tuple[np
     fallback = "none" if default_precision_m is None else "default"
     prec = np.where(has, own, 0.0 if default_precision_m is None else float(default_precision_m))
     return prec, has, (str(name), fallback)
+
+
+def check_arrays(
+    lon: Any,
+    lat: Any,
+    *,
+    frame: Any = None,
+    expect: Any = None,
+    expect_column: str | None = None,
+    default_precision_m: float | None = None,
+    lines: Any = None,
+    territories: Any = None,
+    sources: Any = None,
+    method: str = "auto",
+    combine: str = "sum",
+    chunk_size: int = _FILE_CHUNK,
+    progress: Any = None,
+    case: Any = None,
+    n_total: int | None = None,
+) -> Any:
+    """The result columns of :func:`check_table` for points given as coordinate arrays, as Arrow arrays.
+
+    The one implementation behind :func:`check_table` and ``borderkit check FILE -o OUT``: the
+    columns are made from the engine's arrays straight into Arrow (no pandas frame, no object
+    array per cell), so that a caller writing a file block by block (CSV or GeoParquet) never
+    builds a DataFrame of the results.
+
+    Parameters
+    ----------
+    lon, lat
+        Longitudes and latitudes of the points (degrees, WGS84), one block of rows of the input.
+    frame
+        The other columns of the same rows (a pandas DataFrame, e.g. the columns that
+        :func:`borderkit.io.readers.read_points` returns, without the geometry): its
+        ``precision_m`` column and ``attrs["borderkit"]["precision_column"]`` give each row's own
+        precision (:func:`precision_of`); *expect_column* is read from it. None: no such columns.
+    expect, expect_column, default_precision_m, lines, territories, sources, method, combine, case
+        As in :func:`check_table` (*lines* keyword-only here).
+    chunk_size, progress, n_total
+        As in :func:`check_table`.
+
+    Returns
+    -------
+    pyarrow.Table
+        One row per point and the result columns of :func:`check_table`, in its order: text as
+        Arrow ``large_string`` (null for no party/verdict; a column of Arrow type ``null`` for a
+        quantity the source cannot have: ``<source>__other_border`` of a source without other
+        borders), booleans as ``bool``, metres as ``float64`` rounded to 1 mm. The schema's
+        metadata holds ``method`` and ``units`` (the texts of ``check_table``'s ``attrs``).
+
+    Raises
+    ------
+    ValidationError
+        Bad coordinates, precisions or expected parties, an unknown *expect_column*, or a
+        result column that *frame* already has.
+    """
+    import pyarrow as pa
+
+    if expect is not None and expect_column is not None:
+        raise ValidationError("give expect or expect_column, not both")
+    if combine not in ("sum", "rss"):
+        raise ValidationError(f"combine: unknown rule {combine!r}; use 'sum' or 'rss'")
+    if not isinstance(chunk_size, int | np.integer) or chunk_size < 1:
+        raise ValidationError(f"chunk_size: must be a positive integer, got {chunk_size!r}")
+    lon = np.atleast_1d(np.asarray(lon, dtype=np.float64)).ravel()
+    lat = np.atleast_1d(np.asarray(lat, dtype=np.float64)).ravel()
+    n = lon.size
+    if n == 0:
+        raise ValidationError("points: no rows to check")
+    if frame is not None and len(frame) != n:
+        raise ValidationError(f"frame: {len(frame)} rows for {n} points")
+    prec, own_precision, prec_names = _precision_codes(frame, default_precision_m, n)
+    if expect_column is not None:
+        columns = [] if frame is None else list(frame.columns)
+        if expect_column not in columns:
+            raise ValidationError(
+                f"expect_column: no column {expect_column!r}; the columns are {', '.join(map(str, columns))}"
+            )
+        exp = _expect_array(frame[expect_column].to_numpy(dtype=object), n)
+    else:
+        exp = _expect_array(expect, n)
+    pts = _as_points((lon, lat), prec)
+    whole = n if n_total is None else max(int(n_total), n)
+    method = resolve_method(method, whole)
+    models = prepare(lines, territories, sources=sources, case=case)
+    names = [m.source for m in models]
+    with_verdict = expect is not None or expect_column is not None
+    keys = list(PER_SOURCE_COLUMNS) + (["verdict"] if with_verdict else [])
+    vocab = _Vocab()
+    exp_codes = vocab.codes(exp)
+    parts: dict[tuple[str, str], list[np.ndarray]] = {(nm, q): [] for nm in names for q in keys}
+    for a, b in _iter_chunks(n, int(chunk_size)):
+        sub = _Points(pts.lon[a:b], pts.lat[a:b], pts.precision[a:b])
+        res = _compute(sub, models, method=method, expect=exp_codes[a:b], reference_party=None, combine=combine,
+                       n_total=whole, vocab=vocab)
+        for nm in names:
+            for q in keys:
+                v = res[nm][q]
+                parts[(nm, q)].append(np.round(v, 3) if q in _ROUND_MM else v)
+        del res
+        if progress is not None:
+            progress(b - a)
+    arr = {k: (v[0] if len(v) == 1 else np.concatenate(v)) for k, v in parts.items()}
+    del parts
+    stack = lambda q: np.stack([arr[(nm, q)] for nm in names], axis=1)  # noqa: E731 - (n, sources)
+    # margins are rounded per source above; the minimum of rounded values is the rounded minimum
+    summary = _summary_codes(names, stack("party"), vocab.labels, stack("determinate"), stack("margin_m"),
+                             stack("verdict") if with_verdict else None)
+    cols: dict[str, Any] = {}
+    for model in models:
+        nm = model.source
+        for q in keys:
+            v = arr.pop((nm, q))
+            if q == "other_border" and model.others is None:
+                cols[f"{nm}__{q}"] = pa.nulls(n)  # no other border in this source, whatever the points
+            elif q in ("party", "other_border"):
+                cols[f"{nm}__{q}"] = _arrow_text(v, vocab.labels)
+            elif q == "verdict":
+                cols[f"{nm}__{q}"] = _arrow_text(v, VERDICTS)
+            else:
+                cols[f"{nm}__{q}"] = pa.array(v)
+    cols["check__parties"] = _arrow_text(summary["parties_index"], summary["parties_texts"])
+    cols["check__sources_agree"] = pa.array(summary["sources_agree"])
+    cols["check__determinate_all"] = pa.array(summary["determinate_all"])
+    cols["check__min_margin_m"] = pa.array(summary["min_margin_m"])
+    cols["check__precision_m"] = pa.array(prec)
+    cols["check__precision_source"] = _arrow_text(np.where(own_precision, 0, 1), prec_names)
+    if with_verdict:
+        cols["check__expect"] = _arrow_text(exp_codes, vocab.labels)
+        cols["check__verdict"] = _arrow_text(summary["verdict"], VERDICTS)
+    clash = [c for c in cols if frame is not None and c in frame.columns]
+    if clash:
+        raise ValidationError(
+            f"the input already has result column(s) {', '.join(clash)}; rename them or check the original file"
+        )
+    return pa.table(cols, metadata={"method": _METHOD_TEXT[method],
+                                    "units": "metres (geodesic distances on the WGS84 ellipsoid, rounded to 1 mm)"})
 
 
 def check_table(
@@ -1679,86 +1836,28 @@ def check_table(
         ``check__min_margin_m``, ``check__precision_m``, ``check__precision_source`` and,
         with an expected party, ``check__expect`` and ``check__verdict``
         (:func:`overall_verdict`). ``attrs["method"]`` and ``attrs["units"]`` describe them.
+        The result columns are :func:`check_arrays`'s, as pandas columns.
     """
     import geopandas as gpd
     import pandas as pd
 
     if not isinstance(points, gpd.GeoDataFrame):
         raise ValidationError(f"points: expected a GeoDataFrame of points, got {type(points).__name__}")
-    if expect is not None and expect_column is not None:
-        raise ValidationError("give expect or expect_column, not both")
-    if combine not in ("sum", "rss"):
-        raise ValidationError(f"combine: unknown rule {combine!r}; use 'sum' or 'rss'")
-    if not isinstance(chunk_size, int | np.integer) or chunk_size < 1:
-        raise ValidationError(f"chunk_size: must be a positive integer, got {chunk_size!r}")
-    n = len(points)
-    if n == 0:
+    if len(points) == 0:
         raise ValidationError("points: no rows to check")
-    prec, own_precision, prec_names = _precision_codes(points, default_precision_m)
-    if expect_column is not None:
-        if expect_column not in points.columns:
-            raise ValidationError(
-                f"expect_column: no column {expect_column!r}; the columns are {', '.join(map(str, points.columns))}"
-            )
-        exp = _expect_array(points[expect_column].to_numpy(dtype=object), n)
-    else:
-        exp = _expect_array(expect, n)
-    pts = _as_points(points.geometry, prec)
-    whole = n if n_total is None else max(int(n_total), n)
-    method = resolve_method(method, whole)
-    models = prepare(lines, territories, sources=sources, case=case)
-    names = [m.source for m in models]
-    with_verdict = expect is not None or expect_column is not None
-    keys = list(PER_SOURCE_COLUMNS) + (["verdict"] if with_verdict else [])
-    vocab = _Vocab()
-    exp_codes = vocab.codes(exp)
-    parts: dict[tuple[str, str], list[np.ndarray]] = {(nm, q): [] for nm in names for q in keys}
-    for a, b in _iter_chunks(n, int(chunk_size)):
-        sub = _Points(pts.lon[a:b], pts.lat[a:b], pts.precision[a:b])
-        res = _compute(sub, models, method=method, expect=exp_codes[a:b], reference_party=None, combine=combine,
-                       n_total=whole, vocab=vocab)
-        for nm in names:
-            for q in keys:
-                v = res[nm][q]
-                parts[(nm, q)].append(np.round(v, 3) if q in _ROUND_MM else v)
-        del res
-        if progress is not None:
-            progress(b - a)
-    arr = {k: (v[0] if len(v) == 1 else np.concatenate(v)) for k, v in parts.items()}
-    del parts
-    stack = lambda q: np.stack([arr[(nm, q)] for nm in names], axis=1)  # noqa: E731 - (n, sources)
-    # margins are rounded per source above; the minimum of rounded values is the rounded minimum
-    summary = _summary_codes(names, stack("party"), vocab.labels, stack("determinate"), stack("margin_m"),
-                             stack("verdict") if with_verdict else None)
-    cols: dict[str, Any] = {}
-    for nm in names:
-        for q in keys:
-            v = arr.pop((nm, q))
-            if q in ("party", "other_border"):
-                v = vocab.text(v)
-            elif q == "verdict":
-                v = _text_column(v, VERDICTS)
-            cols[f"{nm}__{q}"] = v
-    cols["check__parties"] = _text_column(summary["parties_index"], summary["parties_texts"])
-    cols["check__sources_agree"] = summary["sources_agree"]
-    cols["check__determinate_all"] = summary["determinate_all"]
-    cols["check__min_margin_m"] = summary["min_margin_m"]
-    cols["check__precision_m"] = prec
-    cols["check__precision_source"] = _text_column(np.where(own_precision, 0, 1), prec_names)
-    if with_verdict:
-        cols["check__expect"] = vocab.text(exp_codes)
-        cols["check__verdict"] = _text_column(summary["verdict"], VERDICTS)
-    clash = [c for c in cols if c in points.columns]
-    if clash:
-        raise ValidationError(
-            f"the input already has result column(s) {', '.join(clash)}; rename them or check the original file"
-        )
-    added = pd.DataFrame(cols, index=points.index)
+    pts = _as_points(points.geometry, None)
+    table = check_arrays(pts.lon, pts.lat, frame=points, expect=expect, expect_column=expect_column,
+                         default_precision_m=default_precision_m, lines=lines, territories=territories,
+                         sources=sources, method=method, combine=combine, chunk_size=chunk_size, progress=progress,
+                         case=case, n_total=n_total)
+    added = pd.DataFrame({name: _pandas_column(table.column(name)) for name in table.column_names},
+                         index=points.index)
     out = gpd.GeoDataFrame(pd.concat([pd.DataFrame(points), added], axis=1), geometry=points.geometry.name,
                            crs=points.crs)
     out.attrs = dict(points.attrs)
-    out.attrs["method"] = _METHOD_TEXT[method]
-    out.attrs["units"] = "metres (geodesic distances on the WGS84 ellipsoid, rounded to 1 mm)"
+    meta = table.schema.metadata
+    out.attrs["method"] = meta[b"method"].decode("utf-8")
+    out.attrs["units"] = meta[b"units"].decode("utf-8")
     return out
 
 

@@ -1767,13 +1767,13 @@ def check_arrays(
                 cols[f"{nm}__{q}"] = _arrow_text(v, vocab.labels)
             elif q == "verdict":
                 cols[f"{nm}__{q}"] = _arrow_text(v, VERDICTS)
-            else:
-                cols[f"{nm}__{q}"] = pa.array(v)
+            else:  # NaN (no other border) -> null, as pandas' columns become Arrow ones
+                cols[f"{nm}__{q}"] = pa.array(v, from_pandas=True)
     cols["check__parties"] = _arrow_text(summary["parties_index"], summary["parties_texts"])
     cols["check__sources_agree"] = pa.array(summary["sources_agree"])
     cols["check__determinate_all"] = pa.array(summary["determinate_all"])
-    cols["check__min_margin_m"] = pa.array(summary["min_margin_m"])
-    cols["check__precision_m"] = pa.array(prec)
+    cols["check__min_margin_m"] = pa.array(summary["min_margin_m"], from_pandas=True)
+    cols["check__precision_m"] = pa.array(prec, from_pandas=True)
     cols["check__precision_source"] = _arrow_text(np.where(own_precision, 0, 1), prec_names)
     if with_verdict:
         cols["check__expect"] = _arrow_text(exp_codes, vocab.labels)
@@ -1932,14 +1932,37 @@ def _read_for_check(path: Any, **read: Any) -> tuple[Any, pd.DataFrame | None]:
     return good, rejected
 
 
+class CheckedBlock(NamedTuple):
+    """One block of rows of :func:`check_file_blocks`.
+
+    ``frame``: the input's columns of these rows as :func:`borderkit.io.readers.read_points` reads
+    them, without the geometry (a pandas DataFrame; ``attrs`` as read); ``lon``, ``lat``: the
+    points (degrees, EPSG:4326); ``results``: their result columns (:func:`check_arrays`, a
+    :class:`pyarrow.Table`); ``first_row``: the block's first row among the rows checked (0-based);
+    ``geometry``: the points as read (a numpy array of shapely Points) when some point of the
+    file has a third coordinate, which ``lon``/``lat`` leave out, else None (the points are
+    exactly ``lon``/``lat``)."""
+
+    frame: pd.DataFrame
+    lon: np.ndarray
+    lat: np.ndarray
+    results: Any
+    first_row: int
+    geometry: np.ndarray | None = None
+
+
 class FileBlocks(NamedTuple):
-    """Result of :func:`check_file_blocks`: ``blocks`` (an iterator of the checked table, one
-    block of rows at a time, in file order), ``rejected`` (as in :class:`FileCheck`) and
-    ``rows`` (rows to check in all)."""
+    """Result of :func:`check_file_blocks`: ``blocks`` (an iterator of :class:`CheckedBlock`, in file
+    order), ``rejected`` (as in :class:`FileCheck`), ``rows`` (rows to check in all), ``geometry``
+    (the name of the input's geometry column), ``geometry_at`` (its position among the input's
+    columns) and ``crs`` (of ``lon``/``lat``: EPSG:4326)."""
 
     blocks: Any
     rejected: pd.DataFrame | None
     rows: int
+    geometry: str = "geometry"
+    geometry_at: int = 0
+    crs: Any = "EPSG:4326"
 
 
 def check_file_blocks(
@@ -1964,14 +1987,14 @@ def check_file_blocks(
     territories: Any = None,
     case: Any = None,
 ) -> FileBlocks:
-    """:func:`check_file`, handing the checked table over one block of *block_rows* rows at a time.
+    """:func:`check_file`, handing the checked rows over one block of *block_rows* rows at a time.
 
     The file is read and validated whole, exactly as :func:`check_file` reads it (the same
-    rows, rejections and messages); the result columns are then made block by block, so that
-    a caller writing each block out (``borderkit check FILE -o OUT.csv``) never holds the whole
-    checked table. Each block has exactly the rows and values of the same rows of
-    :func:`check_file`'s table (the engine and index are chosen for the whole file; tested). A
-    text column without any value in a block is an object column of None there.
+    rows, rejections and messages); the result columns are then made block by block by
+    :func:`check_arrays`, as Arrow columns, so that a caller writing each block out
+    (``borderkit check FILE -o OUT.csv|OUT.parquet``) never holds the whole checked table and
+    builds no DataFrame of the results. Each block's results are exactly those of the same rows
+    of :func:`check_file`'s table (the engine and index are chosen for the whole file; tested).
 
     Parameters
     ----------
@@ -1981,6 +2004,11 @@ def check_file_blocks(
         As in :func:`check_file`.
     encoding, region, projected_crs, chunk_size, progress, lines, territories, case
         As in :func:`check_file`.
+
+    Returns
+    -------
+    FileBlocks
+        The blocks (computed as they are taken) and what a writer needs to know of the input.
     """
     if not isinstance(block_rows, int | np.integer) or block_rows < 1:
         raise ValidationError(f"block_rows: must be a positive integer, got {block_rows!r}")
@@ -1990,12 +2018,31 @@ def check_file_blocks(
     if expect_column is not None and expect_column in good.columns:
         # validated on the whole file first: a bad value is named by its row in the file, not in a block
         _expect_array(good[expect_column].to_numpy(dtype=object), n)
+    import shapely
+
+    geom = good.geometry.name
+    pts = _as_points(good.geometry, None)  # WGS84 degrees (the readers' output already is)
+    geoms = np.asarray(good.geometry.values, dtype=object)
+    kept = geoms if bool(shapely.has_z(geoms).any()) else None  # a Z to keep in the output
+    frame = _without_column(good, geom)
     options = dict(expect=expect, expect_column=expect_column, default_precision_m=default_precision_m,
-                   territories=territories, sources=sources, method=resolve_method(method, n), combine=combine,
-                   chunk_size=chunk_size, progress=progress, case=case, n_total=n)
+                   lines=lines, territories=territories, sources=sources, method=resolve_method(method, n),
+                   combine=combine, chunk_size=chunk_size, progress=progress, case=case, n_total=n)
 
     def blocks() -> Any:
         for a, b in _iter_chunks(n, int(block_rows)):
-            yield check_table(good.iloc[a:b], lines, **options)
+            part = frame.iloc[a:b]
+            lon, lat = pts.lon[a:b], pts.lat[a:b]
+            yield CheckedBlock(part, lon, lat, check_arrays(lon, lat, frame=part, **options), a,
+                               None if kept is None else kept[a:b])
 
-    return FileBlocks(blocks(), rejected, n)
+    return FileBlocks(blocks(), rejected, n, geom, list(good.columns).index(geom), "EPSG:4326")
+
+
+def _without_column(table: Any, column: str) -> pd.DataFrame:
+    """*table*'s other columns as a plain pandas DataFrame (no copy of their data; ``attrs`` kept)."""
+    import pandas as pd
+
+    out = pd.DataFrame(table).drop(columns=[column])
+    out.attrs = dict(table.attrs)
+    return out

@@ -109,10 +109,15 @@ class PointParquetWriter:
         self._writer: Any = None
         self._schema: Any = None
         self._bbox = [np.inf, np.inf, -np.inf, -np.inf]
+        self._types: set[str] = set()
         self.rows = 0
 
-    def write(self, table: Any, lon: Any, lat: Any) -> None:
-        """Append one block: *table*'s columns and the points (*lon*, *lat*, degrees) as the geometry."""
+    def write(self, table: Any, lon: Any, lat: Any, *, geometry: Any = None) -> None:
+        """Append one block: *table*'s columns and the points (*lon*, *lat*, degrees) as the geometry.
+
+        *geometry*: the same points as shapely Points when they may have a third coordinate
+        (written as ISO WKB by shapely, as geopandas writes them); None: made from *lon*, *lat*.
+        """
         import pyarrow.parquet as pq
 
         x = np.asarray(lon, dtype=np.float64)
@@ -121,13 +126,24 @@ class PointParquetWriter:
             raise ValueError(f"{table.num_rows} rows but {x.size} longitudes and {y.size} latitudes")
         if self._geometry in table.column_names:
             raise ValueError(f"the table already has a column {self._geometry!r}")
-        block = table.replace_schema_metadata(None).append_column(self._geometry_field(), point_wkb(x, y))
+        if geometry is None:
+            wkb = point_wkb(x, y)
+        else:
+            import pyarrow as pa
+            import shapely
+
+            geoms = np.asarray(geometry, dtype=object)
+            wkb = pa.array(shapely.to_wkb(geoms, flavor="iso"), pa.binary())
+            self._types.update(np.where(shapely.has_z(geoms), "Point Z", "Point").tolist())
+        block = table.replace_schema_metadata(None).append_column(self._geometry_field(), wkb)
         if self._writer is None:
             self._schema = block.schema
             self._writer = pq.ParquetWriter(self._where, self._schema, compression=self._compression)
         elif block.schema != self._schema:
             block = block.cast(self._schema)
         self._writer.write_table(block)
+        if x.size and geometry is None:
+            self._types.add("Point")
         if x.size:  # the bounding box of the whole file, block by block
             self._bbox = [min(self._bbox[0], float(x.min())), min(self._bbox[1], float(y.min())),
                           max(self._bbox[2], float(x.max())), max(self._bbox[3], float(y.max()))]
@@ -144,7 +160,7 @@ class PointParquetWriter:
         """The GeoParquet ``geo`` metadata of the rows written so far."""
         from borderkit._version import __version__
 
-        column: dict[str, Any] = {"encoding": "WKB", "crs": self._crs, "geometry_types": ["Point"]}
+        column: dict[str, Any] = {"encoding": "WKB", "crs": self._crs, "geometry_types": sorted(self._types)}
         if self.rows:
             column["bbox"] = [float(v) for v in self._bbox]
         return {"primary_column": self._geometry, "columns": {self._geometry: column},

@@ -119,7 +119,8 @@ def test_cli_parquet_blocks_equal_the_whole_tables_file(run, tmp_path, z):
     from borderkit.cli.check_cmd import _write
 
     lon, lat = _points(2600, seed=5)
-    pts = gpd.GeoDataFrame({"id": np.arange(lon.size), "expected": np.array(["ARM", "AZE", ""])[np.arange(lon.size) % 3]},
+    expected = np.array(["ARM", "AZE", ""])[np.arange(lon.size) % 3]
+    pts = gpd.GeoDataFrame({"id": np.arange(lon.size), "expected": expected},
                            geometry=gpd.points_from_xy(lon, lat, np.full(lon.size, 900.0) if z else None), crs=4326)
     src = tmp_path / "in.geojson"
     pts.to_file(src, driver="GeoJSON")

@@ -140,3 +140,28 @@ def test_cli_parquet_blocks_equal_the_whole_tables_file(run, tmp_path, z):
     whole_csv = tmp_path / "whole.csv"
     _write(check_file(src, expect_column="expected").table, whole_csv, overwrite=True)
     assert csv_out.read_bytes() == whole_csv.read_bytes()
+
+
+def test_cli_parquet_output_is_atomic_when_a_later_block_fails(run, tmp_path, monkeypatch):
+    from borderkit.io import geoparquet
+
+    lon, lat = _points(2500, seed=8)
+    src = tmp_path / "in.csv"
+    pd.DataFrame({"latitude": lat, "longitude": lon}).to_csv(src, index=False)
+    real = geoparquet.PointParquetWriter.write
+    calls = []
+
+    def first_then_fail(self, table, lon, lat, **kwargs):
+        calls.append(table.num_rows)
+        if len(calls) > 1:  # the first block is in the file: a partial file on disk
+            raise OSError("disk full")
+        real(self, table, lon, lat, **kwargs)
+
+    monkeypatch.setattr(geoparquet.PointParquetWriter, "write", first_then_fail)
+    out = tmp_path / "out.parquet"
+    res = run("check", src, "-o", out, "--chunk-size", 1000)
+    assert res.exit_code != 0 and calls == [1000, 1000]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["in.csv"]  # no partial file
+    monkeypatch.setattr(geoparquet.PointParquetWriter, "write", real)
+    assert run("check", src, "-o", out, "--chunk-size", 1000).exit_code == 0
+    assert len(gpd.read_parquet(out)) == 2500

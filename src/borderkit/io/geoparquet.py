@@ -118,6 +118,7 @@ class PointParquetWriter:
         *geometry*: the same points as shapely Points when they may have a third coordinate
         (written as ISO WKB by shapely, as geopandas writes them); None: made from *lon*, *lat*.
         """
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         x = np.asarray(lon, dtype=np.float64)
@@ -129,7 +130,6 @@ class PointParquetWriter:
         if geometry is None:
             wkb = point_wkb(x, y)
         else:
-            import pyarrow as pa
             import shapely
 
             geoms = np.asarray(geometry, dtype=object)
@@ -138,7 +138,13 @@ class PointParquetWriter:
         block = table.replace_schema_metadata(None).append_column(self._geometry_field(), wkb)
         if self._writer is None:
             self._schema = block.schema
-            self._writer = pq.ParquetWriter(self._where, self._schema, compression=self._compression)
+            # dictionary encoding only for text (parties, verdicts: a handful of values); numbers and
+            # points are nearly all distinct, where each row group would first fill a 1 MB dictionary page
+            # and then fall back to plain encoding (a larger, slower file)
+            text = [f.name for f in self._schema
+                    if pa.types.is_string(f.type) or pa.types.is_large_string(f.type) or pa.types.is_dictionary(f.type)]
+            self._writer = pq.ParquetWriter(self._where, self._schema, compression=self._compression,
+                                            use_dictionary=text or False)
         elif block.schema != self._schema:
             block = block.cast(self._schema)
         self._writer.write_table(block)

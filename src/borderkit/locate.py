@@ -998,15 +998,15 @@ def _text_column(codes: np.ndarray, labels: Sequence[str] | np.ndarray) -> Any:
 
 
 def _arrow_text(codes: np.ndarray, labels: Sequence[str] | np.ndarray) -> Any:
-    """Arrow ``large_string`` array of ``labels[codes]`` (-1: null), made by Arrow (no Python object per cell).
+    """Arrow dictionary array of ``labels[codes]`` (-1: null) over ``large_string`` labels: no Python object
+    and no copy of the text per cell (a CSV writer looks for characters to quote in the labels alone).
 
     ``large_string`` is the type pandas' text columns become in Arrow (and in GeoParquet files)."""
     import pyarrow as pa
 
     codes = np.asarray(codes)
-    if codes.size == 0 or not (codes >= 0).any():
-        return pa.nulls(codes.size, pa.large_string())
-    return pa.array(list(labels), pa.large_string()).take(pa.array(codes.astype(np.int32), mask=codes < 0))
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32), mask=codes < 0),
+                                          pa.array([str(v) for v in labels], pa.large_string()))
 
 
 def _pandas_column(arr: Any) -> Any:
@@ -1017,6 +1017,8 @@ def _pandas_column(arr: Any) -> Any:
 
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(arr.type.value_type)
     if pa.types.is_null(arr.type) or (pa.types.is_large_string(arr.type) and arr.null_count == len(arr)):
         return np.full(len(arr), None, dtype=object)
     if pa.types.is_large_string(arr.type) or pa.types.is_string(arr.type):
@@ -1693,9 +1695,10 @@ def check_arrays(
     -------
     pyarrow.Table
         One row per point and the result columns of :func:`check_table`, in its order: text as
-        Arrow ``large_string`` (null for no party/verdict; a column of Arrow type ``null`` for a
-        quantity the source cannot have: ``<source>__other_border`` of a source without other
-        borders), booleans as ``bool``, metres as ``float64`` rounded to 1 mm. The schema's
+        Arrow dictionary arrays of ``large_string`` labels (null for no party/verdict; a column of
+        Arrow type ``null`` for a quantity the source cannot have: ``<source>__other_border`` of a
+        source without other borders), booleans as ``bool``, metres as ``float64`` rounded to 1 mm
+        (null where :func:`check_table` has NaN). The schema's
         metadata holds ``method`` and ``units`` (the texts of ``check_table``'s ``attrs``).
 
     Raises

@@ -109,6 +109,9 @@ def _needs_quotes(arr: Any) -> bool:
     import numpy as np
     import pyarrow as pa
 
+    if pa.types.is_dictionary(arr.type):  # its text is its dictionary's: look there alone
+        chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+        return any(_needs_quotes(c.dictionary) for c in chunks)
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         return False
     chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
@@ -175,11 +178,13 @@ def write_csv(frame: Any, dest: IO[bytes], *, block_rows: int = _BLOCK_ROWS, hea
     n = frame.num_rows if is_table else len(frame)
     for start in range(0, n, block_rows):
         if is_table:
-            cols = [_csv_cells(c) for c in frame.slice(start, block_rows).columns]
+            arrays = frame.slice(start, block_rows).columns
         else:
             block = frame.iloc[start:start + block_rows]
-            cols = [_csv_cells(_arrow_column(block.iloc[:, j])) for j in range(block.shape[1])]
-        if len(cols) > 1 and not any(_needs_quotes(c) for c in cols):
+            arrays = [_arrow_column(block.iloc[:, j]) for j in range(block.shape[1])]
+        quote = any(_needs_quotes(c) for c in arrays)  # before decoding: a dictionary's text is looked at once
+        cols = [_csv_cells(c) for c in arrays]
+        if len(cols) > 1 and not quote:
             table = pa.Table.from_arrays(cols, names=[f"c{j}" for j in range(len(cols))])
             pacsv.write_csv(table, dest, write_options=plain)
         else:

@@ -95,7 +95,8 @@ class PointParquetWriter:
 
     Notes
     -----
-    The first block fixes the schema; a later block is cast to it (a column of Arrow type
+    Dictionary-encoded columns are written as their values (text as text: the file pandas' text
+    columns give). The first block fixes the schema; a later block is cast to it (a column of Arrow type
     ``null`` in the first block must therefore stay null: give text columns that may be empty
     in one block a text type). Use as a context manager, or call :meth:`close`.
     """
@@ -135,7 +136,11 @@ class PointParquetWriter:
             geoms = np.asarray(geometry, dtype=object)
             wkb = pa.array(shapely.to_wkb(geoms, flavor="iso"), pa.binary())
             self._types.update(np.where(shapely.has_z(geoms), "Point Z", "Point").tolist())
-        block = table.replace_schema_metadata(None).append_column(self._geometry_field(), wkb)
+        block = table.replace_schema_metadata(None)
+        for i, f in enumerate(block.schema):  # dictionary text as plain text: the type pandas' text has
+            if pa.types.is_dictionary(f.type):
+                block = block.set_column(i, f.name, block.column(i).cast(f.type.value_type))
+        block = block.append_column(self._geometry_field(), wkb)
         if self._writer is None:
             self._schema = block.schema
             # dictionary encoding only for text (parties, verdicts: a handful of values); numbers and

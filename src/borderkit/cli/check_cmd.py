@@ -525,7 +525,9 @@ def _write_parquet_blocks(res: Any, tmp: Path) -> bool:
     across = False
     with PointParquetWriter(tmp, geometry=res.geometry, crs=res.crs) as writer:
         for block in res.blocks:
-            inputs = pa.Table.from_pandas(_flat(block.frame), preserve_index=False)
+            flat = _flat(block.frame)
+            flat.attrs = {}  # the reader's notes (row numbers ...) are no column; pyarrow would try to store them
+            inputs = pa.Table.from_pandas(flat, preserve_index=False)
             # an input column empty in this block may hold text in a later one: text type, not null
             inputs = inputs.cast(pa.schema([pa.field(f.name, pa.large_string()) if pa.types.is_null(f.type) else f
                                             for f in inputs.schema]))

@@ -1039,9 +1039,35 @@ def _verdict_codes(verdicts: np.ndarray) -> np.ndarray:
     return out
 
 
+_SMALL_UNIQUE = 1 << 20
+
+
+def _small_unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` of non-negative integer codes, and one row holding each.
+
+    Codes below 2**20 (party masks of a handful of territories, combinations of a few parties)
+    are counted into a table in one pass, not sorted: the same sorted values and inverse as
+    ``np.unique``; larger ones go to ``np.unique``. The third array gives, for each value, the
+    index of *some* row holding it (the caller only needs a representative)."""
+    values = np.asarray(values).ravel()
+    top = int(values.max()) if values.size else -1
+    if top >= _SMALL_UNIQUE or (values.size and int(values.min()) < 0):
+        uniq, first, inv = np.unique(values, return_index=True, return_inverse=True)
+        return uniq, inv.ravel(), first
+    idx = values.astype(np.intp)
+    seen = np.zeros(top + 1, dtype=bool)
+    seen[idx] = True
+    uniq = np.flatnonzero(seen)
+    lut = np.empty(top + 1, dtype=np.intp)
+    lut[uniq] = np.arange(uniq.size)
+    rep = np.empty(top + 1, dtype=np.intp)
+    rep[idx] = np.arange(values.size)  # with repeated values, one of their rows (any is a representative)
+    return uniq.astype(values.dtype), lut[idx], rep[uniq]
+
+
 def _decode_masks(masks: np.ndarray, parties: np.ndarray, vocab: _Vocab) -> tuple[np.ndarray, np.ndarray]:
     """Party code (of None, 'ARM', or 'ARM;AZE' for an overlap) and overlap flag per mask."""
-    uniq, inv = np.unique(masks, return_inverse=True)
+    uniq, inv, _ = _small_unique(masks)
     codes = np.empty(uniq.size, dtype=np.int32)
     overlap = np.zeros(uniq.size, dtype=bool)
     for i, m in enumerate(uniq):  # a loop over the distinct masks (a handful), not points
@@ -1560,7 +1586,7 @@ def _summary_codes(names: list[str], party: np.ndarray, labels: Sequence[str], d
         combo = np.zeros(codes.shape[0], dtype=np.int64)
         for k in range(s):  # a loop over sources, not points
             combo = combo * vocab.size + codes[:, k]
-        uniq, first, inverse = np.unique(combo, return_index=True, return_inverse=True)
+        uniq, inverse, first = _small_unique(combo)
     else:  # pragma: no cover - very many sources: unique rows
         uniq, first, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
     texts = np.array(["; ".join(f"{nm}={vocab[c]}" for nm, c in zip(names, codes[i], strict=True))

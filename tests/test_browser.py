@@ -9,134 +9,19 @@ tiles with a blank PNG, and anything else is aborted and recorded.
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
 from pathlib import Path
 
 import pytest
 
+import browser_support as bs
+from browser_support import CONTROL_BOXES, LABELS, SHOWN, WIDTHS, Session, artefact_dir, check_layout, overlap
+
+# the browser, the bundled case and the maps' folder (module-scoped fixtures shared by test_browser*.py)
+browser = bs.browser
+case = bs.case
+maps_dir = bs.maps_dir
+
 pytestmark = pytest.mark.browser
-
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
-CHROMIUM = os.environ.get("BORDERKIT_CHROMIUM", "/usr/bin/chromium")
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-default-apps",
-    "--disable-extensions",
-]
-ASSETS = Path(__file__).resolve().parent.parent / "src" / "borderkit" / "maps" / "assets"
-BLANK_PNG = bytes.fromhex(
-    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-    "1f15c4890000000d49444154789c6360606060000000050001a5f645400000000049454e44ae426082"
-)
-
-
-def _missing(msg: str) -> None:
-    if IN_CI:
-        pytest.fail(f"CI=true but {msg}: browser tests must run in CI")
-    pytest.skip(msg)
-
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        _missing("playwright is not installed (pip install playwright)")
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        _missing(f"{CHROMIUM} not found (apt-get install chromium)")
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
-        yield b
-        b.close()
-
-
-def _cdn_files() -> dict[str, Path]:
-    manifest = json.loads((ASSETS / "manifest.json").read_text(encoding="utf-8"))
-    return {f["cdn_url"]: ASSETS / p["directory"] / f["file"] for p in manifest["packages"] for f in p["files"]}
-
-
-class Session:
-    """One page with console, error, dialog and request logging."""
-
-    def __init__(
-        self,
-        browser,
-        path: Path,
-        *,
-        block_all: bool = False,
-        width: int = 1400,
-        height: int = 900,
-        hash: str = "",
-        also: tuple[Path, ...] = (),
-        ready: bool = True,
-    ):
-        self.page = browser.new_page(viewport={"width": width, "height": height})
-        self.console: list[tuple[str, str]] = []
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-        self.requests: list[str] = []
-        self.aborted: list[str] = []
-        self.url = path.resolve().as_uri()
-        local = {self.url} | {p.resolve().as_uri() for p in also}  # e.g. the map inside a host page's iframe
-        cdn = _cdn_files()
-        page = self.page
-        page.on("console", lambda m: self.console.append((m.type, m.text)))
-        page.on("pageerror", lambda e: self.errors.append(str(e)))
-
-        def on_dialog(d):
-            self.dialogs.append(d.message)
-            d.dismiss()
-
-        page.on("dialog", on_dialog)
-
-        def route(r):
-            u = r.request.url
-            self.requests.append(u)
-            if u in local:
-                return r.continue_()
-            if not block_all and u in cdn:
-                ctype = "text/css" if u.endswith(".css") else "application/javascript"
-                return r.fulfill(
-                    status=200,
-                    body=cdn[u].read_bytes(),
-                    headers={"Content-Type": ctype, "Access-Control-Allow-Origin": "*"},
-                )
-            if not block_all and any(
-                h in u for h in ("tile.openstreetmap.org", "tile.opentopomap.org", "server.arcgisonline.com")
-            ):
-                return r.fulfill(
-                    status=200,
-                    body=BLANK_PNG,
-                    headers={"Content-Type": "image/png", "Access-Control-Allow-Origin": "*"},
-                )
-            self.aborted.append(u)
-            return r.abort()
-
-        page.route("**/*", route)
-        page.goto(self.url + hash)
-        if ready:
-            page.wait_for_selector('html[data-borderkit-ready="1"]', timeout=20000)
-        page.wait_for_timeout(300)
-
-    def console_errors(self) -> list[str]:
-        return [t for k, t in self.console if k == "error"] + self.errors
-
-    def flag(self):
-        return self.page.evaluate("window.__bk_pwned === undefined ? null : window.__bk_pwned")
-
-    def visible_incidents(self) -> int:
-        return self.page.locator("path.bk-incident").count()
-
-    def close(self):
-        self.page.close()
-
 
 # ------------------------------------------------------------------------------------ maps under test
 
@@ -153,23 +38,6 @@ def _scan_tif(path: Path) -> Path:
     with rasterio.open(path, "w", transform=Affine(300, 0, 400000, 0, -300, 4420000), **profile) as ds:
         ds.write(rgb)
     return path
-
-
-@pytest.fixture(scope="module")
-def maps_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("maps")
-
-
-@pytest.fixture(scope="module")
-def case():
-    import borderkit
-
-    try:
-        return borderkit.datasets.load()
-    except Exception as exc:  # noqa: BLE001
-        if IN_CI:
-            raise
-        pytest.skip(f"bundled case not loadable yet: {exc}")
 
 
 @pytest.fixture(scope="module")
@@ -445,10 +313,6 @@ _BOXES = """(sel) => Array.from(document.querySelectorAll(sel)).filter(e => {
               return {text: e.textContent, x0: r.left, y0: r.top, x1: r.right, y1: r.bottom}; })"""
 
 
-def _overlap(a, b) -> bool:
-    return a["x0"] < b["x1"] - 1 and b["x0"] < a["x1"] - 1 and a["y0"] < b["y1"] - 1 and b["y0"] < a["y1"] - 1
-
-
 def test_case_measurement_labels_are_readable_at_every_zoom(browser, case_maps):
     s = Session(browser, case_maps[1], block_all=True)
     try:
@@ -466,7 +330,7 @@ def test_case_measurement_labels_are_readable_at_every_zoom(browser, case_maps):
                     continue
                 for i, a in enumerate(boxes):
                     for b in boxes[i + 1 :]:
-                        assert not _overlap(a, b), (zoom, lat, lon, a["text"], b["text"])
+                        assert not overlap(a, b), (zoom, lat, lon, a["text"], b["text"])
                 if zoom == 10 and (lat, lon) == (39.56, 46.23):
                     texts = "\n".join(b["text"] for b in boxes)
                     for needle in (
@@ -482,7 +346,7 @@ def test_case_measurement_labels_are_readable_at_every_zoom(browser, case_maps):
                     assert places
                     for a in boxes:
                         for b in places:
-                            assert not _overlap(a, b), (a["text"], b["text"])
+                            assert not overlap(a, b), (a["text"], b["text"])
         # the other sources' segments show their label on hover, and every segment has a popup
         # (dcw-gmt's crossing toward Lachin is the farthest: hover its segment past the others' ends)
         xy = page.evaluate(
@@ -547,52 +411,9 @@ def test_case_viewshed_is_off_until_switched_on(browser, case_maps):
 
 # ------------------------------------------------------------------------------------ layout for every screen
 
-WIDTHS = {360: 740, 390: 844, 680: 600, 1024: 768, 1400: 900}
-"""Phone (small, common), the usual article iframe width, tablet, desktop → window heights."""
-
-CONTROL_BOXES = """(root) => {
-  const doc = root || document;
-  const map = doc.querySelector('.leaflet-container').getBoundingClientRect();
-  const boxes = Array.from(doc.querySelectorAll('.leaflet-control, .bk-title')).filter((e) => {
-    const r = e.getBoundingClientRect();
-    return e.offsetParent !== null && r.width > 0 && r.height > 0;
-  }).map((e) => {
-    const r = e.getBoundingClientRect();
-    return {name: e.className, x0: r.left, y0: r.top, x1: r.right, y1: r.bottom};
-  });
-  return {map: {x0: map.left, y0: map.top, x1: map.right, y1: map.bottom}, boxes: boxes};
-}"""
-
-
-def _artefact_dir(tmp_path: Path) -> Path:
-    """Screenshots go to $BORDERKIT_TEST_ARTEFACTS when set (CI keeps them), else to the test's tmp_path."""
-    out = Path(os.environ.get("BORDERKIT_TEST_ARTEFACTS") or tmp_path)
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
-def _check_layout(boxes: dict, where: str) -> float:
-    """Assert no two controls intersect and all stay inside the map; return the share of the map they cover."""
-    m = boxes["map"]
-    items = boxes["boxes"]
-    assert len(items) >= 5, (where, items)
-    for b in items:  # inside the map (1 px of rounding)
-        assert b["x0"] >= m["x0"] - 1 and b["y0"] >= m["y0"] - 1, (where, b)
-        assert b["x1"] <= m["x1"] + 1 and b["y1"] <= m["y1"] + 1, (where, b)
-    for i, a in enumerate(items):
-        for b in items[i + 1 :]:
-            w = min(a["x1"], b["x1"]) - max(a["x0"], b["x0"])
-            h = min(a["y1"], b["y1"]) - max(a["y0"], b["y0"])
-            assert w <= 0 or h <= 0, f"{where}: {a['name']!r} overlaps {b['name']!r} ({w:.0f}×{h:.0f} px)"
-    area = sum((b["x1"] - b["x0"]) * (b["y1"] - b["y0"]) for b in items)
-    share = area / ((m["x1"] - m["x0"]) * (m["y1"] - m["y0"]))
-    assert share <= 0.25, f"{where}: controls cover {share:.0%} of the map"
-    return share
-
-
 @pytest.mark.parametrize("width", sorted(WIDTHS))
 def test_controls_never_overlap_and_cover_at_most_a_quarter(browser, case_maps, width, tmp_path):
-    out = _artefact_dir(tmp_path)
+    out = artefact_dir(tmp_path)
     for path, kind in ((case_maps[1], "offline"), (case_maps[0], "online")):
         s = Session(browser, path, width=width, height=WIDTHS[width], block_all=kind == "offline")
         try:
@@ -600,7 +421,7 @@ def test_controls_never_overlap_and_cover_at_most_a_quarter(browser, case_maps, 
             compact = width < 700
             is_compact = "document.querySelector('.leaflet-container').classList.contains('bk-compact')"
             assert page.evaluate(is_compact) is compact
-            _check_layout(page.evaluate(CONTROL_BOXES), f"{kind} {width} px")
+            check_layout(page.evaluate(CONTROL_BOXES), f"{kind} {width} px")
             page.screenshot(path=str(out / f"map-{kind}-{width}px.png"))
             title = page.locator(".bk-title-main")
             if compact:
@@ -641,12 +462,12 @@ def test_layout_follows_a_resize(browser, case_maps):
         page.set_viewport_size({"width": 390, "height": 844})
         page.wait_for_timeout(300)
         assert page.locator(".bk-legend").is_hidden() and page.locator(".bk-keyctl").is_visible()
-        _check_layout(page.evaluate(CONTROL_BOXES), "resized to 390 px")
+        check_layout(page.evaluate(CONTROL_BOXES), "resized to 390 px")
         page.set_viewport_size({"width": 1400, "height": 900})
         page.wait_for_timeout(300)
         assert page.locator(".bk-legend-control .bk-legend").is_visible()
         assert page.locator(".bk-credits-control .bk-credits").count() == 1
-        _check_layout(page.evaluate(CONTROL_BOXES), "resized back to 1400 px")
+        check_layout(page.evaluate(CONTROL_BOXES), "resized back to 1400 px")
         assert s.console_errors() == []
     finally:
         s.close()
@@ -684,12 +505,12 @@ def test_embedded_map_in_a_680px_article_iframe(browser, embed_page, tmp_path):
         assert f.evaluate("document.querySelector('.leaflet-container').classList.contains('bk-compact')")
         assert f.locator(".leaflet-control-fullscreen").count() == 0  # the host page decides the size
         assert "sources: see Key" in f.locator(".leaflet-control-attribution").inner_text()
-        _check_layout(f.evaluate(CONTROL_BOXES), "embed 680×480")
+        check_layout(f.evaluate(CONTROL_BOXES), "embed 680×480")
         # no URL state in an iframe: moving the map leaves the frame's URL alone
         f.evaluate("void window.borderkitMaps[0].map.setView([39.6, 45.8], 10, {animate: false})")
         f.wait_for_timeout(100)
         assert f.evaluate("window.location.hash") == ""
-        s.page.screenshot(path=str(_artefact_dir(tmp_path) / "embed-680px-article.png"))
+        s.page.screenshot(path=str(artefact_dir(tmp_path) / "embed-680px-article.png"))
         assert s.console_errors() == [] and s.aborted == []
     finally:
         s.close()
@@ -830,15 +651,6 @@ def test_keyboard_reaches_every_control_and_the_text_alternative(browser, case, 
         s.close()
 
 
-_LABELS = ".leaflet-tooltip, .bk-country-name"
-_SHOWN = """(sel) => Array.from(document.querySelectorAll(sel)).filter(e => {
-    const r = e.getBoundingClientRect(), s = getComputedStyle(e);
-    return s.display !== "none" && s.visibility !== "hidden" && r.width > 0 && r.right > 0 && r.bottom > 0
-        && r.left < window.innerWidth && r.top < window.innerHeight;
-}).map(e => { const r = e.getBoundingClientRect();
-              return {text: e.textContent, x0: r.left, y0: r.top, x1: r.right, y1: r.bottom}; })"""
-
-
 @pytest.mark.parametrize("width", [1400, 390])
 def test_no_two_visible_labels_overlap_at_any_zoom_and_countries_are_named(browser, case, case_maps, width):
     """Initial view, then zoom 8, 10, 12 and back out: no two shown labels (measurements, places,
@@ -846,7 +658,7 @@ def test_no_two_visible_labels_overlap_at_any_zoom_and_countries_are_named(brows
     s = Session(browser, case_maps[1], block_all=True, width=width, height=850)
     try:
         page = s.page
-        first = page.evaluate(_SHOWN, ".bk-country-name")
+        first = page.evaluate(SHOWN, ".bk-country-name")
         texts = {b["text"] for b in first}
         for code, names in case.config.party_names().items():
             assert names[0] in texts, (code, texts)
@@ -860,11 +672,11 @@ def test_no_two_visible_labels_overlap_at_any_zoom_and_countries_are_named(brows
                 lat, lon, zoom = view
                 page.evaluate(f"void window.borderkitMaps[0].map.setView([{lat}, {lon}], {zoom}, {{animate: false}})")
                 page.wait_for_timeout(120)
-            boxes = page.evaluate(_SHOWN, _LABELS)
+            boxes = page.evaluate(SHOWN, LABELS)
             assert boxes, view
             for i, a in enumerate(boxes):
                 for b in boxes[i + 1 :]:
-                    assert not _overlap(a, b), (view, a["text"], b["text"])
+                    assert not overlap(a, b), (view, a["text"], b["text"])
             seen_hidden += page.locator(".bk-collided").count()
         assert seen_hidden > 0  # the placement did hide something somewhere (the case's labels do collide)
         # the measurement labels are never the ones hidden

@@ -12,8 +12,13 @@ import json
 
 import pytest
 
+import browser_support as bs
+from browser_support import LABELS, SHOWN, Session, overlap
 from conftest import shared_file
-from test_browser import _LABELS, _SHOWN, Session, _overlap, browser, case  # noqa: F401, F811 (fixtures)
+
+# the browser and the bundled case: the fixtures shared by test_browser*.py
+browser = bs.browser
+case = bs.case
 
 pytestmark = pytest.mark.browser
 
@@ -21,7 +26,7 @@ MAX_OFFLINE_BYTES = 3_000_000
 """Issue 14's budget for the case's offline map (one file, basemap and hillshade included)."""
 
 SEV_LAKE = (39.59806, 46.23167)  # lat, lon of the case's sev_lake place
-TOWN_LABELS = _LABELS + ", .bk-town-name"
+TOWNLABELS = LABELS + ", .bk-town-name"
 
 _WATER_AT = """([lat, lon]) => {
   const m = window.borderkitMaps[0].map;
@@ -84,7 +89,7 @@ def test_offline_map_orients_a_reader_with_no_network(browser, case, offline_map
         assert s.requests == [s.url] and s.aborted == []
         assert s.console_errors() == []
         # the parties are named; so is every other country whose name falls in the view
-        named = {b["text"] for b in page.evaluate(_SHOWN, ".bk-country-name")}
+        named = {b["text"] for b in page.evaluate(SHOWN, ".bk-country-name")}
         for _code, names in case.config.party_names().items():
             assert names[0] in named
         if width == 1400:
@@ -103,11 +108,11 @@ def test_offline_map_orients_a_reader_with_no_network(browser, case, offline_map
         assert page.evaluate(_DRAWN, "path.bk-river, path.bk-border") >= 1
         # towns are named at zoom 9 around Sevan, and no two shown labels overlap (towns included)
         _view(page, sevan_point[0], sevan_point[1], 9)
-        assert page.evaluate(_SHOWN, ".bk-town-name")
-        boxes = page.evaluate(_SHOWN, TOWN_LABELS)
+        assert page.evaluate(SHOWN, ".bk-town-name")
+        boxes = page.evaluate(SHOWN, TOWNLABELS)
         for i, a in enumerate(boxes):
             for b in boxes[i + 1 :]:
-                assert not _overlap(a, b), (a["text"], b["text"])
+                assert not overlap(a, b), (a["text"], b["text"])
         # nothing was asked of the network while zooming
         assert s.requests == [s.url] and s.console_errors() == []
     finally:

@@ -1,6 +1,6 @@
 """Labels, controls, the inset locator and the scale bar in a real browser (Playwright + /usr/bin/chromium).
 
-The pages, the browser and the request routing are those of ``tests/test_browser.py`` (``Session``):
+The pages, the browser and the request routing are those of ``tests/browser_support.py`` (``Session``):
 offline maps, every request outside the file blocked. What is checked here is measured on screen
 (``getBoundingClientRect``), never read back from the placement code: no two visible labels
 intersect, no label lies under a control or crosses the map's edge — at 360, 390, 680, 1024 and
@@ -17,13 +17,13 @@ import re
 
 import pytest
 
-import test_browser as tb
-from test_browser import CONTROL_BOXES, WIDTHS, Session, _artefact_dir, _check_layout
+import browser_support as bs
+from browser_support import CONTROL_BOXES, WIDTHS, Session, artefact_dir, check_layout
 
-# the browser, the bundled case and the maps' folder: the same fixtures as tests/test_browser.py
-browser = tb.browser
-case = tb.case
-maps_dir = tb.maps_dir
+# the browser, the bundled case and the maps' folder: the fixtures shared by test_browser*.py
+browser = bs.browser
+case = bs.case
+maps_dir = bs.maps_dir
 
 pytestmark = pytest.mark.browser
 
@@ -177,14 +177,14 @@ def test_labels_never_meet_each_other_a_control_or_the_edge(browser, case_offlin
         if width == 390:  # cut at the left edge before: now inside the map, whole
             texts = " ".join(b["text"] for b in first["labels"])
             assert "narrowest gap" in texts, texts
-            page.screenshot(path=str(_artefact_dir(tmp_path) / "labels-390px.png"))
+            page.screenshot(path=str(artefact_dir(tmp_path) / "labels-390px.png"))
         if width == 1400:
-            page.screenshot(path=str(_artefact_dir(tmp_path) / "labels-1400px.png"))
+            page.screenshot(path=str(artefact_dir(tmp_path) / "labels-1400px.png"))
         problems, seen = _sweep(page)
         assert problems == [], problems
         assert seen > 3 * len(VIEWS)  # the views do show labels
         # controls (inset included) still cover at most a quarter of the map and do not meet
-        _check_layout(page.evaluate(CONTROL_BOXES), f"{width} px after the sweep")
+        check_layout(page.evaluate(CONTROL_BOXES), f"{width} px after the sweep")
         assert s.console_errors() == []
     finally:
         s.close()
@@ -345,9 +345,9 @@ def test_own_incident_embed_map_keeps_labels_clear(browser, own_embed, width, tm
         assert page.locator(".leaflet-tooltip.bk-measure-label").count() == 0  # not the case's measurements
         problems, seen = _sweep(page, [None, (40.205, 45.943, 12), (39.556, 46.48, 13), (39.556, 46.48, 9), "pan"])
         assert problems == [] and seen > 0, problems
-        _check_layout(page.evaluate(CONTROL_BOXES), f"own incidents, embed {width} px")
+        check_layout(page.evaluate(CONTROL_BOXES), f"own incidents, embed {width} px")
         assert page.locator(".bk-inset-svg").is_hidden()  # in the key panel on a narrow map
-        page.screenshot(path=str(_artefact_dir(tmp_path) / f"own-embed-{width}px.png"))
+        page.screenshot(path=str(artefact_dir(tmp_path) / f"own-embed-{width}px.png"))
         assert s.console_errors() == [] and s.aborted == []
     finally:
         s.close()
@@ -397,7 +397,7 @@ def test_own_incident_map_in_a_680px_article_iframe(browser, own_embed):
         frame.wait_for_timeout(300)
         problems, seen = _sweep(frame, [None, (40.205, 45.943, 12), (39.556, 46.48, 9), "pan"])
         assert problems == [] and seen > 0, problems
-        _check_layout(frame.evaluate(CONTROL_BOXES), "own incidents in a 680×480 iframe")
+        check_layout(frame.evaluate(CONTROL_BOXES), "own incidents in a 680×480 iframe")
         assert s.console_errors() == [] and s.aborted == []
     finally:
         s.close()

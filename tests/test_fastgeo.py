@@ -157,7 +157,28 @@ def test_chord_bound_exceeds_the_geodesic():
     lat1 = rng.uniform(-89, 89, 4000)
     lon2, lat2, _ = G.fwd(lon1, lat1, rng.uniform(0, 360, 4000), rng.uniform(1.0, 900e3, 4000))
     chord = np.linalg.norm(ecef(lon1, lat1) - ecef(np.asarray(lon2), np.asarray(lat2)), axis=1)
-    bound = np.array([_psi(c) for c in chord])
+    # the query bounds with _psi(chord + h), h >= 1e-6 m; a chord from float64 ECEF coordinates is
+    # rounded by ~1e-9 m (one ulp at 6.4e6 m is 9.3e-10 m), more than s - c for chords of ~100 m
+    bound = np.array([_psi(c + 1e-6) for c in chord])
     _, _, geod = G.inv(lon1, lat1, lon2, lat2)
     assert np.all(bound >= np.asarray(geod))
     assert np.all(bound >= fast_distance(lon1, lat1, lon2, lat2))
+
+
+def test_ecef_matches_proj_earth_centred_coordinates():
+    """The conversion to 3-D (its own branch-free sine/cosine, for vector instructions) against
+    PROJ's geodetic -> geocentric conversion (EPSG:4979 -> EPSG:4978) on points all over the
+    ellipsoid, and its sine/cosine against the C library's (numpy) within 2 ulp."""
+    from borderkit._fastgeo import _sincos, ecef
+
+    rng = np.random.default_rng(15)
+    lon = np.r_[rng.uniform(-180, 180, 20_000), -180.0, 180.0, 0.0, 90.0, -90.0, 45.0]
+    lat = np.r_[rng.uniform(-90, 90, 20_000), 0.0, 0.0, 90.0, -90.0, 0.0, 45.0]
+    x, y, z = pyproj.Transformer.from_crs(4979, 4978, always_xy=True).transform(lon, lat, np.zeros_like(lon))
+    assert np.max(np.abs(ecef(lon, lat) - np.column_stack([x, y, z]))) < 1e-8  # metres
+
+    a = np.r_[np.linspace(-4.0, 4.0, 20_001), np.radians(lat), np.radians(lon)]
+    sc = np.array([_sincos(v) for v in a])
+    for got, ref in ((sc[:, 0], np.sin(a)), (sc[:, 1], np.cos(a))):
+        # 2 ulp, or 1e-20 absolute at the zeros (pi/2 and pi rounded: a relative error there is moot)
+        assert np.all(np.abs(got - ref) <= np.maximum(2 * np.spacing(np.abs(ref)), 1e-20))

@@ -819,7 +819,8 @@ def _xy(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return shapely.get_x(geoms), shapely.get_y(geoms)
 
 
-def _expect_array(expect: Any, n: int) -> np.ndarray:
+def _expect_array(expect: Any, n: int, *, first: int = 0) -> np.ndarray:
+    # first: the position of expect[0] among all the points (a block of a file names the file's point)
     if expect is None:
         return np.full(n, None, dtype=object)
     if isinstance(expect, str):
@@ -836,7 +837,7 @@ def _expect_array(expect: Any, n: int) -> np.ndarray:
     mapped = np.full(len(uniq) + 1, None, dtype=object)
     for j, v in enumerate(uniq):
         t = _text(v).upper()
-        mapped[j] = _check_party(t, f"expect (point {int(np.argmax(codes == j))})") if t else None
+        mapped[j] = _check_party(t, f"expect (point {first + int(np.argmax(codes == j))})") if t else None
     return mapped[codes]
 
 
@@ -2018,12 +2019,17 @@ def check_file_blocks(
 ) -> FileBlocks:
     """:func:`check_file`, handing the checked rows over one block of *block_rows* rows at a time.
 
-    The file is read and validated whole, exactly as :func:`check_file` reads it (the same
-    rows, rejections and messages); the result columns are then made block by block by
-    :func:`check_arrays`, as Arrow columns, so that a caller writing each block out
-    (``borderkit check FILE -o OUT.csv|OUT.parquet``) never holds the whole checked table and
-    builds no DataFrame of the results. Each block's results are exactly those of the same rows
-    of :func:`check_file`'s table (the engine and index are chosen for the whole file; tested).
+    A file that streams (:mod:`borderkit.io.blocks`: a plain CSV table of points or a GeoParquet
+    file of points, with ``errors="raise"``) is read block by block too, so that neither the file's
+    rows nor the checked table are ever whole in memory; every block is validated by the readers'
+    own checks, and a bad row anywhere raises, after the last block, the error :func:`check_file`
+    raises (the caller writes into a temporary file it discards on error). Any other file is read
+    and validated whole, exactly as :func:`check_file` reads it (the same rows, rejections and
+    messages). Either way the result columns are made block by block by :func:`check_arrays`, as
+    Arrow columns, so that a caller writing each block out (``borderkit check FILE -o
+    OUT.csv|OUT.parquet``) never holds the whole checked table and builds no DataFrame of the
+    results. Each block's results are exactly those of the same rows of :func:`check_file`'s table
+    (the engine and index are chosen for the whole file; tested).
 
     Parameters
     ----------
@@ -2038,9 +2044,26 @@ def check_file_blocks(
     -------
     FileBlocks
         The blocks (computed as they are taken) and what a writer needs to know of the input.
+
+    Raises
+    ------
+    ValidationError
+        As :func:`check_file`: at the call for a file read whole, while ``blocks`` is iterated
+        for a file read block by block.
     """
     if not isinstance(block_rows, int | np.integer) or block_rows < 1:
         raise ValidationError(f"block_rows: must be a positive integer, got {block_rows!r}")
+    from borderkit.io.blocks import read_point_blocks
+
+    stream = read_point_blocks(path, block_rows=int(block_rows), errors=errors, layer=layer, crs=crs,
+                               region=region, projected_crs=projected_crs, encoding=encoding)
+    if stream is not None:
+        options = dict(expect=expect, expect_column=expect_column, default_precision_m=default_precision_m,
+                       territories=territories, sources=sources, method=resolve_method(method, stream.rows),
+                       combine=combine, chunk_size=chunk_size, progress=progress, case=case, n_total=stream.rows)
+        # the streamed points are WGS84 2D points (a file with a Z is read whole); the geometry column
+        # comes first, as read_points puts it
+        return FileBlocks(_streamed_blocks(stream, lines, options), None, stream.rows, "geometry", 0, "EPSG:4326")
     good, rejected = _read_for_check(path, errors=errors, layer=layer, crs=crs, encoding=encoding, region=region,
                                      projected_crs=projected_crs)
     n = len(good)
@@ -2075,3 +2098,45 @@ def _without_column(table: Any, column: str) -> pd.DataFrame:
     out = pd.DataFrame(table).drop(columns=[column])
     out.attrs = dict(table.attrs)
     return out
+
+
+def _streamed_blocks(stream: Any, lines: Any, options: dict[str, Any]) -> Any:
+    """The checked blocks of a file read block by block (:mod:`borderkit.io.blocks`), raising what
+    the whole-file path raises.
+
+    The whole-file path reads and validates the file, then the expected parties of every row, then
+    checks: its first error is the reader's, else the expected-party column's (named by the file's
+    row), else :func:`check_arrays`'. Here the reader's error comes at the end of its iteration
+    (after every block is validated), so an error of a later stage is held until then and raised
+    only when the file reads clean; blocks stop being checked at the first error of any stage.
+    No GeoDataFrame and no shapely Point is made: the block's columns and coordinates go to
+    :func:`check_arrays` as they are read.
+    """
+    expect_column = options.get("expect_column")
+    expect_error: ValidationError | None = None
+    check_error: ValidationError | None = None
+    for block in stream:  # raises the reader's ValidationError after the last block
+        if expect_error is not None:
+            continue
+        frame = block.columns
+        m = len(block.lon)
+        # the reader's notes, as read_points(path).iloc[a:b] has them (the precision and coordinate columns)
+        frame.attrs["borderkit"] = {**stream.info, "rows": np.arange(block.first_row, block.first_row + m)}
+        if expect_column is not None and expect_column in frame.columns:
+            try:
+                _expect_array(frame[expect_column].to_numpy(dtype=object), m, first=block.first_row - 1)
+            except ValidationError as exc:
+                expect_error = exc
+                continue
+        if check_error is not None:
+            continue
+        try:
+            results = check_arrays(block.lon, block.lat, frame=frame, lines=lines, **options)
+        except ValidationError as exc:
+            check_error = exc
+            continue
+        yield CheckedBlock(frame, block.lon, block.lat, results, block.first_row - 1)
+    if expect_error is not None:
+        raise expect_error
+    if check_error is not None:
+        raise check_error

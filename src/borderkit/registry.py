@@ -240,11 +240,12 @@ def user_cases_dir() -> Path:
     ``$XDG_DATA_HOME`` or ``~/.local/share`` on Linux, ``~/Library/Application
     Support`` on macOS, ``%LOCALAPPDATA%`` on Windows. The folder need not exist.
     """
-    from platformdirs import user_data_dir
-
     env = os.environ.get("BORDERKIT_CASES")
     if env:
         return Path(env).expanduser()
+    # imported only when the environment does not name the folder (start-up time of one-point checks)
+    from platformdirs import user_data_dir
+
     return Path(user_data_dir("borderkit", appauthor=False)) / "cases"
 
 
@@ -254,10 +255,13 @@ def user_cache_dir(part: str = "") -> Path:
     ``~/.cache/borderkit`` on Linux). One rule for every cache: registry packages (case builds),
     DEM tiles (``dem``), prepared line indexes (``index``). The folder need not exist.
     """
-    from platformdirs import user_cache_dir as platform_cache_dir
-
     env = os.environ.get("BORDERKIT_CACHE")
-    root = Path(env).expanduser() if env else Path(platform_cache_dir("borderkit", appauthor=False))
+    if env:
+        root = Path(env).expanduser()
+    else:  # imported only here: with $BORDERKIT_CACHE set, a one-point check never loads platformdirs
+        from platformdirs import user_cache_dir as platform_cache_dir
+
+        root = Path(platform_cache_dir("borderkit", appauthor=False))
     return root / part if part else root
 
 

@@ -294,14 +294,20 @@ class IssueLog:
         return out
 
     def error_type(self, items: Iterable[_Issue] | None = None) -> type[ValidationError]:
-        cats = {i.category for i in (self.items if items is None else items)}
-        if len(cats) == 1:
-            return _ERROR_TYPES.get(cats.pop(), ValidationError)
-        return ValidationError
+        return error_type_for(i.category for i in (self.items if items is None else items))
 
     def raise_if_any(self) -> None:
         if self.items:
             raise self.error_type()(problems=self.problems(), path=self.path)
+
+
+def error_type_for(categories: Iterable[str]) -> type[ValidationError]:
+    """The error raised for problems of these categories: the one subclass they all share
+    (``"crs"`` -> :class:`~borderkit.errors.CRSError` …), else :class:`ValidationError`."""
+    cats = set(categories)
+    if len(cats) == 1:
+        return _ERROR_TYPES.get(cats.pop(), ValidationError)
+    return ValidationError
 
 
 def _positions(where: Any, n: int) -> np.ndarray:
@@ -738,98 +744,14 @@ def _check_geometry(
         )
         present &= ~mask
 
-    # -- ranges, swapped, projected --------------------------------------
+    # -- ranges, swapped, projected, (0, 0) -----------------------------
     if check_coordinates and present.any():
         b = shapely.bounds(geoms)
-        x0, y0, x1, y1 = b[:, 0], b[:, 1], b[:, 2], b[:, 3]
-        with np.errstate(invalid="ignore"):
-            lon_bad = present & ((x0 < -180) | (x1 > 180))
-            lat_bad = present & ((y0 < -90) | (y1 > 90))
-            out = lon_bad | lat_bad
-            big = present & (np.nanmax(np.abs(b), axis=1, initial=0.0) > _PROJECTED_THRESHOLD)
-            # in range once x and y are swapped (needs no region)
-            fits_swapped = (x0 >= -90) & (x1 <= 90) & (y0 >= -180) & (y1 <= 180)
-        if coord_columns:
-            fix = f"swap the columns {ycol!r} and {xcol!r}"
-        else:
-            fix = "swap x and y (x must be longitude, y latitude), e.g. re-export with the axis order fixed"
-        swapped = np.zeros(n, dtype=bool)
-        if swap_check and region is not None:
-            # outside the region (or out of range) as written, inside it once x and y are
-            # swapped: almost certainly written the wrong way round
-            with np.errstate(invalid="ignore"):
-                orig_in = _boxes_intersect(x0, y0, x1, y1, region)
-                swap_in = _boxes_intersect(y0, x0, y1, x1, region)
-            swapped = present & ~big & ~orig_in & swap_in
-            west, south, east, north = region
-            log.add_rows(
-                swapped,
-                ycol if coord_columns else gcol,
-                lambda p: (
-                    f"looks like latitude and longitude are swapped; swapping puts it in the case region "
-                    f"({west}–{east} E, {south}–{north} N) — {fix} "
-                    f"(read now as longitude {_num(x0[p])}, latitude {_num(y0[p])})"
-                ),
-                block=(gcol,),
-            )
-        elif swap_check:
-            # without a region, only what needs none: a latitude out of range whose values
-            # are in range once swapped (with a region, such data that does not land in it
-            # is reported as out of range: the region is the better test)
-            swapped = present & lat_bad & fits_swapped
-            log.add_rows(
-                swapped,
-                ycol if coord_columns else gcol,
-                lambda p: (
-                    f"latitude {_num(y1[p] if y1[p] > 90 else y0[p])} is outside -90…90 but the values are in "
-                    f"range once swapped: looks like latitude and longitude are swapped — {fix}, or correct "
-                    f"the value (read now as longitude {_num(x0[p])}, latitude {_num(y0[p])})"
-                ),
-                block=(gcol,),
-            )
-        proj = big & ~swapped
-        if proj.any():
-            pos = np.flatnonzero(proj)
-            guesses = guess_projected_crs(
-                (x0[pos] + x1[pos]) / 2, (y0[pos] + y1[pos]) / 2, region=region, candidates=projected_crs
-            )
-            msgs = [
-                f"coordinates ({_num(x0[p])}, {_num(y0[p])}) look like a projected CRS in metres, "
-                f"not longitude/latitude degrees, but the layer says {crs_label}; "
-                + projected_hint(guess, region=region, candidates=projected_crs)
-                for p, guess in zip(pos, guesses, strict=True)
-            ]
-            log.add_rows(pos, ycol if coord_columns else gcol, msgs, category="crs", block=(gcol,))
-        rest = out & ~swapped & ~big
-        if rest.any():
-
-            def _range_msg(p: int) -> str:
-                parts = []
-                if lat_bad[p]:
-                    v = y1[p] if y1[p] > 90 else y0[p]
-                    parts.append(f"latitude {_num(v)} is outside -90…90")
-                if lon_bad[p]:
-                    v = x1[p] if x1[p] > 180 else x0[p]
-                    parts.append(f"longitude {_num(v)} is outside -180…180")
-                return " and ".join(parts) + "; correct the value (decimal degrees, WGS84)"
-
-            if coord_columns:
-                for mask, col in ((rest & lat_bad, ycol), (rest & lon_bad & ~lat_bad, xcol)):
-                    log.add_rows(mask, col, _range_msg, block=(gcol,))
-            else:
-                log.add_rows(rest, gcol, _range_msg, block=(gcol,))
-        present &= ~(swapped | proj | rest)
-        # a Point at exactly (0, 0) ("Null Island", in the Gulf of Guinea) is a missing
-        # value written as zeros far more often than a real place
-        null_island = present & (type_ids == 0) & (x0 == 0.0) & (y0 == 0.0)
-        log.add_rows(
-            null_island,
-            ycol if coord_columns else gcol,
-            "coordinates are exactly (0, 0), a missing value written as zeros; fill in the real "
-            "coordinates (decimal degrees, WGS84) or remove the row",
-            block=(gcol,),
+        present = check_coordinate_values(
+            b[:, 0], b[:, 1], b[:, 2], b[:, 3], type_ids == 0, present, log,
+            coord_columns=coord_columns, crs_label=crs_label, swap_check=swap_check, region=region,
+            projected_crs=projected_crs,
         )
-        present &= ~null_island
 
     # -- absurd segments: spikes and jumps (geodesic lengths, vectorised) ----
     if check_coordinates and present.any():
@@ -899,6 +821,144 @@ def _check_geometry(
                 pos = np.flatnonzero(bad_simple)
                 log.add_rows(pos, gcol, [_crossing_message(crossings[int(p)]) for p in pos])
     return geoms, repaired
+
+
+def check_coordinate_values(
+    x0: np.ndarray,
+    y0: np.ndarray,
+    x1: np.ndarray,
+    y1: np.ndarray,
+    is_point: np.ndarray,
+    present: np.ndarray,
+    log: IssueLog,
+    *,
+    coord_columns: tuple[str, str] | None,
+    crs_label: str,
+    swap_check: bool,
+    region: Region | None,
+    projected_crs: Sequence[str] | None,
+) -> np.ndarray:
+    """Report coordinates out of range, swapped, projected (metres as degrees) or exactly (0, 0).
+
+    The one implementation of these checks, for the geometries of a layer (their bounds, from
+    :func:`conform`) and for the points of a file read block by block
+    (:mod:`borderkit.io.blocks`, ``x0 = x1`` = longitude, ``y0 = y1`` = latitude, no shapely
+    geometry). Every check is a check of one row: a block gets exactly the problems of its rows
+    in the whole file.
+
+    Parameters
+    ----------
+    x0, y0, x1, y1
+        Bounds of each row's geometry (degrees, as labelled).
+    is_point
+        Rows whose geometry is a Point (the (0, 0) check applies to points only).
+    present
+        Rows to check (finite coordinates, not yet reported); the others are skipped.
+    log
+        Where the problems go (its positions are the rows of the arrays).
+    coord_columns
+        (longitude, latitude) columns of a table, named in the messages; None: ``geometry``.
+    crs_label, swap_check, region, projected_crs
+        As in :func:`conform` (``crs_label`` names the CRS the layer declares).
+
+    Returns
+    -------
+    numpy.ndarray
+        *present* without the rows reported here.
+    """
+    n = len(x0)
+    gcol = "geometry"
+    xcol, ycol = coord_columns if coord_columns else (gcol, gcol)
+    with np.errstate(invalid="ignore"):
+        lon_bad = present & ((x0 < -180) | (x1 > 180))
+        lat_bad = present & ((y0 < -90) | (y1 > 90))
+        out = lon_bad | lat_bad
+        # the largest magnitude of the four (NaN ignored: an all-NaN row is not big)
+        biggest = np.fmax(np.fmax(np.abs(x0), np.abs(y0)), np.fmax(np.abs(x1), np.abs(y1)))
+        big = present & (biggest > _PROJECTED_THRESHOLD)
+        # in range once x and y are swapped (needs no region)
+        fits_swapped = (x0 >= -90) & (x1 <= 90) & (y0 >= -180) & (y1 <= 180)
+    if coord_columns:
+        fix = f"swap the columns {ycol!r} and {xcol!r}"
+    else:
+        fix = "swap x and y (x must be longitude, y latitude), e.g. re-export with the axis order fixed"
+    swapped = np.zeros(n, dtype=bool)
+    if swap_check and region is not None:
+        # outside the region (or out of range) as written, inside it once x and y are
+        # swapped: almost certainly written the wrong way round
+        with np.errstate(invalid="ignore"):
+            orig_in = _boxes_intersect(x0, y0, x1, y1, region)
+            swap_in = _boxes_intersect(y0, x0, y1, x1, region)
+        swapped = present & ~big & ~orig_in & swap_in
+        west, south, east, north = region
+        log.add_rows(
+            swapped,
+            ycol if coord_columns else gcol,
+            lambda p: (
+                f"looks like latitude and longitude are swapped; swapping puts it in the case region "
+                f"({west}–{east} E, {south}–{north} N) — {fix} "
+                f"(read now as longitude {_num(x0[p])}, latitude {_num(y0[p])})"
+            ),
+            block=(gcol,),
+        )
+    elif swap_check:
+        # without a region, only what needs none: a latitude out of range whose values
+        # are in range once swapped (with a region, such data that does not land in it
+        # is reported as out of range: the region is the better test)
+        swapped = present & lat_bad & fits_swapped
+        log.add_rows(
+            swapped,
+            ycol if coord_columns else gcol,
+            lambda p: (
+                f"latitude {_num(y1[p] if y1[p] > 90 else y0[p])} is outside -90…90 but the values are in "
+                f"range once swapped: looks like latitude and longitude are swapped — {fix}, or correct "
+                f"the value (read now as longitude {_num(x0[p])}, latitude {_num(y0[p])})"
+            ),
+            block=(gcol,),
+        )
+    proj = big & ~swapped
+    if proj.any():
+        pos = np.flatnonzero(proj)
+        guesses = guess_projected_crs(
+            (x0[pos] + x1[pos]) / 2, (y0[pos] + y1[pos]) / 2, region=region, candidates=projected_crs
+        )
+        msgs = [
+            f"coordinates ({_num(x0[p])}, {_num(y0[p])}) look like a projected CRS in metres, "
+            f"not longitude/latitude degrees, but the layer says {crs_label}; "
+            + projected_hint(guess, region=region, candidates=projected_crs)
+            for p, guess in zip(pos, guesses, strict=True)
+        ]
+        log.add_rows(pos, ycol if coord_columns else gcol, msgs, category="crs", block=(gcol,))
+    rest = out & ~swapped & ~big
+    if rest.any():
+
+        def _range_msg(p: int) -> str:
+            parts = []
+            if lat_bad[p]:
+                v = y1[p] if y1[p] > 90 else y0[p]
+                parts.append(f"latitude {_num(v)} is outside -90…90")
+            if lon_bad[p]:
+                v = x1[p] if x1[p] > 180 else x0[p]
+                parts.append(f"longitude {_num(v)} is outside -180…180")
+            return " and ".join(parts) + "; correct the value (decimal degrees, WGS84)"
+
+        if coord_columns:
+            for mask, col in ((rest & lat_bad, ycol), (rest & lon_bad & ~lat_bad, xcol)):
+                log.add_rows(mask, col, _range_msg, block=(gcol,))
+        else:
+            log.add_rows(rest, gcol, _range_msg, block=(gcol,))
+    present = present & ~(swapped | proj | rest)
+    # a Point at exactly (0, 0) ("Null Island", in the Gulf of Guinea) is a missing
+    # value written as zeros far more often than a real place
+    null_island = present & is_point & (x0 == 0.0) & (y0 == 0.0)
+    log.add_rows(
+        null_island,
+        ycol if coord_columns else gcol,
+        "coordinates are exactly (0, 0), a missing value written as zeros; fill in the real "
+        "coordinates (decimal degrees, WGS84) or remove the row",
+        block=(gcol,),
+    )
+    return present & ~null_island
 
 
 MAX_SEGMENT_KM = 1000.0
@@ -1024,7 +1084,8 @@ def _crossing_message(pt: tuple[float, float] | None) -> str:
 # ---------------------------------------------------------------------------
 
 
-def _is_wgs84(crs: Any) -> bool:
+def is_wgs84(crs: Any) -> bool:
+    """Whether *crs* (anything pyproj takes) is WGS84 longitude/latitude, in either axis order."""
     from pyproj import CRS
 
     try:
@@ -1034,7 +1095,8 @@ def _is_wgs84(crs: Any) -> bool:
     return c.equals(CRS.from_epsg(4326), ignore_axis_order=True)
 
 
-def _crs_label(crs: Any) -> str:
+def crs_label_of(crs: Any) -> str:
+    """How messages name a layer's CRS: ``"EPSG:4326"``, else pyproj's name, or ``"no CRS"``."""
     if crs is None:
         return "no CRS"
     try:
@@ -1105,8 +1167,8 @@ def conform(
             )
         crs_label = "no CRS"
     else:
-        crs_label = _crs_label(crs)
-    if has_geom and crs is not None and not _is_wgs84(crs):
+        crs_label = crs_label_of(crs)
+    if has_geom and crs is not None and not is_wgs84(crs):
         # Declared CRS other than WGS84: reprojecting is fine, unless the
         # numbers are plainly degrees under a projected label.
         from pyproj import CRS

@@ -29,7 +29,9 @@ from borderkit.errors import EmptyFileError, FileFormatError, Problem
 
 from ._text import decode_bytes
 
-__all__ = ["CsvTable", "read_csv_table", "read_csv_header", "LAT_NAMES", "LON_NAMES", "WKT_NAMES", "find_column"]
+__all__ = ["CsvTable", "read_csv_table", "read_csv_header", "sniff_delimiter", "TEXT_DTYPE",
+           "quoted_field_pattern", "LAT_NAMES", "LON_NAMES",
+           "WKT_NAMES", "find_column"]
 
 LAT_NAMES = ("latitude", "lat", "y")
 """Column names taken as latitude (compared without case), in order of preference."""
@@ -38,8 +40,8 @@ LON_NAMES = ("longitude", "lon", "lng", "long", "x")
 WKT_NAMES = ("geometry", "wkt", "geom", "the_geom")
 """Column names taken as WKT geometry (compared without case)."""
 
-# pandas' text dtype of a column of str (what ``astype(str)`` gives; both parsers use it)
-_TEXT_DTYPE = pd.Series(["a"], dtype=object).astype(str).dtype
+# pandas' text dtype of a column of str (what ``astype(str)`` gives; both parsers and the block reader use it)
+TEXT_DTYPE = pd.Series(["a"], dtype=object).astype(str).dtype
 
 
 @dataclass
@@ -63,7 +65,7 @@ def find_column(columns: list[str], names: tuple[str, ...]) -> str | None:
     return None
 
 
-def _sniff_delimiter(text: str, path: str) -> str:
+def sniff_delimiter(text: str, path: str) -> str:
     if path.lower().endswith((".tsv", ".tab")):
         return "\t"
     first = text.split("\n", 1)[0]
@@ -106,7 +108,7 @@ def read_csv_table(data: bytes, *, path: str, encoding: str | None = None, engin
     # the delimiter is guessed on the ASCII part of the first line, so it can
     # be known before decoding (for the row/column of an encoding error)
     first_line = data.split(b"\n", 1)[0].decode("latin-1")
-    delimiter = _sniff_delimiter(first_line, path)
+    delimiter = sniff_delimiter(first_line, path)
     text = decode_bytes(data, path=path, encoding=encoding, csv_delimiter=delimiter)
     if engine not in ("auto", "python"):
         raise ValueError(f"engine: unknown CSV engine {engine!r}; use 'auto' or 'python'")
@@ -238,11 +240,18 @@ def _python_table(text: str, delimiter: str, *, path: str) -> CsvTable:
     )
 
 
+def quoted_field_pattern(delimiter: str, *, within_line: bool = False) -> re.Pattern[str]:
+    """A well-formed quoted field: it opens at the start of a field and closes before a delimiter or
+    a line end (``""`` inside is a quote); with *within_line*, one that holds no line break."""
+    d = re.escape(delimiter)
+    # the quote comes first, so that the search jumps from quote to quote
+    other = '[^"\r\n]' if within_line else '[^"]'
+    return re.compile(rf'"(?<![^{d}\r\n]"){other}*(?:""{other}*)*"(?=[{d}\r\n]|$)')
+
+
 def _quoted_field_patterns(delimiter: str) -> tuple[re.Pattern[str], re.Pattern[str]]:
     d = re.escape(delimiter)
-    # a well-formed quoted field: opens at the start of a field, closes before a delimiter or a line end
-    # (the quote comes first, so that the search jumps from quote to quote)
-    good = re.compile(rf'"(?<![^{d}\r\n]")[^"]*(?:""[^"]*)*"(?=[{d}\r\n]|$)')
+    good = quoted_field_pattern(delimiter)
     # a quote still at the start of a field once the well-formed ones are gone: Python's strict
     # reader refuses it (text after the closing quote, a quote that never ends), pyarrow may not
     start = re.compile(rf'"(?<![^{d}\r\n]")')
@@ -309,7 +318,7 @@ def _arrow_table(raw: bytes, text: str, delimiter: str) -> CsvTable | None:
     if body.num_rows == 0:
         return None
     frame = pd.DataFrame(
-        {h: pd.Series(body.column(i), dtype=_TEXT_DTYPE) for i, h in enumerate(header)}
+        {h: pd.Series(body.column(i), dtype=TEXT_DTYPE) for i, h in enumerate(header)}
     )
     rows = np.arange(1, body.num_rows + 1, dtype=np.int64)
     return CsvTable(frame=frame, rows=rows, header_rows=header_rows, hxl=hxl, delimiter=delimiter,
@@ -336,7 +345,7 @@ def read_csv_header(head: bytes, *, path: str, encoding: str | None = None) -> l
         else:
             encoding = "utf-8"
     text = codecs.getincrementaldecoder(encoding)().decode(head, final=False)
-    delimiter = _sniff_delimiter(text, path)
+    delimiter = sniff_delimiter(text, path)
     for rec in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter):
         return [c.strip() for c in rec]
     return []

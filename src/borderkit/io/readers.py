@@ -114,6 +114,8 @@ __all__ = [
     "read_incidents",
     "read_places",
     "read_points",
+    "table_coordinates",
+    "points_precision",
     "LINE_DEFAULT_KEYS",
     "TERRITORY_DEFAULT_KEYS",
     "POINTS",
@@ -818,7 +820,7 @@ def _table_geometry(loaded: _Loaded, schema: LayerSchema) -> Any:
     import geopandas as gpd
     import shapely
 
-    from borderkit.validate import short_repr, text_to_float, to_text
+    from borderkit.validate import short_repr, to_text
 
     from ._csv import LAT_NAMES, LON_NAMES, WKT_NAMES, find_column
 
@@ -856,34 +858,7 @@ def _table_geometry(loaded: _Loaded, schema: LayerSchema) -> Any:
         need = ~has
     coord_columns = None
     if lat is not None and lon is not None:
-        tx = to_text(frame[lon]).str.strip()
-        ty = to_text(frame[lat]).str.strip()
-        x, y = text_to_float(tx), text_to_float(ty)
-        ex = (tx == "").to_numpy()
-        ey = (ty == "").to_numpy()
-
-        def _nan_msg(col: str, t: pd.Series) -> Any:
-            def f(p: int) -> str:
-                v = t.iloc[p]
-                hint = (
-                    "convert degrees/minutes/seconds to decimal degrees"
-                    if re.search(r"[°'\"NSEW]", v)
-                    else "use a dot as decimal separator"
-                    if "," in v
-                    else "write decimal degrees"
-                )
-                return f"{short_repr(v)} is not a number; {hint} (e.g. {'39.2' if col == lat else '46.4'})"
-
-            return f
-
-        nx = need & ~ex & np.isnan(x)
-        ny = need & ~ey & np.isnan(y)
-        log.add_rows(nx, lon, _nan_msg(lon, tx), block=("geometry",))
-        log.add_rows(ny, lat, _nan_msg(lat, ty), block=("geometry",))
-        only_x = need & ~ex & ey & ~nx
-        only_y = need & ex & ~ey & ~ny
-        log.add_rows(only_x, lat, f"{lat!r} is empty but {lon!r} is given; fill in both", block=("geometry",))
-        log.add_rows(only_y, lon, f"{lon!r} is empty but {lat!r} is given; fill in both", block=("geometry",))
+        x, y = table_coordinates(frame, lon, lat, log, need=need)
         ok = need & ~np.isnan(x) & ~np.isnan(y)
         if ok.any():
             geoms[ok] = shapely.points(x[ok], y[ok])
@@ -898,6 +873,68 @@ def _table_geometry(loaded: _Loaded, schema: LayerSchema) -> Any:
     attrs = frame.drop(columns=[wkt]) if wkt is not None else frame
     loaded.coord_columns = coord_columns
     return gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=None)
+
+
+def table_coordinates(
+    frame: pd.DataFrame, lon: str, lat: str, log: Any, *, need: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Longitude and latitude of a table's text columns, every unreadable cell reported in *log*.
+
+    The one implementation of a table's coordinate cells, for a whole file (:func:`read_layer`)
+    and for one block of a file read block by block (:mod:`borderkit.io.blocks`): a cell that
+    is not a number, and a row with one of the two cells empty, is a problem of that row
+    (reported on the rows of *need*, default all; the geometry of those rows is then not
+    checked again).
+
+    Parameters
+    ----------
+    frame
+        The table, its values as read (text).
+    lon, lat
+        The longitude and latitude columns.
+    log
+        :class:`~borderkit.validate.IssueLog` of the frame's rows.
+    need
+        Rows that take their geometry from these columns (default all).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (x, y) as float64; NaN where empty or not a number.
+    """
+    from borderkit.validate import short_repr, text_to_float, to_text
+
+    if need is None:
+        need = np.ones(len(frame), dtype=bool)
+    tx = to_text(frame[lon]).str.strip()
+    ty = to_text(frame[lat]).str.strip()
+    x, y = text_to_float(tx), text_to_float(ty)
+    ex = (tx == "").to_numpy()
+    ey = (ty == "").to_numpy()
+
+    def _nan_msg(col: str, t: pd.Series) -> Any:
+        def f(p: int) -> str:
+            v = t.iloc[p]
+            hint = (
+                "convert degrees/minutes/seconds to decimal degrees"
+                if re.search(r"[°'\"NSEW]", v)
+                else "use a dot as decimal separator"
+                if "," in v
+                else "write decimal degrees"
+            )
+            return f"{short_repr(v)} is not a number; {hint} (e.g. {'39.2' if col == lat else '46.4'})"
+
+        return f
+
+    nx = need & ~ex & np.isnan(x)
+    ny = need & ~ey & np.isnan(y)
+    log.add_rows(nx, lon, _nan_msg(lon, tx), block=("geometry",))
+    log.add_rows(ny, lat, _nan_msg(lat, ty), block=("geometry",))
+    only_x = need & ~ex & ey & ~nx
+    only_y = need & ex & ~ey & ~ny
+    log.add_rows(only_x, lat, f"{lat!r} is empty but {lon!r} is given; fill in both", block=("geometry",))
+    log.add_rows(only_y, lon, f"{lon!r} is empty but {lat!r} is given; fill in both", block=("geometry",))
+    return x, y
 
 
 # ---------------------------------------------------------------------------
@@ -1426,13 +1463,13 @@ def _points_precision(result: Result, column: str, errors: Errors) -> Result:
     (``borderkit check`` then uses its default). A value that is not a finite number of
     metres >= 0 is a problem of that row, reported like every other reader problem.
     """
-    from borderkit.validate import IssueLog, text_to_float, to_text
+    from borderkit.validate import IssueLog, to_text
 
     good, rejected = result if isinstance(result, tuple) else (result, None)
     info = good.attrs.get("borderkit", {})
     text = to_text(good[column]).str.strip()
-    value = text_to_float(text)
-    bad = (text != "").to_numpy() & ~(np.isfinite(value) & (value >= 0))
+    log = IssueLog(len(good), path=info.get("path"), rows=info.get("rows"), sheet_offset=info.get("header_rows"))
+    value, bad = points_precision(text, column, log)
     good = good.copy()
     good[column] = value
     good.attrs["borderkit"] = info
@@ -1440,20 +1477,39 @@ def _points_precision(result: Result, column: str, errors: Errors) -> Result:
         good = good.rename(columns={column: "precision_m"})
     if not bad.any():
         return (good, rejected) if rejected is not None else good
-    log = IssueLog(len(good), path=info.get("path"), rows=info.get("rows"), sheet_offset=info.get("header_rows"))
-    log.add_rows(
-        bad,
-        column,
-        lambda p: (
-            f"{text.iloc[p]!r} is not a precision: write the radius of location uncertainty as a number of "
-            "metres >= 0 with a dot as decimal separator (e.g. 1500), or leave the cell empty for the default"
-        ),
-    )
     if errors == "raise":
         log.raise_if_any()
     raw = good.drop(columns=[good.geometry.name])
     raw[column] = text.to_numpy()
     return _collect_second_pass(good, pd.DataFrame(raw), log, info, rejected)
+
+
+def points_precision(text: pd.Series, column: str, log: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Metres of a plain table's precision column (stripped text), every bad cell reported in *log*.
+
+    The one implementation of the check, for a whole file (:func:`read_points`) and for one block
+    of a file read block by block (:mod:`borderkit.io.blocks`). An empty cell is NaN (the row has
+    no precision of its own); a value that is not a finite number >= 0 is a problem of its row.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        (metres, float64 with NaN where empty; mask of the rows reported).
+    """
+    from borderkit.validate import text_to_float
+
+    value = text_to_float(text)
+    bad = (text != "").to_numpy() & ~(np.isfinite(value) & (value >= 0))
+    if bad.any():
+        log.add_rows(
+            bad,
+            column,
+            lambda p: (
+                f"{text.iloc[p]!r} is not a precision: write the radius of location uncertainty as a number of "
+                "metres >= 0 with a dot as decimal separator (e.g. 1500), or leave the cell empty for the default"
+            ),
+        )
+    return value, bad
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,696 @@
+"""Reading a file of points block by block: what :func:`~borderkit.io.readers.read_points` reads, in parts.
+
+:func:`read_point_blocks` reads a plain CSV table of points (latitude/longitude columns) or a
+GeoParquet file of points and yields :class:`PointBlock` s of at most ``block_rows`` rows:
+the columns exactly as :func:`~borderkit.io.readers.read_points` returns those rows (without
+the geometry), and the coordinates as two float64 arrays taken straight from Arrow (text
+parsed by :func:`~borderkit.validate.text_to_float`; a GeoParquet point's WKB read with
+numpy) — no shapely Point per row, and never more than one block in memory.
+
+Indistinguishable from read_points
+----------------------------------
+Every block is validated by the same functions as the whole file
+(:func:`~borderkit.io.readers.table_coordinates`,
+:func:`~borderkit.validate.check_coordinate_values`,
+:func:`~borderkit.io.readers.points_precision`, and :func:`~borderkit.validate.conform` for a
+block with a missing or non-finite coordinate or a geometry that is not a plain point), with
+the file's own row numbers. Every check of a point file is a check of one row, so the problems
+of the file are those of its blocks, in file order. A block is yielded only while every row so
+far is clean; after the first problem the rest of the file is read and validated (no block is
+yielded) and the iteration ends with the :class:`~borderkit.errors.ValidationError` that
+read_points raises — the same type, problems and message (tested on the bad-input corpus). A
+caller writes its output into an atomic temporary file and discards it on error. A problem
+of the whole file met while reading (the file changed, a WKB value that is not WKB) makes the
+iteration run read_points on the file, which raises its own message.
+
+Which files stream
+------------------
+:func:`stream_refusal` says, before any row is read, why a file does not stream (None when it
+does); :func:`read_point_blocks` then returns None and the caller reads the file whole with
+read_points. A file streams when all of these hold:
+
+* ``errors="raise"`` (with ``"collect"`` the rows to check, and so the engine
+  :func:`borderkit.locate.resolve_method` chooses, are known only at the end), no ``layer=``,
+  no ``encoding=``, ``crs=`` None or WGS84, and the file within :func:`~.readers.max_input_bytes`;
+* a CSV (``.csv``/``.tsv``/``.tab``/``.txt``, not zipped) that read_points reads as plain
+  points: UTF-8 without a byte-order mark, a header of unique names with latitude and longitude
+  columns (:data:`~borderkit.io._csv.LAT_NAMES`, :data:`~borderkit.io._csv.LON_NAMES`) and no
+  WKT column, not an ACLED/UCDP export nor a file with the incident schema's columns (those are
+  read as incidents), no HXL hashtag row, and a body that takes the CSV reader's pyarrow fast
+  path in a form checked line by line: every quote in a well-formed quoted value that holds no
+  line break (a quoted value may hold the delimiter and doubled quotes; a header name may not
+  hold the delimiter), no NUL, no blank record, every record with the header's number of fields,
+  no lone carriage return, no record without a visible ASCII character;
+* a GeoParquet file with ``geo`` metadata whose one geometry column is WKB, whose CRS is WGS84
+  (absent = OGC:CRS84), with at least one row, a default index and no other column named
+  ``geometry``.
+
+Row count
+---------
+:attr:`PointBlocks.rows` is the number of data rows, known before the first block: the
+Parquet metadata's, or the number of records the CSV check counts (one pass over the bytes,
+vectorised). With ``errors="raise"`` every row is either checked or the file is refused, so it
+is the ``n_total`` of :func:`borderkit.locate.check_table`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from borderkit.errors import Problem, ValidationError
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from geopandas import GeoDataFrame
+
+    from borderkit.validate import Region
+
+__all__ = ["PointBlock", "PointBlocks", "read_point_blocks", "stream_refusal", "DEFAULT_BLOCK_ROWS"]
+
+DEFAULT_BLOCK_ROWS = 200_000
+"""Rows per block by default (as ``borderkit check --chunk-size``)."""
+
+_CSV_SUFFIXES = (".csv", ".tsv", ".tab", ".txt")
+_PARQUET_SUFFIXES = (".parquet", ".geoparquet", ".pq")
+_SCAN_BYTES = 1 << 20  # the CSV check reads the file in parts of this size (its arrays: 4 bytes a byte)
+_ARROW_BLOCK_BYTES = 1 << 20  # the CSV's blocks are read this much at a time
+
+
+class PointBlock(NamedTuple):
+    """One block of a point file: ``columns`` (a DataFrame of the block's rows, every column
+    exactly as :func:`~borderkit.io.readers.read_points` returns it except the geometry, index
+    from 0), ``lon`` and ``lat`` (float64 degrees, WGS84) and ``first_row`` (the 1-based data
+    row of the file the block starts at; its rows are ``first_row, first_row + 1, …``)."""
+
+    columns: pd.DataFrame
+    lon: np.ndarray
+    lat: np.ndarray
+    first_row: int
+
+
+@dataclass
+class _Plan:
+    path: str
+    fmt: str  # "CSV" or "GeoParquet"
+    rows: int
+    crs: Any  # pyproj CRS of the coordinates (WGS84)
+    header: list[str] = field(default_factory=list)
+    delimiter: str = ","
+    coord_columns: tuple[str, str] | None = None
+    precision_column: str | None = None
+    geometry_column: str = "geometry"
+    body_offset: int = 0  # CSV: the byte where the first data record starts
+
+
+# ---------------------------------------------------------------------------
+# which files stream
+# ---------------------------------------------------------------------------
+
+
+def stream_refusal(
+    path: str | os.PathLike[str],
+    *,
+    errors: str = "raise",
+    layer: str | int | None = None,
+    crs: Any = None,
+    encoding: str | None = None,
+) -> str | None:
+    """Why *path* is not read block by block (the caller then reads it whole), or None when it is.
+
+    The rule is in the module documentation; the check reads the CSV's bytes once (vectorised)
+    or the Parquet metadata, never the rows' values.
+
+    Parameters
+    ----------
+    path
+        The file.
+    errors, layer, crs, encoding
+        As in :func:`~borderkit.io.readers.read_points`.
+
+    Returns
+    -------
+    str or None
+        A short reason (e.g. ``"a blank record …"``), or None.
+    """
+    plan = _plan(os.fspath(path), errors=errors, layer=layer, crs=crs, encoding=encoding)
+    return plan if isinstance(plan, str) else None
+
+
+def _plan(path: str, *, errors: str, layer: Any, crs: Any, encoding: str | None) -> _Plan | str:
+    from borderkit.validate import is_wgs84
+
+    from .readers import max_input_bytes
+
+    if errors != "raise":
+        return "errors='collect': the rows to check are known only once the whole file is read"
+    if layer is not None:
+        return "layer= is given"
+    if encoding is not None:
+        return "encoding= is given"
+    if crs is not None and not is_wgs84(crs):
+        return "crs= is not WGS84 (the whole file is reprojected and checked as one)"
+    if not os.path.isfile(path):
+        return "not a file"
+    size = os.path.getsize(path)
+    if size == 0 or size > max_input_bytes():
+        return "empty, or larger than the readers' limit"
+    low = path.lower()
+    if low.endswith(_CSV_SUFFIXES):
+        return _plan_csv(path, crs)
+    if low.endswith(_PARQUET_SUFFIXES):
+        return _plan_parquet(path, crs)
+    return "not a CSV or GeoParquet file"
+
+
+def _user_crs(crs: Any) -> Any:
+    from pyproj import CRS
+
+    return CRS.from_user_input("EPSG:4326" if crs is None else crs)
+
+
+def _kind_of_columns(path: str, columns: list[str]) -> str | None:
+    """Why a table with these columns is not read as plain points, or None."""
+    from borderkit.schema import INCIDENTS
+
+    from ._csv import LAT_NAMES, LON_NAMES, WKT_NAMES, find_column
+    from .external import detect_export
+
+    if detect_export(columns):
+        return "an ACLED/UCDP export (read as incidents)"
+    if set(INCIDENTS.required) - {"geometry"} <= set(columns):
+        return "the incident schema's columns (read as incidents)"
+    if find_column(columns, WKT_NAMES) is not None:
+        return "a WKT geometry column"
+    if find_column(columns, LAT_NAMES) is None or find_column(columns, LON_NAMES) is None:
+        return "no latitude/longitude columns"
+    return None
+
+
+def _plan_csv(path: str, crs: Any) -> _Plan | str:
+    from ._csv import LAT_NAMES, LON_NAMES, find_column, sniff_delimiter
+
+    with open(path, "rb") as f:
+        head = f.read(1 << 16)
+        if head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "a byte-order mark"
+        end = head.find(b"\n")
+        if end < 0:
+            return "no complete header line in the first 64 KiB"
+        line = head[:end].rstrip(b"\r")
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError:
+            return "the header is not UTF-8"
+        delimiter = sniff_delimiter(text, path)
+        if "\r" in text or "\x00" in text:
+            return "a carriage return or NUL in the header"
+        try:
+            cells = next(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True))
+        except (csv.Error, StopIteration):
+            return "a header the csv module does not split cleanly"
+        if len(cells) != text.count(delimiter) + 1:
+            return "a quoted header name holds the delimiter"
+        header = [c.strip() for c in cells]
+        if not any(header) or len(set(header)) < len(header):
+            return "an empty header or duplicate column names"
+        why = _kind_of_columns(path, header)
+        if why:
+            return why
+        f.seek(end + 1)
+        n = _scan_csv_body(f, delimiter=delimiter, n_fields=len(header))
+    if isinstance(n, str):
+        return n
+    lon, lat = find_column(header, LON_NAMES), find_column(header, LAT_NAMES)
+    assert lon is not None and lat is not None  # _kind_of_columns refused the file otherwise
+    prec = next((c for c in header if c.lower() == "precision_m"), None)
+    return _Plan(path=path, fmt="CSV", rows=n, crs=_user_crs(crs), header=header, delimiter=delimiter,
+                 coord_columns=(lon, lat), precision_column=prec, body_offset=end + 1)
+
+
+def _scan_csv_body(f: Any, *, delimiter: str, n_fields: int) -> int | str:
+    """The number of records of a CSV body that takes the fast path unchanged, or why it does not.
+
+    One pass over the bytes in parts of :data:`_SCAN_BYTES`, cut at line ends; each part is
+    checked with numpy (no Python loop per line): valid UTF-8, every quote in a quoted value on one
+    line (one regular-expression pass, only over parts that hold a quote), no NUL or lone carriage
+    return, every line with ``n_fields - 1`` delimiters outside quotes and some visible text, the
+    first record not an HXL hashtag row.
+    """
+    from ._csv import quoted_field_pattern
+
+    delim = ord(delimiter)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    # visible ASCII characters other than the delimiter and the quote: a record without any is refused
+    ascii_text = np.zeros(256, dtype=bool)
+    ascii_text[0x21:0x7F] = True
+    ascii_text[[delim, 0x22]] = False
+    quoted_in_line = quoted_field_pattern(delimiter, within_line=True)
+    n = 0
+    carry = b""
+    first = True
+    ends_with_newline = True
+    while True:
+        part = f.read(_SCAN_BYTES)
+        data = carry + part
+        if not part:
+            if not data:
+                break
+            chunk, carry = data, b""
+            ends_with_newline = False
+        else:
+            cut = data.rfind(b"\n")
+            if cut < 0:
+                carry = data
+                continue
+            chunk, carry = data[: cut + 1], data[cut + 1 :]
+        try:
+            text = decoder.decode(chunk, final=False)  # the part ends at a line break: no character is cut
+        except UnicodeDecodeError:
+            return "bytes that are not UTF-8"
+        quoted = b'"' in chunk
+        if quoted and '"' in quoted_in_line.sub("", text):
+            return "a quote that is not part of a quoted value on one line"
+        if b"\x00" in chunk:
+            return "a NUL character"
+        if b"\r" in chunk and chunk.count(b"\r") != chunk.count(b"\r\n"):
+            return "a carriage return that does not end a line"
+        arr = np.frombuffer(chunk, dtype=np.uint8)
+        ends = np.flatnonzero(arr == 0x0A)
+        if not ends_with_newline:
+            ends = np.append(ends, len(arr))
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        # each segment [start, end] holds its line and the line break: never empty (reduceat needs that)
+        delims = arr == delim
+        if quoted:
+            # every quote is in a quoted value on one line: a delimiter after an odd number of quotes
+            # is inside one (a doubled quote inside counts twice)
+            delims &= (np.cumsum(arr == 0x22, dtype=np.int32) & 1) == 0
+        if (np.add.reduceat(delims.view(np.uint8), starts, dtype=np.int32) != n_fields - 1).any():
+            return "a record whose number of fields differs from the header's"
+        if not ascii_text[arr[starts]].all():
+            # some line does not start with a visible character: look at every byte of the part
+            seen = np.add.reduceat(np.take(ascii_text, arr).view(np.uint8), starts, dtype=np.int32)
+            if (seen == 0).any():
+                # no visible ASCII character: a blank record (the reader numbers those on its Python path),
+                # or one of only non-ASCII characters (which may all be Unicode blanks)
+                return "a blank record, or one without any visible ASCII character"
+        if first and len(starts):
+            line = bytes(chunk[starts[0] : ends[0]]).rstrip(b"\r").decode("utf-8")
+            cells = next(csv.reader(io.StringIO(line, newline=""), delimiter=delimiter))
+            if any(c.strip() for c in cells) and all(not c.strip() or c.strip().startswith("#") for c in cells):
+                return "an HXL hashtag row"
+            first = False
+        n += len(ends)
+        if not part:
+            break
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return "bytes that are not UTF-8"
+    if n == 0:
+        return "no data rows"
+    return n
+
+
+def _plan_parquet(path: str, crs: Any) -> _Plan | str:
+    from pyproj import CRS
+
+    from borderkit.validate import is_wgs84
+
+    try:
+        import pyarrow.parquet as pq
+
+        pf = pq.ParquetFile(path)
+    except Exception:  # noqa: BLE001 - read_points names the problem
+        return "not readable as Parquet"
+    meta = pf.schema_arrow.metadata or {}
+    if b"geo" not in meta:
+        return "a plain Parquet table (no geo metadata)"
+    try:
+        geo = json.loads(meta[b"geo"])
+        primary = str(geo["primary_column"])
+        gcols = geo["columns"]
+        gmeta = gcols[primary]
+    except Exception:  # noqa: BLE001
+        return "geo metadata not understood"
+    if len(gcols) != 1 or str(gmeta.get("encoding", "")).upper() != "WKB" or gmeta.get("covering"):
+        return "not one WKB geometry column"
+    names = [str(c) for c in pf.schema_arrow.names]
+    if primary != "geometry" and "geometry" in names:
+        return "another column named 'geometry'"
+    if b"pandas" in meta:
+        try:
+            index = json.loads(meta[b"pandas"]).get("index_columns", [])
+        except Exception:  # noqa: BLE001
+            return "pandas metadata not understood"
+        plain = all(isinstance(i, dict) and i.get("kind") == "range" and i.get("start", 0) == 0
+                    and i.get("step", 1) == 1 for i in index)
+        if not plain:
+            return "a stored index"
+    if crs is None:
+        if "crs" in gmeta and gmeta["crs"] is None:
+            return "the GeoParquet file's crs is null"
+        try:
+            file_crs = CRS.from_user_input(gmeta["crs"]) if "crs" in gmeta else CRS.from_user_input("OGC:CRS84")
+        except Exception:  # noqa: BLE001
+            return "a CRS pyproj does not read"
+        if not is_wgs84(file_crs):
+            return "a CRS other than WGS84"
+    else:
+        file_crs = _user_crs(crs)
+    columns = [c for c in names if c != primary]
+    why = _kind_of_columns(path, columns) if columns else None
+    if why and why != "no latitude/longitude columns" and why != "a WKT geometry column":
+        return why
+    if pf.metadata.num_rows == 0:
+        return "no rows"
+    prec = next((c for c in columns if c.lower() == "precision_m"), None)
+    return _Plan(path=path, fmt="GeoParquet", rows=int(pf.metadata.num_rows), crs=file_crs,
+                 precision_column=prec, geometry_column=primary)
+
+
+# ---------------------------------------------------------------------------
+# the blocks
+# ---------------------------------------------------------------------------
+
+
+class PointBlocks:
+    """The blocks of one point file (from :func:`read_point_blocks`); iterate once.
+
+    Attributes
+    ----------
+    rows
+        Data rows of the file (all of them are checked: ``errors="raise"``).
+    info
+        What :func:`~borderkit.io.readers.read_points` puts in ``gdf.attrs["borderkit"]``
+        (path, format, precision and coordinate columns …) except ``rows``.
+    """
+
+    def __init__(self, plan: _Plan, *, block_rows: int, swap_check: bool, region: Region | None,
+                 projected_crs: Sequence[str] | None, crs: Any) -> None:
+        self._plan = plan
+        self._block_rows = int(block_rows)
+        self._kw: dict[str, Any] = {"swap_check": swap_check, "region": region, "projected_crs": projected_crs}
+        self._crs_arg = crs
+        self.rows = plan.rows
+        table = plan.fmt == "CSV"
+        self.info: dict[str, Any] = {
+            "path": plan.path, "format": plan.fmt, "layer": None, "export": None, "hxl": None,
+            "header_rows": 1 if table else None,
+            "precision_column": plan.precision_column,
+            "coordinate_columns": plan.coord_columns if table else None,
+        }
+
+    def frame(self, block: PointBlock) -> GeoDataFrame:
+        """The GeoDataFrame :func:`~borderkit.io.readers.read_points` returns for the block's rows
+        (a shapely Point per row of this block only; index and ``attrs`` as in
+        ``read_points(path).iloc[a:b]``, ``rows`` the block's)."""
+        import geopandas as gpd
+        import shapely
+
+        m = len(block.lon)
+        index = pd.RangeIndex(block.first_row - 1, block.first_row - 1 + m)
+        cols = block.columns.set_axis(index, axis=0)
+        geoms = gpd.GeoSeries(shapely.points(block.lon, block.lat), index=index, crs="EPSG:4326")
+        gdf = gpd.GeoDataFrame(cols, geometry=geoms, crs="EPSG:4326")
+        gdf = gdf[["geometry", *[c for c in gdf.columns if c != "geometry"]]]
+        gdf.attrs["borderkit"] = {**self.info, "rows": np.arange(block.first_row, block.first_row + m)}
+        return gdf
+
+    def __iter__(self) -> Iterator[PointBlock]:
+        plan = self._plan
+        parts = _csv_parts(plan, self._block_rows) if plan.fmt == "CSV" else _parquet_parts(plan, self._block_rows)
+        first_pass: list[Problem] = []
+        first_cats: set[str] = set()
+        second: list[Problem] = []
+        second_cats: set[str] = set()
+        try:
+            for first_row, frame, lon, lat, wkb in parts:
+                columns, x, y, log, plog = self._validate(first_row, frame, lon, lat, wkb)
+                if log.items:
+                    first_pass += log.problems()
+                    first_cats |= {i.category for i in log.items}
+                if plog is not None and plog.items:
+                    second += plog.problems()
+                    second_cats |= {i.category for i in plog.items}
+                if not first_pass and not second:
+                    yield PointBlock(columns, x, y, first_row)
+        except ValidationError:
+            raise
+        except Exception as exc:
+            # a problem of the whole file met while reading: read_points names it
+            self._whole_file_error(exc)
+        from borderkit.validate import error_type_for
+
+        if first_pass:
+            raise error_type_for(first_cats)(problems=first_pass, path=plan.path)
+        if second:
+            raise error_type_for(second_cats)(problems=second, path=plan.path)
+
+    def _whole_file_error(self, exc: Exception) -> None:
+        from .readers import read_points
+
+        read_points(self._plan.path, crs=self._crs_arg, **self._kw)
+        raise exc  # read_points read the file without error: the block reader's own failure
+
+    def _validate(self, first_row: int, frame: pd.DataFrame, lon: np.ndarray | None, lat: np.ndarray | None,
+                  wkb: Any) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, Any, Any]:
+        """Check one block with the readers' own per-row checks; (columns, lon, lat, log, precision log)."""
+        from borderkit.validate import IssueLog, check_coordinate_values, crs_label_of, to_text
+
+        from .readers import points_precision, table_coordinates
+
+        plan = self._plan
+        m = len(frame)
+        rows = np.arange(first_row, first_row + m, dtype=np.int64)
+        sheet = 1 if plan.fmt == "CSV" else None
+        log = IssueLog(m, path=plan.path, rows=rows, sheet_offset=sheet)
+        if plan.fmt == "CSV":
+            assert plan.coord_columns is not None
+            x, y = table_coordinates(frame, *plan.coord_columns, log)
+            geoms_needed = not _all_finite(x, y, log)
+        else:
+            x, y = (lon, lat) if lon is not None and lat is not None else (np.full(m, np.nan), np.full(m, np.nan))
+            geoms_needed = lon is None or not _all_finite(x, y, log)
+        if geoms_needed:
+            # a missing or non-finite coordinate, or a geometry that is not a plain point: the whole
+            # validation of the readers (conform) on this block, with its shapely geometries
+            self._conform_block(frame, x, y, wkb, log)
+            if plan.fmt != "CSV" and not log.items:
+                import shapely
+
+                g = shapely.from_wkb(np.asarray(wkb, dtype=object))
+                x, y = shapely.get_x(g), shapely.get_y(g)
+        else:
+            present = ~log.blocked("geometry")
+            check_coordinate_values(
+                x, y, x, y, np.ones(m, dtype=bool), present, log,
+                coord_columns=plan.coord_columns if plan.fmt == "CSV" else None,
+                crs_label=crs_label_of(plan.crs), **self._kw,
+            )
+        columns = frame
+        plog = None
+        if plan.precision_column is not None:
+            col = plan.precision_column
+            text = to_text(frame[col]).str.strip()
+            plog = IssueLog(m, path=plan.path, rows=rows, sheet_offset=sheet)
+            value, _bad = points_precision(text, col, plog)
+            columns = frame.copy()
+            columns[col] = value
+            if col != "precision_m":
+                columns = columns.rename(columns={col: "precision_m"})
+        return columns, np.asarray(x, dtype=float), np.asarray(y, dtype=float), log, plog
+
+    def _conform_block(self, frame: pd.DataFrame, x: np.ndarray, y: np.ndarray, wkb: Any, log: Any) -> None:
+        import geopandas as gpd
+        import shapely
+
+        from borderkit.validate import conform
+
+        from .readers import POINTS
+
+        plan = self._plan
+        if plan.fmt == "CSV":
+            geoms = np.full(len(frame), None, dtype=object)
+            ok = ~np.isnan(x) & ~np.isnan(y)
+            if ok.any():
+                geoms[ok] = shapely.points(x[ok], y[ok])
+        else:
+            geoms = shapely.from_wkb(np.asarray(wkb, dtype=object))
+        gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=plan.crs)
+        conform(gdf, POINTS, log, coord_columns=plan.coord_columns if plan.fmt == "CSV" else None, **self._kw)
+
+
+def _all_finite(x: np.ndarray, y: np.ndarray, log: Any) -> bool:
+    """Whether every row not yet reported has finite coordinates (the fast path's condition)."""
+    todo = ~log.blocked("geometry")
+    return bool((np.isfinite(x[todo]) & np.isfinite(y[todo])).all())
+
+
+def _csv_parts(plan: _Plan, block_rows: int) -> Iterator[tuple[int, pd.DataFrame, None, None, None]]:
+    """(first row, text frame) of every block of a CSV the plan accepted, parsed by pyarrow.
+
+    The bytes of *block_rows* records are read and cut at a line break (no value holds one: the
+    plan checked), then parsed as one in-memory table: the memory of one block's bytes and values.
+    (pyarrow's own streaming reader held about 25 MB of Arrow memory ahead, whatever the block.)
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    from ._csv import TEXT_DTYPE
+
+    names = [f"f{i}" for i in range(len(plan.header))]
+    read_options = pacsv.ReadOptions(column_names=names, use_threads=False)  # one block's memory at a time
+    parse_options = pacsv.ParseOptions(delimiter=plan.delimiter, newlines_in_values=False,
+                                       ignore_empty_lines=False)
+    convert_options = pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
+                                           strings_can_be_null=False, quoted_strings_can_be_null=False)
+    first = 1
+    with open(plan.path, "rb") as f:
+        f.seek(plan.body_offset)
+        for data in _record_blocks(f, block_rows):
+            table = pacsv.read_csv(pa.py_buffer(data), read_options=read_options, parse_options=parse_options,
+                                   convert_options=convert_options)
+            del data
+            frame = pd.DataFrame({h: pd.Series(table.column(i), dtype=TEXT_DTYPE)
+                                  for i, h in enumerate(plan.header)})
+            yield first, frame, None, None, None
+            first += table.num_rows
+    if first - 1 != plan.rows:
+        raise ValueError(f"the file has {first - 1} rows, not the {plan.rows} counted (it changed)")
+
+
+def _record_blocks(f: Any, block_rows: int) -> Iterator[bytes]:
+    """The bytes of *block_rows* lines at a time (the last block: the rest) of a file of lines."""
+    parts: list[bytes] = []
+    lines = 0
+    while True:
+        part = f.read(_ARROW_BLOCK_BYTES)
+        if part:
+            parts.append(part)
+            lines += part.count(b"\n")
+        if lines >= block_rows or (not part and parts):
+            data = b"".join(parts)
+            parts = []
+            ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0x0A)
+            start = 0
+            for k in range(block_rows - 1, len(ends), block_rows):
+                cut = int(ends[k]) + 1
+                yield data[start:cut]
+                start = cut
+            data = data[start:]
+            if not part:
+                if data:
+                    yield data
+                return
+            parts, lines = [data], data.count(b"\n")
+        elif not part:
+            return
+
+
+def _parquet_parts(plan: _Plan, block_rows: int) -> Iterator[tuple[int, pd.DataFrame, Any, Any, Any]]:
+    """(first row, columns, lon, lat, WKB values) of every block of a GeoParquet file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    # pages read as needed (a file of one row group is not pre-buffered whole)
+    pf = pq.ParquetFile(plan.path, pre_buffer=False, buffer_size=_ARROW_BLOCK_BYTES)
+    first = 1
+    for batch in pf.iter_batches(batch_size=block_rows):
+        geom = batch.column(plan.geometry_column)
+        # the file's pandas metadata kept (nullable and categorical dtypes, column names), as geopandas reads it
+        rest = pa.Table.from_batches([batch]).replace_schema_metadata(pf.schema_arrow.metadata)
+        frame = _to_pandas(rest.drop_columns([plan.geometry_column]))
+        lon, lat = _wkb_points(geom)
+        wkb = geom.to_numpy(zero_copy_only=False) if lon is None else geom
+        yield first, frame, lon, lat, wkb
+        first += batch.num_rows
+
+
+def _to_pandas(table: Any) -> pd.DataFrame:
+    """Columns of a Parquet block as geopandas' read_parquet converts them."""
+    frame = table.to_pandas()
+    frame.index = pd.RangeIndex(len(frame))
+    return frame
+
+
+def _wkb_points(values: Any) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(lon, lat) of a WKB column when every value is a 21-byte little-endian 2D point, else (None, None)."""
+    import pyarrow as pa
+
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if arr.null_count or len(arr) == 0:
+        return None, None
+    if pa.types.is_large_binary(arr.type) or pa.types.is_binary(arr.type):
+        off_type = np.dtype(np.int64 if pa.types.is_large_binary(arr.type) else np.int32)
+    else:
+        return None, None
+    bufs = arr.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=off_type, count=len(arr) + 1, offset=arr.offset * off_type.itemsize)
+    if not (np.diff(offsets) == 21).all():
+        return None, None
+    raw = np.frombuffer(bufs[2], dtype=np.uint8, count=21 * len(arr), offset=int(offsets[0])).reshape(-1, 21)
+    if not (raw[:, 0] == 1).all():
+        return None, None
+    kind = raw[:, 1:5].copy().view("<u4").ravel()
+    if not (kind == 1).all():
+        return None, None
+    xy = raw[:, 5:21].copy().view("<f8")
+    return np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
+
+
+def read_point_blocks(
+    path: str | os.PathLike[str],
+    *,
+    block_rows: int = DEFAULT_BLOCK_ROWS,
+    errors: str = "raise",
+    layer: str | int | None = None,
+    crs: Any = None,
+    swap_check: bool = True,
+    region: Region | None = None,
+    projected_crs: Sequence[str] | None = None,
+    encoding: str | None = None,
+) -> PointBlocks | None:
+    """The blocks of a point file read block by block, or None when it does not stream.
+
+    Parameters
+    ----------
+    path
+        A CSV table of points or a GeoParquet file (the module documentation says which stream).
+    block_rows
+        Rows per block (the last block may be shorter); bounds the memory of the read.
+    errors, layer, crs, swap_check, region, projected_crs, encoding
+        As in :func:`~borderkit.io.readers.read_points`.
+
+    Returns
+    -------
+    PointBlocks or None
+        Iterate it for :class:`PointBlock` s in file order; its ``rows`` is known before the
+        first block. None: the file does not stream (:func:`stream_refusal` says why) — read it
+        with :func:`~borderkit.io.readers.read_points`.
+
+    Raises
+    ------
+    ValueError
+        *block_rows* not a positive integer.
+    borderkit.errors.ValidationError
+        While iterating, after the last block: the error read_points raises for the file.
+    """
+    if not isinstance(block_rows, int | np.integer) or isinstance(block_rows, bool) or block_rows < 1:
+        raise ValueError(f"block_rows: must be a positive integer, got {block_rows!r}")
+    plan = _plan(os.fspath(path), errors=errors, layer=layer, crs=crs, encoding=encoding)
+    if isinstance(plan, str):
+        return None
+    return PointBlocks(plan, block_rows=int(block_rows), swap_check=swap_check, region=region,
+                       projected_crs=projected_crs, crs=crs)

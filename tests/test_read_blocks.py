@@ -8,6 +8,7 @@ message, every problem). The reference is always read_points on the same file.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 from pathlib import Path
@@ -442,6 +443,11 @@ def test_acled_export_streams_as_read_points(tmp_path):
     plain.write_bytes(lines[0] + b"".join(lines[2:]))
     assert stream_refusal(plain) is None
     assert _same_as_read_points(plain, block_rows=10) == "rows"
+    # saved again by Excel ("CSV UTF-8"): a byte-order mark and CRLF line breaks
+    excel = tmp_path / "excel.csv"
+    excel.write_bytes(codecs.BOM_UTF8 + b"".join(ln.rstrip(b"\n") + b"\r\n" for ln in lines))
+    assert stream_refusal(excel) is None
+    assert _same_as_read_points(excel, block_rows=40) == "rows"
 
 
 def test_acled_notes_with_line_breaks_stream(tmp_path):

@@ -40,7 +40,8 @@ read_points. A file streams when all of these hold:
   :func:`borderkit.locate.resolve_method` chooses, are known only at the end), no ``layer=``,
   no ``encoding=``, ``crs=`` None or WGS84, and the file within :func:`~.readers.max_input_bytes`;
 * a CSV (``.csv``/``.tsv``/``.tab``/``.txt``, not zipped) that read_points reads as plain
-  points: UTF-8 without a byte-order mark, a header of unique names with latitude and longitude
+  points: UTF-8 (a UTF-8 byte-order mark is skipped, as the reader's decoding drops it), a header
+  of unique names with latitude and longitude
   columns (:data:`~borderkit.io._csv.LAT_NAMES`, :data:`~borderkit.io._csv.LON_NAMES`) and no
   WKT column (an HXL hashtag row after the header is kept aside, as the CSV reader does), and a
   body that takes the CSV reader's pyarrow fast path in a form checked record by record: every
@@ -224,12 +225,14 @@ def _plan_csv(path: str, crs: Any) -> _Plan | str:
 
     with open(path, "rb") as f:
         head = f.read(1 << 16)
-        if head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return "a byte-order mark"
+        # a UTF-8 byte-order mark (Excel's "CSV UTF-8") is dropped by the reader's decoding: skipped here
+        start = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
+        if head[start:].startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "a UTF-16 or repeated byte-order mark"
         end = head.find(b"\n")
         if end < 0:
             return "no complete header line in the first 64 KiB"
-        line = head[:end].rstrip(b"\r")
+        line = head[start:end].rstrip(b"\r")
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError:

@@ -8,7 +8,9 @@ message, every problem). The reference is always read_points on the same file.
 
 from __future__ import annotations
 
+import codecs
 import csv
+import io
 from pathlib import Path
 
 import numpy as np
@@ -79,9 +81,10 @@ def _plain(src: Path, dest: Path) -> Path:
 
 @pytest.mark.parametrize("path", sorted(BAD.glob("*.csv")), ids=lambda p: p.name)
 def test_bad_corpus_streams_the_same_or_is_refused(path, tmp_path):
-    # as it is (most are incident files: read as incidents, they do not stream)
+    # as it is (most are incident files: read as incidents, block by block too)
     outcome = _same_as_read_points(path, block_rows=1)
-    assert outcome == "refused" or path.name == "misspelt_id_column.csv"  # no incident_id: plain points
+    if path.name in ("bad_date.csv", "duplicate_id_small.csv", "date_end_before_date.csv", "javascript_url.csv"):
+        assert outcome == "error"  # an incident file with a bad row: streamed, read_points' error
     outcome = _same_as_read_points(_plain(path, tmp_path / path.name), block_rows=1)
     expected = {"latitude_text.csv": "error", "longitude_out_of_range.csv": "error", "null_island.csv": "error",
                 "projected_coordinates.csv": "error"}.get(path.name)
@@ -166,14 +169,11 @@ def test_precision_problems_only_when_the_coordinates_are_clean(tmp_path):
         (lambda r: r.insert(5, ""), "number of fields"),  # an empty line: one field
         (lambda r: r.insert(5, ";;;;"), "blank record"),
         (lambda r: r.__setitem__(5, '4;39.5;45.1;;a"b"'), "quote"),  # a quote inside a value
-        (lambda r: r.__setitem__(5, '4;39.5;45.1;;"a\nb"'), "quote"),  # a line break in a quoted value
         (lambda r: r.__setitem__(5, '4;39.5;45.1;;"a'), "quote"),  # a quote that never ends
         (lambda r: r.insert(5, '"";"";"";"";""'), "blank record"),
         (lambda r: r.__setitem__(5, "4;39.5;45.1;;x;y"), "number of fields"),
-        (lambda r: r.insert(1, "#id;#geo+lat;#geo+lon;;"), "HXL"),
         (lambda r: r.__setitem__(5, "4;39.5;45.1;;a\rb"), "carriage return"),
         (lambda r: r.__setitem__(0, "id;lat;lon;wkt;note"), "WKT"),
-        (lambda r: r.__setitem__(0, ";".join(c for c in INCIDENTS.names if c != "geometry") + ";lat;lon"), "incident"),
     ],
 )
 def test_files_that_do_not_stream_say_why_and_read_whole(tmp_path, edit, reason):
@@ -188,6 +188,30 @@ def test_files_that_do_not_stream_say_why_and_read_whole(tmp_path, edit, reason)
         read_points(src)
     except ValidationError:
         pass
+
+
+def _incident_rows(n: int) -> list[str]:
+    names = [c for c in INCIDENTS.names if c != "geometry"]
+    return [";".join(names) + ";lat;lon"] + [f"i{k % 20}" + ";" * len(names) + "39.5;45.1" for k in range(n)]
+
+
+@pytest.mark.parametrize(
+    ("edit", "outcome"),
+    [
+        (lambda r: r.__setitem__(5, '4;39.5;45.1;;"a\nb"'), "rows"),  # a line break in a quoted value
+        (lambda r: r.__setitem__(5, '4;39.5;45.1;;"a\r\n;""b\n"'), "rows"),  # CRLF, delimiter, quotes inside
+        (lambda r: r.insert(1, "#id;#geo+lat;#geo+lon;;"), "rows"),  # an HXL row
+        (lambda r: r.insert(1, "#id;;;;"), "rows"),
+        # the incident schema's columns: read as incidents (here every date and id is bad)
+        (lambda r: r.__setitem__(slice(None), _incident_rows(len(r))), "error"),
+    ],
+)
+def test_files_that_stream_since_s18(tmp_path, edit, outcome):
+    rows = _rows(30)
+    edit(rows)
+    src = _csv(tmp_path / "x.csv", rows, end="\n")
+    assert stream_refusal(src) is None
+    assert _same_as_read_points(src, block_rows=7) == outcome
 
 
 def test_options_that_do_not_stream(tmp_path):
@@ -283,11 +307,12 @@ def test_geoparquet_that_does_not_stream(tmp_path):
     assert "plain" in stream_refusal(tmp_path / "plain.parquet")
 
 
-def test_real_acled_export_is_read_whole_and_its_points_stream(tmp_path):
-    """The ACLED export is read as incidents (it does not stream); its own coordinates, written as a
-    plain table, stream as read_points reads them."""
+def test_real_acled_export_and_its_points_stream(tmp_path):
+    """The whole ACLED export streams as read_points reads it (as incidents); its own coordinates,
+    written as a plain table, stream as read_points reads them."""
     path = conftest.shared_file("acled-armenia-2018-2020-hdx/conflict_data_arm.csv")
-    assert "ACLED" in stream_refusal(path)
+    assert stream_refusal(path) is None
+    assert _same_as_read_points(path, block_rows=1500) == "rows"
     with open(path, encoding="utf-8", newline="") as f:
         records = list(csv.DictReader(f))[1:]  # the HXL row
     plain = tmp_path / "acled_points.csv"
@@ -405,3 +430,116 @@ def test_a_file_that_changes_while_streamed_is_not_read_silently(tmp_path):
     _csv(src, rows)  # changed, with a bad row: read_points' own error is raised
     with pytest.raises(ValidationError, match="row 55"):
         list(stream)
+
+
+ACLED = "acled-armenia-2018-2020-hdx/conflict_data_arm_syunik.csv"
+
+
+def _acled_lines() -> list[bytes]:
+    """The real ACLED HDX export (Syunik), one bytes object per record (it has no quoted line break)."""
+    lines = conftest.shared_file(ACLED).read_bytes().splitlines(keepends=True)
+    assert lines[1].startswith(b",#event+code")  # the HDX hashtag row
+    return lines
+
+
+def test_acled_export_streams_as_read_points(tmp_path):
+    lines = _acled_lines()
+    src = conftest.shared_file(ACLED)
+    assert stream_refusal(src) is None
+    assert _same_as_read_points(src, block_rows=30, region=REGION) == "rows"
+    stream = read_point_blocks(src, block_rows=50)
+    assert stream.rows == len(lines) - 2  # header and hashtag rows
+    assert stream.info["export"] == "acled" and stream.info["header_rows"] == 2 and stream.info["hxl"]
+    # without the hashtag row (an export from ACLED's own site)
+    plain = tmp_path / "acled.csv"
+    plain.write_bytes(lines[0] + b"".join(lines[2:]))
+    assert stream_refusal(plain) is None
+    assert _same_as_read_points(plain, block_rows=10) == "rows"
+    # saved again by Excel ("CSV UTF-8"): a byte-order mark and CRLF line breaks
+    excel = tmp_path / "excel.csv"
+    excel.write_bytes(codecs.BOM_UTF8 + b"".join(ln.rstrip(b"\n") + b"\r\n" for ln in lines))
+    assert stream_refusal(excel) is None
+    assert _same_as_read_points(excel, block_rows=40) == "rows"
+
+
+def test_acled_notes_with_line_breaks_stream(tmp_path):
+    # ACLED notes often hold line breaks inside their quotes: records are cut at record ends only
+    lines = _acled_lines()
+    body = [ln.replace(b'",', b'\r\nsecond line, with ""quotes"".",', 1) if i % 3 == 0 else ln
+            for i, ln in enumerate(lines[2:])]
+    assert sum(b'\r\nsecond' in ln for ln in body) > 30
+    src = tmp_path / "notes.csv"
+    src.write_bytes(b"".join(lines[:2] + body))
+    assert stream_refusal(src) is None
+    assert _same_as_read_points(src, block_rows=25) == "rows"
+    ref = read_points(src)
+    assert "\r\nsecond line, with \"quotes\"." in ref["description"].iloc[0]  # the value kept whole
+    # a quote that never ends is not streamed (read_points names it)
+    bad = tmp_path / "open.csv"
+    bad.write_bytes(b"".join(lines[:3]) + b'1,"no end\n' + b"".join(lines[3:]))
+    assert stream_refusal(bad)
+
+
+def test_acled_duplicate_and_bad_rows_across_blocks(tmp_path):
+    lines = _acled_lines()
+    first_id = next(csv.reader([lines[2].decode()]))[1]
+    last = next(csv.reader([lines[-1].decode()]))
+    other = lines[-1].decode().replace(last[1], first_id, 1).encode()
+    src = tmp_path / "dup.csv"
+    src.write_bytes(b"".join(lines[:-1]) + other)
+    # the two rows are in different blocks; the message names both rows, as read_points does
+    assert _same_as_read_points(src, block_rows=40) == "error"
+    with pytest.raises(ValidationError, match=f"duplicate id '{first_id}': used by rows 1, {len(lines) - 2}"):
+        list(read_point_blocks(src, block_rows=40))
+    # a bad date and a bad precision code in two blocks, and a latitude out of range
+    header = next(csv.reader([lines[0].decode()]))
+
+    def edit(line: bytes, **values: str) -> bytes:
+        cells = next(csv.reader([line.decode()]))
+        for k, v in values.items():
+            cells[header.index(k)] = v
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\n").writerow(cells)
+        return out.getvalue().encode()
+
+    body = lines[2:]
+    body[3] = edit(body[3], event_date="2020-13-45")
+    body[20] = edit(body[20], geo_precision="7")
+    body[40] = edit(body[40], latitude="99.5")
+    src.write_bytes(b"".join(lines[:2] + body))
+    assert _same_as_read_points(src, block_rows=20) == "error"
+    body[40] = lines[42]
+    src.write_bytes(b"".join(lines[:2] + body))
+    assert _same_as_read_points(src, block_rows=20) == "error"
+
+
+def test_ucdp_export_streams_as_read_points(tmp_path):
+    src = Path(__file__).parent / "data" / "ucdp_ged_sample.csv"
+    assert stream_refusal(src) is None
+    assert _same_as_read_points(src, block_rows=2) == "rows"
+    assert read_point_blocks(src).info["precision_column"] == "where_prec"
+
+
+def test_cli_streams_the_acled_export_to_the_bytes_of_the_whole_file_path(run, tmp_path, monkeypatch):
+    import borderkit.io.blocks
+
+    lines = _acled_lines()
+    dup = tmp_path / "dup.csv"  # the last event given the first one's id
+    first_id = next(csv.reader([lines[2].decode()]))[1]
+    last_id = next(csv.reader([lines[-1].decode()]))[1]
+    dup.write_bytes(b"".join(lines[:-1]) + lines[-1].replace(last_id.encode(), first_id.encode(), 1))
+    for src in (conftest.shared_file(ACLED), dup):
+        results = {}
+        for streamed in (True, False):
+            if not streamed:
+                monkeypatch.setattr(borderkit.io.blocks, "read_point_blocks", lambda *a, **k: None)
+            out = tmp_path / f"{src.stem}{streamed}.csv"
+            res = run("check", src, "-o", out, "--chunk-size", 30)
+            results[streamed] = (res.exit_code, res.output.replace(str(out), "OUT"),
+                                 out.read_bytes() if out.exists() else None)
+        monkeypatch.undo()
+        assert results[True] == results[False]
+        if src == dup:
+            assert results[True][0] == 1 and results[True][2] is None and "duplicate id" in results[True][1]
+        else:
+            assert results[True][2] is not None and results[True][2].count(b"\n") > len(lines) - 2

@@ -1118,6 +1118,7 @@ def conform(
     region: Region | None = None,
     projected_crs: Sequence[str] | None = None,
     missing_hint: str = "",
+    unique_ids: bool = True,
 ) -> Any:
     """Bring ``frame`` to ``schema``; record every problem in ``log``.
 
@@ -1125,7 +1126,8 @@ def conform(
     decide whether to raise or split). Internal to borderkit: the readers call
     it with extra context (row numbers, coordinate columns, original column
     names for messages). *repair*, *swap_check*, *region* and *projected_crs* are
-    those of :func:`validate_layer`.
+    those of :func:`validate_layer`; ``unique_ids=False`` leaves out the one check across
+    rows (duplicate ids), for a block of a file whose caller checks the ids of every block.
     """
     import geopandas as gpd
 
@@ -1250,7 +1252,8 @@ def conform(
         blocked = log.blocked(idc)
         empty = (ids == "").to_numpy() & ~blocked
         log.add_rows(empty, shown, f"{shown} is empty; give every row a unique id", block=(idc,))
-        dup = ids.duplicated(keep=False).to_numpy() & ~empty & ~blocked
+        # unique_ids=False: a block of a file read block by block, whose caller checks ids across blocks
+        dup = ids.duplicated(keep=False).to_numpy() & ~empty & ~blocked if unique_ids else np.zeros(n, dtype=bool)
         if dup.any():
             # one grouping pass (linear); each message names at most
             # _ROWS_NAMED rows of its group, so 20,000 copies of one id give

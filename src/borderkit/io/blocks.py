@@ -1,7 +1,9 @@
 """Reading a file of points block by block: what :func:`~borderkit.io.readers.read_points` reads, in parts.
 
-:func:`read_point_blocks` reads a plain CSV table of points (latitude/longitude columns) or a
-GeoParquet file of points and yields :class:`PointBlock` s of at most ``block_rows`` rows:
+:func:`read_point_blocks` reads a CSV table of points (latitude/longitude columns; a plain table,
+an ACLED/UCDP GED export or a table with the incident schema's columns, read as incidents as
+:func:`~borderkit.io.readers.read_points` reads them) or a GeoParquet file of points and yields
+:class:`PointBlock` s of at most ``block_rows`` rows:
 the columns exactly as :func:`~borderkit.io.readers.read_points` returns those rows (without
 the geometry), and the coordinates as two float64 arrays taken straight from Arrow (text
 parsed by :func:`~borderkit.validate.text_to_float`; a GeoParquet point's WKB read with
@@ -14,8 +16,13 @@ Every block is validated by the same functions as the whole file
 :func:`~borderkit.validate.check_coordinate_values`,
 :func:`~borderkit.io.readers.points_precision`, and :func:`~borderkit.validate.conform` for a
 block with a missing or non-finite coordinate or a geometry that is not a plain point), with
-the file's own row numbers. Every check of a point file is a check of one row, so the problems
-of the file are those of its blocks, in file order. A block is yielded only while every row so
+the file's own row numbers; an incidents file's block is then read as read_points' second
+reading reads it (:func:`~borderkit.io.readers.validate_table_block`: the export mapped, the
+incident schema). Every check but one is a check of one row, so the problems of the file are
+those of its blocks, in file order. The one check across rows, unique incident ids, keeps a
+64-bit hash of every non-empty id (8 bytes a row, sorted once at the end); when two are equal
+(a duplicate, or a hash collision) read_points reads the file whole and raises its exact
+message — the whole-file price only on that error path. A block is yielded only while every row so
 far is clean; after the first problem the rest of the file is read and validated (no block is
 yielded) and the iteration ends with the :class:`~borderkit.errors.ValidationError` that
 read_points raises — the same type, problems and message (tested on the bad-input corpus). A
@@ -33,15 +40,18 @@ read_points. A file streams when all of these hold:
   :func:`borderkit.locate.resolve_method` chooses, are known only at the end), no ``layer=``,
   no ``encoding=``, ``crs=`` None or WGS84, and the file within :func:`~.readers.max_input_bytes`;
 * a CSV (``.csv``/``.tsv``/``.tab``/``.txt``, not zipped) that read_points reads as plain
-  points: UTF-8 without a byte-order mark, a header of unique names with latitude and longitude
+  points: UTF-8 (a UTF-8 byte-order mark is skipped, as the reader's decoding drops it), a header
+  of unique names with latitude and longitude
   columns (:data:`~borderkit.io._csv.LAT_NAMES`, :data:`~borderkit.io._csv.LON_NAMES`) and no
-  WKT column, not an ACLED/UCDP export nor a file with the incident schema's columns (those are
-  read as incidents), no HXL hashtag row, and a body that takes the CSV reader's pyarrow fast
-  path in a form checked line by line: every quote in a well-formed quoted value that holds no
-  line break (a quoted value may hold the delimiter and doubled quotes; a header name may not
-  hold the delimiter), no NUL, no blank record, every record with the header's number of fields,
-  no lone carriage return, no record without a visible ASCII character;
-* a GeoParquet file with ``geo`` metadata whose one geometry column is WKB, whose CRS is WGS84
+  WKT column (an HXL hashtag row after the header is kept aside, as the CSV reader does), and a
+  body that takes the CSV reader's pyarrow fast path in a form checked record by record: every
+  quote in a well-formed quoted value (which may hold the delimiter, doubled quotes and line
+  breaks; records are cut at a line break after an even number of quotes; a header name may not
+  hold the delimiter or a line break), no NUL, no blank record, every record with the header's
+  number of fields, no lone carriage return, no record without a visible ASCII character, none
+  longer than 16 MiB;
+* a GeoParquet file (not one with the incident schema's columns or an export's) with ``geo``
+  metadata whose one geometry column is WKB, whose CRS is WGS84
   (absent = OGC:CRS84), with at least one row, a default index and no other column named
   ``geometry``.
 
@@ -85,6 +95,7 @@ _CSV_SUFFIXES = (".csv", ".tsv", ".tab", ".txt")
 _PARQUET_SUFFIXES = (".parquet", ".geoparquet", ".pq")
 _SCAN_BYTES = 1 << 20  # the CSV check reads the file in parts of this size (its arrays: 4 bytes a byte)
 _ARROW_BLOCK_BYTES = 1 << 20  # the CSV's blocks are read this much at a time
+_MAX_RECORD_BYTES = 16 << 20  # a longer record (or a quote never closed) is read whole by read_points
 
 
 class PointBlock(NamedTuple):
@@ -111,6 +122,11 @@ class _Plan:
     precision_column: str | None = None
     geometry_column: str = "geometry"
     body_offset: int = 0  # CSV: the byte where the first data record starts
+    kind: str = "points"  # "points", or "incidents" (an ACLED/UCDP export or the incident schema's columns)
+    export: str | None = None  # "acled", "ucdp-ged" or None
+    header_rows: int = 1  # 2 with an HXL hashtag row
+    hxl: dict[str, str] | None = None
+    multiline: bool = False  # a quoted value holds a line break (records are cut by quote parity)
 
 
 # ---------------------------------------------------------------------------
@@ -179,17 +195,14 @@ def _user_crs(crs: Any) -> Any:
     return CRS.from_user_input("EPSG:4326" if crs is None else crs)
 
 
-def _kind_of_columns(path: str, columns: list[str]) -> str | None:
-    """Why a table with these columns is not read as plain points, or None."""
-    from borderkit.schema import INCIDENTS
-
+def _kind_of_columns(path: str, columns: list[str], *, incidents: bool = False) -> str | None:
+    """Why a table with these columns is not read as plain points, or None; with *incidents*, an
+    incidents table (an export or the incident schema's columns) with latitude/longitude columns is
+    taken too (:func:`is_incidents_table` tells which)."""
     from ._csv import LAT_NAMES, LON_NAMES, WKT_NAMES, find_column
-    from .external import detect_export
 
-    if detect_export(columns):
-        return "an ACLED/UCDP export (read as incidents)"
-    if set(INCIDENTS.required) - {"geometry"} <= set(columns):
-        return "the incident schema's columns (read as incidents)"
+    if not incidents and is_incidents_table(columns):
+        return "an ACLED/UCDP export or the incident schema's columns (read as incidents)"
     if find_column(columns, WKT_NAMES) is not None:
         return "a WKT geometry column"
     if find_column(columns, LAT_NAMES) is None or find_column(columns, LON_NAMES) is None:
@@ -197,17 +210,29 @@ def _kind_of_columns(path: str, columns: list[str]) -> str | None:
     return None
 
 
+def is_incidents_table(columns: list[str]) -> bool:
+    """Whether :func:`~borderkit.io.readers.read_points` reads a table with these columns as incidents
+    (an ACLED/UCDP export, or the incident schema's columns)."""
+    from borderkit.schema import INCIDENTS
+
+    from .external import detect_export
+
+    return bool(detect_export(columns)) or set(INCIDENTS.required) - {"geometry"} <= set(columns)
+
+
 def _plan_csv(path: str, crs: Any) -> _Plan | str:
     from ._csv import LAT_NAMES, LON_NAMES, find_column, sniff_delimiter
 
     with open(path, "rb") as f:
         head = f.read(1 << 16)
-        if head.startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            return "a byte-order mark"
+        # a UTF-8 byte-order mark (Excel's "CSV UTF-8") is dropped by the reader's decoding: skipped here
+        start = len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0
+        if head[start:].startswith((codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            return "a UTF-16 or repeated byte-order mark"
         end = head.find(b"\n")
         if end < 0:
             return "no complete header line in the first 64 KiB"
-        line = head[:end].rstrip(b"\r")
+        line = head[start:end].rstrip(b"\r")
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError:
@@ -224,28 +249,64 @@ def _plan_csv(path: str, crs: Any) -> _Plan | str:
         header = [c.strip() for c in cells]
         if not any(header) or len(set(header)) < len(header):
             return "an empty header or duplicate column names"
-        why = _kind_of_columns(path, header)
+        why = _kind_of_columns(path, header, incidents=True)
         if why:
             return why
         f.seek(end + 1)
-        n = _scan_csv_body(f, delimiter=delimiter, n_fields=len(header))
-    if isinstance(n, str):
-        return n
+        scan = _scan_csv_body(f, delimiter=delimiter, n_fields=len(header))
+    if isinstance(scan, str):
+        return scan
+    from .external import detect_export
+    from .readers import PRECISION_COLUMNS
+
+    n, first_cells, first_bytes, multiline = scan
+    body_offset, header_rows, hxl = end + 1, 1, None
+    if _is_hxl(first_cells):
+        # an HDX export's hashtag row: kept aside, as the whole-file reader does
+        hxl = {h: t.strip() for h, t in zip(header, first_cells, strict=False) if t.strip()}
+        body_offset, header_rows, n = body_offset + first_bytes, 2, n - 1
+        if n == 0:
+            return "no data rows"
     lon, lat = find_column(header, LON_NAMES), find_column(header, LAT_NAMES)
     assert lon is not None and lat is not None  # _kind_of_columns refused the file otherwise
-    prec = next((c for c in header if c.lower() == "precision_m"), None)
+    prec: str | None
+    if is_incidents_table(header):
+        export = detect_export(header)
+        kind, prec = "incidents", PRECISION_COLUMNS.get(export or "", "precision_m")
+    else:
+        export, kind = None, "points"
+        prec = next((c for c in header if c.lower() == "precision_m"), None)
     return _Plan(path=path, fmt="CSV", rows=n, crs=_user_crs(crs), header=header, delimiter=delimiter,
-                 coord_columns=(lon, lat), precision_column=prec, body_offset=end + 1)
+                 coord_columns=(lon, lat), precision_column=prec, body_offset=body_offset, kind=kind,
+                 export=export, header_rows=header_rows, hxl=hxl, multiline=multiline)
 
 
-def _scan_csv_body(f: Any, *, delimiter: str, n_fields: int) -> int | str:
-    """The number of records of a CSV body that takes the fast path unchanged, or why it does not.
+def _is_hxl(cells: list[str]) -> bool:
+    """An HXL hashtag row (as the CSV reader decides: every non-empty cell starts with ``#``)."""
+    stripped = [c.strip() for c in cells]
+    return any(stripped) and all(not c or c.startswith("#") for c in stripped)
 
-    One pass over the bytes in parts of :data:`_SCAN_BYTES`, cut at line ends; each part is
-    checked with numpy (no Python loop per line): valid UTF-8, every quote in a quoted value on one
-    line (one regular-expression pass, only over parts that hold a quote), no NUL or lone carriage
-    return, every line with ``n_fields - 1`` delimiters outside quotes and some visible text, the
-    first record not an HXL hashtag row.
+
+def _record_ends(arr: np.ndarray, parity: int) -> tuple[np.ndarray, int]:
+    """Positions of the line breaks of *arr* that end a record (outside quotes: an even number of
+    quotes before them, counting from *parity*, the quote parity at its start), and the parity at
+    its end. A doubled quote inside a quoted value counts twice, so parity is exact for well-formed
+    quoting (the body check refuses any other quote)."""
+    quotes = np.cumsum(arr == 0x22, dtype=np.int64)
+    inside = ((quotes + parity) & 1).astype(bool)
+    ends = np.flatnonzero((arr == 0x0A) & ~inside)
+    return ends, int((int(quotes[-1]) + parity) & 1) if len(arr) else parity
+
+
+def _scan_csv_body(f: Any, *, delimiter: str, n_fields: int) -> tuple[int, list[str], int, bool] | str:
+    """(records, cells of the first record, its bytes, whether a quoted value holds a line break) of a
+    CSV body that takes the fast path unchanged, or why it does not.
+
+    One pass over the bytes in parts of :data:`_SCAN_BYTES`, cut at record ends (a line break outside
+    quotes, by quote parity: :func:`_record_ends`); each part is checked with numpy (no Python loop
+    per record): valid UTF-8, every quote in a well-formed quoted value (one regular-expression pass,
+    only over parts that hold a quote), no NUL or lone carriage return, every record with
+    ``n_fields - 1`` delimiters outside quotes and some visible text.
     """
     from ._csv import quoted_field_pattern
 
@@ -255,63 +316,67 @@ def _scan_csv_body(f: Any, *, delimiter: str, n_fields: int) -> int | str:
     ascii_text = np.zeros(256, dtype=bool)
     ascii_text[0x21:0x7F] = True
     ascii_text[[delim, 0x22]] = False
-    quoted_in_line = quoted_field_pattern(delimiter, within_line=True)
+    quoted_value = quoted_field_pattern(delimiter)
     n = 0
     carry = b""
-    first = True
-    ends_with_newline = True
+    first_cells: list[str] = []
+    first_bytes = 0
+    multiline = False
     while True:
         part = f.read(_SCAN_BYTES)
         data = carry + part
-        if not part:
-            if not data:
-                break
-            chunk, carry = data, b""
-            ends_with_newline = False
-        else:
-            cut = data.rfind(b"\n")
-            if cut < 0:
+        if not data:
+            break
+        arr = np.frombuffer(data, dtype=np.uint8)
+        ends, parity = _record_ends(arr, 0)  # a part starts at a record's start
+        if part:
+            if not len(ends):
+                if len(data) > _MAX_RECORD_BYTES:
+                    return "a record longer than 16 MiB (or a quote that never ends)"
                 carry = data
                 continue
-            chunk, carry = data[: cut + 1], data[cut + 1 :]
+            cut = int(ends[-1]) + 1
+            chunk, carry = data[:cut], data[cut:]
+            arr = arr[:cut]
+        else:
+            if parity:
+                return "a quoted value that never ends"
+            chunk, carry = data, b""
+            if not len(ends) or ends[-1] != len(arr) - 1:
+                ends = np.append(ends, len(arr))  # the last record has no line break
         try:
             text = decoder.decode(chunk, final=False)  # the part ends at a line break: no character is cut
         except UnicodeDecodeError:
             return "bytes that are not UTF-8"
         quoted = b'"' in chunk
-        if quoted and '"' in quoted_in_line.sub("", text):
-            return "a quote that is not part of a quoted value on one line"
+        if quoted and '"' in quoted_value.sub("", text):
+            return "a quote that is not part of a well-formed quoted value"
         if b"\x00" in chunk:
             return "a NUL character"
         if b"\r" in chunk and chunk.count(b"\r") != chunk.count(b"\r\n"):
             return "a carriage return that does not end a line"
-        arr = np.frombuffer(chunk, dtype=np.uint8)
-        ends = np.flatnonzero(arr == 0x0A)
-        if not ends_with_newline:
-            ends = np.append(ends, len(arr))
         starts = np.concatenate(([0], ends[:-1] + 1))
-        # each segment [start, end] holds its line and the line break: never empty (reduceat needs that)
+        # each segment [start, end] holds its record and the line break: never empty (reduceat needs that)
         delims = arr == delim
         if quoted:
-            # every quote is in a quoted value on one line: a delimiter after an odd number of quotes
-            # is inside one (a doubled quote inside counts twice)
-            delims &= (np.cumsum(arr == 0x22, dtype=np.int32) & 1) == 0
-        if (np.add.reduceat(delims.view(np.uint8), starts, dtype=np.int32) != n_fields - 1).any():
+            # a delimiter or line break after an odd number of quotes is inside a quoted value
+            inside = (np.cumsum(arr == 0x22, dtype=np.int64) & 1).astype(bool)
+            delims &= ~inside
+            multiline = multiline or bool((inside & (arr == 0x0A)).any())
+        if (np.add.reduceat(delims.view(np.uint8), starts, dtype=np.int64) != n_fields - 1).any():
             return "a record whose number of fields differs from the header's"
         if not ascii_text[arr[starts]].all():
-            # some line does not start with a visible character: look at every byte of the part
-            seen = np.add.reduceat(np.take(ascii_text, arr).view(np.uint8), starts, dtype=np.int32)
+            # some record does not start with a visible character: look at every byte of the part
+            seen = np.add.reduceat(np.take(ascii_text, arr).view(np.uint8), starts, dtype=np.int64)
             if (seen == 0).any():
                 # no visible ASCII character: a blank record (the reader numbers those on its Python path),
                 # or one of only non-ASCII characters (which may all be Unicode blanks)
                 return "a blank record, or one without any visible ASCII character"
-        if first and len(starts):
-            line = bytes(chunk[starts[0] : ends[0]]).rstrip(b"\r").decode("utf-8")
-            cells = next(csv.reader(io.StringIO(line, newline=""), delimiter=delimiter))
-            if any(c.strip() for c in cells) and all(not c.strip() or c.strip().startswith("#") for c in cells):
-                return "an HXL hashtag row"
-            first = False
-        n += len(ends)
+        if n == 0 and len(starts):
+            first_bytes = int(min(ends[0] + 1, len(chunk)))
+            line = bytes(chunk[:first_bytes]).decode("utf-8")
+            first_cells = next(csv.reader(io.StringIO(line, newline=""), delimiter=delimiter))
+        n += len(starts)
         if not part:
             break
     try:
@@ -320,7 +385,7 @@ def _scan_csv_body(f: Any, *, delimiter: str, n_fields: int) -> int | str:
         return "bytes that are not UTF-8"
     if n == 0:
         return "no data rows"
-    return n
+    return n, first_cells, first_bytes, multiline
 
 
 def _plan_parquet(path: str, crs: Any) -> _Plan | str:
@@ -403,11 +468,12 @@ class PointBlocks:
         self._block_rows = int(block_rows)
         self._kw: dict[str, Any] = {"swap_check": swap_check, "region": region, "projected_crs": projected_crs}
         self._crs_arg = crs
+        self._geometry_at = _geometry_position(plan.kind)
         self.rows = plan.rows
         table = plan.fmt == "CSV"
         self.info: dict[str, Any] = {
-            "path": plan.path, "format": plan.fmt, "layer": None, "export": None, "hxl": None,
-            "header_rows": 1 if table else None,
+            "path": plan.path, "format": plan.fmt, "layer": None, "export": plan.export, "hxl": plan.hxl,
+            "header_rows": plan.header_rows if table else None,
             "precision_column": plan.precision_column,
             "coordinate_columns": plan.coord_columns if table else None,
         }
@@ -424,7 +490,9 @@ class PointBlocks:
         cols = block.columns.set_axis(index, axis=0)
         geoms = gpd.GeoSeries(shapely.points(block.lon, block.lat), index=index, crs="EPSG:4326")
         gdf = gpd.GeoDataFrame(cols, geometry=geoms, crs="EPSG:4326")
-        gdf = gdf[["geometry", *[c for c in gdf.columns if c != "geometry"]]]
+        order = [c for c in gdf.columns if c != "geometry"]
+        order.insert(self._geometry_at, "geometry")  # where the reader's schema puts it
+        gdf = gdf[order]
         gdf.attrs["borderkit"] = {**self.info, "rows": np.arange(block.first_row, block.first_row + m)}
         return gdf
 
@@ -435,9 +503,14 @@ class PointBlocks:
         first_cats: set[str] = set()
         second: list[Problem] = []
         second_cats: set[str] = set()
+        # incidents: the hash of every non-empty id (8 bytes a row), checked for duplicates at the end
+        id_hashes: list[np.ndarray] = []
         try:
             for first_row, frame, lon, lat, wkb in parts:
                 columns, x, y, log, plog = self._validate(first_row, frame, lon, lat, wkb)
+                if plan.kind == "incidents":
+                    ids = columns["incident_id"].astype(str).str.strip()
+                    id_hashes.append(pd.util.hash_array(ids[ids != ""].to_numpy(dtype=object)))
                 if log.items:
                     first_pass += log.problems()
                     first_cats |= {i.category for i in log.items}
@@ -455,13 +528,23 @@ class PointBlocks:
 
         if first_pass:
             raise error_type_for(first_cats)(problems=first_pass, path=plan.path)
+        if id_hashes:
+            hashes = np.concatenate(id_hashes)
+            del id_hashes
+            if len(np.unique(hashes)) < len(hashes):
+                # a duplicate id (or a 64-bit hash collision): its message names every row of the id,
+                # anywhere in the file; read_points reads the file whole and raises its exact error
+                self._read_whole()
         if second:
             raise error_type_for(second_cats)(problems=second, path=plan.path)
 
-    def _whole_file_error(self, exc: Exception) -> None:
+    def _read_whole(self) -> None:
         from .readers import read_points
 
         read_points(self._plan.path, crs=self._crs_arg, **self._kw)
+
+    def _whole_file_error(self, exc: Exception) -> None:
+        self._read_whole()
         raise exc  # read_points read the file without error: the block reader's own failure
 
     def _validate(self, first_row: int, frame: pd.DataFrame, lon: np.ndarray | None, lat: np.ndarray | None,
@@ -474,7 +557,7 @@ class PointBlocks:
         plan = self._plan
         m = len(frame)
         rows = np.arange(first_row, first_row + m, dtype=np.int64)
-        sheet = 1 if plan.fmt == "CSV" else None
+        sheet = plan.header_rows if plan.fmt == "CSV" else None
         log = IssueLog(m, path=plan.path, rows=rows, sheet_offset=sheet)
         if plan.fmt == "CSV":
             assert plan.coord_columns is not None
@@ -501,7 +584,17 @@ class PointBlocks:
             )
         columns = frame
         plog = None
-        if plan.precision_column is not None:
+        if plan.kind == "incidents":
+            # read_points' second reading: the incident schema (exports mapped), every check but unique ids
+            from .readers import validate_table_block
+
+            result, plog = validate_table_block(
+                frame, "incidents", path=plan.path, rows=rows, header_rows=plan.header_rows, hxl=plan.hxl,
+                crs=self._crs_arg, **self._kw)
+            if plog.file_issues:
+                raise _WholeFileProblem("a problem of the whole file")  # read_points names it once
+            columns = pd.DataFrame(result.drop(columns=[result.geometry.name])).reset_index(drop=True)
+        elif plan.precision_column is not None:
             col = plan.precision_column
             text = to_text(frame[col]).str.strip()
             plog = IssueLog(m, path=plan.path, rows=rows, sheet_offset=sheet)
@@ -532,6 +625,20 @@ class PointBlocks:
         conform(gdf, POINTS, log, coord_columns=plan.coord_columns if plan.fmt == "CSV" else None, **self._kw)
 
 
+class _WholeFileProblem(Exception):
+    """A block met a problem of the whole file: read_points reads it and raises its message."""
+
+
+def _geometry_position(kind: str) -> int:
+    """Where read_points puts the geometry column of a file of this kind."""
+    from borderkit.schema import INCIDENTS
+
+    if kind != "incidents":
+        return 0
+    names = [c.name for c in INCIDENTS.columns]
+    return names.index("geometry") if "geometry" in names else 0
+
+
 def _all_finite(x: np.ndarray, y: np.ndarray, log: Any) -> bool:
     """Whether every row not yet reported has finite coordinates (the fast path's condition)."""
     todo = ~log.blocked("geometry")
@@ -541,8 +648,8 @@ def _all_finite(x: np.ndarray, y: np.ndarray, log: Any) -> bool:
 def _csv_parts(plan: _Plan, block_rows: int) -> Iterator[tuple[int, pd.DataFrame, None, None, None]]:
     """(first row, text frame) of every block of a CSV the plan accepted, parsed by pyarrow.
 
-    The bytes of *block_rows* records are read and cut at a line break (no value holds one: the
-    plan checked), then parsed as one in-memory table: the memory of one block's bytes and values.
+    The bytes of *block_rows* records are read and cut at a record's end (a line break outside
+    quotes), then parsed as one in-memory table: the memory of one block's bytes and values.
     (pyarrow's own streaming reader held about 25 MB of Arrow memory ahead, whatever the block.)
     """
     import pyarrow as pa
@@ -552,7 +659,7 @@ def _csv_parts(plan: _Plan, block_rows: int) -> Iterator[tuple[int, pd.DataFrame
 
     names = [f"f{i}" for i in range(len(plan.header))]
     read_options = pacsv.ReadOptions(column_names=names, use_threads=False)  # one block's memory at a time
-    parse_options = pacsv.ParseOptions(delimiter=plan.delimiter, newlines_in_values=False,
+    parse_options = pacsv.ParseOptions(delimiter=plan.delimiter, newlines_in_values=plan.multiline,
                                        ignore_empty_lines=False)
     convert_options = pacsv.ConvertOptions(column_types=dict.fromkeys(names, pa.string()),
                                            strings_can_be_null=False, quoted_strings_can_be_null=False)
@@ -572,29 +679,35 @@ def _csv_parts(plan: _Plan, block_rows: int) -> Iterator[tuple[int, pd.DataFrame
 
 
 def _record_blocks(f: Any, block_rows: int) -> Iterator[bytes]:
-    """The bytes of *block_rows* lines at a time (the last block: the rest) of a file of lines."""
+    """The bytes of *block_rows* records at a time (the last block: the rest), cut at record ends
+    (:func:`_record_ends`: a line break outside quotes)."""
     parts: list[bytes] = []
-    lines = 0
+    ends: list[np.ndarray] = []  # record ends in the joined parts
+    size = records = parity = 0
     while True:
         part = f.read(_ARROW_BLOCK_BYTES)
         if part:
+            e, parity = _record_ends(np.frombuffer(part, dtype=np.uint8), parity)
             parts.append(part)
-            lines += part.count(b"\n")
-        if lines >= block_rows or (not part and parts):
+            ends.append(e + size)
+            size += len(part)
+            records += len(e)
+        if records >= block_rows or (not part and parts):
             data = b"".join(parts)
-            parts = []
-            ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0x0A)
+            all_ends = np.concatenate(ends)
             start = 0
-            for k in range(block_rows - 1, len(ends), block_rows):
-                cut = int(ends[k]) + 1
+            for k in range(block_rows - 1, len(all_ends), block_rows):
+                cut = int(all_ends[k]) + 1
                 yield data[start:cut]
                 start = cut
-            data = data[start:]
+            rest = data[start:]
+            del data
             if not part:
-                if data:
-                    yield data
+                if rest:
+                    yield rest
                 return
-            parts, lines = [data], data.count(b"\n")
+            left = all_ends[all_ends >= start] - start
+            parts, ends, size, records = [rest], [left], len(rest), len(left)
         elif not part:
             return
 

@@ -116,6 +116,8 @@ __all__ = [
     "read_points",
     "table_coordinates",
     "points_precision",
+    "validate_table_block",
+    "PRECISION_COLUMNS",
     "LINE_DEFAULT_KEYS",
     "TERRITORY_DEFAULT_KEYS",
     "POINTS",
@@ -966,6 +968,128 @@ def _collect(result: Any, loaded: _Loaded) -> tuple[Any, pd.DataFrame]:
     return good, rejected
 
 
+def _validated(loaded: _Loaded, schema: LayerSchema, path_s: str, *, crs: Any, repair: bool, swap_check: bool,
+               region: Region | None, projected_crs: Sequence[str] | None, unique_ids: bool = True) -> Any:
+    """A loaded layer brought to *schema* (exports mapped, geometry of a table built, CRS set,
+    :func:`~borderkit.validate.conform`), every problem in ``loaded.log``: the one implementation
+    for a whole file (:func:`read_layer`) and for one block of a CSV (:func:`validate_table_block`)."""
+    import geopandas as gpd
+
+    from borderkit.validate import conform
+
+    log = loaded.log
+    frame = loaded.frame
+    geom_name = getattr(frame, "_geometry_column_name", None) if isinstance(frame, gpd.GeoDataFrame) else None
+    frame_crs = frame.crs if geom_name else None
+
+    # ACLED / UCDP GED
+    from .external import detect_export, map_acled, map_ucdp_ged
+
+    attrs = pd.DataFrame(frame.drop(columns=[geom_name])) if geom_name else frame
+    export = detect_export(attrs.columns)
+    missing_hint = ""
+    if export and schema.kind == "incidents":
+        mapper = map_acled if export == "acled" else map_ucdp_ged
+        attrs, loaded.source_columns = mapper(attrs, log)
+    elif export:
+        article = "an" if export == "acled" else "a"
+        missing_hint = (
+            f" — this file looks like {article} {export.upper()} export: read it with read_incidents"
+        )
+    attrs = _harmonise(attrs, schema, loaded.driver)
+    if loaded.is_table:
+        loaded.frame = attrs
+        gdf = _table_geometry(loaded, schema)
+    else:
+        gdf = gpd.GeoDataFrame(attrs, geometry=frame.geometry.values, crs=frame_crs)
+
+    # CRS
+    if crs is not None:
+        gdf = gdf.set_crs(crs, allow_override=True)
+    elif gdf.crs is None:
+        if loaded.crs_carrying:
+            log.add_file(
+                f"{loaded.crs_missing_what}; "
+                f"{_bounds_hint(gdf, region=region, projected_crs=projected_crs)}, or fix the file",
+                column="geometry",
+                category="crs",
+            )
+        else:
+            gdf = gdf.set_crs("EPSG:4326")
+
+    result = conform(
+        gdf,
+        schema,
+        log,
+        coord_columns=loaded.coord_columns,
+        source_columns=loaded.source_columns,
+        repair=repair,
+        swap_check=swap_check,
+        region=region,
+        projected_crs=projected_crs,
+        missing_hint=missing_hint,
+        unique_ids=unique_ids,
+    )
+    result.attrs["borderkit"] = {
+        "path": path_s,
+        "format": loaded.fmt,
+        "layer": loaded.meta.get("layer"),
+        "export": export if schema.kind == "incidents" else None,
+        "hxl": loaded.meta.get("hxl"),
+        # the file's 1-based data row of every row returned, and the header rows above the
+        # data (for "spreadsheet row" numbers), so later checks can name rows as the reader does
+        "rows": log.rows,
+        "header_rows": loaded.sheet_offset,
+    }
+    return result
+
+
+def validate_table_block(
+    frame: pd.DataFrame,
+    kind: str | LayerSchema,
+    *,
+    path: str,
+    rows: np.ndarray,
+    header_rows: int,
+    hxl: dict[str, str] | None = None,
+    crs: Any = None,
+    swap_check: bool = True,
+    region: Region | None = None,
+    projected_crs: Sequence[str] | None = None,
+) -> tuple[Any, Any]:
+    """One block of a CSV table's text records validated as :func:`read_layer` validates the whole file.
+
+    The same code as the whole file (exports mapped, geometry built, :func:`~borderkit.validate.conform`)
+    with the file's own row numbers, except the one check of the whole file, unique ids, which the
+    caller makes across blocks.
+
+    Parameters
+    ----------
+    frame
+        The block's records as text (the CSV reader's columns, index from 0).
+    kind
+        As in :func:`read_layer`.
+    path, rows, header_rows, hxl
+        The file, the 1-based data row of every record of the block, the header rows above the
+        data (2 with an HXL row) and the HXL tags.
+    crs, swap_check, region, projected_crs
+        As in :func:`read_layer`.
+
+    Returns
+    -------
+    tuple
+        (the conformed GeoDataFrame of every row of the block, its :class:`~borderkit.validate.IssueLog`).
+    """
+    from borderkit.validate import IssueLog, layer_schema
+
+    log = IssueLog(len(frame), path=path, rows=np.asarray(rows, dtype=np.int64), sheet_offset=header_rows)
+    loaded = _Loaded(frame=frame, raw=frame, log=log, fmt="CSV", is_table=True, sheet_offset=header_rows,
+                     meta={"hxl": hxl})
+    result = _validated(loaded, layer_schema(kind), path, crs=crs, repair=False, swap_check=swap_check,
+                        region=region, projected_crs=projected_crs, unique_ids=False)
+    return result, log
+
+
 def read_layer(
     path: str | os.PathLike[str],
     kind: str | LayerSchema,
@@ -1033,9 +1157,7 @@ def read_layer(
     FileNotFoundError
         When ``path`` does not exist.
     """
-    import geopandas as gpd
-
-    from borderkit.validate import conform, layer_schema
+    from borderkit.validate import layer_schema
 
     if errors not in ("raise", "collect"):
         raise ValueError(f"errors must be 'raise' or 'collect', not {errors!r}")
@@ -1043,68 +1165,8 @@ def read_layer(
     path_s = os.fspath(path)
     loaded = _load(path_s, schema, layer=layer, encoding=encoding)
     log = loaded.log
-    frame = loaded.frame
-    geom_name = getattr(frame, "_geometry_column_name", None) if isinstance(frame, gpd.GeoDataFrame) else None
-    frame_crs = frame.crs if geom_name else None
-
-    # ACLED / UCDP GED
-    from .external import detect_export, map_acled, map_ucdp_ged
-
-    attrs = pd.DataFrame(frame.drop(columns=[geom_name])) if geom_name else frame
-    export = detect_export(attrs.columns)
-    missing_hint = ""
-    if export and schema.kind == "incidents":
-        mapper = map_acled if export == "acled" else map_ucdp_ged
-        attrs, loaded.source_columns = mapper(attrs, log)
-    elif export:
-        article = "an" if export == "acled" else "a"
-        missing_hint = (
-            f" — this file looks like {article} {export.upper()} export: read it with read_incidents"
-        )
-    attrs = _harmonise(attrs, schema, loaded.driver)
-    if loaded.is_table:
-        loaded.frame = attrs
-        gdf = _table_geometry(loaded, schema)
-    else:
-        gdf = gpd.GeoDataFrame(attrs, geometry=frame.geometry.values, crs=frame_crs)
-
-    # CRS
-    if crs is not None:
-        gdf = gdf.set_crs(crs, allow_override=True)
-    elif gdf.crs is None:
-        if loaded.crs_carrying:
-            log.add_file(
-                f"{loaded.crs_missing_what}; "
-                f"{_bounds_hint(gdf, region=region, projected_crs=projected_crs)}, or fix the file",
-                column="geometry",
-                category="crs",
-            )
-        else:
-            gdf = gdf.set_crs("EPSG:4326")
-
-    result = conform(
-        gdf,
-        schema,
-        log,
-        coord_columns=loaded.coord_columns,
-        source_columns=loaded.source_columns,
-        repair=repair,
-        swap_check=swap_check,
-        region=region,
-        projected_crs=projected_crs,
-        missing_hint=missing_hint,
-    )
-    result.attrs["borderkit"] = {
-        "path": path_s,
-        "format": loaded.fmt,
-        "layer": loaded.meta.get("layer"),
-        "export": export if schema.kind == "incidents" else None,
-        "hxl": loaded.meta.get("hxl"),
-        # the file's 1-based data row of every row returned, and the header rows above the
-        # data (for "spreadsheet row" numbers), so later checks can name rows as the reader does
-        "rows": log.rows,
-        "header_rows": loaded.sheet_offset,
-    }
+    result = _validated(loaded, schema, path_s, crs=crs, repair=repair, swap_check=swap_check, region=region,
+                        projected_crs=projected_crs)
     if errors == "raise" or log.file_issues:
         log.raise_if_any()
         if errors == "raise":
@@ -1378,7 +1440,8 @@ POINTS = LayerSchema(
 Every other column is kept as it is. Coordinates get the same checks as every
 layer (range, NaN, swapped latitude/longitude, projected numbers, (0, 0))."""
 
-_PRECISION_COLUMNS = {"acled": "geo_precision", "ucdp-ged": "where_prec"}
+PRECISION_COLUMNS = {"acled": "geo_precision", "ucdp-ged": "where_prec"}
+"""The column of an export its ``precision_m`` comes from (:func:`read_points`)."""
 
 
 def read_points(
@@ -1438,7 +1501,7 @@ def read_points(
     precision_column: str | None = None
     if export or set(INCIDENTS.required) - {"geometry"} <= set(columns):
         result = read_layer(path, "incidents", **kw)
-        precision_column = _PRECISION_COLUMNS.get(export or "", "precision_m")
+        precision_column = PRECISION_COLUMNS.get(export or "", "precision_m")
     else:
         result = first
         prec_col = next((c for c in columns if c.lower() == "precision_m"), None)

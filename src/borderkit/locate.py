@@ -2019,8 +2019,10 @@ def check_file_blocks(
 ) -> FileBlocks:
     """:func:`check_file`, handing the checked rows over one block of *block_rows* rows at a time.
 
-    A file that streams (:mod:`borderkit.io.blocks`: a plain CSV table of points or a GeoParquet
-    file of points, with ``errors="raise"``) is read block by block too, so that neither the file's
+    A file that streams (:mod:`borderkit.io.blocks`: a CSV table of points — plain, an ACLED or
+    UCDP GED export, or a table with the incident schema's columns — or a GeoParquet file of
+    points, with ``errors="raise"``; :func:`borderkit.io.blocks.stream_refusal` says why another
+    file does not) is read block by block too, so that neither the file's
     rows nor the checked table are ever whole in memory; every block is validated by the readers'
     own checks, and a bad row anywhere raises, after the last block, the error :func:`check_file`
     raises (the caller writes into a temporary file it discards on error). Any other file is read

@@ -61,12 +61,20 @@ def test_check_file_blocks_are_check_files_rows(tmp_path):
     whole = check_file(src, expect_column="expected").table
     res = check_file_blocks(src, block_rows=1000, expect_column="expected")
     blocks = list(res.blocks)
-    assert [len(b) for b in blocks] == [1000, 1000, 300] and res.rows == 2300 and res.rejected is None
+    assert [len(b.frame) for b in blocks] == [1000, 1000, 300] and res.rows == 2300 and res.rejected is None
+    assert [b.first_row for b in blocks] == [0, 1000, 2000] and res.geometry == whole.geometry.name
     for k, block in enumerate(blocks):
         part = whole.iloc[k * 1000:(k + 1) * 1000]
-        assert list(block.columns) == list(whole.columns)
-        for col in whole.columns:
-            a, b = part[col].to_numpy(dtype=object), block[col].to_numpy(dtype=object)
+        got = block.results.to_pandas()
+        inputs = [c for c in whole.columns if c not in got.columns and c != res.geometry]
+        assert list(block.frame.columns) == inputs
+        assert list(whole.columns) == [*inputs[:res.geometry_at], res.geometry, *inputs[res.geometry_at:],
+                                       *got.columns]
+        np.testing.assert_array_equal(block.lon, part.geometry.x.to_numpy())
+        np.testing.assert_array_equal(block.lat, part.geometry.y.to_numpy())
+        for col in [*inputs, *got.columns]:
+            a = part[col].to_numpy(dtype=object)
+            b = (got if col in got.columns else block.frame)[col].to_numpy(dtype=object)
             same = [(x == y) or (pd.isna(x) and pd.isna(y)) for x, y in zip(a, b, strict=True)]
             assert all(same), col
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 import shapely
 from pandas.testing import assert_frame_equal
@@ -310,9 +311,20 @@ def test_check_file_blocks_streams_check_files_table_and_errors(tmp_path):
     res = check_file_blocks(src, block_rows=700, expect_column="expected")
     assert res.rows == 2500 and res.rejected is None
     blocks = list(res.blocks)
-    assert [len(b) for b in blocks] == [700, 700, 700, 400]
-    streamed = pd.concat([pd.DataFrame(b) for b in blocks])
-    assert_frame_equal(streamed, pd.DataFrame(whole), check_dtype=False)
+    assert [len(b.frame) for b in blocks] == [700, 700, 700, 400]
+    assert [b.first_row for b in blocks] == [0, 700, 1400, 2100]
+
+    def table(b):  # the block's input columns and its Arrow results, as a pandas table
+        res = b.results
+        cols = {n: (c.cast(c.type.value_type) if pa.types.is_dictionary(c.type) else c).to_pandas()
+                for n, c in zip(res.column_names, res.columns, strict=True)}
+        return pd.concat([b.frame.reset_index(drop=True), pd.DataFrame(cols)], axis=1)
+
+    streamed = pd.concat([table(b) for b in blocks], ignore_index=True)
+    assert_frame_equal(streamed, pd.DataFrame(whole).drop(columns="geometry").reset_index(drop=True),
+                       check_dtype=False)
+    np.testing.assert_array_equal(np.concatenate([b.lon for b in blocks]), whole.geometry.x.to_numpy())
+    np.testing.assert_array_equal(np.concatenate([b.lat for b in blocks]), whole.geometry.y.to_numpy())
     # a bad expected party in an early block and a bad coordinate in a later one: the reader's error wins,
     # as in check_file (which reads the whole file before it looks at the expected parties)
     rows[5] = rows[5].rsplit(",", 1)[0] + ",Armenia"

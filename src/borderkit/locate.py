@@ -995,15 +995,36 @@ class _Vocab:
 def _text_column(codes: np.ndarray, labels: Sequence[str] | np.ndarray) -> Any:
     """Text column from codes into *labels* (-1: missing), equal to what pandas infers from the
     object array of the labels and None (tested)."""
+    return _pandas_column(_arrow_text(codes, labels))
+
+
+def _arrow_text(codes: np.ndarray, labels: Sequence[str] | np.ndarray) -> Any:
+    """Arrow dictionary array of ``labels[codes]`` (-1: null) over ``large_string`` labels: no Python object
+    and no copy of the text per cell (a CSV writer looks for characters to quote in the labels alone).
+
+    ``large_string`` is the type pandas' text columns become in Arrow (and in GeoParquet files)."""
+    import pyarrow as pa
+
     codes = np.asarray(codes)
-    if not (codes >= 0).any():
-        return np.full(codes.size, None, dtype=object)
+    return pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32), mask=codes < 0),
+                                          pa.array([str(v) for v in labels], pa.large_string()))
+
+
+def _pandas_column(arr: Any) -> Any:
+    """A result column of :func:`check_arrays` as :func:`check_table` gives it: text as pandas'
+    strings (an object column of None when no row has a value), booleans and floats as numpy arrays."""
     import pandas as pd
     import pyarrow as pa
 
-    arr = pa.DictionaryArray.from_arrays(pa.array(codes.astype(np.int32), mask=codes < 0),
-                                         pa.array(list(labels), pa.string())).cast(pa.string())
-    return pd.array(arr, dtype=pd.Series(["a"], dtype=object).astype(str).dtype)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.cast(arr.type.value_type)
+    if pa.types.is_null(arr.type) or (pa.types.is_large_string(arr.type) and arr.null_count == len(arr)):
+        return np.full(len(arr), None, dtype=object)
+    if pa.types.is_large_string(arr.type) or pa.types.is_string(arr.type):
+        return pd.array(arr, dtype=pd.Series(["a"], dtype=object).astype(str).dtype)
+    return arr.to_numpy(zero_copy_only=False)
 
 
 _INSIDE, _ACROSS, _INDETERMINATE, _NOT_NEAR = (VERDICTS.index(v) for v in VERDICTS)
@@ -1019,9 +1040,35 @@ def _verdict_codes(verdicts: np.ndarray) -> np.ndarray:
     return out
 
 
+_SMALL_UNIQUE = 1 << 20
+
+
+def _small_unique(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` of non-negative integer codes, and one row holding each.
+
+    Codes below 2**20 (party masks of a handful of territories, combinations of a few parties)
+    are counted into a table in one pass, not sorted: the same sorted values and inverse as
+    ``np.unique``; larger ones go to ``np.unique``. The third array gives, for each value, the
+    index of *some* row holding it (the caller only needs a representative)."""
+    values = np.asarray(values).ravel()
+    top = int(values.max()) if values.size else -1
+    if top >= _SMALL_UNIQUE or (values.size and int(values.min()) < 0):
+        uniq, first, inv = np.unique(values, return_index=True, return_inverse=True)
+        return uniq, inv.ravel(), first
+    idx = values.astype(np.intp)
+    seen = np.zeros(top + 1, dtype=bool)
+    seen[idx] = True
+    uniq = np.flatnonzero(seen)
+    lut = np.empty(top + 1, dtype=np.intp)
+    lut[uniq] = np.arange(uniq.size)
+    rep = np.empty(top + 1, dtype=np.intp)
+    rep[idx] = np.arange(values.size)  # with repeated values, one of their rows (any is a representative)
+    return uniq.astype(values.dtype), lut[idx], rep[uniq]
+
+
 def _decode_masks(masks: np.ndarray, parties: np.ndarray, vocab: _Vocab) -> tuple[np.ndarray, np.ndarray]:
     """Party code (of None, 'ARM', or 'ARM;AZE' for an overlap) and overlap flag per mask."""
-    uniq, inv = np.unique(masks, return_inverse=True)
+    uniq, inv, _ = _small_unique(masks)
     codes = np.empty(uniq.size, dtype=np.int32)
     overlap = np.zeros(uniq.size, dtype=bool)
     for i, m in enumerate(uniq):  # a loop over the distinct masks (a handful), not points
@@ -1540,7 +1587,7 @@ def _summary_codes(names: list[str], party: np.ndarray, labels: Sequence[str], d
         combo = np.zeros(codes.shape[0], dtype=np.int64)
         for k in range(s):  # a loop over sources, not points
             combo = combo * vocab.size + codes[:, k]
-        uniq, first, inverse = np.unique(combo, return_index=True, return_inverse=True)
+        uniq, inverse, first = _small_unique(combo)
     else:  # pragma: no cover - very many sources: unique rows
         uniq, first, inverse = np.unique(codes, axis=0, return_index=True, return_inverse=True)
     texts = np.array(["; ".join(f"{nm}={vocab[c]}" for nm, c in zip(names, codes[i], strict=True))
@@ -1605,14 +1652,15 @@ def precision_of(points: Any, default_precision_m: float | None = None) -> tuple
     tuple of numpy.ndarray
         ``precision_m`` (float, metres) and ``precision_source`` (str) per row.
     """
-    prec, has, (own_name, fallback) = _precision_codes(points, default_precision_m)
+    prec, has, (own_name, fallback) = _precision_codes(points, default_precision_m, len(points))
     return prec, np.where(has, own_name, fallback).astype(object)
 
 
-def _precision_codes(points: Any, default_precision_m: float | None) -> tuple[np.ndarray, np.ndarray, tuple[str, str]]:
-    """:func:`precision_of` with the source as a flag per row (True: the row's own precision) and
-    the two names, so that a table gets the text column without an object per row."""
-    n = len(points)
+def _precision_codes(points: Any, default_precision_m: float | None,
+                     n: int) -> tuple[np.ndarray, np.ndarray, tuple[str, str]]:
+    """:func:`precision_of` of the *n* rows of *points* (a table, or None: no columns) with the source
+    as a flag per row (True: the row's own precision) and the two names, so that a table gets the
+    text column without an object per row."""
     if default_precision_m is not None:
         d = float(default_precision_m)
         if not math.isfinite(d) or d < 0:
@@ -1629,6 +1677,144 @@ def _precision_codes(points: Any, default_precision_m: float | None) -> tuple[np
     fallback = "none" if default_precision_m is None else "default"
     prec = np.where(has, own, 0.0 if default_precision_m is None else float(default_precision_m))
     return prec, has, (str(name), fallback)
+
+
+def check_arrays(
+    lon: Any,
+    lat: Any,
+    *,
+    frame: Any = None,
+    expect: Any = None,
+    expect_column: str | None = None,
+    default_precision_m: float | None = None,
+    lines: Any = None,
+    territories: Any = None,
+    sources: Any = None,
+    method: str = "auto",
+    combine: str = "sum",
+    chunk_size: int = _FILE_CHUNK,
+    progress: Any = None,
+    case: Any = None,
+    n_total: int | None = None,
+) -> Any:
+    """The result columns of :func:`check_table` for points given as coordinate arrays, as Arrow arrays.
+
+    The one implementation behind :func:`check_table` and ``borderkit check FILE -o OUT``: the
+    columns are made from the engine's arrays straight into Arrow (no pandas frame, no object
+    array per cell), so that a caller writing a file block by block (CSV or GeoParquet) never
+    builds a DataFrame of the results.
+
+    Parameters
+    ----------
+    lon, lat
+        Longitudes and latitudes of the points (degrees, WGS84), one block of rows of the input.
+    frame
+        The other columns of the same rows (a pandas DataFrame, e.g. the columns that
+        :func:`borderkit.io.readers.read_points` returns, without the geometry): its
+        ``precision_m`` column and ``attrs["borderkit"]["precision_column"]`` give each row's own
+        precision (:func:`precision_of`); *expect_column* is read from it. None: no such columns.
+    expect, expect_column, default_precision_m, lines, territories, sources, method, combine, case
+        As in :func:`check_table` (*lines* keyword-only here).
+    chunk_size, progress, n_total
+        As in :func:`check_table`.
+
+    Returns
+    -------
+    pyarrow.Table
+        One row per point and the result columns of :func:`check_table`, in its order: text as
+        Arrow dictionary arrays of ``large_string`` labels (null for no party/verdict; a column of
+        Arrow type ``null`` for a quantity the source cannot have: ``<source>__other_border`` of a
+        source without other borders), booleans as ``bool``, metres as ``float64`` rounded to 1 mm
+        (null where :func:`check_table` has NaN). The schema's
+        metadata holds ``method`` and ``units`` (the texts of ``check_table``'s ``attrs``).
+
+    Raises
+    ------
+    ValidationError
+        Bad coordinates, precisions or expected parties, an unknown *expect_column*, or a
+        result column that *frame* already has.
+    """
+    import pyarrow as pa
+
+    if expect is not None and expect_column is not None:
+        raise ValidationError("give expect or expect_column, not both")
+    if combine not in ("sum", "rss"):
+        raise ValidationError(f"combine: unknown rule {combine!r}; use 'sum' or 'rss'")
+    if not isinstance(chunk_size, int | np.integer) or chunk_size < 1:
+        raise ValidationError(f"chunk_size: must be a positive integer, got {chunk_size!r}")
+    lon = np.atleast_1d(np.asarray(lon, dtype=np.float64)).ravel()
+    lat = np.atleast_1d(np.asarray(lat, dtype=np.float64)).ravel()
+    n = lon.size
+    if n == 0:
+        raise ValidationError("points: no rows to check")
+    if frame is not None and len(frame) != n:
+        raise ValidationError(f"frame: {len(frame)} rows for {n} points")
+    prec, own_precision, prec_names = _precision_codes(frame, default_precision_m, n)
+    if expect_column is not None:
+        columns = [] if frame is None else list(frame.columns)
+        if expect_column not in columns:
+            raise ValidationError(
+                f"expect_column: no column {expect_column!r}; the columns are {', '.join(map(str, columns))}"
+            )
+        exp = _expect_array(frame[expect_column].to_numpy(dtype=object), n)
+    else:
+        exp = _expect_array(expect, n)
+    pts = _as_points((lon, lat), prec)
+    whole = n if n_total is None else max(int(n_total), n)
+    method = resolve_method(method, whole)
+    models = prepare(lines, territories, sources=sources, case=case)
+    names = [m.source for m in models]
+    with_verdict = expect is not None or expect_column is not None
+    keys = list(PER_SOURCE_COLUMNS) + (["verdict"] if with_verdict else [])
+    vocab = _Vocab()
+    exp_codes = vocab.codes(exp)
+    parts: dict[tuple[str, str], list[np.ndarray]] = {(nm, q): [] for nm in names for q in keys}
+    for a, b in _iter_chunks(n, int(chunk_size)):
+        sub = _Points(pts.lon[a:b], pts.lat[a:b], pts.precision[a:b])
+        res = _compute(sub, models, method=method, expect=exp_codes[a:b], reference_party=None, combine=combine,
+                       n_total=whole, vocab=vocab)
+        for nm in names:
+            for q in keys:
+                v = res[nm][q]
+                parts[(nm, q)].append(np.round(v, 3) if q in _ROUND_MM else v)
+        del res
+        if progress is not None:
+            progress(b - a)
+    arr = {k: (v[0] if len(v) == 1 else np.concatenate(v)) for k, v in parts.items()}
+    del parts
+    stack = lambda q: np.stack([arr[(nm, q)] for nm in names], axis=1)  # noqa: E731 - (n, sources)
+    # margins are rounded per source above; the minimum of rounded values is the rounded minimum
+    summary = _summary_codes(names, stack("party"), vocab.labels, stack("determinate"), stack("margin_m"),
+                             stack("verdict") if with_verdict else None)
+    cols: dict[str, Any] = {}
+    for model in models:
+        nm = model.source
+        for q in keys:
+            v = arr.pop((nm, q))
+            if q == "other_border" and model.others is None:
+                cols[f"{nm}__{q}"] = pa.nulls(n)  # no other border in this source, whatever the points
+            elif q in ("party", "other_border"):
+                cols[f"{nm}__{q}"] = _arrow_text(v, vocab.labels)
+            elif q == "verdict":
+                cols[f"{nm}__{q}"] = _arrow_text(v, VERDICTS)
+            else:  # NaN (no other border) -> null, as pandas' columns become Arrow ones
+                cols[f"{nm}__{q}"] = pa.array(v, from_pandas=True)
+    cols["check__parties"] = _arrow_text(summary["parties_index"], summary["parties_texts"])
+    cols["check__sources_agree"] = pa.array(summary["sources_agree"])
+    cols["check__determinate_all"] = pa.array(summary["determinate_all"])
+    cols["check__min_margin_m"] = pa.array(summary["min_margin_m"], from_pandas=True)
+    cols["check__precision_m"] = pa.array(prec, from_pandas=True)
+    cols["check__precision_source"] = _arrow_text(np.where(own_precision, 0, 1), prec_names)
+    if with_verdict:
+        cols["check__expect"] = _arrow_text(exp_codes, vocab.labels)
+        cols["check__verdict"] = _arrow_text(summary["verdict"], VERDICTS)
+    clash = [c for c in cols if frame is not None and c in frame.columns]
+    if clash:
+        raise ValidationError(
+            f"the input already has result column(s) {', '.join(clash)}; rename them or check the original file"
+        )
+    return pa.table(cols, metadata={"method": _METHOD_TEXT[method],
+                                    "units": "metres (geodesic distances on the WGS84 ellipsoid, rounded to 1 mm)"})
 
 
 def check_table(
@@ -1680,86 +1866,28 @@ def check_table(
         ``check__min_margin_m``, ``check__precision_m``, ``check__precision_source`` and,
         with an expected party, ``check__expect`` and ``check__verdict``
         (:func:`overall_verdict`). ``attrs["method"]`` and ``attrs["units"]`` describe them.
+        The result columns are :func:`check_arrays`'s, as pandas columns.
     """
     import geopandas as gpd
     import pandas as pd
 
     if not isinstance(points, gpd.GeoDataFrame):
         raise ValidationError(f"points: expected a GeoDataFrame of points, got {type(points).__name__}")
-    if expect is not None and expect_column is not None:
-        raise ValidationError("give expect or expect_column, not both")
-    if combine not in ("sum", "rss"):
-        raise ValidationError(f"combine: unknown rule {combine!r}; use 'sum' or 'rss'")
-    if not isinstance(chunk_size, int | np.integer) or chunk_size < 1:
-        raise ValidationError(f"chunk_size: must be a positive integer, got {chunk_size!r}")
-    n = len(points)
-    if n == 0:
+    if len(points) == 0:
         raise ValidationError("points: no rows to check")
-    prec, own_precision, prec_names = _precision_codes(points, default_precision_m)
-    if expect_column is not None:
-        if expect_column not in points.columns:
-            raise ValidationError(
-                f"expect_column: no column {expect_column!r}; the columns are {', '.join(map(str, points.columns))}"
-            )
-        exp = _expect_array(points[expect_column].to_numpy(dtype=object), n)
-    else:
-        exp = _expect_array(expect, n)
-    pts = _as_points(points.geometry, prec)
-    whole = n if n_total is None else max(int(n_total), n)
-    method = resolve_method(method, whole)
-    models = prepare(lines, territories, sources=sources, case=case)
-    names = [m.source for m in models]
-    with_verdict = expect is not None or expect_column is not None
-    keys = list(PER_SOURCE_COLUMNS) + (["verdict"] if with_verdict else [])
-    vocab = _Vocab()
-    exp_codes = vocab.codes(exp)
-    parts: dict[tuple[str, str], list[np.ndarray]] = {(nm, q): [] for nm in names for q in keys}
-    for a, b in _iter_chunks(n, int(chunk_size)):
-        sub = _Points(pts.lon[a:b], pts.lat[a:b], pts.precision[a:b])
-        res = _compute(sub, models, method=method, expect=exp_codes[a:b], reference_party=None, combine=combine,
-                       n_total=whole, vocab=vocab)
-        for nm in names:
-            for q in keys:
-                v = res[nm][q]
-                parts[(nm, q)].append(np.round(v, 3) if q in _ROUND_MM else v)
-        del res
-        if progress is not None:
-            progress(b - a)
-    arr = {k: (v[0] if len(v) == 1 else np.concatenate(v)) for k, v in parts.items()}
-    del parts
-    stack = lambda q: np.stack([arr[(nm, q)] for nm in names], axis=1)  # noqa: E731 - (n, sources)
-    # margins are rounded per source above; the minimum of rounded values is the rounded minimum
-    summary = _summary_codes(names, stack("party"), vocab.labels, stack("determinate"), stack("margin_m"),
-                             stack("verdict") if with_verdict else None)
-    cols: dict[str, Any] = {}
-    for nm in names:
-        for q in keys:
-            v = arr.pop((nm, q))
-            if q in ("party", "other_border"):
-                v = vocab.text(v)
-            elif q == "verdict":
-                v = _text_column(v, VERDICTS)
-            cols[f"{nm}__{q}"] = v
-    cols["check__parties"] = _text_column(summary["parties_index"], summary["parties_texts"])
-    cols["check__sources_agree"] = summary["sources_agree"]
-    cols["check__determinate_all"] = summary["determinate_all"]
-    cols["check__min_margin_m"] = summary["min_margin_m"]
-    cols["check__precision_m"] = prec
-    cols["check__precision_source"] = _text_column(np.where(own_precision, 0, 1), prec_names)
-    if with_verdict:
-        cols["check__expect"] = vocab.text(exp_codes)
-        cols["check__verdict"] = _text_column(summary["verdict"], VERDICTS)
-    clash = [c for c in cols if c in points.columns]
-    if clash:
-        raise ValidationError(
-            f"the input already has result column(s) {', '.join(clash)}; rename them or check the original file"
-        )
-    added = pd.DataFrame(cols, index=points.index)
+    pts = _as_points(points.geometry, None)
+    table = check_arrays(pts.lon, pts.lat, frame=points, expect=expect, expect_column=expect_column,
+                         default_precision_m=default_precision_m, lines=lines, territories=territories,
+                         sources=sources, method=method, combine=combine, chunk_size=chunk_size, progress=progress,
+                         case=case, n_total=n_total)
+    added = pd.DataFrame({name: _pandas_column(table.column(name)) for name in table.column_names},
+                         index=points.index)
     out = gpd.GeoDataFrame(pd.concat([pd.DataFrame(points), added], axis=1), geometry=points.geometry.name,
                            crs=points.crs)
     out.attrs = dict(points.attrs)
-    out.attrs["method"] = _METHOD_TEXT[method]
-    out.attrs["units"] = "metres (geodesic distances on the WGS84 ellipsoid, rounded to 1 mm)"
+    meta = table.schema.metadata
+    out.attrs["method"] = meta[b"method"].decode("utf-8")
+    out.attrs["units"] = meta[b"units"].decode("utf-8")
     return out
 
 
@@ -1834,14 +1962,37 @@ def _read_for_check(path: Any, **read: Any) -> tuple[Any, pd.DataFrame | None]:
     return good, rejected
 
 
+class CheckedBlock(NamedTuple):
+    """One block of rows of :func:`check_file_blocks`.
+
+    ``frame``: the input's columns of these rows as :func:`borderkit.io.readers.read_points` reads
+    them, without the geometry (a pandas DataFrame; ``attrs`` as read); ``lon``, ``lat``: the
+    points (degrees, EPSG:4326); ``results``: their result columns (:func:`check_arrays`, a
+    :class:`pyarrow.Table`); ``first_row``: the block's first row among the rows checked (0-based);
+    ``geometry``: the points as read (a numpy array of shapely Points) when some point of the
+    file has a third coordinate, which ``lon``/``lat`` leave out, else None (the points are
+    exactly ``lon``/``lat``)."""
+
+    frame: pd.DataFrame
+    lon: np.ndarray
+    lat: np.ndarray
+    results: Any
+    first_row: int
+    geometry: np.ndarray | None = None
+
+
 class FileBlocks(NamedTuple):
-    """Result of :func:`check_file_blocks`: ``blocks`` (an iterator of the checked table, one
-    block of rows at a time, in file order), ``rejected`` (as in :class:`FileCheck`) and
-    ``rows`` (rows to check in all)."""
+    """Result of :func:`check_file_blocks`: ``blocks`` (an iterator of :class:`CheckedBlock`, in file
+    order), ``rejected`` (as in :class:`FileCheck`), ``rows`` (rows to check in all), ``geometry``
+    (the name of the input's geometry column), ``geometry_at`` (its position among the input's
+    columns) and ``crs`` (of ``lon``/``lat``: EPSG:4326)."""
 
     blocks: Any
     rejected: pd.DataFrame | None
     rows: int
+    geometry: str = "geometry"
+    geometry_at: int = 0
+    crs: Any = "EPSG:4326"
 
 
 def check_file_blocks(
@@ -1866,7 +2017,7 @@ def check_file_blocks(
     territories: Any = None,
     case: Any = None,
 ) -> FileBlocks:
-    """:func:`check_file`, handing the checked table over one block of *block_rows* rows at a time.
+    """:func:`check_file`, handing the checked rows over one block of *block_rows* rows at a time.
 
     A file that streams (:mod:`borderkit.io.blocks`: a plain CSV table of points or a GeoParquet
     file of points, with ``errors="raise"``) is read block by block too, so that neither the file's
@@ -1874,11 +2025,11 @@ def check_file_blocks(
     own checks, and a bad row anywhere raises, after the last block, the error :func:`check_file`
     raises (the caller writes into a temporary file it discards on error). Any other file is read
     and validated whole, exactly as :func:`check_file` reads it (the same rows, rejections and
-    messages); the result columns are then made block by block, so that a caller writing each
-    block out (``borderkit check FILE -o OUT.csv``) never holds the whole checked table. Each block
-    has exactly the rows and values of the same rows of :func:`check_file`'s table (the engine and
-    index are chosen for the whole file; tested). A text column without any value in a block is an
-    object column of None there.
+    messages). Either way the result columns are made block by block by :func:`check_arrays`, as
+    Arrow columns, so that a caller writing each block out (``borderkit check FILE -o
+    OUT.csv|OUT.parquet``) never holds the whole checked table and builds no DataFrame of the
+    results. Each block's results are exactly those of the same rows of :func:`check_file`'s table
+    (the engine and index are chosen for the whole file; tested).
 
     Parameters
     ----------
@@ -1888,6 +2039,11 @@ def check_file_blocks(
         As in :func:`check_file`.
     encoding, region, projected_crs, chunk_size, progress, lines, territories, case
         As in :func:`check_file`.
+
+    Returns
+    -------
+    FileBlocks
+        The blocks (computed as they are taken) and what a writer needs to know of the input.
 
     Raises
     ------
@@ -1905,22 +2061,43 @@ def check_file_blocks(
         options = dict(expect=expect, expect_column=expect_column, default_precision_m=default_precision_m,
                        territories=territories, sources=sources, method=resolve_method(method, stream.rows),
                        combine=combine, chunk_size=chunk_size, progress=progress, case=case, n_total=stream.rows)
-        return FileBlocks(_streamed_blocks(stream, lines, options), None, stream.rows)
+        # the streamed points are WGS84 2D points (a file with a Z is read whole); the geometry column
+        # comes first, as read_points puts it
+        return FileBlocks(_streamed_blocks(stream, lines, options), None, stream.rows, "geometry", 0, "EPSG:4326")
     good, rejected = _read_for_check(path, errors=errors, layer=layer, crs=crs, encoding=encoding, region=region,
                                      projected_crs=projected_crs)
     n = len(good)
     if expect_column is not None and expect_column in good.columns:
         # validated on the whole file first: a bad value is named by its row in the file, not in a block
         _expect_array(good[expect_column].to_numpy(dtype=object), n)
+    import shapely
+
+    geom = good.geometry.name
+    pts = _as_points(good.geometry, None)  # WGS84 degrees (the readers' output already is)
+    geoms = np.asarray(good.geometry.values, dtype=object)
+    kept = geoms if bool(shapely.has_z(geoms).any()) else None  # a Z to keep in the output
+    frame = _without_column(good, geom)
     options = dict(expect=expect, expect_column=expect_column, default_precision_m=default_precision_m,
-                   territories=territories, sources=sources, method=resolve_method(method, n), combine=combine,
-                   chunk_size=chunk_size, progress=progress, case=case, n_total=n)
+                   lines=lines, territories=territories, sources=sources, method=resolve_method(method, n),
+                   combine=combine, chunk_size=chunk_size, progress=progress, case=case, n_total=n)
 
     def blocks() -> Any:
         for a, b in _iter_chunks(n, int(block_rows)):
-            yield check_table(good.iloc[a:b], lines, **options)
+            part = frame.iloc[a:b]
+            lon, lat = pts.lon[a:b], pts.lat[a:b]
+            yield CheckedBlock(part, lon, lat, check_arrays(lon, lat, frame=part, **options), a,
+                               None if kept is None else kept[a:b])
 
-    return FileBlocks(blocks(), rejected, n)
+    return FileBlocks(blocks(), rejected, n, geom, list(good.columns).index(geom), "EPSG:4326")
+
+
+def _without_column(table: Any, column: str) -> pd.DataFrame:
+    """*table*'s other columns as a plain pandas DataFrame (no copy of their data; ``attrs`` kept)."""
+    import pandas as pd
+
+    out = pd.DataFrame(table).drop(columns=[column])
+    out.attrs = dict(table.attrs)
+    return out
 
 
 def _streamed_blocks(stream: Any, lines: Any, options: dict[str, Any]) -> Any:
@@ -1929,9 +2106,11 @@ def _streamed_blocks(stream: Any, lines: Any, options: dict[str, Any]) -> Any:
 
     The whole-file path reads and validates the file, then the expected parties of every row, then
     checks: its first error is the reader's, else the expected-party column's (named by the file's
-    row), else :func:`check_table`'s. Here the reader's error comes at the end of its iteration
+    row), else :func:`check_arrays`'. Here the reader's error comes at the end of its iteration
     (after every block is validated), so an error of a later stage is held until then and raised
     only when the file reads clean; blocks stop being checked at the first error of any stage.
+    No GeoDataFrame and no shapely Point is made: the block's columns and coordinates go to
+    :func:`check_arrays` as they are read.
     """
     expect_column = options.get("expect_column")
     expect_error: ValidationError | None = None
@@ -1939,21 +2118,24 @@ def _streamed_blocks(stream: Any, lines: Any, options: dict[str, Any]) -> Any:
     for block in stream:  # raises the reader's ValidationError after the last block
         if expect_error is not None:
             continue
-        points = stream.frame(block)
-        if expect_column is not None and expect_column in points.columns:
+        frame = block.columns
+        m = len(block.lon)
+        # the reader's notes, as read_points(path).iloc[a:b] has them (the precision and coordinate columns)
+        frame.attrs["borderkit"] = {**stream.info, "rows": np.arange(block.first_row, block.first_row + m)}
+        if expect_column is not None and expect_column in frame.columns:
             try:
-                _expect_array(points[expect_column].to_numpy(dtype=object), len(points), first=block.first_row - 1)
+                _expect_array(frame[expect_column].to_numpy(dtype=object), m, first=block.first_row - 1)
             except ValidationError as exc:
                 expect_error = exc
                 continue
         if check_error is not None:
             continue
         try:
-            table = check_table(points, lines, **options)
+            results = check_arrays(block.lon, block.lat, frame=frame, lines=lines, **options)
         except ValidationError as exc:
             check_error = exc
             continue
-        yield table
+        yield CheckedBlock(frame, block.lon, block.lat, results, block.first_row - 1)
     if expect_error is not None:
         raise expect_error
     if check_error is not None:

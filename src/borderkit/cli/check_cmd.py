@@ -430,9 +430,11 @@ def _check_file(path: Path, *, output: Path | None, rejected_path: Path | None, 
     from borderkit.locate import check_file
 
     shown = shown_path or str(path)
-    if output is not None and not as_json and _output_kind(output) == "csv":
-        return _check_file_to_csv(path, output=output, rejected_path=rejected_path, overwrite=overwrite,
-                                  quiet=quiet, shown=shown, **kwargs)
+    if output is not None and not as_json and _output_kind(output) in ("csv", "parquet"):
+        return _check_file_in_blocks(path, output=output, rejected_path=rejected_path, overwrite=overwrite,
+                                     quiet=quiet, shown=shown, **kwargs)
+    # GeoJSON, GeoPackage, --json (JSON Lines, or the run summary of -o) and CSV on stdout: the
+    # checked table whole
     bar = _progress_bar(quiet)
     try:
         res = check_file(path, progress=None if bar is None else bar.update, **kwargs)
@@ -453,12 +455,13 @@ def _check_file(path: Path, *, output: Path | None, rejected_path: Path | None, 
     return any(bool((table[c] == "across").any()) for c in verdicts)
 
 
-def _check_file_to_csv(path: Path, *, output: Path, rejected_path: Path | None, overwrite: bool, quiet: bool,
-                       shown: str, **kwargs: Any) -> bool:
-    """``check FILE -o OUT.csv``: the checked table written block by block (it is never whole in
-    memory), atomically (a failed run leaves no output); the same file as :func:`_write`'s."""
+def _check_file_in_blocks(path: Path, *, output: Path, rejected_path: Path | None, overwrite: bool, quiet: bool,
+                          shown: str, **kwargs: Any) -> bool:
+    """``check FILE -o OUT.csv|OUT.parquet``: the checked rows written block by block (the checked table
+    is never whole in memory, and no DataFrame of the results is made: :func:`borderkit.locate.check_arrays`'
+    Arrow columns go to the writer), atomically (a failed run leaves no output); the same file as
+    :func:`_write`'s (CSV: the same bytes; GeoParquet: the same table read back)."""
     from borderkit.io.atomic import atomic_output
-    from borderkit.io.fastcsv import write_csv
     from borderkit.locate import check_file_blocks
 
     bar = _progress_bar(quiet)
@@ -467,16 +470,71 @@ def _check_file_to_csv(path: Path, *, output: Path, rejected_path: Path | None, 
         # blocks of --chunk-size rows: the memory of one block's results, whatever the file's size
         res = check_file_blocks(path, block_rows=kwargs["chunk_size"], progress=None if bar is None else bar.update,
                                 **kwargs)
-        with atomic_output(output, overwrite=overwrite) as tmp, open(tmp, "wb") as f:
-            for k, block in enumerate(res.blocks):
-                write_csv(_flat(block), f, header=k == 0)
-                verdicts = [c for c in block.columns
-                            if str(c).endswith("__verdict") and not str(c).startswith("check__")]
-                across = across or any(bool((block[c] == "across").any()) for c in verdicts)
+        with atomic_output(output, overwrite=overwrite) as tmp:
+            if _output_kind(output) == "csv":
+                across = _write_csv_blocks(res, tmp)
+            else:
+                across = _write_parquet_blocks(res, tmp)
     finally:
         if bar is not None:
             bar.close()
     _report_rejected(res.rejected, rejected_path, overwrite=overwrite, shown=shown)
+    return across
+
+
+def _across(results: Any) -> bool:
+    """Whether some row of a block's results (Arrow) is ``across`` some source's line."""
+    import pyarrow.compute as pc
+
+    return any(bool(pc.any(pc.equal(results.column(c), "across")).as_py())
+               for c in results.column_names
+               if c.endswith("__verdict") and not c.startswith("check__") and results.column(c).null_count
+               < len(results))
+
+
+def _write_csv_blocks(res: Any, tmp: Path) -> bool:
+    """The blocks of :func:`borderkit.locate.check_file_blocks` as one CSV file; True when some row is across."""
+    import pyarrow as pa
+
+    from borderkit.io.fastcsv import to_arrow, write_csv
+
+    across = False
+    with open(tmp, "wb") as f:
+        for k, block in enumerate(res.blocks):
+            info = block.frame.attrs.get("borderkit") or {}
+            inputs = to_arrow(_flat(block.frame))
+            if not info.get("coordinate_columns"):  # the points as WKT, where the geometry column was
+                import shapely
+
+                geoms = block.geometry if block.geometry is not None else shapely.points(block.lon, block.lat)
+                inputs = inputs.add_column(res.geometry_at, res.geometry, pa.array(shapely.to_wkt(geoms), pa.string()))
+            table = pa.Table.from_arrays([*inputs.columns, *block.results.columns],
+                                         names=[*inputs.column_names, *block.results.column_names])
+            write_csv(table, f, header=k == 0)
+            across = across or _across(block.results)
+    return across
+
+
+def _write_parquet_blocks(res: Any, tmp: Path) -> bool:
+    """The blocks of :func:`borderkit.locate.check_file_blocks` as one GeoParquet file (the geometry last, as
+    :func:`_write` writes it); True when some row is across."""
+    import pyarrow as pa
+
+    from borderkit.io.geoparquet import PointParquetWriter
+
+    across = False
+    with PointParquetWriter(tmp, geometry=res.geometry, crs=res.crs) as writer:
+        for block in res.blocks:
+            flat = _flat(block.frame)
+            flat.attrs = {}  # the reader's notes (row numbers ...) are no column; pyarrow would try to store them
+            inputs = pa.Table.from_pandas(flat, preserve_index=False)
+            # an input column empty in this block may hold text in a later one: text type, not null
+            inputs = inputs.cast(pa.schema([pa.field(f.name, pa.large_string()) if pa.types.is_null(f.type) else f
+                                            for f in inputs.schema]))
+            table = pa.Table.from_arrays([*inputs.columns, *block.results.columns],
+                                         names=[*inputs.column_names, *block.results.column_names])
+            writer.write(table, block.lon, block.lat, geometry=block.geometry)
+            across = across or _across(block.results)
     return across
 
 

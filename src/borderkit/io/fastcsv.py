@@ -21,11 +21,19 @@ from __future__ import annotations
 
 from typing import IO, Any
 
-__all__ = ["write_csv"]
+__all__ = ["to_arrow", "write_csv"]
 
 _BLOCK_ROWS = 100_000
 _STRUCTURAL = r'[,"\r\n]'
 _STRUCTURAL_BYTES = (ord(","), ord('"'), ord("\r"), ord("\n"))
+
+
+def _structural_table() -> Any:
+    import numpy as np
+
+    table = np.zeros(256, dtype=bool)
+    table[list(_STRUCTURAL_BYTES)] = True
+    return table
 
 
 def _quote(text: Any) -> Any:
@@ -46,13 +54,11 @@ def _arrow_column(series: Any) -> Any:
 
     import pandas as pd
     import pyarrow as pa
-    import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
     dtype = series.dtype
     if pd.api.types.is_bool_dtype(dtype):
-        arr = pa.array(series, from_pandas=True)
-        return pc.if_else(arr, pa.scalar("True"), pa.scalar("False"))  # pandas' spelling, not true/false
+        return pa.array(series, from_pandas=True)  # spelled True/False by _csv_cells
     if pd.api.types.is_integer_dtype(dtype) or pd.api.types.is_float_dtype(dtype):
         return pa.array(series, from_pandas=True)  # NaN -> null -> an empty cell, as pandas writes it
     if pd.api.types.is_string_dtype(dtype):
@@ -73,10 +79,39 @@ def _arrow_column(series: Any) -> Any:
     return table.column("v").combine_chunks()
 
 
+def _csv_cells(arr: Any) -> Any:
+    """An Arrow column as the CSV writer writes it: booleans as pandas spells them, dictionary text as text."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pa.types.is_boolean(arr.type):
+        return pc.if_else(arr, pa.scalar("True"), pa.scalar("False"))  # pandas' spelling, not true/false
+    if pa.types.is_dictionary(arr.type):
+        return arr.cast(arr.type.value_type)
+    return arr
+
+
+def to_arrow(frame: Any) -> Any:
+    """A pandas DataFrame as the :class:`pyarrow.Table` :func:`write_csv` writes for it.
+
+    Numbers, booleans and text are handed to Arrow as they are; the columns Arrow cannot represent
+    faithfully (dates and times, categories, mixed Python objects) become pandas' own CSV text.
+    Used to write a table made of pandas columns and Arrow columns (``borderkit check FILE -o
+    OUT.csv``: the input's columns and the results) with the bytes of one pandas table.
+    """
+    import pyarrow as pa
+
+    return pa.Table.from_arrays([_arrow_column(frame.iloc[:, j]) for j in range(frame.shape[1])],
+                                names=[str(c) for c in frame.columns])
+
+
 def _needs_quotes(arr: Any) -> bool:
     import numpy as np
     import pyarrow as pa
 
+    if pa.types.is_dictionary(arr.type):  # its text is its dictionary's: look there alone
+        chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
+        return any(_needs_quotes(c.dictionary) for c in chunks)
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         return False
     chunks = arr.chunks if isinstance(arr, pa.ChunkedArray) else [arr]
@@ -89,7 +124,8 @@ def _needs_quotes(arr: Any) -> bool:
         off = np.frombuffer(chunk.buffers()[1], dtype=width, count=len(chunk) + 1,
                             offset=chunk.offset * np.dtype(width).itemsize)
         data = np.frombuffer(chunk.buffers()[2], dtype=np.uint8)[int(off[0]):int(off[-1])]
-        if np.isin(data, _STRUCTURAL_BYTES).any():
+        # one lookup per byte (numpy's isin makes a pass per structural byte)
+        if _structural_table()[data].any():
             return True
     return False
 
@@ -121,7 +157,12 @@ def _quote_name(name: str) -> str:
 
 
 def write_csv(frame: Any, dest: IO[bytes], *, block_rows: int = _BLOCK_ROWS, header: bool = True) -> None:
-    """Write a pandas DataFrame as CSV (header, no index, ``\\n`` line ends, UTF-8) to a binary file object.
+    """Write a pandas DataFrame or a :class:`pyarrow.Table` as CSV (header, no index, ``\\n`` line ends,
+    UTF-8) to a binary file object.
+
+    A table's columns are written as :func:`to_arrow` makes a DataFrame's (booleans as ``True``/
+    ``False``, nulls as empty cells, text quoted only where needed), so that a DataFrame and its
+    :func:`to_arrow` table give the same bytes.
 
     Memory: one block of *block_rows* rows as Arrow arrays at a time (see the module docstring).
     ``header=False`` leaves the header line out (a later part of a table written part by part).
@@ -129,13 +170,21 @@ def write_csv(frame: Any, dest: IO[bytes], *, block_rows: int = _BLOCK_ROWS, hea
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
+    is_table = isinstance(frame, pa.Table)
+    names = frame.column_names if is_table else list(frame.columns)
     if header:
-        dest.write((",".join(_quote_name(str(c)) for c in frame.columns) + "\n").encode("utf-8"))
+        dest.write((",".join(_quote_name(str(c)) for c in names) + "\n").encode("utf-8"))
     plain = pacsv.WriteOptions(include_header=False, quoting_style="none")
-    for start in range(0, len(frame), block_rows):
-        block = frame.iloc[start:start + block_rows]
-        cols = [_arrow_column(block.iloc[:, j]) for j in range(block.shape[1])]
-        if len(cols) > 1 and not any(_needs_quotes(c) for c in cols):
+    n = frame.num_rows if is_table else len(frame)
+    for start in range(0, n, block_rows):
+        if is_table:
+            arrays = frame.slice(start, block_rows).columns
+        else:
+            block = frame.iloc[start:start + block_rows]
+            arrays = [_arrow_column(block.iloc[:, j]) for j in range(block.shape[1])]
+        quote = any(_needs_quotes(c) for c in arrays)  # before decoding: a dictionary's text is looked at once
+        cols = [_csv_cells(c) for c in arrays]
+        if len(cols) > 1 and not quote:
             table = pa.Table.from_arrays(cols, names=[f"c{j}" for j in range(len(cols))])
             pacsv.write_csv(table, dest, write_options=plain)
         else:

@@ -340,10 +340,15 @@ def check_row_group(
 ) -> dict[str, Any]:
     """The whole work of one task: read row group *index* of *path*, check it, write it to *dest*.
 
-    One task per row group, nothing else in the graph: the worker reads its row group
-    itself (:func:`read_row_group`), checks it (:func:`check_partition`) and writes its
-    part (GeoParquet 1.1 with the ``bbox`` covering column), so only the per-row-group counts
-    travel back to the client. A different per-block check replaces :func:`check_partition` here.
+    One task per row group, nothing else in the graph, so only the per-row-group counts travel
+    back to the client. Arrow all the way for a WGS84 file of 2D points (what
+    :func:`borderkit.io.blocks.read_point_row_group` reads): the row group's points are parsed
+    from their WKB with numpy and validated by the readers' own per-row checks, checked by
+    :func:`borderkit.locate.check_arrays` and written by
+    :class:`~borderkit.io.geoparquet.PointParquetWriter` (GeoParquet 1.1 with the ``bbox``
+    covering column) — no GeoDataFrame, no shapely Point per row. Any other file (another CRS,
+    a third coordinate) takes the GeoDataFrame path (:func:`read_row_group`,
+    :func:`check_partition`, geopandas ``to_parquet``).
 
     Parameters
     ----------
@@ -363,10 +368,90 @@ def check_row_group(
     dict
         ``rows``, ``verdicts``, ``sources`` and ``method`` of the part (merged by the caller).
     """
-    part = read_row_group(path, index, geo=geo)
-    checked = check_partition(part, lines, territories=territories, first_row=first_row,
-                              where=where or f"{path} row group {index}", **options)
-    return _write_part(checked, dest)
+    from borderkit.io.blocks import read_point_row_group
+
+    where = where or f"{path} row group {index}"
+    try:
+        block = read_point_row_group(path, index)
+    except ValidationError as exc:
+        raise ValidationError(f"{where} (rows {first_row}-{first_row + _group_rows(path, index) - 1} of the input): "
+                              f"{exc}") from None
+    except Exception:  # noqa: BLE001 - a value the fast reader does not parse: the GeoDataFrame path names it
+        block = None
+    if block is None:
+        part = read_row_group(path, index, geo=geo)
+        checked = check_partition(part, lines, territories=territories, first_row=first_row, where=where, **options)
+        return _write_part(checked, dest)
+    from borderkit.locate import check_arrays
+
+    try:
+        results = check_arrays(block.lon, block.lat, frame=block.columns, lines=lines, territories=territories,
+                               **options)
+    except ValidationError as exc:
+        raise ValidationError(f"{where} (rows {first_row}-{first_row + len(block.lon) - 1} of the input): {exc}") \
+            from None
+    if geo is None:
+        _rows, geo = _row_groups(path)
+    primary, _cols, covering = _geo_columns(geo, path)
+    import pyarrow.parquet as pq
+
+    # the geometry where the input has it (as to_parquet of the GeoDataFrame read from it puts it)
+    at = [n for n in pq.read_schema(path).names if n not in covering or n == primary].index(primary)
+    _write_arrow_part(block, results, dest, geometry=primary, geometry_at=at)
+    return _arrow_counts(results)
+
+
+def _group_rows(path: str, index: int) -> int:
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.row_group(index).num_rows)
+
+
+def _write_arrow_part(block: Any, results: Any, dest: str, *, geometry: str, geometry_at: int) -> None:
+    """One checked row group as GeoParquet 1.1 with the bbox covering column, the columns where
+    :func:`_write_part` puts them: the input's columns (the geometry at *geometry_at*), the results, ``bbox``."""
+    import pyarrow as pa
+
+    from borderkit.io.geoparquet import PointParquetWriter
+
+    flat = pd.DataFrame(block.columns).copy(deep=False)
+    flat.attrs = {}  # the reader's notes (row numbers …) are no column
+    inputs = pa.Table.from_pandas(flat, preserve_index=False)
+    # an input column empty in this row group may hold text in another part: text type, not null
+    inputs = inputs.cast(pa.schema([pa.field(f.name, pa.large_string()) if pa.types.is_null(f.type) else f
+                                    for f in inputs.schema]))
+    table = pa.Table.from_arrays([*inputs.columns, *results.columns],
+                                 names=[*inputs.column_names, *results.column_names])
+    with PointParquetWriter(dest, geometry=geometry, crs="EPSG:4326", covering=True,
+                            geometry_at=geometry_at) as writer:
+        writer.write(table, block.lon, block.lat)
+
+
+def _arrow_counts(results: Any) -> dict[str, Any]:
+    """What :func:`_write_part` counts, from the Arrow result columns of :func:`~borderkit.locate.check_arrays`."""
+    import pyarrow.compute as pc
+
+    def tally(column: str) -> dict[str, int]:
+        counts = pc.value_counts(results.column(column).combine_chunks().dictionary_decode()
+                                 if hasattr(results.column(column).type, "value_type")
+                                 else results.column(column))
+        return {str(c["values"]): int(c["counts"]) for c in counts.to_pylist() if c["values"] is not None}
+
+    names = results.column_names
+    counts: dict[str, Any] = {"rows": results.num_rows, "verdicts": {}, "sources": {},
+                              "method": (results.schema.metadata or {}).get(b"method", b"").decode("utf-8")}
+    if "check__verdict" in names:
+        counts["verdicts"] = tally("check__verdict")
+    for c in names:
+        if c.endswith("__determinate") and not c.startswith("check__"):
+            src = c[: -len("__determinate")]
+            counts["sources"][src] = {
+                "determinate": int(pc.sum(results.column(c)).as_py() or 0),
+                "near_line": int(pc.sum(results.column(f"{src}__near_line")).as_py() or 0),
+                # points determinately on another party's side of this source's line (the exit-10 rule)
+                "across": tally(f"{src}__verdict").get("across", 0) if f"{src}__verdict" in names else 0,
+            }
+    return counts
 
 
 def _merge(counts: list[dict[str, Any]]) -> tuple[int, dict[str, int], dict[str, dict[str, int]], str]:

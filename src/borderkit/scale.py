@@ -417,11 +417,12 @@ def _write_arrow_part(block: Any, results: Any, dest: str, *, geometry: str, geo
     flat = pd.DataFrame(block.columns).copy(deep=False)
     flat.attrs = {}  # the reader's notes (row numbers …) are no column
     inputs = pa.Table.from_pandas(flat, preserve_index=False)
-    # an input column empty in this row group may hold text in another part: text type, not null
-    inputs = inputs.cast(pa.schema([pa.field(f.name, pa.large_string()) if pa.types.is_null(f.type) else f
-                                    for f in inputs.schema]))
     table = pa.Table.from_arrays([*inputs.columns, *results.columns],
                                  names=[*inputs.column_names, *results.column_names])
+    # a column empty here (an input column, ``<source>__other_border`` of a source without other
+    # borders) is text in another part or in _write_part's parts: text type, not null, one schema
+    table = table.cast(pa.schema([pa.field(f.name, pa.large_string()) if pa.types.is_null(f.type) else f
+                                  for f in table.schema]))
     with PointParquetWriter(dest, geometry=geometry, crs="EPSG:4326", covering=True,
                             geometry_at=geometry_at) as writer:
         writer.write(table, block.lon, block.lat)

@@ -76,7 +76,8 @@ if TYPE_CHECKING:
 
     from borderkit.validate import Region
 
-__all__ = ["PointBlock", "PointBlocks", "read_point_blocks", "read_point_row_group", "stream_refusal", "DEFAULT_BLOCK_ROWS"]
+__all__ = ["PointBlock", "PointBlocks", "read_point_blocks", "read_point_row_group", "stream_refusal",
+           "DEFAULT_BLOCK_ROWS"]
 
 DEFAULT_BLOCK_ROWS = 200_000
 """Rows per block by default (as ``borderkit check --chunk-size``)."""

@@ -101,17 +101,21 @@ def child_rowgroup(src: str, out: str) -> dict:
     from borderkit import scale
     from borderkit.locate import prepare
 
+    def status(key: str) -> int:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) * 1024 for line in f if line.startswith(key + ":"))
+
     prepare()  # what a worker holds for the whole run (cached)
     rows = pq.ParquetFile(src).metadata.row_group(0).num_rows
     scale.check_row_group(src, 0, out, expect="ARM", method=scale.resolve_method("auto", 10**7))  # numba warm-up
-    with open("/proc/self/statm") as f:
-        rss_before = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+    with open("/proc/self/clear_refs", "w") as f:  # reset the peak RSS (VmHWM) to the current RSS (Linux)
+        f.write("5")
+    rss_before = status("VmRSS")
     scale.check_row_group(src, 0, out, expect="ARM", method=scale.resolve_method("auto", 10**7))
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    return {"rows": rows, "rss_before_mb": rss_before / 2**20, "peak_before_mb": peak_before / 2**20,
-            "peak_mb": peak / 2**20, "bytes_per_point_in_flight": (peak - rss_before) / rows,
-            "peak_grew": peak > peak_before}
+    peak = status("VmHWM")
+    return {"rows": rows, "rss_before_mb": rss_before / 2**20, "peak_mb": peak / 2**20,
+            "bytes_per_point_in_flight": (peak - rss_before) / rows}
 
 
 def child_geopandas(src: str, out: str) -> dict:
@@ -248,8 +252,7 @@ def main() -> None:
                   f"(written in {time.perf_counter() - t:.1f} s)")
         mem = _child("rowgroup", str(src), str(Path(d) / "rowgroup.parquet"))
         print(f"one task in flight: row group of {mem['rows']:,} points, RSS {mem['rss_before_mb']:.0f} MB before, "
-              f"peak {mem['peak_mb']:.0f} MB: {mem['bytes_per_point_in_flight']:.0f} bytes per point "
-              f"(peak grew: {mem['peak_grew']})")
+              f"peak {mem['peak_mb']:.0f} MB: {mem['bytes_per_point_in_flight']:.0f} bytes per point")
         for run in range(a.runs):
             print(f"run {run + 1}; load before:", os.getloadavg())
             res = {}

@@ -353,3 +353,25 @@ def test_point_parquet_writer_covering_and_geometry_position(tmp_path):
     ga, gb = (json.loads(t.schema.metadata[b"geo"])["columns"]["geometry"] for t in (a, b))
     assert ga["covering"] == gb["covering"] and ga["bbox"] == [-1.0, 39.5, 46.25, 51.5]
     assert gpd.read_parquet(ours).geometry.geom_equals_exact(gpd.read_parquet(theirs).geometry, 0).all()
+
+
+def test_check_row_group_in_blocks_is_the_row_group_checked_whole(tmp_path, monkeypatch):
+    """A task checks and writes its row group in blocks of TASK_BLOCK_ROWS rows: the part is still the
+    check_table of the row group's rows, and a bad row in a later block names the row group."""
+    from borderkit import scale
+
+    monkeypatch.setattr(scale, "TASK_BLOCK_ROWS", 300)
+    pts = _sample(2_400, seed=13)
+    src = tmp_path / "in.parquet"
+    _write(pts, src, 1_200)
+    counts = scale.check_row_group(str(src), 1, str(tmp_path / "part.parquet"), expect_column="expect", method="fast")
+    assert pq.ParquetFile(tmp_path / "part.parquet").metadata.num_row_groups == 4  # 1 200 rows in blocks of 300
+    ref = check_table(pts.iloc[1_200:], expect_column="expect", method="fast")
+    _same(gpd.read_parquet(tmp_path / "part.parquet").drop(columns="bbox", errors="ignore"), ref)
+    assert counts["rows"] == 1_200
+    assert counts["verdicts"] == {k: int(v) for k, v in ref["check__verdict"].value_counts().items()}
+    geoms = pts.geometry.to_numpy().copy()
+    geoms[2_300] = shapely.Point(45.0, 95.0)  # the last block of row group 1
+    _write(pts.set_geometry(geoms), src, 1_200)
+    with pytest.raises(ValidationError, match=r"row group 1 \(rows 1200-2399 of the input\).*latitude"):
+        scale.check_row_group(str(src), 1, str(tmp_path / "bad.parquet"), expect="ARM", first_row=1_200)

@@ -38,7 +38,8 @@ from borderkit.errors import OptionalDependencyError, OutputExistsError, Validat
 from borderkit.locate import resolve_method  # one implementation; re-exported for this module's users
 
 __all__ = ["check_parquet", "check_frame", "check_partition", "check_row_group", "read_row_group", "ScaleSummary",
-           "DEFAULT_MEMORY_LIMIT", "LOCAL_CLUSTER_CONFIG", "local_cluster", "resolve_method", "projected_cost"]
+           "DEFAULT_MEMORY_LIMIT", "TASK_BLOCK_ROWS", "LOCAL_CLUSTER_CONFIG", "local_cluster", "resolve_method",
+           "projected_cost"]
 
 DEFAULT_MEMORY_LIMIT = "2GiB"
 """Memory limit of each worker of the default ``LocalCluster`` (dask pauses a worker at 80 %
@@ -65,6 +66,11 @@ LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
 }
 """dask configuration of the workers of the ``LocalCluster`` :func:`check_parquet` starts (a
 cluster given by address keeps its own: set the same there, ``docs/scale.md``)."""
+
+TASK_BLOCK_ROWS = 50_000
+"""Rows a task reads, checks and writes at a time within its row group: the memory in flight of a
+worker is that of one such block (the result columns of four sources are ≈ 0.5 kB a point), not
+of its row group; each block becomes one row group of the part file."""
 
 AUTO_LARGE = 1 << 62
 """A number of points for which ``method="auto"`` is the engine of large inputs."""
@@ -368,37 +374,47 @@ def check_row_group(
     dict
         ``rows``, ``verdicts``, ``sources`` and ``method`` of the part (merged by the caller).
     """
-    from borderkit.io.blocks import read_point_row_group
+    from borderkit.io.blocks import row_group_blocks
 
     where = where or f"{path} row group {index}"
+    blocks = None
     try:
-        block = read_point_row_group(path, index)
+        blocks = row_group_blocks(path, index, block_rows=TASK_BLOCK_ROWS)
+        if blocks is not None:
+            if geo is None:
+                _rows, geo = _row_groups(path)
+            return _check_blocks(path, blocks, dest, geo, lines=lines, territories=territories, **options)
     except ValidationError as exc:
         raise ValidationError(f"{where} (rows {first_row}-{first_row + _group_rows(path, index) - 1} of the input): "
                               f"{exc}") from None
     except Exception:  # noqa: BLE001 - a value the fast reader does not parse: the GeoDataFrame path names it
-        block = None
-    if block is None:
-        part = read_row_group(path, index, geo=geo)
-        checked = check_partition(part, lines, territories=territories, first_row=first_row, where=where, **options)
-        return _write_part(checked, dest)
-    from borderkit.locate import check_arrays
+        blocks = None
+    # not a WGS84 file of 2D points (or a value the block reader does not parse): the GeoDataFrame path
+    part = read_row_group(path, index, geo=geo)
+    checked = check_partition(part, lines, territories=territories, first_row=first_row, where=where, **options)
+    return _write_part(checked, dest)
 
-    try:
-        results = check_arrays(block.lon, block.lat, frame=block.columns, lines=lines, territories=territories,
-                               **options)
-    except ValidationError as exc:
-        raise ValidationError(f"{where} (rows {first_row}-{first_row + len(block.lon) - 1} of the input): {exc}") \
-            from None
-    if geo is None:
-        _rows, geo = _row_groups(path)
-    primary, _cols, covering = _geo_columns(geo, path)
+
+def _check_blocks(path: str, blocks: Any, dest: str, geo: dict[str, Any], **options: Any) -> dict[str, Any]:
+    """Check the blocks of one row group (:func:`borderkit.locate.check_arrays`) and write each to one part file
+    (:func:`_write_arrow_part`, GeoParquet 1.1 with the covering column); the part's counts."""
     import pyarrow.parquet as pq
 
+    from borderkit.io.geoparquet import PointParquetWriter
+    from borderkit.locate import check_arrays
+
+    primary, _cols, covering = _geo_columns(geo, path)
     # the geometry where the input has it (as to_parquet of the GeoDataFrame read from it puts it)
     at = [n for n in pq.read_schema(path).names if n not in covering or n == primary].index(primary)
-    _write_arrow_part(block, results, dest, geometry=primary, geometry_at=at)
-    return _arrow_counts(results)
+    counts: list[dict[str, Any]] = []
+    with PointParquetWriter(dest, geometry=primary, crs="EPSG:4326", covering=True, geometry_at=at) as writer:
+        for block in blocks:
+            results = check_arrays(block.lon, block.lat, frame=block.columns, **options)
+            _write_arrow_block(writer, block, results)
+            counts.append(_arrow_counts(results))
+            del results
+    rows, verdicts, per_source, method = _merge(counts)
+    return {"rows": rows, "verdicts": verdicts, "sources": per_source, "method": method}
 
 
 def _group_rows(path: str, index: int) -> int:
@@ -407,12 +423,10 @@ def _group_rows(path: str, index: int) -> int:
     return int(pq.ParquetFile(path).metadata.row_group(index).num_rows)
 
 
-def _write_arrow_part(block: Any, results: Any, dest: str, *, geometry: str, geometry_at: int) -> None:
-    """One checked row group as GeoParquet 1.1 with the bbox covering column, the columns where
-    :func:`_write_part` puts them: the input's columns (the geometry at *geometry_at*), the results, ``bbox``."""
+def _write_arrow_block(writer: Any, block: Any, results: Any) -> None:
+    """One checked block into the part's writer: the input's columns, the results (the writer adds the
+    geometry where the input has it and the ``bbox`` covering column), the columns of :func:`_write_part`."""
     import pyarrow as pa
-
-    from borderkit.io.geoparquet import PointParquetWriter
 
     flat = pd.DataFrame(block.columns).copy(deep=False)
     flat.attrs = {}  # the reader's notes (row numbers …) are no column
@@ -423,9 +437,7 @@ def _write_arrow_part(block: Any, results: Any, dest: str, *, geometry: str, geo
     # borders) is text in another part or in _write_part's parts: text type, not null, one schema
     table = table.cast(pa.schema([pa.field(f.name, pa.large_string()) if pa.types.is_null(f.type) else f
                                   for f in table.schema]))
-    with PointParquetWriter(dest, geometry=geometry, crs="EPSG:4326", covering=True,
-                            geometry_at=geometry_at) as writer:
-        writer.write(table, block.lon, block.lat)
+    writer.write(table, block.lon, block.lat)
 
 
 def _arrow_counts(results: Any) -> dict[str, Any]:

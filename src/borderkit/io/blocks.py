@@ -76,8 +76,8 @@ if TYPE_CHECKING:
 
     from borderkit.validate import Region
 
-__all__ = ["PointBlock", "PointBlocks", "read_point_blocks", "read_point_row_group", "stream_refusal",
-           "DEFAULT_BLOCK_ROWS"]
+__all__ = ["PointBlock", "PointBlocks", "read_point_blocks", "read_point_row_group", "row_group_blocks",
+           "stream_refusal", "DEFAULT_BLOCK_ROWS"]
 
 DEFAULT_BLOCK_ROWS = 200_000
 """Rows per block by default (as ``borderkit check --chunk-size``)."""
@@ -637,13 +637,34 @@ def read_point_row_group(
     region: Region | None = None,
     projected_crs: Sequence[str] | None = None,
 ) -> PointBlock | None:
-    """Row group *index* of a GeoParquet point file as one :class:`PointBlock`, validated as
-    :func:`read_point_blocks` validates its blocks; None when the file does not stream.
+    """Row group *index* of a GeoParquet point file as one :class:`PointBlock`
+    (:func:`row_group_blocks` with one block of the whole row group); None when the file does not stream."""
+    import pyarrow.parquet as pq
+
+    rows = pq.ParquetFile(os.fspath(path)).metadata.row_group(index).num_rows if index >= 0 else 1
+    blocks = row_group_blocks(path, index, block_rows=max(1, rows), swap_check=swap_check, region=region,
+                              projected_crs=projected_crs)
+    return None if blocks is None else next(iter(blocks))
+
+
+def row_group_blocks(
+    path: str | os.PathLike[str],
+    index: int,
+    *,
+    block_rows: int = DEFAULT_BLOCK_ROWS,
+    swap_check: bool = True,
+    region: Region | None = None,
+    projected_crs: Sequence[str] | None = None,
+) -> Iterator[PointBlock] | None:
+    """Row group *index* of a GeoParquet point file in blocks of at most *block_rows* rows, each
+    validated as :func:`read_point_blocks` validates its blocks; None when the file does not stream.
 
     The rule of the module documentation, except that a ``bbox`` covering column is allowed (and
-    not read: it repeats the points). The block's ``columns`` carry ``attrs["borderkit"]`` as
-    ``read_points(path).iloc[a:b]`` has them (the file's row numbers, precision column …). One
-    task of a cluster reads one row group with it (:func:`borderkit.scale.check_row_group`).
+    not read: it repeats the points). Each block's ``columns`` carry ``attrs["borderkit"]`` as
+    ``read_points(path).iloc[a:b]`` has them (the file's row numbers, precision column …). The
+    row group's pages are read as the blocks need them, so the memory is that of one block, not
+    of the row group. One task of a cluster reads one row group with it
+    (:func:`borderkit.scale.check_row_group`).
 
     Parameters
     ----------
@@ -651,19 +672,25 @@ def read_point_row_group(
         The GeoParquet file.
     index
         The row group (0-based).
+    block_rows
+        Rows per block (the last one may be shorter).
     swap_check, region, projected_crs
         As in :func:`~borderkit.io.readers.read_points`.
 
     Returns
     -------
-    PointBlock or None
-        The row group's columns (without geometry and covering columns) and points.
+    iterator of PointBlock, or None
+        The row group's columns (without geometry and covering columns) and points, block by block.
 
     Raises
     ------
+    ValueError
+        No row group *index* in the file.
     borderkit.errors.ValidationError
-        A bad row of the row group: the problems the readers report, named by the file's rows.
+        While iterating, at the first block holding a bad row: the problems the readers report for
+        that block's rows, named by the file's rows (the later blocks are not read).
     """
+    import pyarrow as pa
     import pyarrow.parquet as pq
 
     from borderkit.validate import error_type_for
@@ -671,24 +698,33 @@ def read_point_row_group(
     plan = _plan_parquet(os.fspath(path), None, covering=True)
     if isinstance(plan, str):
         return None
-    pf = pq.ParquetFile(plan.path)
-    md = pf.metadata
+    md = pq.ParquetFile(plan.path).metadata
     if not 0 <= index < md.num_row_groups:
         raise ValueError(f"{plan.path}: no row group {index} (the file has {md.num_row_groups})")
     first = 1 + sum(md.row_group(i).num_rows for i in range(index))
-    names = [n for n in pf.schema_arrow.names if n not in plan.covering]
-    # one thread: a worker runs one task per core already (pyarrow's pool would oversubscribe them)
-    table = pf.read_row_group(index, columns=names, use_threads=False)
-    part = _parquet_part(plan, table, first, pf.schema_arrow.metadata)
-    del table
-    reader = PointBlocks(plan, block_rows=max(1, md.row_group(index).num_rows), swap_check=swap_check,
-                         region=region, projected_crs=projected_crs, crs=None)
-    columns, x, y, log, plog = reader._validate(*part)
-    for found in (log, plog):  # the reader's first pass first, then the precision column (read_points' order)
-        if found is not None and found.items:
-            raise error_type_for({i.category for i in found.items})(problems=found.problems(), path=plan.path)
-    columns.attrs["borderkit"] = {**reader.info, "rows": np.arange(first, first + len(x))}
-    return PointBlock(columns, x, y, first)
+    reader = PointBlocks(plan, block_rows=int(block_rows), swap_check=swap_check, region=region,
+                         projected_crs=projected_crs, crs=None)
+
+    def blocks() -> Iterator[PointBlock]:
+        # pages read as needed, one thread: a worker runs one task per core already
+        pf = pq.ParquetFile(plan.path, pre_buffer=False, buffer_size=_ARROW_BLOCK_BYTES)
+        names = [n for n in pf.schema_arrow.names if n not in plan.covering]
+        at = first
+        for batch in pf.iter_batches(batch_size=int(block_rows), row_groups=[index], columns=names,
+                                     use_threads=False):
+            part = _parquet_part(plan, pa.Table.from_batches([batch]), at, pf.schema_arrow.metadata)
+            del batch
+            columns, x, y, log, plog = reader._validate(*part)
+            del part
+            for found in (log, plog):  # the reader's first pass first, then the precision column (read_points' order)
+                if found is not None and found.items:
+                    raise error_type_for({i.category for i in found.items})(problems=found.problems(),
+                                                                            path=plan.path)
+            columns.attrs["borderkit"] = {**reader.info, "rows": np.arange(at, at + len(x))}
+            yield PointBlock(columns, x, y, at)
+            at += len(x)
+
+    return blocks()
 
 
 def _to_pandas(table: Any) -> pd.DataFrame:

@@ -1,9 +1,11 @@
 """Check GeoParquet files too large for one process on dask, partition by partition.
 
-:func:`check_parquet` runs exactly the per-point computation of the single-process path,
-:func:`borderkit.locate.check_table`, on every row group of a GeoParquet file, one task per row
-group (:func:`check_row_group`: the worker reads its row group with pyarrow, checks it and writes
-its part, so a worker holds one row group at a time and only counts travel back), and writes a
+:func:`check_parquet` runs exactly the per-point computation of the single-process path
+(:func:`borderkit.locate.check_arrays`, behind :func:`~borderkit.locate.check_table`) on every
+row group of a GeoParquet file, one task per row group (:func:`check_row_group`: the worker reads
+its row group block by block with :func:`borderkit.io.blocks.row_group_blocks`, checks each block
+and writes it with :class:`~borderkit.io.geoparquet.PointParquetWriter`, Arrow all the way, so a
+worker holds one block at a time and only counts travel back), and writes a
 GeoParquet 1.1 dataset (a folder of part files, each with the ``bbox`` covering column). The
 columns and answers are those of ``check_table`` (``docs/check.md``), row for row.
 
@@ -560,9 +562,10 @@ def check_parquet(
     ----------
     input
         A GeoParquet file of points (any CRS; transformed to EPSG:4326 per partition). Each
-        row group is one partition: a worker reads and checks one row group at a time, so the
-        row group size bounds the memory of a worker (write files with row groups of
-        100 000 to 1 000 000 rows).
+        row group is one partition (one task); a worker reads, checks and writes it in blocks of
+        :data:`TASK_BLOCK_ROWS` rows (a WGS84 file of 2D points; any other file one row group
+        at a time, which then bounds the memory of a worker: row groups of 100 000 to 1 000 000
+        rows).
     output
         The folder to write: ``part.00000.parquet`` … one file per row group, in input order,
         each GeoParquet 1.1 with the ``bbox`` covering column (geopandas

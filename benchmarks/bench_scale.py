@@ -1,19 +1,26 @@
-"""The dask path against one process: one GeoParquet file of N points, checked end to end.
+"""The dask path against the best single process: one GeoParquet file of N points, checked end to end.
 
     PYTHONPATH=src python benchmarks/bench_scale.py --points 10000000 --workers 2
 
-Both runs read the same GeoParquet file (row groups of ``--row-group`` points, bbox covering
-column), check every point against the bundled case's four sources with ``expect="ARM"`` and
-write GeoParquet 1.1 with the covering column:
+Both runs read the same GeoParquet 1.1 file (row groups of ``--row-group`` points; no covering
+column, so that the one-process block reader streams it — it reads a file with one whole), check
+every point against the bundled case's four sources with ``expect="ARM"`` and write GeoParquet 1.1
+with the ``bbox`` covering column:
 
-* one process: ``geopandas.read_parquet`` → ``locate.check_table`` → ``to_parquet`` (the whole
-  file in memory, as ``borderkit check FILE -o OUT.parquet`` does);
+* one process (``single``): the fastest one-process path of the library,
+  ``locate.check_file_blocks`` (the file read block by block by ``io.blocks``, results as Arrow
+  by ``check_arrays``) written block by block with ``io.geoparquet.PointParquetWriter`` — what
+  ``borderkit check IN.parquet -o OUT.parquet`` does, plus the covering column the dask parts have;
 * dask: ``borderkit.scale.check_parquet`` on a ``LocalCluster`` of ``--workers`` worker
-  processes (one thread each), cluster start-up included.
+  processes (one thread each), cluster start-up included;
+* ``--with-geopandas`` adds the old one-process path (``geopandas.read_parquet`` →
+  ``check_table`` → ``to_parquet``, the whole table in memory) as an extra row.
 
 Each run is a fresh child process (so the one-off costs are counted the same way and the peak
 memory is its own); the workers report their own peak RSS (``getrusage``) before the cluster
-closes. Also measured: loading the case and building the line indexes (per worker, once).
+closes. ``rowgroup`` measures the memory in flight of one task: a fresh process loads the case
+(as a worker does), then runs ``scale.check_row_group`` on one row group; its peak RSS minus its
+RSS before the task, per point of the row group, is the memory a worker needs per point in flight.
 
 CPU seconds (user + system) of each run's whole process tree come from ``getrusage`` of the
 reaped children around each child run (every worker and nanny is reaped before its child
@@ -58,10 +65,60 @@ def make_file(path: Path, n: int, row_group: int, seed: int = 0) -> None:
     g = gpd.GeoDataFrame({"id": np.arange(n)},
                          geometry=gpd.points_from_xy(rng.uniform(x0 - 1, x1 + 1, n), rng.uniform(y0 - 1, y1 + 1, n)),
                          crs=4326)
-    g.to_parquet(path, write_covering_bbox=True, schema_version="1.1.0", row_group_size=row_group, index=False)
+    g.to_parquet(path, schema_version="1.1.0", row_group_size=row_group, index=False)
 
 
 def child_single(src: str, out: str) -> dict:
+    """The fastest one-process path: the file streamed block by block, written block by block."""
+    import pyarrow as pa
+
+    from borderkit.io.geoparquet import PointParquetWriter
+    from borderkit.locate import check_file_blocks
+
+    t0 = time.perf_counter()
+    res = check_file_blocks(src, expect="ARM")
+    verdicts: dict[str, int] = {}
+    with PointParquetWriter(out, geometry=res.geometry, crs=res.crs, covering=True) as writer:
+        for block in res.blocks:
+            frame = block.frame.copy(deep=False)
+            frame.attrs = {}
+            inputs = pa.Table.from_pandas(frame, preserve_index=False)
+            table = pa.Table.from_arrays([*inputs.columns, *block.results.columns],
+                                         names=[*inputs.column_names, *block.results.column_names])
+            writer.write(table, block.lon, block.lat)
+            for c in block.results.column("check__verdict").combine_chunks().dictionary_decode().value_counts():
+                k = c["values"].as_py()
+                if k is not None:
+                    verdicts[k] = verdicts.get(k, 0) + c["counts"].as_py()
+    return {"rows": writer.rows, "streamed": res.rejected is None, "total_s": time.perf_counter() - t0,
+            "peak_rss_mb": _peak_mb(), "cpu_self_s": _cpu(), "verdicts": dict(sorted(verdicts.items()))}
+
+
+def child_rowgroup(src: str, out: str) -> dict:
+    """Memory in flight of one task: RSS before and peak RSS after ``check_row_group`` on row group 0."""
+    import pyarrow.parquet as pq
+
+    from borderkit import scale
+    from borderkit.locate import prepare
+
+    def status(key: str) -> int:
+        with open("/proc/self/status") as f:
+            return next(int(line.split()[1]) * 1024 for line in f if line.startswith(key + ":"))
+
+    prepare()  # what a worker holds for the whole run (cached)
+    rows = pq.ParquetFile(src).metadata.row_group(0).num_rows
+    scale.check_row_group(src, 0, out, expect="ARM", method=scale.resolve_method("auto", 10**7))  # numba warm-up
+
+    with open("/proc/self/clear_refs", "w") as f:  # reset the peak RSS (VmHWM) to the current RSS (Linux)
+        f.write("5")
+    rss_before = status("VmRSS")
+    scale.check_row_group(src, 0, out, expect="ARM", method=scale.resolve_method("auto", 10**7))
+    peak = status("VmHWM")
+    return {"rows": rows, "rss_before_mb": rss_before / 2**20, "peak_mb": peak / 2**20,
+            "bytes_per_point_in_flight": (peak - rss_before) / rows}
+
+
+def child_geopandas(src: str, out: str) -> dict:
     import geopandas as gpd
 
     from borderkit.locate import check_table, prepare
@@ -144,9 +201,8 @@ def _child(kind: str, *args: str) -> dict:
 
 
 def _report(n: int, single: dict, dsk: dict) -> None:
-    print(f"one process: {single['total_s']:.1f} s end to end ({n / single['total_s'] / 1e6:.2f} M points/s; "
-          f"check {single['check_s']:.1f} s, read {single['read_s']:.1f} s, write {single['write_s']:.1f} s, "
-          f"case load {single['case_load_s']:.2f} s, line indexes {single['index_build_s']:.2f} s), "
+    print(f"one process (check_file_blocks + PointParquetWriter, streamed: {single['streamed']}): "
+          f"{single['total_s']:.1f} s end to end ({n / single['total_s'] / 1e6:.2f} M points/s), "
           f"peak RSS {single['peak_rss_mb']:.0f} MB; CPU {single['cpu_tree_s']:.1f} s")
     ws = [v for v in dsk["worker_stats"].values() if isinstance(v, dict)]
     peaks = ", ".join(f"{w['peak_rss_mb']:.0f}" for w in ws)
@@ -171,11 +227,13 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=1, help="pairs of runs (one process, dask), alternating")
     ap.add_argument("--src", help="an existing GeoParquet file of points to use instead of writing one")
     ap.add_argument("--only", choices=["single", "dask"], help="run one path only")
+    ap.add_argument("--with-geopandas", action="store_true", help="also the old whole-table geopandas path")
     ap.add_argument("--child", nargs="+")
     a = ap.parse_args()
     if a.child:
         kind, *rest = a.child
-        res = child_single(*rest) if kind == "single" else child_dask(rest[0], rest[1], int(rest[2]), rest[3])
+        kinds = {"single": child_single, "geopandas": child_geopandas, "rowgroup": child_rowgroup}
+        res = kinds[kind](*rest) if kind in kinds else child_dask(rest[0], rest[1], int(rest[2]), rest[3])
         print(json.dumps(res))
         return
     with tempfile.TemporaryDirectory(dir=os.environ.get("BENCH_TMP")) as d:
@@ -192,19 +250,30 @@ def main() -> None:
             make_file(src, a.points, a.row_group)
             print(f"file: {a.points:,} points, row groups of {a.row_group:,}, {src.stat().st_size / 1e6:.0f} MB "
                   f"(written in {time.perf_counter() - t:.1f} s)")
+        mem = _child("rowgroup", str(src), str(Path(d) / "rowgroup.parquet"))
+        print(f"one task in flight: row group of {mem['rows']:,} points, RSS {mem['rss_before_mb']:.0f} MB before, "
+              f"peak {mem['peak_mb']:.0f} MB: {mem['bytes_per_point_in_flight']:.0f} bytes per point")
         for run in range(a.runs):
             print(f"run {run + 1}; load before:", os.getloadavg())
             res = {}
             if a.only != "dask":
                 res["single"] = _child("single", str(src), str(Path(d) / "single.parquet"))
                 print("load between:", os.getloadavg())
+            if a.with_geopandas:
+                res["geopandas"] = _child("geopandas", str(src), str(Path(d) / "gpd.parquet"))
+                print("load between:", os.getloadavg())
             if a.only != "single":
                 res["dask"] = _child("dask", str(src), str(Path(d) / "dask_out"), str(a.workers), a.memory_limit)
                 print("load after:", os.getloadavg())
             print(json.dumps(res, indent=1))
-            if len(res) == 2:
+            if "single" in res and "dask" in res:
                 assert res["single"]["verdicts"] == res["dask"]["verdicts"], res
                 _report(a.points, res["single"], res["dask"])
+                if "geopandas" in res:
+                    g = res["geopandas"]
+                    assert g["verdicts"] == res["dask"]["verdicts"], res
+                    print(f"old geopandas one process: wall {g['total_s']:.1f} s, CPU {g['cpu_tree_s']:.1f} s, "
+                          f"peak RSS {g['peak_rss_mb']:.0f} MB")
             else:
                 (kind, r), = res.items()
                 print(f"{kind}: wall {r['total_s']:.1f} s, CPU {r['cpu_tree_s']:.1f} s")

@@ -287,3 +287,91 @@ def test_local_cluster_workers_run_without_profiler_and_malloc_trim():
         (got,) = client.run(probe).values()
     # distributed would set 65536; only a value the user put in the environment may reach the worker
     assert got == (False, os.environ.get("MALLOC_TRIM_THRESHOLD_"), "1s")
+
+
+def test_read_point_row_group_is_read_points_rows(tmp_path):
+    """One row group read by io.blocks (bbox covering column allowed, not read) is read_points' rows."""
+    from borderkit.io.blocks import read_point_row_group
+    from borderkit.io.readers import read_points
+
+    pts = _sample(2_000, seed=11)
+    src = tmp_path / "in.parquet"
+    _write(pts, src, 700)
+    whole = read_points(src)
+    block = read_point_row_group(src, 1)
+    assert block is not None and block.first_row == 701  # 1-based data row of the file
+    ref = whole.iloc[700:1400]
+    np.testing.assert_array_equal(block.lon, shapely.get_x(ref.geometry.values))
+    np.testing.assert_array_equal(block.lat, shapely.get_y(ref.geometry.values))
+    assert "bbox" not in block.columns.columns
+    pd.testing.assert_frame_equal(block.columns, pd.DataFrame(ref.drop(columns="geometry")).reset_index(drop=True),
+                                  check_like=False)
+    assert list(block.columns.attrs["borderkit"]["rows"][[0, -1]]) == [701, 1400]
+    # a bad row: read_points' problem, named by the file's data row (0-based row 1_500 is data row 1_501)
+    geoms = pts.geometry.to_numpy().copy()
+    geoms[1_500] = shapely.Point(45.0, 95.0)
+    bad = tmp_path / "bad.parquet"
+    _write(pts.set_geometry(geoms), bad, 700)
+    with pytest.raises(ValidationError, match=r"1501.*latitude|latitude.*1501"):
+        read_point_row_group(bad, 2)
+    assert read_point_row_group(bad, 0) is not None  # the other row groups are clean
+    # another CRS: not this reader's (None), the GeoDataFrame path reads it
+    pts.to_crs(32638).to_parquet(tmp_path / "utm.parquet")
+    assert read_point_row_group(tmp_path / "utm.parquet", 0) is None
+
+
+def test_check_row_group_projected_input_takes_the_geodataframe_path(tmp_path):
+    """A file in a projected CRS: the part is the check of the points transformed to WGS84."""
+    from borderkit.scale import check_row_group
+
+    pts = _sample(1_200, seed=12)
+    src = tmp_path / "utm.parquet"
+    pts.to_crs(32638).to_parquet(src, row_group_size=600)
+    counts = check_row_group(str(src), 1, str(tmp_path / "part.parquet"), expect="ARM", method="fast")
+    got = gpd.read_parquet(tmp_path / "part.parquet")
+    ref = check_table(pts.iloc[600:].to_crs(32638), expect="ARM", method="fast")
+    assert counts["rows"] == 600
+    assert (got["check__verdict"].astype(str).to_numpy() == ref["check__verdict"].astype(str).to_numpy()).all()
+
+
+def test_point_parquet_writer_covering_and_geometry_position(tmp_path):
+    """The covering column and the geometry's place are what geopandas writes for the same points."""
+    import pyarrow as pa
+
+    from borderkit.io.geoparquet import PointParquetWriter
+
+    lon, lat = np.array([45.5, 46.25, -1.0]), np.array([40.0, 39.5, 51.5])
+    ours = tmp_path / "ours.parquet"
+    with PointParquetWriter(ours, crs="EPSG:4326", covering=True, geometry_at=1) as w:
+        w.write(pa.table({"id": [1, 2, 3], "name": ["a", "b", "c"]}), lon, lat)
+    theirs = tmp_path / "theirs.parquet"
+    gpd.GeoDataFrame({"id": [1, 2, 3], "name": ["a", "b", "c"]}, geometry=gpd.points_from_xy(lon, lat), crs=4326)[
+        ["id", "geometry", "name"]].to_parquet(theirs, write_covering_bbox=True, schema_version="1.1.0", index=False)
+    a, b = pq.read_table(ours), pq.read_table(theirs)
+    assert a.column_names == b.column_names == ["id", "geometry", "name", "bbox"]
+    assert a.column("bbox").to_pylist() == b.column("bbox").to_pylist()
+    ga, gb = (json.loads(t.schema.metadata[b"geo"])["columns"]["geometry"] for t in (a, b))
+    assert ga["covering"] == gb["covering"] and ga["bbox"] == [-1.0, 39.5, 46.25, 51.5]
+    assert gpd.read_parquet(ours).geometry.geom_equals_exact(gpd.read_parquet(theirs).geometry, 0).all()
+
+
+def test_check_row_group_in_blocks_is_the_row_group_checked_whole(tmp_path, monkeypatch):
+    """A task checks and writes its row group in blocks of TASK_BLOCK_ROWS rows: the part is still the
+    check_table of the row group's rows, and a bad row in a later block names the row group."""
+    from borderkit import scale
+
+    monkeypatch.setattr(scale, "TASK_BLOCK_ROWS", 300)
+    pts = _sample(2_400, seed=13)
+    src = tmp_path / "in.parquet"
+    _write(pts, src, 1_200)
+    counts = scale.check_row_group(str(src), 1, str(tmp_path / "part.parquet"), expect_column="expect", method="fast")
+    assert pq.ParquetFile(tmp_path / "part.parquet").metadata.num_row_groups == 4  # 1 200 rows in blocks of 300
+    ref = check_table(pts.iloc[1_200:], expect_column="expect", method="fast")
+    _same(gpd.read_parquet(tmp_path / "part.parquet").drop(columns="bbox", errors="ignore"), ref)
+    assert counts["rows"] == 1_200
+    assert counts["verdicts"] == {k: int(v) for k, v in ref["check__verdict"].value_counts().items()}
+    geoms = pts.geometry.to_numpy().copy()
+    geoms[2_300] = shapely.Point(45.0, 95.0)  # the last block of row group 1
+    _write(pts.set_geometry(geoms), src, 1_200)
+    with pytest.raises(ValidationError, match=r"row group 1 \(rows 1200-2399 of the input\).*latitude"):
+        scale.check_row_group(str(src), 1, str(tmp_path / "bad.parquet"), expect="ARM", first_row=1_200)

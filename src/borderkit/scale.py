@@ -1,9 +1,11 @@
 """Check GeoParquet files too large for one process on dask, partition by partition.
 
-:func:`check_parquet` runs exactly the per-point computation of the single-process path,
-:func:`borderkit.locate.check_table`, on every row group of a GeoParquet file, one task per row
-group (:func:`check_row_group`: the worker reads its row group with pyarrow, checks it and writes
-its part, so a worker holds one row group at a time and only counts travel back), and writes a
+:func:`check_parquet` runs exactly the per-point computation of the single-process path
+(:func:`borderkit.locate.check_arrays`, behind :func:`~borderkit.locate.check_table`) on every
+row group of a GeoParquet file, one task per row group (:func:`check_row_group`: the worker reads
+its row group block by block with :func:`borderkit.io.blocks.row_group_blocks`, checks each block
+and writes it with :class:`~borderkit.io.geoparquet.PointParquetWriter`, Arrow all the way, so a
+worker holds one block at a time and only counts travel back), and writes a
 GeoParquet 1.1 dataset (a folder of part files, each with the ``bbox`` covering column). The
 columns and answers are those of ``check_table`` (``docs/check.md``), row for row.
 
@@ -38,7 +40,8 @@ from borderkit.errors import OptionalDependencyError, OutputExistsError, Validat
 from borderkit.locate import resolve_method  # one implementation; re-exported for this module's users
 
 __all__ = ["check_parquet", "check_frame", "check_partition", "check_row_group", "read_row_group", "ScaleSummary",
-           "DEFAULT_MEMORY_LIMIT", "LOCAL_CLUSTER_CONFIG", "local_cluster", "resolve_method", "projected_cost"]
+           "DEFAULT_MEMORY_LIMIT", "TASK_BLOCK_ROWS", "LOCAL_CLUSTER_CONFIG", "local_cluster", "resolve_method",
+           "projected_cost"]
 
 DEFAULT_MEMORY_LIMIT = "2GiB"
 """Memory limit of each worker of the default ``LocalCluster`` (dask pauses a worker at 80 %
@@ -65,6 +68,11 @@ LOCAL_CLUSTER_CONFIG: dict[str, Any] = {
 }
 """dask configuration of the workers of the ``LocalCluster`` :func:`check_parquet` starts (a
 cluster given by address keeps its own: set the same there, ``docs/scale.md``)."""
+
+TASK_BLOCK_ROWS = 50_000
+"""Rows a task reads, checks and writes at a time within its row group: the memory in flight of a
+worker is that of one such block (the result columns of four sources are ≈ 0.5 kB a point), not
+of its row group; each block becomes one row group of the part file."""
 
 AUTO_LARGE = 1 << 62
 """A number of points for which ``method="auto"`` is the engine of large inputs."""
@@ -340,10 +348,15 @@ def check_row_group(
 ) -> dict[str, Any]:
     """The whole work of one task: read row group *index* of *path*, check it, write it to *dest*.
 
-    One task per row group, nothing else in the graph: the worker reads its row group
-    itself (:func:`read_row_group`), checks it (:func:`check_partition`) and writes its
-    part (GeoParquet 1.1 with the ``bbox`` covering column), so only the per-row-group counts
-    travel back to the client. A different per-block check replaces :func:`check_partition` here.
+    One task per row group, nothing else in the graph, so only the per-row-group counts travel
+    back to the client. Arrow all the way for a WGS84 file of 2D points (what
+    :func:`borderkit.io.blocks.read_point_row_group` reads): the row group's points are parsed
+    from their WKB with numpy and validated by the readers' own per-row checks, checked by
+    :func:`borderkit.locate.check_arrays` and written by
+    :class:`~borderkit.io.geoparquet.PointParquetWriter` (GeoParquet 1.1 with the ``bbox``
+    covering column) — no GeoDataFrame, no shapely Point per row. Any other file (another CRS,
+    a third coordinate) takes the GeoDataFrame path (:func:`read_row_group`,
+    :func:`check_partition`, geopandas ``to_parquet``).
 
     Parameters
     ----------
@@ -363,10 +376,97 @@ def check_row_group(
     dict
         ``rows``, ``verdicts``, ``sources`` and ``method`` of the part (merged by the caller).
     """
+    from borderkit.io.blocks import row_group_blocks
+
+    where = where or f"{path} row group {index}"
+    blocks = None
+    try:
+        blocks = row_group_blocks(path, index, block_rows=TASK_BLOCK_ROWS)
+        if blocks is not None:
+            if geo is None:
+                _rows, geo = _row_groups(path)
+            return _check_blocks(path, blocks, dest, geo, lines=lines, territories=territories, **options)
+    except ValidationError as exc:
+        raise ValidationError(f"{where} (rows {first_row}-{first_row + _group_rows(path, index) - 1} of the input): "
+                              f"{exc}") from None
+    except Exception:  # noqa: BLE001 - a value the fast reader does not parse: the GeoDataFrame path names it
+        blocks = None
+    # not a WGS84 file of 2D points (or a value the block reader does not parse): the GeoDataFrame path
     part = read_row_group(path, index, geo=geo)
-    checked = check_partition(part, lines, territories=territories, first_row=first_row,
-                              where=where or f"{path} row group {index}", **options)
+    checked = check_partition(part, lines, territories=territories, first_row=first_row, where=where, **options)
     return _write_part(checked, dest)
+
+
+def _check_blocks(path: str, blocks: Any, dest: str, geo: dict[str, Any], **options: Any) -> dict[str, Any]:
+    """Check the blocks of one row group (:func:`borderkit.locate.check_arrays`) and write each to one part file
+    (:func:`_write_arrow_part`, GeoParquet 1.1 with the covering column); the part's counts."""
+    import pyarrow.parquet as pq
+
+    from borderkit.io.geoparquet import PointParquetWriter
+    from borderkit.locate import check_arrays
+
+    primary, _cols, covering = _geo_columns(geo, path)
+    # the geometry where the input has it (as to_parquet of the GeoDataFrame read from it puts it)
+    at = [n for n in pq.read_schema(path).names if n not in covering or n == primary].index(primary)
+    counts: list[dict[str, Any]] = []
+    with PointParquetWriter(dest, geometry=primary, crs="EPSG:4326", covering=True, geometry_at=at) as writer:
+        for block in blocks:
+            results = check_arrays(block.lon, block.lat, frame=block.columns, **options)
+            _write_arrow_block(writer, block, results)
+            counts.append(_arrow_counts(results))
+            del results
+    rows, verdicts, per_source, method = _merge(counts)
+    return {"rows": rows, "verdicts": verdicts, "sources": per_source, "method": method}
+
+
+def _group_rows(path: str, index: int) -> int:
+    import pyarrow.parquet as pq
+
+    return int(pq.ParquetFile(path).metadata.row_group(index).num_rows)
+
+
+def _write_arrow_block(writer: Any, block: Any, results: Any) -> None:
+    """One checked block into the part's writer: the input's columns, the results (the writer adds the
+    geometry where the input has it and the ``bbox`` covering column), the columns of :func:`_write_part`."""
+    import pyarrow as pa
+
+    flat = pd.DataFrame(block.columns).copy(deep=False)
+    flat.attrs = {}  # the reader's notes (row numbers …) are no column
+    inputs = pa.Table.from_pandas(flat, preserve_index=False)
+    table = pa.Table.from_arrays([*inputs.columns, *results.columns],
+                                 names=[*inputs.column_names, *results.column_names])
+    # a column empty here (an input column, ``<source>__other_border`` of a source without other
+    # borders) is text in another part or in _write_part's parts: text type, not null, one schema
+    table = table.cast(pa.schema([pa.field(f.name, pa.large_string()) if pa.types.is_null(f.type) else f
+                                  for f in table.schema]))
+    writer.write(table, block.lon, block.lat)
+
+
+def _arrow_counts(results: Any) -> dict[str, Any]:
+    """What :func:`_write_part` counts, from the Arrow result columns of :func:`~borderkit.locate.check_arrays`."""
+    import pyarrow.compute as pc
+
+    def tally(column: str) -> dict[str, int]:
+        counts = pc.value_counts(results.column(column).combine_chunks().dictionary_decode()
+                                 if hasattr(results.column(column).type, "value_type")
+                                 else results.column(column))
+        return {str(c["values"]): int(c["counts"]) for c in counts.to_pylist() if c["values"] is not None}
+
+    names = results.column_names
+    counts: dict[str, Any] = {"rows": results.num_rows, "verdicts": {}, "sources": {},
+                              "method": (results.schema.metadata or {}).get(b"method", b"").decode("utf-8")}
+    if "check__verdict" in names:
+        counts["verdicts"] = tally("check__verdict")
+    for c in names:
+        if c.endswith("__determinate") and not c.startswith("check__"):
+            src = c[: -len("__determinate")]
+            counts["sources"][src] = {
+                "determinate": int(pc.sum(results.column(c)).as_py() or 0),
+                "near_line": int(pc.sum(results.column(f"{src}__near_line")).as_py() or 0),
+                # points determinately on another party's side of this source's line (the exit-10 rule)
+                "across": tally(f"{src}__verdict").get("across", 0) if f"{src}__verdict" in names else 0,
+            }
+    return counts
 
 
 def _merge(counts: list[dict[str, Any]]) -> tuple[int, dict[str, int], dict[str, dict[str, int]], str]:
@@ -462,9 +562,10 @@ def check_parquet(
     ----------
     input
         A GeoParquet file of points (any CRS; transformed to EPSG:4326 per partition). Each
-        row group is one partition: a worker reads and checks one row group at a time, so the
-        row group size bounds the memory of a worker (write files with row groups of
-        100 000 to 1 000 000 rows).
+        row group is one partition (one task); a worker reads, checks and writes it in blocks of
+        :data:`TASK_BLOCK_ROWS` rows (a WGS84 file of 2D points; any other file one row group
+        at a time, which then bounds the memory of a worker: row groups of 100 000 to 1 000 000
+        rows).
     output
         The folder to write: ``part.00000.parquet`` … one file per row group, in input order,
         each GeoParquet 1.1 with the ``bbox`` covering column (geopandas

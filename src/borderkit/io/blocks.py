@@ -86,7 +86,8 @@ if TYPE_CHECKING:
 
     from borderkit.validate import Region
 
-__all__ = ["PointBlock", "PointBlocks", "read_point_blocks", "stream_refusal", "DEFAULT_BLOCK_ROWS"]
+__all__ = ["PointBlock", "PointBlocks", "read_point_blocks", "read_point_row_group", "row_group_blocks",
+           "stream_refusal", "DEFAULT_BLOCK_ROWS"]
 
 DEFAULT_BLOCK_ROWS = 200_000
 """Rows per block by default (as ``borderkit check --chunk-size``)."""
@@ -127,6 +128,7 @@ class _Plan:
     header_rows: int = 1  # 2 with an HXL hashtag row
     hxl: dict[str, str] | None = None
     multiline: bool = False  # a quoted value holds a line break (records are cut by quote parity)
+    covering: tuple[str, ...] = ()  # GeoParquet: bbox covering columns, not read (they repeat the points)
 
 
 # ---------------------------------------------------------------------------
@@ -388,7 +390,7 @@ def _scan_csv_body(f: Any, *, delimiter: str, n_fields: int) -> tuple[int, list[
     return n, first_cells, first_bytes, multiline
 
 
-def _plan_parquet(path: str, crs: Any) -> _Plan | str:
+def _plan_parquet(path: str, crs: Any, *, covering: bool = False) -> _Plan | str:
     from pyproj import CRS
 
     from borderkit.validate import is_wgs84
@@ -409,9 +411,13 @@ def _plan_parquet(path: str, crs: Any) -> _Plan | str:
         gmeta = gcols[primary]
     except Exception:  # noqa: BLE001
         return "geo metadata not understood"
-    if len(gcols) != 1 or str(gmeta.get("encoding", "")).upper() != "WKB" or gmeta.get("covering"):
+    if len(gcols) != 1 or str(gmeta.get("encoding", "")).upper() != "WKB" or (gmeta.get("covering") and not covering):
         return "not one WKB geometry column"
-    names = [str(c) for c in pf.schema_arrow.names]
+    box = gmeta.get("covering", {}).get("bbox", {}) if isinstance(gmeta.get("covering"), dict) else {}
+    named = {v[0] for v in box.values() if isinstance(v, list) and v and isinstance(v[0], str)} \
+        if isinstance(box, dict) else set()
+    skip = tuple(sorted(named - {primary}))
+    names = [str(c) for c in pf.schema_arrow.names if str(c) not in skip]
     if primary != "geometry" and "geometry" in names:
         return "another column named 'geometry'"
     if b"pandas" in meta:
@@ -442,7 +448,7 @@ def _plan_parquet(path: str, crs: Any) -> _Plan | str:
         return "no rows"
     prec = next((c for c in columns if c.lower() == "precision_m"), None)
     return _Plan(path=path, fmt="GeoParquet", rows=int(pf.metadata.num_rows), crs=file_crs,
-                 precision_column=prec, geometry_column=primary)
+                 precision_column=prec, geometry_column=primary, covering=skip)
 
 
 # ---------------------------------------------------------------------------
@@ -721,14 +727,117 @@ def _parquet_parts(plan: _Plan, block_rows: int) -> Iterator[tuple[int, pd.DataF
     pf = pq.ParquetFile(plan.path, pre_buffer=False, buffer_size=_ARROW_BLOCK_BYTES)
     first = 1
     for batch in pf.iter_batches(batch_size=block_rows):
-        geom = batch.column(plan.geometry_column)
-        # the file's pandas metadata kept (nullable and categorical dtypes, column names), as geopandas reads it
-        rest = pa.Table.from_batches([batch]).replace_schema_metadata(pf.schema_arrow.metadata)
-        frame = _to_pandas(rest.drop_columns([plan.geometry_column]))
-        lon, lat = _wkb_points(geom)
-        wkb = geom.to_numpy(zero_copy_only=False) if lon is None else geom
-        yield first, frame, lon, lat, wkb
+        yield _parquet_part(plan, pa.Table.from_batches([batch]), first, pf.schema_arrow.metadata)
         first += batch.num_rows
+
+
+def _parquet_part(plan: _Plan, table: Any, first: int, metadata: Any) -> tuple[int, pd.DataFrame, Any, Any, Any]:
+    """(first row, columns, lon, lat, WKB values) of one block of rows of a GeoParquet file."""
+    geom = table.column(plan.geometry_column)
+    # the file's pandas metadata kept (nullable and categorical dtypes, column names), as geopandas reads it
+    rest = table.replace_schema_metadata(metadata)
+    frame = _to_pandas(rest.drop_columns([plan.geometry_column]))
+    lon, lat = _wkb_points(geom)
+    wkb = geom.to_numpy(zero_copy_only=False) if lon is None else geom
+    return first, frame, lon, lat, wkb
+
+
+def read_point_row_group(
+    path: str | os.PathLike[str],
+    index: int,
+    *,
+    swap_check: bool = True,
+    region: Region | None = None,
+    projected_crs: Sequence[str] | None = None,
+) -> PointBlock | None:
+    """Row group *index* of a GeoParquet point file as one :class:`PointBlock`
+    (:func:`row_group_blocks` with one block of the whole row group); None when the file does not stream."""
+    import pyarrow.parquet as pq
+
+    rows = pq.ParquetFile(os.fspath(path)).metadata.row_group(index).num_rows if index >= 0 else 1
+    blocks = row_group_blocks(path, index, block_rows=max(1, rows), swap_check=swap_check, region=region,
+                              projected_crs=projected_crs)
+    return None if blocks is None else next(iter(blocks))
+
+
+def row_group_blocks(
+    path: str | os.PathLike[str],
+    index: int,
+    *,
+    block_rows: int = DEFAULT_BLOCK_ROWS,
+    swap_check: bool = True,
+    region: Region | None = None,
+    projected_crs: Sequence[str] | None = None,
+) -> Iterator[PointBlock] | None:
+    """Row group *index* of a GeoParquet point file in blocks of at most *block_rows* rows, each
+    validated as :func:`read_point_blocks` validates its blocks; None when the file does not stream.
+
+    The rule of the module documentation, except that a ``bbox`` covering column is allowed (and
+    not read: it repeats the points). Each block's ``columns`` carry ``attrs["borderkit"]`` as
+    ``read_points(path).iloc[a:b]`` has them (the file's row numbers, precision column …). The
+    row group's pages are read as the blocks need them, so the memory is that of one block, not
+    of the row group. One task of a cluster reads one row group with it
+    (:func:`borderkit.scale.check_row_group`).
+
+    Parameters
+    ----------
+    path
+        The GeoParquet file.
+    index
+        The row group (0-based).
+    block_rows
+        Rows per block (the last one may be shorter).
+    swap_check, region, projected_crs
+        As in :func:`~borderkit.io.readers.read_points`.
+
+    Returns
+    -------
+    iterator of PointBlock, or None
+        The row group's columns (without geometry and covering columns) and points, block by block.
+
+    Raises
+    ------
+    ValueError
+        No row group *index* in the file.
+    borderkit.errors.ValidationError
+        While iterating, at the first block holding a bad row: the problems the readers report for
+        that block's rows, named by the file's rows (the later blocks are not read).
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from borderkit.validate import error_type_for
+
+    plan = _plan_parquet(os.fspath(path), None, covering=True)
+    if isinstance(plan, str):
+        return None
+    md = pq.ParquetFile(plan.path).metadata
+    if not 0 <= index < md.num_row_groups:
+        raise ValueError(f"{plan.path}: no row group {index} (the file has {md.num_row_groups})")
+    first = 1 + sum(md.row_group(i).num_rows for i in range(index))
+    reader = PointBlocks(plan, block_rows=int(block_rows), swap_check=swap_check, region=region,
+                         projected_crs=projected_crs, crs=None)
+
+    def blocks() -> Iterator[PointBlock]:
+        # pages read as needed, one thread: a worker runs one task per core already
+        pf = pq.ParquetFile(plan.path, pre_buffer=False, buffer_size=_ARROW_BLOCK_BYTES)
+        names = [n for n in pf.schema_arrow.names if n not in plan.covering]
+        at = first
+        for batch in pf.iter_batches(batch_size=int(block_rows), row_groups=[index], columns=names,
+                                     use_threads=False):
+            part = _parquet_part(plan, pa.Table.from_batches([batch]), at, pf.schema_arrow.metadata)
+            del batch
+            columns, x, y, log, plog = reader._validate(*part)
+            del part
+            for found in (log, plog):  # the reader's first pass first, then the precision column (read_points' order)
+                if found is not None and found.items:
+                    raise error_type_for({i.category for i in found.items})(problems=found.problems(),
+                                                                            path=plan.path)
+            columns.attrs["borderkit"] = {**reader.info, "rows": np.arange(at, at + len(x))}
+            yield PointBlock(columns, x, y, at)
+            at += len(x)
+
+    return blocks()
 
 
 def _to_pandas(table: Any) -> pd.DataFrame:

@@ -92,6 +92,14 @@ class PointParquetWriter:
         CRS of the longitudes/latitudes (anything :class:`pyproj.CRS` takes; None: unknown).
     compression
         Parquet compression (pyarrow's default, ``snappy``, as ``GeoDataFrame.to_parquet``).
+    covering
+        Also write the GeoParquet 1.1 ``bbox`` covering column (a struct of float64 ``xmin``,
+        ``ymin``, ``xmax``, ``ymax`` after the geometry, as ``to_parquet(write_covering_bbox=True)``
+        writes it; a point's box is the point), named in the ``geo`` metadata, so that a reader
+        can skip row groups on its statistics.
+    geometry_at
+        Position of the geometry column among the table's columns (None: last), e.g. where
+        ``to_parquet`` of the GeoDataFrame read from the input would put it.
 
     Notes
     -----
@@ -102,8 +110,10 @@ class PointParquetWriter:
     """
 
     def __init__(self, where: str | Path | Any, *, geometry: str = "geometry", crs: Any = None,
-                 compression: str = "snappy") -> None:
+                 compression: str = "snappy", covering: bool = False, geometry_at: int | None = None) -> None:
         self._where = where
+        self._geometry_at = geometry_at
+        self._covering = covering
         self._geometry = geometry
         self._crs = _projjson(crs)
         self._compression = compression
@@ -140,7 +150,15 @@ class PointParquetWriter:
         for i, f in enumerate(block.schema):  # dictionary text as plain text: the type pandas' text has
             if pa.types.is_dictionary(f.type):
                 block = block.set_column(i, f.name, block.column(i).cast(f.type.value_type))
-        block = block.append_column(self._geometry_field(), wkb)
+        if self._geometry_at is None:
+            block = block.append_column(self._geometry_field(), wkb)
+        else:
+            block = block.add_column(self._geometry_at, self._geometry_field(), wkb)
+        if self._covering:
+            if "bbox" in block.column_names:
+                raise ValueError("the table already has a column 'bbox' (the covering column)")
+            xy = [pa.array(x), pa.array(y)]
+            block = block.append_column("bbox", pa.StructArray.from_arrays(xy + xy, ["xmin", "ymin", "xmax", "ymax"]))
         if self._writer is None:
             self._schema = block.schema
             # dictionary encoding only for text (parties, verdicts: a handful of values); numbers and
@@ -174,6 +192,8 @@ class PointParquetWriter:
         column: dict[str, Any] = {"encoding": "WKB", "crs": self._crs, "geometry_types": sorted(self._types)}
         if self.rows:
             column["bbox"] = [float(v) for v in self._bbox]
+        if self._covering:
+            column["covering"] = {"bbox": {k: ["bbox", k] for k in ("xmin", "ymin", "xmax", "ymax")}}
         return {"primary_column": self._geometry, "columns": {self._geometry: column},
                 "version": GEOPARQUET_VERSION, "creator": {"library": "borderkit", "version": __version__}}
 

@@ -2057,15 +2057,23 @@ def check_file_blocks(
         raise ValidationError(f"block_rows: must be a positive integer, got {block_rows!r}")
     from borderkit.io.blocks import read_point_blocks
 
-    stream = read_point_blocks(path, block_rows=int(block_rows), errors=errors, layer=layer, crs=crs,
-                               region=region, projected_crs=projected_crs, encoding=encoding)
+    # errors="collect": a file that streams is validated block by block first; with no bad row its
+    # rows and results are those of errors="raise" and nothing is rejected (read_points' empty table)
+    stream = read_point_blocks(path, block_rows=int(block_rows), errors="raise" if errors == "collect" else errors,
+                               layer=layer, crs=crs, region=region, projected_crs=projected_crs, encoding=encoding)
+    clean_rejected = None
+    if stream is not None and errors == "collect":
+        clean_rejected = stream.rejected_when_clean()
+        if clean_rejected is None:
+            stream = None  # some row is bad: read whole, its rejected rows known at the call
     if stream is not None:
         options = dict(expect=expect, expect_column=expect_column, default_precision_m=default_precision_m,
                        territories=territories, sources=sources, method=resolve_method(method, stream.rows),
                        combine=combine, chunk_size=chunk_size, progress=progress, case=case, n_total=stream.rows)
         # the streamed points are WGS84 2D points (a file with a Z is read whole); the geometry column
         # comes first, as read_points puts it
-        return FileBlocks(_streamed_blocks(stream, lines, options), None, stream.rows, "geometry", 0, "EPSG:4326")
+        return FileBlocks(_streamed_blocks(stream, lines, options), clean_rejected, stream.rows, "geometry", 0,
+                          "EPSG:4326")
     good, rejected = _read_for_check(path, errors=errors, layer=layer, crs=crs, encoding=encoding, region=region,
                                      projected_crs=projected_crs)
     n = len(good)

@@ -538,6 +538,57 @@ class PointBlocks:
         if second:
             raise error_type_for(second_cats)(problems=second, path=plan.path)
 
+    def rejected_when_clean(self) -> pd.DataFrame | None:
+        """``errors="collect"``: the rejected rows read_points returns when no row of the file is bad
+        (an empty DataFrame), else None (some row is bad: the caller reads the file whole).
+
+        Every block is read and validated (as when iterating; nothing is kept, the memory of one
+        block), so a file that is clean streams under ``errors="collect"`` too: read_points then
+        returns every row, exactly as with ``errors="raise"``, and no rejected row. The empty
+        rejected table (its columns and their types, ``attrs``) is read_points' own for the
+        file's header and first record, read from a temporary copy of them.
+
+        Returns
+        -------
+        pandas.DataFrame or None
+        """
+        try:
+            for _ in self:
+                pass
+        except Exception:  # noqa: BLE001 - any problem: read_points reads the file whole and says it
+            return None
+        return self._empty_rejected()
+
+    def _empty_rejected(self) -> pd.DataFrame | None:
+        import tempfile
+
+        from .readers import read_points
+
+        plan = self._plan
+        with tempfile.TemporaryDirectory(prefix="borderkit-") as folder:
+            copy = os.path.join(folder, "first" + os.path.splitext(plan.path)[1].lower())
+            if plan.fmt == "CSV":
+                with open(plan.path, "rb") as f:
+                    head = f.read(plan.body_offset)
+                    first = next(_record_blocks(f, 1))
+                with open(copy, "wb") as out:
+                    out.write(head + first)
+            else:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                pf = pq.ParquetFile(plan.path)
+                batch = next(pf.iter_batches(batch_size=1))
+                pq.write_table(pa.Table.from_batches([batch]).replace_schema_metadata(pf.schema_arrow.metadata),
+                               copy)
+            try:
+                res = read_points(copy, errors="collect", crs=self._crs_arg, **self._kw)
+            except ValidationError:
+                return None
+        rejected = res[1] if isinstance(res, tuple) else None
+        # the first record alone is rejected (a check of the whole file's rows seen from one): read whole
+        return rejected if rejected is not None and len(rejected) == 0 else None
+
     def _read_whole(self) -> None:
         from .readers import read_points
 

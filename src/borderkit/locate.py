@@ -2021,13 +2021,16 @@ def check_file_blocks(
 
     A file that streams (:mod:`borderkit.io.blocks`: a CSV table of points — plain, an ACLED or
     UCDP GED export, or a table with the incident schema's columns — or a GeoParquet file of
-    points, with ``errors="raise"``; :func:`borderkit.io.blocks.stream_refusal` says why another
-    file does not) is read block by block too, so that neither the file's
+    points, with ``errors="raise"``, or with ``errors="collect"`` when no row of it is bad: it is
+    then read and validated block by block once first, and ``rejected`` is read_points' empty
+    table; :func:`borderkit.io.blocks.stream_refusal` says why another file does not) is read
+    block by block too, so that neither the file's
     rows nor the checked table are ever whole in memory; every block is validated by the readers'
     own checks, and a bad row anywhere raises, after the last block, the error :func:`check_file`
     raises (the caller writes into a temporary file it discards on error). Any other file is read
     and validated whole, exactly as :func:`check_file` reads it (the same rows, rejections and
-    messages). Either way the result columns are made block by block by :func:`check_arrays`, as
+    messages; with ``errors="collect"`` a streamable file with a bad row too, so ``rejected`` is
+    always known at the call). Either way the result columns are made block by block by :func:`check_arrays`, as
     Arrow columns, so that a caller writing each block out (``borderkit check FILE -o
     OUT.csv|OUT.parquet``) never holds the whole checked table and builds no DataFrame of the
     results. Each block's results are exactly those of the same rows of :func:`check_file`'s table

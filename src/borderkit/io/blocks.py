@@ -37,7 +37,9 @@ does); :func:`read_point_blocks` then returns None and the caller reads the file
 read_points. A file streams when all of these hold:
 
 * ``errors="raise"`` (with ``"collect"`` the rows to check, and so the engine
-  :func:`borderkit.locate.resolve_method` chooses, are known only at the end), no ``layer=``,
+  :func:`borderkit.locate.resolve_method` chooses, are known only at the end; a caller with
+  ``"collect"`` reads the blocks of ``errors="raise"`` and asks
+  :meth:`PointBlocks.rejected_when_clean` first: a file with no bad row streams), no ``layer=``,
   no ``encoding=``, ``crs=`` None or WGS84, and the file within :func:`~.readers.max_input_bytes`;
 * a CSV (``.csv``/``.tsv``/``.tab``/``.txt``, not zipped) that read_points reads as plain
   points: UTF-8 (a UTF-8 byte-order mark is skipped, as the reader's decoding drops it), a header

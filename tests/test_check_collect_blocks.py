@@ -124,16 +124,19 @@ def run(monkeypatch):
     from borderkit.cli import main
 
     monkeypatch.setitem(main.COMMANDS, "check", "borderkit.cli.check_cmd:check")
-    runner = CliRunner(mix_stderr=False) if "mix_stderr" in CliRunner.__init__.__code__.co_varnames else CliRunner()
+    runner = CliRunner()  # output: stdout and stderr (the rejected count, messages)
     return lambda *args: runner.invoke(main.cli, [str(a) for a in args])
 
 
 def test_cli_collect_is_the_whole_file_path(run, tmp_path, monkeypatch):
     import borderkit.io.blocks
 
+    first_id = next(csv.reader([conftest.shared_file(ACLED).read_bytes().splitlines()[2].decode()]))[1]
     srcs = [conftest.shared_file(ACLED),
             _acled_with(tmp_path, "bad.csv", r5={"latitude": "99.5"}, r100={"geo_precision": "7"}),
-            BAD / "historical_dates.csv", BAD / "bad_date.csv"]
+            _acled_with(tmp_path, "dup.csv", r90={"event_id_cnty": first_id}),
+            BAD / "historical_dates.csv", BAD / "swapped_lat_lon.csv", BAD / "bad_date.csv",
+            BAD.parent / "ucdp_ged_sample.csv"]
     for src in srcs:
         results = {}
         for streamed in (True, False):
@@ -148,5 +151,7 @@ def test_cli_collect_is_the_whole_file_path(run, tmp_path, monkeypatch):
         monkeypatch.undo()
         assert results[True] == results[False], src.name
         assert results[True][2] is not None
-        if src.name == "bad.csv":
+        if src.name in ("bad.csv", "dup.csv"):  # rejected rows written; the rest checked
             assert results[True][3] is not None and "2 row(s)" in results[True][1]
+        if src.name == "dup.csv":
+            assert "duplicate id" in results[True][1]

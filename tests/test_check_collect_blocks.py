@@ -30,7 +30,7 @@ ACLED = "acled-armenia-2018-2020-hdx/conflict_data_arm_syunik.csv"  # 115 events
 def _streams(path: Path) -> bool:
     """Whether check_file_blocks(errors="collect") reads *path* block by block."""
     stream = read_point_blocks(path, block_rows=100)
-    return stream is not None and stream.rejected_when_clean() is not None
+    return stream is not None and stream.collect() is not None
 
 
 def _table(b) -> pd.DataFrame:
@@ -67,10 +67,11 @@ def _same_as_check_file(path: Path, *, block_rows: int) -> str:
                          ids=lambda p: p.name)
 def test_bad_corpus_collect_is_check_files(path):
     outcome = _same_as_check_file(path, block_rows=1)
-    # a clean file streams; one with a rejected row is read whole (its rejected rows known at the call)
-    if path.name in ("ucdp_ged_sample.csv", "historical_dates.csv", "swapped_lat_lon.csv"):
+    # clean files and files with rejected rows stream; a duplicate id is read whole
+    if path.name in ("ucdp_ged_sample.csv", "historical_dates.csv", "swapped_lat_lon.csv", "bad_date.csv",
+                     "null_island.csv", "latitude_text.csv", "javascript_url.csv", "date_end_before_date.csv"):
         assert outcome == "streamed"
-    if path.name in ("bad_date.csv", "duplicate_id_small.csv", "null_island.csv", "latitude_text.csv"):
+    if path.name == "duplicate_id_small.csv":
         assert outcome == "whole"
 
 
@@ -101,6 +102,42 @@ def test_acled_export_collect_streams_when_clean_and_is_check_files_with_bad_row
                       r100={"event_id_cnty": first_id})
     assert _same_as_check_file(bad, block_rows=30) == "whole"
     assert len(check_file(bad, errors="collect").rejected) >= 3
+
+
+def test_acled_bad_rows_across_blocks_stream(tmp_path):
+    # a bad date, a latitude out of range, a bad precision code with a text longitude, an empty latitude
+    bad = _acled_with(tmp_path, "bad.csv", r3={"event_date": "2020-13-45"}, r50={"latitude": "99.5"},
+                      r70={"geo_precision": "7", "longitude": "abc"}, r100={"latitude": ""})
+    assert _same_as_check_file(bad, block_rows=30) == "streamed"
+    rej = check_file_blocks(bad, block_rows=30, errors="collect").rejected
+    assert rej["row"].tolist() == [4, 51, 71, 101] and rej["spreadsheet_row"].tolist() == [6, 53, 73, 103]
+
+
+def test_plain_csv_bad_rows_around_the_engine_threshold(tmp_path):
+    # 2,010 rows, 21 bad (rows 5, 105, ..., 2005): 1,989 checked, so the exact engine, as check_file chooses
+    rng = np.random.default_rng(7)
+    lon, lat = np.round(rng.uniform(45.0, 46.8, 2010), 6), np.round(rng.uniform(39.0, 41.2, 2010), 6)
+    rows = ["id,latitude,longitude,expected"] + [f"{i},{float(lat[i])!r},{float(lon[i])!r},{['ARM', 'AZE', ''][i % 3]}"
+                                                 for i in range(2010)]
+    for k in range(5, 2010, 100):
+        rows[k] = f"{k - 1},95.5,{float(lon[k - 1])!r},ARM" if k % 200 == 5 else f"{k - 1},abc,1,AZE"
+    src = tmp_path / "pts.csv"
+    src.write_text("\n".join(rows) + "\n")
+    assert _same_as_check_file(src, block_rows=300) == "streamed"
+    res = check_file_blocks(src, block_rows=300, errors="collect")
+    assert res.rows == 1989 and len(res.rejected) == 21
+    # a bad expected party after rejected rows: check_file's message (the row among the good ones)
+    bad = rows.copy()
+    bad[1500] = bad[1500].rsplit(",", 1)[0] + ",Armenia"
+    src.write_text("\n".join(bad) + "\n")
+    with pytest.raises(ValidationError) as ref:
+        check_file(src, errors="collect", expect_column="expected")
+    with pytest.raises(ValidationError) as got:
+        list(check_file_blocks(src, block_rows=300, errors="collect", expect_column="expected").blocks)
+    assert str(got.value) == str(ref.value) and "point 1484" in str(ref.value)  # 15 rows rejected before it
+    # with a precision column a bad row is read whole (its second validation pass)
+    src.write_text("\n".join([rows[0] + ",precision_m"] + [r + ",10" for r in rows[1:]]) + "\n")
+    assert _same_as_check_file(src, block_rows=300) == "whole"
 
 
 def test_geoparquet_collect_streams_when_clean(tmp_path):

@@ -62,7 +62,10 @@ Row count
 :attr:`PointBlocks.rows` is the number of data rows, known before the first block: the
 Parquet metadata's, or the number of records the CSV check counts (one pass over the bytes,
 vectorised). With ``errors="raise"`` every row is either checked or the file is refused, so it
-is the ``n_total`` of :func:`borderkit.locate.check_table`.
+is the ``n_total`` of :func:`borderkit.locate.check_table`. With ``errors="collect"``,
+:meth:`PointBlocks.collect` validates every block once before any is yielded, so the number of
+good rows (:attr:`CollectedBlocks.rows`, that ``n_total``) and the rejected rows are known before
+the first good block (the file is read twice: the price of an engine chosen for the good rows).
 """
 
 from __future__ import annotations

@@ -2021,8 +2021,11 @@ def check_file_blocks(
 
     A file that streams (:mod:`borderkit.io.blocks`: a CSV table of points — plain, an ACLED or
     UCDP GED export, or a table with the incident schema's columns — or a GeoParquet file of
-    points, with ``errors="raise"``; :func:`borderkit.io.blocks.stream_refusal` says why another
-    file does not) is read block by block too, so that neither the file's
+    points, with ``errors="raise"``, or with ``errors="collect"`` as
+    :meth:`borderkit.io.blocks.PointBlocks.collect` says: it is then read and validated block by
+    block once first, so that ``rejected`` and ``rows`` are known at the call;
+    :func:`borderkit.io.blocks.stream_refusal` says why another file does not) is read
+    block by block too, so that neither the file's
     rows nor the checked table are ever whole in memory; every block is validated by the readers'
     own checks, and a bad row anywhere raises, after the last block, the error :func:`check_file`
     raises (the caller writes into a temporary file it discards on error). Any other file is read
@@ -2057,15 +2060,25 @@ def check_file_blocks(
         raise ValidationError(f"block_rows: must be a positive integer, got {block_rows!r}")
     from borderkit.io.blocks import read_point_blocks
 
-    stream = read_point_blocks(path, block_rows=int(block_rows), errors=errors, layer=layer, crs=crs,
-                               region=region, projected_crs=projected_crs, encoding=encoding)
-    if stream is not None:
+    # errors="collect": a file that streams is validated block by block first; with no bad row its
+    # rows and results are those of errors="raise" and nothing is rejected (read_points' empty table)
+    stream = read_point_blocks(path, block_rows=int(block_rows), errors="raise" if errors == "collect" else errors,
+                               layer=layer, crs=crs, region=region, projected_crs=projected_crs, encoding=encoding)
+    source: Any = stream
+    rejected = None
+    if stream is not None and errors == "collect":
+        # validated block by block first: the good rows' number (the engine's n_total) and the
+        # rejected rows are known at the call, as read_points gives them; None: read whole
+        source = stream.collect()
+        rejected = None if source is None else source.rejected
+    if source is not None:
         options = dict(expect=expect, expect_column=expect_column, default_precision_m=default_precision_m,
-                       territories=territories, sources=sources, method=resolve_method(method, stream.rows),
-                       combine=combine, chunk_size=chunk_size, progress=progress, case=case, n_total=stream.rows)
+                       territories=territories, sources=sources, method=resolve_method(method, source.rows),
+                       combine=combine, chunk_size=chunk_size, progress=progress, case=case, n_total=source.rows)
         # the streamed points are WGS84 2D points (a file with a Z is read whole); the geometry column
         # comes first, as read_points puts it
-        return FileBlocks(_streamed_blocks(stream, lines, options), None, stream.rows, "geometry", 0, "EPSG:4326")
+        return FileBlocks(_streamed_blocks(source, lines, options), rejected, source.rows, "geometry", 0,
+                          "EPSG:4326")
     good, rejected = _read_for_check(path, errors=errors, layer=layer, crs=crs, encoding=encoding, region=region,
                                      projected_crs=projected_crs)
     n = len(good)
@@ -2117,16 +2130,19 @@ def _streamed_blocks(stream: Any, lines: Any, options: dict[str, Any]) -> Any:
     expect_column = options.get("expect_column")
     expect_error: ValidationError | None = None
     check_error: ValidationError | None = None
+    done = 0  # rows checked before this block (the file's rows before it, less the rejected ones)
     for block in stream:  # raises the reader's ValidationError after the last block
+        m = len(block.lon)
+        first, done = done, done + m
         if expect_error is not None:
             continue
         frame = block.columns
-        m = len(block.lon)
+        rows = block.rows if block.rows is not None else np.arange(block.first_row, block.first_row + m)
         # the reader's notes, as read_points(path).iloc[a:b] has them (the precision and coordinate columns)
-        frame.attrs["borderkit"] = {**stream.info, "rows": np.arange(block.first_row, block.first_row + m)}
+        frame.attrs["borderkit"] = {**stream.info, "rows": rows}
         if expect_column is not None and expect_column in frame.columns:
             try:
-                _expect_array(frame[expect_column].to_numpy(dtype=object), m, first=block.first_row - 1)
+                _expect_array(frame[expect_column].to_numpy(dtype=object), m, first=first)
             except ValidationError as exc:
                 expect_error = exc
                 continue
@@ -2137,7 +2153,7 @@ def _streamed_blocks(stream: Any, lines: Any, options: dict[str, Any]) -> Any:
         except ValidationError as exc:
             check_error = exc
             continue
-        yield CheckedBlock(frame, block.lon, block.lat, results, block.first_row - 1)
+        yield CheckedBlock(frame, block.lon, block.lat, results, first)
     if expect_error is not None:
         raise expect_error
     if check_error is not None:

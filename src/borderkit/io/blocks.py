@@ -37,7 +37,9 @@ does); :func:`read_point_blocks` then returns None and the caller reads the file
 read_points. A file streams when all of these hold:
 
 * ``errors="raise"`` (with ``"collect"`` the rows to check, and so the engine
-  :func:`borderkit.locate.resolve_method` chooses, are known only at the end), no ``layer=``,
+  :func:`borderkit.locate.resolve_method` chooses, are known only at the end; a caller with
+  ``"collect"`` reads the blocks of ``errors="raise"`` and asks :meth:`PointBlocks.collect`
+  for the good rows and the rejected ones, made block by block), no ``layer=``,
   no ``encoding=``, ``crs=`` None or WGS84, and the file within :func:`~.readers.max_input_bytes`;
 * a CSV (``.csv``/``.tsv``/``.tab``/``.txt``, not zipped) that read_points reads as plain
   points: UTF-8 (a UTF-8 byte-order mark is skipped, as the reader's decoding drops it), a header
@@ -60,7 +62,10 @@ Row count
 :attr:`PointBlocks.rows` is the number of data rows, known before the first block: the
 Parquet metadata's, or the number of records the CSV check counts (one pass over the bytes,
 vectorised). With ``errors="raise"`` every row is either checked or the file is refused, so it
-is the ``n_total`` of :func:`borderkit.locate.check_table`.
+is the ``n_total`` of :func:`borderkit.locate.check_table`. With ``errors="collect"``,
+:meth:`PointBlocks.collect` validates every block once before any is yielded, so the number of
+good rows (:attr:`CollectedBlocks.rows`, that ``n_total``) and the rejected rows are known before
+the first good block (the file is read twice: the price of an engine chosen for the good rows).
 """
 
 from __future__ import annotations
@@ -103,12 +108,15 @@ class PointBlock(NamedTuple):
     """One block of a point file: ``columns`` (a DataFrame of the block's rows, every column
     exactly as :func:`~borderkit.io.readers.read_points` returns it except the geometry, index
     from 0), ``lon`` and ``lat`` (float64 degrees, WGS84) and ``first_row`` (the 1-based data
-    row of the file the block starts at; its rows are ``first_row, first_row + 1, …``)."""
+    row of the file the block starts at; its rows are ``first_row, first_row + 1, …``, unless
+    ``rows`` gives them: the 1-based data rows of the block's rows when some rows of the file
+    between them were rejected, :meth:`PointBlocks.collect`)."""
 
     columns: pd.DataFrame
     lon: np.ndarray
     lat: np.ndarray
     first_row: int
+    rows: np.ndarray | None = None
 
 
 @dataclass
@@ -544,6 +552,119 @@ class PointBlocks:
         if second:
             raise error_type_for(second_cats)(problems=second, path=plan.path)
 
+    def collect(self) -> CollectedBlocks | None:
+        """``errors="collect"``: the good rows block by block and the rejected ones, exactly as
+        read_points(errors="collect") returns them; None when the file is read whole instead.
+
+        Every block is read and validated once first (the memory of one block, and of the rejected
+        rows): each block's rejected rows are made by the readers' own
+        :func:`~borderkit.io.readers.collect_rows` with the file's row numbers, as read_points makes
+        them for the whole file (every check but unique ids is a check of one row). Read whole
+        instead (None): a bad row in a GeoParquet file or in a plain table with a precision column
+        (their second validation pass is not made block by block), two equal id hashes (the
+        duplicate-id rows are named across the file), a problem of the whole file, or no good row.
+
+        Returns
+        -------
+        CollectedBlocks or None
+            Iterate it for the good rows' :class:`PointBlock` s (each with its ``rows``); its
+            ``rows`` is their number, ``rejected`` the rejected table (with no bad row: read_points'
+            empty table for the file's columns).
+        """
+        plan = self._plan
+        rows_ok = plan.fmt == "CSV" and (plan.kind == "incidents" or plan.precision_column is None)
+        parts = _csv_parts(plan, self._block_rows) if plan.fmt == "CSV" else _parquet_parts(plan, self._block_rows)
+        pieces: list[pd.DataFrame] = []
+        bad_at: list[np.ndarray] = []
+        id_hashes: list[np.ndarray] = []
+        good = 0
+        from .readers import collect_rows
+
+        try:
+            for first_row, frame, lon, lat, wkb in parts:
+                columns, _x, _y, log, plog = self._validate(first_row, frame, lon, lat, wkb)
+                if log.file_issues or (plog is not None and plog.file_issues):
+                    return None
+                if plan.kind == "incidents":
+                    ids = columns["incident_id"].astype(str).str.strip()
+                    id_hashes.append(pd.util.hash_array(ids[ids != ""].to_numpy(dtype=object)))
+                    use = plog  # read_points keeps the incident reading's rejections only
+                elif plog is not None and len(plog.bad_positions()):
+                    return None  # a bad precision: its second pass is read whole
+                else:
+                    use = log
+                bad = np.asarray(use.bad_positions(), dtype=np.int64)
+                if len(bad):
+                    if not rows_ok:
+                        return None
+                    pieces.append(collect_rows(columns, frame, use, fmt="CSV", sheet_offset=plan.header_rows)[1])
+                bad_at.append(bad)
+                good += len(columns) - len(bad)
+        except Exception:  # noqa: BLE001 - any problem: read_points reads the file whole and says it
+            return None
+        if id_hashes:
+            hashes = np.concatenate(id_hashes)
+            if len(np.unique(hashes)) < len(hashes):
+                return None
+        if good == 0:
+            return None  # read_points' error (no rows to check) from the whole file
+        if pieces:
+            rejected = pd.concat(pieces, ignore_index=True)
+            rejected.attrs["problems"] = [p for r in pieces for p in r.attrs["problems"]]
+        else:
+            empty = self._empty_rejected()
+            if empty is None:
+                return None
+            rejected = empty
+        return CollectedBlocks(self, bad_at, good, rejected)
+
+    def good_blocks(self, bad_at: list[np.ndarray]) -> Iterator[PointBlock]:
+        """The blocks again, without the rows at *bad_at* (positions in each block), with their rows."""
+        plan = self._plan
+        parts = _csv_parts(plan, self._block_rows) if plan.fmt == "CSV" else _parquet_parts(plan, self._block_rows)
+        for k, (first_row, frame, lon, lat, wkb) in enumerate(parts):
+            columns, x, y, _log, _plog = self._validate(first_row, frame, lon, lat, wkb)
+            m = len(x)
+            keep = np.ones(m, dtype=bool)
+            keep[bad_at[k]] = False
+            rows = np.arange(first_row, first_row + m, dtype=np.int64)[keep]
+            if not len(rows):
+                continue
+            if not keep.all():
+                at = np.flatnonzero(keep)
+                columns, x, y = columns.iloc[at].reset_index(drop=True), x[keep], y[keep]
+            yield PointBlock(columns, x, y, int(rows[0]), rows)
+
+    def _empty_rejected(self) -> pd.DataFrame | None:
+        import tempfile
+
+        from .readers import read_points
+
+        plan = self._plan
+        with tempfile.TemporaryDirectory(prefix="borderkit-") as folder:
+            copy = os.path.join(folder, "first" + os.path.splitext(plan.path)[1].lower())
+            if plan.fmt == "CSV":
+                with open(plan.path, "rb") as f:
+                    head = f.read(plan.body_offset)
+                    first = next(_record_blocks(f, 1))
+                with open(copy, "wb") as out:
+                    out.write(head + first)
+            else:
+                import pyarrow as pa
+                import pyarrow.parquet as pq
+
+                pf = pq.ParquetFile(plan.path)
+                batch = next(pf.iter_batches(batch_size=1))
+                pq.write_table(pa.Table.from_batches([batch]).replace_schema_metadata(pf.schema_arrow.metadata),
+                               copy)
+            try:
+                res = read_points(copy, errors="collect", crs=self._crs_arg, **self._kw)
+            except ValidationError:
+                return None
+        rejected = res[1] if isinstance(res, tuple) else None
+        # the first record alone is rejected (a check of the whole file's rows seen from one): read whole
+        return rejected if rejected is not None and len(rejected) == 0 else None
+
     def _read_whole(self) -> None:
         from .readers import read_points
 
@@ -629,6 +750,30 @@ class PointBlocks:
             geoms = shapely.from_wkb(np.asarray(wkb, dtype=object))
         gdf = gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries(geoms, index=frame.index), crs=plan.crs)
         conform(gdf, POINTS, log, coord_columns=plan.coord_columns if plan.fmt == "CSV" else None, **self._kw)
+
+
+class CollectedBlocks:
+    """The good rows of a file read with ``errors="collect"`` (:meth:`PointBlocks.collect`); iterate once.
+
+    Attributes
+    ----------
+    rows
+        Good rows of the file (those checked).
+    rejected
+        The rejected rows, as read_points(errors="collect") returns them.
+    info
+        As :attr:`PointBlocks.info`.
+    """
+
+    def __init__(self, blocks: PointBlocks, bad_at: list[np.ndarray], rows: int, rejected: pd.DataFrame) -> None:
+        self._blocks = blocks
+        self._bad_at = bad_at
+        self.rows = rows
+        self.rejected = rejected
+        self.info = blocks.info
+
+    def __iter__(self) -> Iterator[PointBlock]:
+        return self._blocks.good_blocks(self._bad_at)
 
 
 class _WholeFileProblem(Exception):

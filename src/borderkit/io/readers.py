@@ -1176,6 +1176,17 @@ def read_layer(
     return good, rejected
 
 
+def collect_rows(result: Any, raw: pd.DataFrame, log: Any, *, fmt: str,
+                 sheet_offset: int | None) -> tuple[Any, pd.DataFrame]:
+    """``errors="collect"`` on validated rows: (the good rows of *result*, the rejected table).
+
+    The one implementation of the rejected table (``row``, ``spreadsheet_row``, ``columns``,
+    ``problems``, the input values of *raw*; ``attrs["problems"]``), for a whole file or for a
+    block of it validated with the file's row numbers (:mod:`borderkit.io.blocks`).
+    """
+    return _collect(result, _Loaded(frame=result, raw=raw, log=log, fmt=fmt, sheet_offset=sheet_offset))
+
+
 LINE_DEFAULT_KEYS = (
     "line_id",
     "name",

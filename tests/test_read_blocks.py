@@ -255,6 +255,46 @@ def test_geoparquet_streams_as_read_points(tmp_path):
     assert _same_as_read_points(typed, block_rows=20) == "rows"
 
 
+def test_geoparquet_1_1_with_bbox_covering_streams_without_it(tmp_path):
+    import json
+
+    import geopandas as gpd
+    import pyarrow.parquet as pq
+
+    from borderkit.io.blocks import row_group_blocks
+
+    pts = _points()
+    src = tmp_path / "cov.parquet"
+    gpd.GeoDataFrame({"name": [f"p{i}" for i in range(2500)], "val": np.arange(2500.0)}, geometry=pts,
+                     crs=4326).to_parquet(src, write_covering_bbox=True, schema_version="1.1.0", row_group_size=1000)
+    assert "bbox" in pq.read_schema(src).names  # the file carries the covering column ...
+    assert stream_refusal(src) is None
+    # ... which is derived data: neither read_points nor its blocks read it (geopandas drops it too)
+    assert sorted(read_points(src).columns) == ["geometry", "name", "val"]
+    assert _same_as_read_points(src, block_rows=700) == "rows"
+    # the dask path's row-group reader, the same rule: its blocks are read_points' rows of the group
+    ref = read_points(src)
+    got = list(row_group_blocks(src, 1, block_rows=400))
+    assert [b.first_row for b in got] == [1001, 1401, 1801]
+    assert [list(b.columns.attrs["borderkit"]["rows"]) for b in got] == [
+        list(range(a, min(a + 400, 2001))) for a in (1001, 1401, 1801)]
+    parts = [b.columns.copy() for b in got]
+    for part in parts:
+        part.attrs = {}  # the row numbers, compared just above (concat does not merge array attrs)
+    columns = pd.concat(parts, ignore_index=True)
+    expected = pd.DataFrame(ref.drop(columns="geometry")).iloc[1000:2000].reset_index(drop=True)
+    expected.attrs = {}
+    assert_frame_equal(columns, expected)
+    assert np.array_equal(np.concatenate([b.lon for b in got]), [p.x for p in pts[1000:2000]])
+    # a covering that does not name one column of the file is not streamed: read_points reads it
+    table = pq.read_table(src)
+    geo = json.loads(table.schema.metadata[b"geo"])
+    geo["columns"]["geometry"]["covering"]["bbox"]["xmin"] = ["box2", "xmin"]
+    odd = tmp_path / "odd.parquet"
+    pq.write_table(table.replace_schema_metadata({**table.schema.metadata, b"geo": json.dumps(geo).encode()}), odd)
+    assert "covering" in stream_refusal(odd)
+
+
 def test_geoparquet_wkb_read_with_numpy_is_shapely_s():
     import pyarrow as pa
 
@@ -387,18 +427,21 @@ def test_cli_streams_csv_and_geoparquet_to_the_bytes_of_the_whole_file_path(run,
     pq_src = tmp_path / "pts.parquet"
     gpd.GeoDataFrame({"id": np.arange(n), "expected": [["ARM", "AZE", ""][i % 3] for i in range(n)]},
                      geometry=gpd.points_from_xy(lon, lat), crs=4326).to_parquet(pq_src)
-    for src in (csv_src, pq_src):
+    cov_src = tmp_path / "cov.parquet"  # GeoParquet 1.1 with the bbox covering column (not in the output)
+    gpd.read_parquet(pq_src).to_parquet(cov_src, write_covering_bbox=True, schema_version="1.1.0")
+    for src in (csv_src, pq_src, cov_src):
         assert stream_refusal(src) is None
         outs = {}
         for streamed in (True, False):  # streamed in blocks of 700 rows; read whole (the path before streaming)
             if not streamed:
                 monkeypatch.setattr(borderkit.io.blocks, "read_point_blocks", lambda *a, **k: None)
-            out = tmp_path / f"{src.suffix[1:]}{streamed}.csv"
+            out = tmp_path / f"{src.name}{streamed}.csv"
             res = run("check", src, "--expect-column", "expected", "-o", out, "--chunk-size", 700)
             assert res.exit_code in (0, 10), res.output
             outs[streamed] = out.read_bytes()
         monkeypatch.undo()
         assert outs[True] == outs[False]
+        assert b"bbox" not in outs[True].split(b"\n", 1)[0]
 
 
 def test_cli_bad_row_in_a_late_block_fails_without_output(run, tmp_path, monkeypatch):

@@ -263,6 +263,8 @@ def _write_part(part: Any, path: str) -> dict[str, Any]:
 
 def _geo_columns(geo: dict[str, Any], path: str) -> tuple[str, dict[str, dict[str, Any]], set[str]]:
     """Primary geometry column, geometry columns and covering columns named by GeoParquet metadata."""
+    from borderkit.io.blocks import covering_columns
+
     cols = geo.get("columns")
     primary = geo.get("primary_column")
     if not isinstance(cols, dict) or not isinstance(primary, str) or not isinstance(cols.get(primary), dict):
@@ -272,10 +274,7 @@ def _geo_columns(geo: dict[str, Any], path: str) -> tuple[str, dict[str, dict[st
     for name, meta in cols.items():
         if not isinstance(meta, dict):
             raise ValidationError(f"{path}: the 'geo' metadata of column {name!r} is not an object")
-        box = meta.get("covering", {}).get("bbox", {}) if isinstance(meta.get("covering"), dict) else {}
-        for part in box.values() if isinstance(box, dict) else ():
-            if isinstance(part, list) and part and isinstance(part[0], str):
-                covering.add(part[0])
+        covering |= covering_columns(meta)
     return primary, cols, covering
 
 

@@ -55,7 +55,10 @@ read_points. A file streams when all of these hold:
 * a GeoParquet file (not one with the incident schema's columns or an export's) with ``geo``
   metadata whose one geometry column is WKB, whose CRS is WGS84
   (absent = OGC:CRS84), with at least one row, a default index and no other column named
-  ``geometry``.
+  ``geometry``. A GeoParquet 1.1 ``bbox`` covering column (``write_covering_bbox=True``, the
+  part files :mod:`borderkit.scale` writes) is derived data and is not read, as geopandas'
+  ``read_parquet`` (so read_points) does not read it (:func:`covering_columns`); a covering that
+  does not name one column of the file is left to read_points.
 
 Row count
 ---------
@@ -398,7 +401,32 @@ def _scan_csv_body(f: Any, *, delimiter: str, n_fields: int) -> tuple[int, list[
     return n, first_cells, first_bytes, multiline
 
 
-def _plan_parquet(path: str, crs: Any, *, covering: bool = False) -> _Plan | str:
+def covering_columns(column_meta: Any) -> set[str]:
+    """Names of the columns a GeoParquet 1.1 ``bbox`` covering of one geometry column names.
+
+    The covering is derived data (each row's bounding box, repeating the geometry): the readers
+    do not read it — :func:`~borderkit.io.readers.read_points` (as geopandas' ``read_parquet``),
+    the blocks of this module and :func:`borderkit.scale.read_row_group`.
+
+    Parameters
+    ----------
+    column_meta
+        The ``geo`` metadata of one geometry column (``geo["columns"][name]``).
+
+    Returns
+    -------
+    set of str
+        The column names (normally ``{"bbox"}``); empty when the metadata names no covering
+        or names it in a form that is not the specification's (``[column, field]`` lists).
+    """
+    cover = column_meta.get("covering") if isinstance(column_meta, dict) else None
+    box = cover.get("bbox") if isinstance(cover, dict) else None
+    if not isinstance(box, dict):
+        return set()
+    return {v[0] for v in box.values() if isinstance(v, list) and v and isinstance(v[0], str)}
+
+
+def _plan_parquet(path: str, crs: Any) -> _Plan | str:
     from pyproj import CRS
 
     from borderkit.validate import is_wgs84
@@ -419,12 +447,16 @@ def _plan_parquet(path: str, crs: Any, *, covering: bool = False) -> _Plan | str
         gmeta = gcols[primary]
     except Exception:  # noqa: BLE001
         return "geo metadata not understood"
-    if len(gcols) != 1 or str(gmeta.get("encoding", "")).upper() != "WKB" or (gmeta.get("covering") and not covering):
+    if len(gcols) != 1 or not isinstance(gmeta, dict) or str(gmeta.get("encoding", "")).upper() != "WKB":
         return "not one WKB geometry column"
-    box = gmeta.get("covering", {}).get("bbox", {}) if isinstance(gmeta.get("covering"), dict) else {}
-    named = {v[0] for v in box.values() if isinstance(v, list) and v and isinstance(v[0], str)} \
-        if isinstance(box, dict) else set()
-    skip = tuple(sorted(named - {primary}))
+    skip: tuple[str, ...] = ()
+    if "covering" in gmeta:
+        # geopandas' read_parquet (so read_points) drops the column the bbox covering names; a
+        # covering it would read otherwise (or refuse) is left to read_points and its message
+        named = covering_columns(gmeta)
+        if len(named) != 1 or primary in named or not named <= set(pf.schema_arrow.names):
+            return "a covering not read as a GeoParquet 1.1 bbox column"
+        skip = tuple(named)
     names = [str(c) for c in pf.schema_arrow.names if str(c) not in skip]
     if primary != "geometry" and "geometry" in names:
         return "another column named 'geometry'"
@@ -871,7 +903,8 @@ def _parquet_parts(plan: _Plan, block_rows: int) -> Iterator[tuple[int, pd.DataF
     # pages read as needed (a file of one row group is not pre-buffered whole)
     pf = pq.ParquetFile(plan.path, pre_buffer=False, buffer_size=_ARROW_BLOCK_BYTES)
     first = 1
-    for batch in pf.iter_batches(batch_size=block_rows):
+    names = [n for n in pf.schema_arrow.names if n not in plan.covering]
+    for batch in pf.iter_batches(batch_size=block_rows, columns=names):
         yield _parquet_part(plan, pa.Table.from_batches([batch]), first, pf.schema_arrow.metadata)
         first += batch.num_rows
 
@@ -917,8 +950,7 @@ def row_group_blocks(
     """Row group *index* of a GeoParquet point file in blocks of at most *block_rows* rows, each
     validated as :func:`read_point_blocks` validates its blocks; None when the file does not stream.
 
-    The rule of the module documentation, except that a ``bbox`` covering column is allowed (and
-    not read: it repeats the points). Each block's ``columns`` carry ``attrs["borderkit"]`` as
+    The rule of the module documentation. Each block's ``columns`` carry ``attrs["borderkit"]`` as
     ``read_points(path).iloc[a:b]`` has them (the file's row numbers, precision column …). The
     row group's pages are read as the blocks need them, so the memory is that of one block, not
     of the row group. One task of a cluster reads one row group with it
@@ -953,7 +985,7 @@ def row_group_blocks(
 
     from borderkit.validate import error_type_for
 
-    plan = _plan_parquet(os.fspath(path), None, covering=True)
+    plan = _plan_parquet(os.fspath(path), None)
     if isinstance(plan, str):
         return None
     md = pq.ParquetFile(plan.path).metadata

@@ -2,8 +2,8 @@
 
     PYTHONPATH=src python benchmarks/bench_scale.py --points 10000000 --workers 2
 
-Both runs read the same GeoParquet 1.1 file (row groups of ``--row-group`` points; no covering
-column, so that the one-process block reader streams it — it reads a file with one whole), check
+Both runs read the same GeoParquet 1.1 file (row groups of ``--row-group`` points, with the ``bbox``
+covering column, which both paths leave unread), check
 every point against the bundled case's four sources with ``expect="ARM"`` and write GeoParquet 1.1
 with the ``bbox`` covering column:
 
@@ -65,7 +65,7 @@ def make_file(path: Path, n: int, row_group: int, seed: int = 0) -> None:
     g = gpd.GeoDataFrame({"id": np.arange(n)},
                          geometry=gpd.points_from_xy(rng.uniform(x0 - 1, x1 + 1, n), rng.uniform(y0 - 1, y1 + 1, n)),
                          crs=4326)
-    g.to_parquet(path, schema_version="1.1.0", row_group_size=row_group, index=False)
+    g.to_parquet(path, write_covering_bbox=True, schema_version="1.1.0", row_group_size=row_group, index=False)
 
 
 def child_single(src: str, out: str) -> dict:

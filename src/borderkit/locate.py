@@ -1105,8 +1105,9 @@ def _compute(
     combine: str,
     n_total: int,
     vocab: _Vocab,
+    keep: Sequence[str] | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
-    """Result arrays per source for one chunk of points.
+    """Result arrays per source for one chunk of points (*keep*: only these quantities; None: all).
 
     *expect* and the results ``party``, ``line_party``, ``other_border`` and ``sign_reference``
     are codes of *vocab*; ``verdict`` is a code of :data:`VERDICTS` (-1: no expected party);
@@ -1153,7 +1154,7 @@ def _compute(
         verdict[determinate] = np.where(party[determinate] == expect[determinate], _INSIDE, _ACROSS)
         verdict[~near] = _NOT_NEAR
         verdict[expect < 0] = -1
-        results[model.source] = {
+        full = {
             "party": party,
             "overlap": overlap,
             "party_method": party_method,
@@ -1175,6 +1176,9 @@ def _compute(
             "other_border_distance_m": other_d,
             "verdict": verdict,
         }
+        # the quantities the caller does not use are freed now, not held until every source is done
+        results[model.source] = full if keep is None else {k: full[k] for k in keep}
+        del full, r
     return results
 
 
@@ -1804,7 +1808,7 @@ def check_arrays(
     for a, b in _iter_chunks(n, int(chunk_size)):
         sub = _Points(pts.lon[a:b], pts.lat[a:b], pts.precision[a:b])
         res = _compute(sub, models, method=method, expect=exp_codes[a:b], reference_party=None, combine=combine,
-                       n_total=whole, vocab=vocab)
+                       n_total=whole, vocab=vocab, keep=keys)
         for nm in names:
             for q in keys:
                 v = res[nm][q]

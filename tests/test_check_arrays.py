@@ -192,3 +192,16 @@ def test_csv_of_an_arrow_table_is_pandas_csv():
         buf = io.BytesIO()
         write_csv(table, buf, block_rows=block_rows)
         assert buf.getvalue() == want.replace(b"3000000.0", b"3000000")  # Arrow's shortest float text
+
+
+def test_check_arrays_coordinates_validated_only_skips_the_coordinate_check():
+    # the same table with the caller's word that the coordinates are checked (the block reader's);
+    # precisions are still checked, and a user's call (the default) still checks the coordinates
+    lon, lat = _points(300)
+    frame = pd.DataFrame({"precision_m": np.where(np.arange(lon.size) % 2 == 0, 500.0, np.nan)})
+    assert check_arrays(lon, lat, frame=frame, coordinates_validated=True).equals(check_arrays(lon, lat, frame=frame))
+    with pytest.raises(ValidationError, match="precision_m"):
+        check_arrays(lon, lat, frame=pd.DataFrame({"precision_m": np.full(lon.size, -1.0)}),
+                     coordinates_validated=True)
+    with pytest.raises(ValidationError, match="longitude"):
+        check_arrays(np.where(np.arange(lon.size) == 7, np.nan, lon), lat)

@@ -132,6 +132,7 @@ MAX_PIECE_M = 1_000.0
 _PARTY_RE = re.compile(r"^[A-Z]{3}$")
 _ON_LINE_M = 1e-6
 _END_M = 1e-3  # a nearest point within 1 mm of an open end of the line is that end
+_END_LAT_DEG = 1e-6  # degrees of latitude: ~0.11 m of meridian arc, far above _END_M
 _DEFAULT_CHUNK = 1_000_000
 _METHOD_TEXT = {
     "fast": (
@@ -778,6 +779,9 @@ def _as_points(points: Any, precision_m: Any) -> _Points:
         if isinstance(precision_m, int | float | np.integer | np.floating) and not isinstance(precision_m, bool):
             # a plain number (the CLI's --precision-m): no pandas needed to read it
             prec = np.full(lon.size, float(precision_m))
+        elif isinstance(precision_m, np.ndarray) and precision_m.dtype.kind == "f":
+            # already numbers (check_arrays' precisions): no object array and pandas parse of them
+            prec = np.broadcast_to(precision_m.astype(np.float64, copy=False), lon.shape)
         else:
             import pandas as pd
 
@@ -787,15 +791,22 @@ def _as_points(points: Any, precision_m: Any) -> _Points:
                                   dtype=np.float64)
             except (TypeError, ValueError) as exc:
                 raise ValidationError(f"precision_m: expected metres as numbers ({exc})") from exc
-        prec = np.where(np.isnan(prec), 0.0, prec)
-        bad = ~np.isfinite(prec) | (prec < 0)
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise ValidationError(
-                f"precision_m: must be a finite number of metres >= 0; {int(bad.sum())} value(s), first at "
-                f"point {i}: {prec[i]!r}"
-            )
+        prec = _checked_precision(prec)
     return _Points(lon, lat, prec)
+
+
+def _checked_precision(prec: np.ndarray) -> np.ndarray:
+    """Precisions (metres, float64) with NaN as 0 (a new array), or ValidationError for a negative or
+    infinite one."""
+    prec = np.where(np.isnan(prec), 0.0, prec)
+    bad = ~np.isfinite(prec) | (prec < 0)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ValidationError(
+            f"precision_m: must be a finite number of metres >= 0; {int(bad.sum())} value(s), first at "
+            f"point {i}: {prec[i]!r}"
+        )
+    return prec
 
 
 def _xy(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -912,9 +923,14 @@ def _one_source(model: LineModel, lon: np.ndarray, lat: np.ndarray, method: str,
         cand = np.empty(0, dtype=np.int64)
     if cand.size:
         s = seg[cand]
-        _, _, da = GEOD.inv(nlon[cand], nlat[cand], segs.a_lon[s], segs.a_lat[s])
-        _, _, db = GEOD.inv(nlon[cand], nlat[cand], segs.b_lon[s], segs.b_lat[s])
-        line_end[cand] = (open_a[cand] & (np.asarray(da) < _END_M)) | (open_b[cand] & (np.asarray(db) < _END_M))
+        for open_end, e_lon, e_lat in ((open_a, segs.a_lon, segs.a_lat), (open_b, segs.b_lon, segs.b_lat)):
+            # the geodesic only where it can be under 1 mm: a geodesic is at least as long as the
+            # meridian arc between its latitudes (>= 6.33e6 m per radian), so a latitude difference
+            # over _END_LAT_DEG (about 0.1 m of arc) is more than _END_M away
+            k = cand[open_end[cand] & (np.abs(nlat[cand] - e_lat[s]) < _END_LAT_DEG)]
+            if k.size:
+                _, _, d = GEOD.inv(nlon[k], nlat[k], e_lon[seg[k]], e_lat[seg[k]])
+                line_end[k] |= np.asarray(d) < _END_M
     out: dict[str, Any] = {
         "row": row,
         "distance": np.where(on, 0.0, dist),
@@ -1089,8 +1105,9 @@ def _compute(
     combine: str,
     n_total: int,
     vocab: _Vocab,
+    keep: Sequence[str] | None = None,
 ) -> dict[str, dict[str, np.ndarray]]:
-    """Result arrays per source for one chunk of points.
+    """Result arrays per source for one chunk of points (*keep*: only these quantities; None: all).
 
     *expect* and the results ``party``, ``line_party``, ``other_border`` and ``sign_reference``
     are codes of *vocab*; ``verdict`` is a code of :data:`VERDICTS` (-1: no expected party);
@@ -1104,7 +1121,11 @@ def _compute(
         row = r["row"]
         left_codes = vocab.codes(model.left_party)
         right_codes = vocab.codes(model.right_party)
-        lp = np.where(r["on"], -1, np.where(r["left"], left_codes[row], right_codes[row])).astype(np.int32)
+        # the party of the point's side of the line (-1 on it), filled in place: no full-size temporaries
+        lp = right_codes[row].astype(np.int32, copy=False)
+        left = np.asarray(r["left"], dtype=bool)
+        lp[left] = left_codes[row[left]]
+        lp[r["on"]] = -1
         if model.has_territories:
             party, overlap = _decode_masks(r["masks"], model.territory_parties, vocab)
             party_method = np.zeros(n, dtype=np.int8)
@@ -1121,25 +1142,26 @@ def _compute(
         margin = dist - unc
         determinate = (margin > 0.0) & ~overlap & (party >= 0)
         ref = np.where(expect >= 0, expect, vocab.code(reference_party or model.reference)).astype(np.int32)
-        sign = np.where(lp < 0, 0.0, np.where(lp == ref, 1.0, -1.0))
+        # dist * (1 on the reference party's side, -1 on the other, 0 on the line), bit for bit
+        signed = np.array(dist, dtype=np.float64)
+        np.negative(signed, out=signed, where=lp != ref)
+        signed[lp < 0] = 0.0  # dist is 0 there
         other_d, other_p = _other_border(model, r, pts.lon, pts.lat, method, n_total, vocab)
         with np.errstate(invalid="ignore"):
             nearer_other = other_d < dist  # NaN (no other border in the source) compares False
         near = ~r["line_end"] & ~nearer_other
-        verdict = np.where(
-            expect < 0,
-            -1,
-            np.where(~near, _NOT_NEAR,
-                     np.where(determinate, np.where(party == expect, _INSIDE, _ACROSS), _INDETERMINATE)),
-        ).astype(np.int8)
-        results[model.source] = {
+        verdict = np.full(n, _INDETERMINATE, dtype=np.int8)
+        verdict[determinate] = np.where(party[determinate] == expect[determinate], _INSIDE, _ACROSS)
+        verdict[~near] = _NOT_NEAR
+        verdict[expect < 0] = -1
+        full = {
             "party": party,
             "overlap": overlap,
             "party_method": party_method,
             "line_party": lp,
             "section": row,
             "distance_to_line_m": dist,
-            "signed_distance_m": sign * dist,
+            "signed_distance_m": signed,
             "sign_reference": ref,
             "nearest_lon": r["nearest_lon"],
             "nearest_lat": r["nearest_lat"],
@@ -1154,6 +1176,9 @@ def _compute(
             "other_border_distance_m": other_d,
             "verdict": verdict,
         }
+        # the quantities the caller does not use are freed now, not held until every source is done
+        results[model.source] = full if keep is None else {k: full[k] for k in keep}
+        del full, r
     return results
 
 
@@ -1696,6 +1721,7 @@ def check_arrays(
     progress: Any = None,
     case: Any = None,
     n_total: int | None = None,
+    coordinates_validated: bool = False,
 ) -> Any:
     """The result columns of :func:`check_table` for points given as coordinate arrays, as Arrow arrays.
 
@@ -1717,6 +1743,13 @@ def check_arrays(
         As in :func:`check_table` (*lines* keyword-only here).
     chunk_size, progress, n_total
         As in :func:`check_table`.
+    coordinates_validated
+        False (default): *lon* and *lat* are checked here (finite degrees, longitude in
+        ``[-180, 360)``, latitude in ``[-90, 90]``; :func:`borderkit._projection.check_lon`).
+        True: the caller has already checked them with the readers' validation (e.g. the
+        blocks of :func:`borderkit.io.blocks.read_point_blocks`, or :func:`check_table`'s
+        points) and they are not checked a second time; give True only for coordinates
+        validated so, never for a user's arrays. Precisions are checked either way.
 
     Returns
     -------
@@ -1759,7 +1792,10 @@ def check_arrays(
         exp = _expect_array(frame[expect_column].to_numpy(dtype=object), n)
     else:
         exp = _expect_array(expect, n)
-    pts = _as_points((lon, lat), prec)
+    if coordinates_validated:  # checked once, by the reader (or check_table): not again per block
+        pts = _Points(lon, lat, _checked_precision(prec))
+    else:
+        pts = _as_points((lon, lat), prec)
     whole = n if n_total is None else max(int(n_total), n)
     method = resolve_method(method, whole)
     models = prepare(lines, territories, sources=sources, case=case)
@@ -1772,11 +1808,12 @@ def check_arrays(
     for a, b in _iter_chunks(n, int(chunk_size)):
         sub = _Points(pts.lon[a:b], pts.lat[a:b], pts.precision[a:b])
         res = _compute(sub, models, method=method, expect=exp_codes[a:b], reference_party=None, combine=combine,
-                       n_total=whole, vocab=vocab)
+                       n_total=whole, vocab=vocab, keep=keys)
         for nm in names:
             for q in keys:
                 v = res[nm][q]
-                parts[(nm, q)].append(np.round(v, 3) if q in _ROUND_MM else v)
+                # rounded in place: these arrays are _compute's own, made for this chunk
+                parts[(nm, q)].append(np.round(v, 3, out=v) if q in _ROUND_MM else v)
         del res
         if progress is not None:
             progress(b - a)
@@ -1879,7 +1916,7 @@ def check_table(
     table = check_arrays(pts.lon, pts.lat, frame=points, expect=expect, expect_column=expect_column,
                          default_precision_m=default_precision_m, lines=lines, territories=territories,
                          sources=sources, method=method, combine=combine, chunk_size=chunk_size, progress=progress,
-                         case=case, n_total=n_total)
+                         case=case, n_total=n_total, coordinates_validated=True)  # by _as_points above
     added = pd.DataFrame({name: _pandas_column(table.column(name)) for name in table.column_names},
                          index=points.index)
     out = gpd.GeoDataFrame(pd.concat([pd.DataFrame(points), added], axis=1), geometry=points.geometry.name,
@@ -2074,7 +2111,8 @@ def check_file_blocks(
     if source is not None:
         options = dict(expect=expect, expect_column=expect_column, default_precision_m=default_precision_m,
                        territories=territories, sources=sources, method=resolve_method(method, source.rows),
-                       combine=combine, chunk_size=chunk_size, progress=progress, case=case, n_total=source.rows)
+                       combine=combine, chunk_size=chunk_size, progress=progress, case=case, n_total=source.rows,
+                       coordinates_validated=True)  # every block yielded passed the readers' checks
         # the streamed points are WGS84 2D points (a file with a Z is read whole); the geometry column
         # comes first, as read_points puts it
         return FileBlocks(_streamed_blocks(source, lines, options), rejected, source.rows, "geometry", 0,
@@ -2094,7 +2132,8 @@ def check_file_blocks(
     frame = _without_column(good, geom)
     options = dict(expect=expect, expect_column=expect_column, default_precision_m=default_precision_m,
                    lines=lines, territories=territories, sources=sources, method=resolve_method(method, n),
-                   combine=combine, chunk_size=chunk_size, progress=progress, case=case, n_total=n)
+                   combine=combine, chunk_size=chunk_size, progress=progress, case=case, n_total=n,
+                   coordinates_validated=True)  # read_points validated them; _as_points above too
 
     def blocks() -> Any:
         for a, b in _iter_chunks(n, int(block_rows)):

@@ -80,14 +80,25 @@ def _arrow_column(series: Any) -> Any:
 
 
 def _csv_cells(arr: Any) -> Any:
-    """An Arrow column as the CSV writer writes it: booleans as pandas spells them, dictionary text as text."""
+    """An Arrow column as the CSV writer writes it: booleans as pandas spells them (``True``/``False``,
+    not Arrow's ``true``/``false``; null stays null).
+
+    Both come out as dictionary arrays, which Arrow's CSV writer writes as their text without a
+    string per cell being made first (booleans: int8 indices into ``["False", "True"]``);
+    :func:`_joined_rows` casts them to text.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
     if pa.types.is_boolean(arr.type):
-        return pc.if_else(arr, pa.scalar("True"), pa.scalar("False"))  # pandas' spelling, not true/false
-    if pa.types.is_dictionary(arr.type):
-        return arr.cast(arr.type.value_type)
+        words = pa.array(["False", "True"])  # pandas' spelling, not true/false
+
+        def spelled(chunk: Any) -> Any:
+            return pa.DictionaryArray.from_arrays(pc.cast(chunk, pa.int8()), words)
+
+        if isinstance(arr, pa.ChunkedArray):
+            return pa.chunked_array([spelled(c) for c in arr.chunks], type=pa.dictionary(pa.int8(), pa.string()))
+        return spelled(arr)
     return arr
 
 

@@ -70,22 +70,16 @@ def make_file(path: Path, n: int, row_group: int, seed: int = 0) -> None:
 
 def child_single(src: str, out: str) -> dict:
     """The fastest one-process path: the file streamed block by block, written block by block."""
-    import pyarrow as pa
 
     from borderkit.io.geoparquet import PointParquetWriter
-    from borderkit.locate import check_file_blocks
+    from borderkit.locate import check_file_blocks, checked_table
 
     t0 = time.perf_counter()
     res = check_file_blocks(src, expect="ARM")
     verdicts: dict[str, int] = {}
     with PointParquetWriter(out, geometry=res.geometry, crs=res.crs, covering=True) as writer:
         for block in res.blocks:
-            frame = block.frame.copy(deep=False)
-            frame.attrs = {}
-            inputs = pa.Table.from_pandas(frame, preserve_index=False)
-            table = pa.Table.from_arrays([*inputs.columns, *block.results.columns],
-                                         names=[*inputs.column_names, *block.results.column_names])
-            writer.write(table, block.lon, block.lat)
+            writer.write(checked_table(block.frame, block.results), block.lon, block.lat)
             for c in block.results.column("check__verdict").combine_chunks().dictionary_decode().value_counts():
                 k = c["values"].as_py()
                 if k is not None:

@@ -205,3 +205,20 @@ def test_check_arrays_coordinates_validated_only_skips_the_coordinate_check():
                      coordinates_validated=True)
     with pytest.raises(ValidationError, match="longitude"):
         check_arrays(np.where(np.arange(lon.size) == 7, np.nan, lon), lat)
+
+
+def test_checked_table_puts_inputs_then_results_and_types_an_empty_input_column_as_text():
+    import pandas as pd
+    import pyarrow as pa
+
+    from borderkit.locate import checked_table
+
+    frame = pd.DataFrame({"id": [1, 2], "note": [None, None]})
+    frame.attrs = {"borderkit": {"rows": [2, 3]}}  # the reader's notes: not a column, not stored
+    results = pa.table({"x__verdict": ["inside", "across"]})
+    table = checked_table(frame, results)
+    assert table.column_names == ["id", "note", "x__verdict"]
+    assert table.schema.field("note").type == pa.large_string()
+    assert table.column("note").null_count == 2
+    assert table.column("id").to_pylist() == [1, 2]
+    assert b"borderkit" not in (table.schema.metadata or {}).get(b"pandas", b"")

@@ -72,6 +72,8 @@ __all__ = [
     "PointAnswer",
     "FileCheck",
     "FileBlocks",
+    "CheckedBlock",
+    "checked_table",
     "check_file_blocks",
     "LineModel",
     "prepare",
@@ -2030,6 +2032,36 @@ class FileBlocks(NamedTuple):
     geometry: str = "geometry"
     geometry_at: int = 0
     crs: Any = "EPSG:4326"
+
+
+def checked_table(frame: Any, results: Any) -> Any:
+    """One block's input columns and result columns as one :class:`pyarrow.Table`, ready to write.
+
+    Parameters
+    ----------
+    frame
+        The input's columns of the block (a pandas DataFrame without the geometry, e.g.
+        :attr:`CheckedBlock.frame`); its ``attrs`` (the reader's notes) are not carried over.
+    results
+        The block's result columns (:func:`check_arrays`).
+
+    Returns
+    -------
+    pyarrow.Table
+        *frame*'s columns, then *results*' columns. An input column without any value in this
+        block (Arrow type null) is typed as text, so that a later block holding text in it has
+        the same schema (one file, or one dataset of part files).
+    """
+    import pandas as pd
+    import pyarrow as pa
+
+    flat = pd.DataFrame(frame).copy(deep=False)
+    flat.attrs = {}  # the reader's notes (row numbers ...) are no column; pyarrow would try to store them
+    inputs = pa.Table.from_pandas(flat, preserve_index=False)
+    inputs = inputs.cast(pa.schema([pa.field(f.name, pa.large_string()) if pa.types.is_null(f.type) else f
+                                    for f in inputs.schema]))
+    return pa.Table.from_arrays([*inputs.columns, *results.columns],
+                                names=[*inputs.column_names, *results.column_names])
 
 
 def check_file_blocks(

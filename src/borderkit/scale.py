@@ -429,13 +429,11 @@ def _write_arrow_block(writer: Any, block: Any, results: Any) -> None:
     geometry where the input has it and the ``bbox`` covering column), the columns of :func:`_write_part`."""
     import pyarrow as pa
 
-    flat = pd.DataFrame(block.columns).copy(deep=False)
-    flat.attrs = {}  # the reader's notes (row numbers …) are no column
-    inputs = pa.Table.from_pandas(flat, preserve_index=False)
-    table = pa.Table.from_arrays([*inputs.columns, *results.columns],
-                                 names=[*inputs.column_names, *results.column_names])
-    # a column empty here (an input column, ``<source>__other_border`` of a source without other
-    # borders) is text in another part or in _write_part's parts: text type, not null, one schema
+    from borderkit.locate import checked_table
+
+    table = checked_table(block.columns, results)
+    # a result column empty here (``<source>__other_border`` of a source without other borders) is
+    # text in _write_part's parts (the GeoDataFrame path): text type, not null, one schema for the dataset
     table = table.cast(pa.schema([pa.field(f.name, pa.large_string()) if pa.types.is_null(f.type) else f
                                   for f in table.schema]))
     writer.write(table, block.lon, block.lat)

@@ -518,22 +518,14 @@ def _write_csv_blocks(res: Any, tmp: Path) -> bool:
 def _write_parquet_blocks(res: Any, tmp: Path) -> bool:
     """The blocks of :func:`borderkit.locate.check_file_blocks` as one GeoParquet file (the geometry last, as
     :func:`_write` writes it); True when some row is across."""
-    import pyarrow as pa
-
     from borderkit.io.geoparquet import PointParquetWriter
+    from borderkit.locate import checked_table
 
     across = False
     with PointParquetWriter(tmp, geometry=res.geometry, crs=res.crs) as writer:
         for block in res.blocks:
-            flat = _flat(block.frame)
-            flat.attrs = {}  # the reader's notes (row numbers ...) are no column; pyarrow would try to store them
-            inputs = pa.Table.from_pandas(flat, preserve_index=False)
-            # an input column empty in this block may hold text in a later one: text type, not null
-            inputs = inputs.cast(pa.schema([pa.field(f.name, pa.large_string()) if pa.types.is_null(f.type) else f
-                                            for f in inputs.schema]))
-            table = pa.Table.from_arrays([*inputs.columns, *block.results.columns],
-                                         names=[*inputs.column_names, *block.results.column_names])
-            writer.write(table, block.lon, block.lat, geometry=block.geometry)
+            writer.write(checked_table(_flat(block.frame), block.results), block.lon, block.lat,
+                         geometry=block.geometry)
             across = across or _across(block.results)
     return across
 

@@ -586,3 +586,26 @@ def test_cli_streams_the_acled_export_to_the_bytes_of_the_whole_file_path(run, t
             assert results[True][0] == 1 and results[True][2] is None and "duplicate id" in results[True][1]
         else:
             assert results[True][2] is not None and results[True][2].count(b"\n") > len(lines) - 2
+
+
+def test_a_file_over_the_whole_file_readers_limit_streams_in_blocks(tmp_path, monkeypatch):
+    """The readers' size limit bounds a whole-file read; a streamed file is held one block at a time,
+    so a file over the limit is checked block by block (and read_points still refuses it)."""
+    from borderkit.errors import InputTooLargeError
+
+    rng = np.random.default_rng(7)
+    n = 60_000
+    lat, lon = rng.uniform(38.9, 41.2, n), rng.uniform(44.5, 46.6, n)
+    path = tmp_path / "big.csv"
+    path.write_text("id,latitude,longitude\n" + "".join(f"{i},{a:.6f},{o:.6f}\n" for i, (a, o) in
+                                                         enumerate(zip(lat, lon, strict=True))))
+    monkeypatch.setenv("BORDERKIT_MAX_INPUT_MB", str(path.stat().st_size / 2 / 2**20))  # half the file
+    with pytest.raises(InputTooLargeError):
+        read_points(path)
+    assert stream_refusal(path) is None
+    stream = read_point_blocks(path, block_rows=20_000)
+    blocks = list(stream)
+    assert stream.rows == n and len(blocks) == 3
+    # the coordinates as written, parsed independently of the reader
+    assert np.array_equal(np.concatenate([b.lat for b in blocks]), np.round(lat, 6))
+    assert np.array_equal(np.concatenate([b.lon for b in blocks]), np.round(lon, 6))

@@ -40,7 +40,9 @@ read_points. A file streams when all of these hold:
   :func:`borderkit.locate.resolve_method` chooses, are known only at the end; a caller with
   ``"collect"`` reads the blocks of ``errors="raise"`` and asks :meth:`PointBlocks.collect`
   for the good rows and the rejected ones, made block by block), no ``layer=``,
-  no ``encoding=``, ``crs=`` None or WGS84, and the file within :func:`~.readers.max_input_bytes`;
+  no ``encoding=``, ``crs=`` None or WGS84, and the file not empty. The readers' size limit
+  (:func:`~.readers.max_input_bytes`, which bounds a whole-file read) does not apply: a streamed
+  file is held one block at a time, whatever its size;
 * a CSV (``.csv``/``.tsv``/``.tab``/``.txt``, not zipped) that read_points reads as plain
   points: UTF-8 (a UTF-8 byte-order mark is skipped, as the reader's decoding drops it), a header
   of unique names with latitude and longitude
@@ -179,8 +181,6 @@ def stream_refusal(
 def _plan(path: str, *, errors: str, layer: Any, crs: Any, encoding: str | None) -> _Plan | str:
     from borderkit.validate import is_wgs84
 
-    from .readers import max_input_bytes
-
     if errors != "raise":
         return "errors='collect': the rows to check are known only once the whole file is read"
     if layer is not None:
@@ -191,9 +191,10 @@ def _plan(path: str, *, errors: str, layer: Any, crs: Any, encoding: str | None)
         return "crs= is not WGS84 (the whole file is reprojected and checked as one)"
     if not os.path.isfile(path):
         return "not a file"
-    size = os.path.getsize(path)
-    if size == 0 or size > max_input_bytes():
-        return "empty, or larger than the readers' limit"
+    # no size limit here: a streamed file is held one block at a time (and its pre-scans read it in
+    # parts), so its memory does not grow with its size; max_input_bytes bounds the whole-file readers
+    if os.path.getsize(path) == 0:
+        return "empty"
     low = path.lower()
     if low.endswith(_CSV_SUFFIXES):
         return _plan_csv(path, crs)

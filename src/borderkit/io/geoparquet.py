@@ -119,6 +119,7 @@ class PointParquetWriter:
         self._compression = compression
         self._writer: Any = None
         self._schema: Any = None
+        self._stored: Any = None
         self._bbox = [np.inf, np.inf, -np.inf, -np.inf]
         self._types: set[str] = set()
         self.rows = 0
@@ -147,9 +148,6 @@ class PointParquetWriter:
             wkb = pa.array(shapely.to_wkb(geoms, flavor="iso"), pa.binary())
             self._types.update(np.where(shapely.has_z(geoms), "Point Z", "Point").tolist())
         block = table.replace_schema_metadata(None)
-        for i, f in enumerate(block.schema):  # dictionary text as plain text: the type pandas' text has
-            if pa.types.is_dictionary(f.type):
-                block = block.set_column(i, f.name, block.column(i).cast(f.type.value_type))
         if self._geometry_at is None:
             block = block.append_column(self._geometry_field(), wkb)
         else:
@@ -161,6 +159,12 @@ class PointParquetWriter:
             block = block.append_column("bbox", pa.StructArray.from_arrays(xy + xy, ["xmin", "ymin", "xmax", "ymax"]))
         if self._writer is None:
             self._schema = block.schema
+            # dictionary text (the result columns) is written as it is — Parquet dictionary-encodes text
+            # anyway, so no string per cell is made — and read back as plain text: the Arrow schema
+            # stored on close (which readers take the column types from) has the dictionaries' value
+            # types, the type pandas' text has
+            self._stored = pa.schema([f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f
+                                      for f in self._schema])
             # dictionary encoding only for text (parties, verdicts: a handful of values); numbers and
             # points are nearly all distinct, where each row group would first fill a 1 MB dictionary page
             # and then fall back to plain encoding (a larger, slower file)
@@ -208,7 +212,7 @@ class PointParquetWriter:
         # the footer (``ARROW:schema``, written when the file was opened, before the bounding box
         # was known), other readers (GDAL, DuckDB) from the footer's key "geo": both get the final
         # metadata; the stored schema is serialized as pyarrow serializes it (base64 of the IPC message)
-        schema = self._schema.with_metadata({**(self._schema.metadata or {}), b"geo": geo.encode("utf-8")})
+        schema = self._stored.with_metadata({**(self._stored.metadata or {}), b"geo": geo.encode("utf-8")})
         stored = base64.b64encode(schema.serialize().to_pybytes()).decode("ascii")
         self._writer.add_key_value_metadata({"geo": geo, "ARROW:schema": stored})
         self._writer.close()

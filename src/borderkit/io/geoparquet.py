@@ -103,10 +103,12 @@ class PointParquetWriter:
 
     Notes
     -----
-    Dictionary-encoded columns are written as their values (text as text: the file pandas' text
-    columns give). The first block fixes the schema; a later block is cast to it (a column of Arrow type
-    ``null`` in the first block must therefore stay null: give text columns that may be empty
-    in one block a text type). Use as a context manager, or call :meth:`close`.
+    Dictionary-encoded columns are written as they are (Parquet dictionary-encodes them, no value
+    per cell is made) and read back as their values (text as text: the file pandas' text columns
+    give), because the Arrow schema stored on :meth:`close` has the value types. The first block
+    fixes the schema; a later block is cast to it (a column of Arrow type ``null`` in the first
+    block must therefore stay null: give text columns that may be empty in one block a text type).
+    Use as a context manager, or call :meth:`close`.
     """
 
     def __init__(self, where: str | Path | Any, *, geometry: str = "geometry", crs: Any = None,

@@ -213,6 +213,13 @@ def _geodetic1(x, y, z):
 
 @_jit
 def _surface_dist(px, py, pz, xx, xy, xz):
+    """Geodesic length (m) between two points on the ellipsoid, from their chord
+    (:func:`_surface_dist_sel`, called, not inlined, by the scalar paths)."""
+    return _surface_dist_sel(px, py, pz, xx, xy, xz)
+
+
+@_jit_inline
+def _surface_dist_sel(px, py, pz, xx, xy, xz):
     """Geodesic length (m) between two points on the ellipsoid, from their chord.
 
     ``s = c + c^3 k^2/24 + 3 c^5 k^4/640`` with k the normal curvature of the
@@ -225,8 +232,6 @@ def _surface_dist(px, py, pz, xx, xy, xz):
     dy = xy - py
     dz = xz - pz
     c2 = dx * dx + dy * dy + dz * dz
-    if c2 < 1.0:
-        return math.sqrt(c2)
     mx = 0.5 * (px + xx)
     my = 0.5 * (py + xy)
     mz = 0.5 * (pz + xz)
@@ -234,7 +239,11 @@ def _surface_dist(px, py, pz, xx, xy, xz):
     mqm = (mx * mx + my * my) * _INV_A2 + mz * mz * _INV_B2
     qm2 = (mx * mx + my * my) * (_INV_A2 * _INV_A2) + mz * mz * (_INV_B2 * _INV_B2)
     k2c2 = dqd * dqd * mqm / (c2 * qm2)
-    return math.sqrt(c2) * (1.0 + k2c2 / 24.0 + 3.0 * k2c2 * k2c2 / 640.0)
+    c = math.sqrt(c2)
+    # below 1 m the chord is the distance; a select, not a branch, so that a loop calling this
+    # (inlined) over a block of points compiles to vector instructions (0/0 there is discarded)
+    sd = c * (1.0 + k2c2 / 24.0 + 3.0 * k2c2 * k2c2 / 640.0)
+    return c if c2 < 1.0 else sd
 
 
 @_jit
@@ -698,7 +707,7 @@ def _eval_seg(px, py, pz, s, A, B, D, inv_l2):
         xx, xy, xz = B[s, 0], B[s, 1], B[s, 2]
     else:
         xx, xy, xz = _lift(ax + t * dx, ay + t * dy, az + t * dz)
-    return _surface_dist(px, py, pz, xx, xy, xz), t, xx, xy, xz
+    return _surface_dist_sel(px, py, pz, xx, xy, xz), t, xx, xy, xz
 
 
 @_jit
@@ -812,20 +821,7 @@ def _eval_sel(px, py, pz, ax, ay, az, dx, dy, dz, bx_, by_, bz_, il2):
     xx = ax if end0 else (bx_ if end1 else lx)
     xy = ay if end0 else (by_ if end1 else ly)
     xz = az if end0 else (bz_ if end1 else lz)
-    ex = xx - px
-    ey = xy - py
-    ez = xz - pz
-    c2 = ex * ex + ey * ey + ez * ez
-    mx = 0.5 * (px + xx)
-    my = 0.5 * (py + xy)
-    mz = 0.5 * (pz + xz)
-    dqd = (ex * ex + ey * ey) * _INV_A2 + ez * ez * _INV_B2
-    mqm = (mx * mx + my * my) * _INV_A2 + mz * mz * _INV_B2
-    qm2 = (mx * mx + my * my) * (_INV_A2 * _INV_A2) + mz * mz * (_INV_B2 * _INV_B2)
-    k2c2 = dqd * dqd * mqm / (c2 * qm2)
-    c = math.sqrt(c2)
-    sd = c * (1.0 + k2c2 / 24.0 + 3.0 * k2c2 * k2c2 / 640.0)
-    return (c if c2 < 1.0 else sd), t, xx, xy, xz
+    return _surface_dist_sel(px, py, pz, xx, xy, xz), t, xx, xy, xz
 
 
 @_jit

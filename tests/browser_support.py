@@ -15,7 +15,8 @@ from pathlib import Path
 
 import pytest
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+from conftest import IN_CI, load_case
+
 CHROMIUM = os.environ.get("BORDERKIT_CHROMIUM", "/usr/bin/chromium")
 LAUNCH_ARGS = [
     "--no-sandbox",
@@ -142,14 +143,7 @@ def maps_dir(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def case():
-    import borderkit
-
-    try:
-        return borderkit.datasets.load()
-    except Exception as exc:  # noqa: BLE001
-        if IN_CI:
-            raise
-        pytest.skip(f"bundled case not loadable yet: {exc}")
+    return load_case()
 
 
 def overlap(a, b) -> bool:

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IN_CI, require_module
+from conftest import load_case, require_module
 
 require_module("folium")  # CI=true: fail, never skip
 
@@ -69,18 +69,6 @@ def embedded_data(html: str) -> dict:
     blocks = [body for attrs, body in page.scripts if attrs.get("type") == "application/json"]
     assert len(blocks) == 1
     return json.loads(blocks[0])
-
-
-def load_case():
-    """The bundled case; skipped outside CI when it cannot be loaded (it is built by other engineers)."""
-    import borderkit
-
-    try:
-        return borderkit.datasets.load()
-    except Exception as exc:  # noqa: BLE001
-        if IN_CI:
-            raise
-        pytest.skip(f"bundled case not loadable yet: {exc}")
 
 
 @pytest.fixture(scope="module")

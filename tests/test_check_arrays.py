@@ -1,7 +1,9 @@
 """Arrow-native results (:func:`borderkit.locate.check_arrays`) and the GeoParquet block writer.
 
-References: :func:`borderkit.locate.check_table` on the same points (the pandas table of every
-public result), ``shapely.to_wkb`` for the WKB of points, numpy's minimum/maximum of the
+References: pyproj's ``Geod.inv`` on a line whose distances are known by hand (the equator) for
+the values themselves; :func:`borderkit.locate.check_table` on the same points (built on
+``check_arrays``: this checks the pandas conversion, not the values),
+``shapely.to_wkb`` for the WKB of points, numpy's minimum/maximum of the
 coordinates for the bounding box, and ``geopandas.GeoDataFrame.to_parquet`` of the whole table
 (the writer of ``borderkit check -o OUT.parquet`` before the blocks) for the file read back.
 """
@@ -222,3 +224,26 @@ def test_checked_table_puts_inputs_then_results_and_types_an_empty_input_column_
     assert table.column("note").null_count == 2
     assert table.column("id").to_pylist() == [1, 2]
     assert b"borderkit" not in (table.schema.metadata or {}).get(b"pandas", b"")
+
+
+@pytest.mark.parametrize("method", ["fast", "exact"])
+def test_check_arrays_against_geodesics_by_hand(method):
+    """Values independent of check_table (which is built on check_arrays): the equator is a geodesic
+    and meridians cross it at right angles, so the distance of (1, ±φ) is pyproj's Geod.inv to
+    (1, 0); walking east, north is on the left (ARM's side here), south on the right (AZE's)."""
+    import pyproj
+
+    line = gpd.GeoDataFrame({"source": ["eq"], "left_party": ["ARM"], "right_party": ["AZE"],
+                             "scale_or_accuracy_m": [10.0], "section": ["s"]},
+                            geometry=[shapely.LineString([(0.0, 0.0), (2.0, 0.0)])], crs=4326)
+    lon, lat = np.array([1.0, 1.0, 0.5]), np.array([0.01, -0.02, 0.00005])
+    got = check_arrays(lon, lat, lines=line, expect="ARM", default_precision_m=5.0, method=method).to_pandas()
+    geod = pyproj.Geod(ellps="WGS84")
+    want = geod.inv(lon, lat, lon, np.zeros(3))[2]
+    assert got["eq__distance_to_line_m"].to_numpy() == pytest.approx(np.round(want, 3), abs=1e-3)
+    assert list(got["eq__party"]) == ["ARM", "AZE", "ARM"]
+    assert got["eq__signed_distance_m"].to_numpy() == pytest.approx(np.round(want, 3) * [1, -1, 1], abs=1e-3)
+    # margin = distance - (5 m precision + 10 m line accuracy): the third point, 5.5 m off, is not determinate
+    assert got["eq__margin_m"].to_numpy() == pytest.approx(np.round(want, 3) - 15.0, abs=1e-3)
+    assert list(got["eq__determinate"]) == [True, True, False]
+    assert list(got["check__verdict"]) == ["inside", "across", "indeterminate"]
